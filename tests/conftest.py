@@ -1,0 +1,84 @@
+"""Shared fixtures: the real 8x8 digits data and one tiny model trained once per session.
+
+Everything here is real: real data (scikit-learn's digits), real training, real
+checkpoint files on disk. Tests that damage a checkpoint work on a copy
+(``ckpt_copy``), never on the shared one.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from vae_core.config import ModelConfig, TrainConfig  # noqa: E402
+from vae_core.data import load_dataset  # noqa: E402
+from vae_core.train import EpochStats, Trainer  # noqa: E402
+
+DIGITS_SHAPE = (1, 8, 8)
+TRAINED_EPOCHS = 5
+
+
+def tiny_model_config(**overrides) -> ModelConfig:
+    """A small MLP VAE for the 8x8 digits: trains in a fraction of a second per epoch."""
+    kwargs = dict(image_shape=DIGITS_SHAPE, latent_dim=2, hidden=(64,))
+    kwargs.update(overrides)
+    return ModelConfig(**kwargs)
+
+
+def tiny_train_config(**overrides) -> TrainConfig:
+    kwargs = dict(dataset="digits", epochs=2, batch_size=128, lr=3e-3, seed=0, device="cpu")
+    kwargs.update(overrides)
+    return TrainConfig(**kwargs)
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file in a folder, by name."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).iterdir()) if p.is_file()}
+
+
+@dataclass
+class Trained:
+    path: Path  # the checkpoint folder (do not modify: use ckpt_copy)
+    history: list[EpochStats]
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """scikit-learn's real 8x8 digits as a DataSplit (1437 train / 360 test)."""
+    return load_dataset("digits")
+
+
+@pytest.fixture(scope="session")
+def trained(digits, tmp_path_factory) -> Trained:
+    """A latent_dim=2 MLP VAE trained for a few epochs on digits, saved as a checkpoint folder."""
+    out = tmp_path_factory.mktemp("trained") / "digits-vae"
+    model_cfg = tiny_model_config()
+    train_cfg = tiny_train_config(epochs=TRAINED_EPOCHS)
+    trainer = Trainer(model_cfg, train_cfg, digits, out_dir=out, sample_size=50, command="pytest fixture")
+    history = trainer.fit()
+    return Trained(path=out, history=history, model_cfg=model_cfg, train_cfg=train_cfg)
+
+
+@pytest.fixture
+def ckpt_copy(trained, tmp_path) -> Path:
+    """A private copy of the trained checkpoint that a test may damage."""
+    dst = tmp_path / "ck"
+    shutil.copytree(trained.path, dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def trained_model(trained):
+    from vae_core.checkpoints import load_checkpoint
+
+    return load_checkpoint(trained.path).model

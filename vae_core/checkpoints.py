@@ -1,0 +1,275 @@
+"""Checkpoints: a folder of safetensors weights and JSON, written atomically.
+
+Layout of a checkpoint folder::
+
+    config.json            {"format": ..., "model": ModelConfig as a dict}
+    model.safetensors      the model's state_dict (tensors only)
+    meta.json              dataset, epochs, metrics, history, seed, date, command, data source,
+                           and the SHA-256 of every other file
+    sample.npz             optional: a few test images (uint8) with labels and class names
+    optimizer.safetensors  optional: Adam's moments, to resume training
+
+Loading never unpickles anything: safetensors holds raw tensors, JSON holds
+plain values, and ``np.load`` runs with ``allow_pickle=False``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .config import ConfigError, ModelConfig
+from .models import VAE
+
+FORMAT = "vae-latent-explorer/checkpoint-1"
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "meta.json"
+SAMPLE_FILE = "sample.npz"
+OPTIMIZER_FILE = "optimizer.safetensors"
+HASHED_FILES = (CONFIG_FILE, WEIGHTS_FILE, SAMPLE_FILE, OPTIMIZER_FILE)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, damaged or does not match its config; the message says which file and what to do."""
+
+
+@dataclass
+class Sample:
+    """A few test images stored with a model so maps can be drawn without the dataset."""
+
+    images: np.ndarray  # (N, H, W) or (N, H, W, C) uint8
+    labels: np.ndarray  # (N,) int64
+    class_names: list[str]
+
+    def as_tensor(self) -> torch.Tensor:
+        """(N, C, H, W) float32 in [0, 1]."""
+        x = torch.from_numpy(self.images).float() / 255.0
+        return x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    model: VAE
+    config: ModelConfig
+    meta: dict = field(default_factory=dict)
+    sample: Sample | None = None
+    optimizer_state: dict | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.meta.get("class_names") or (self.sample.class_names if self.sample else []))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], list]:
+    tensors = {}
+    for idx, per_param in state["state"].items():
+        for key, value in per_param.items():
+            t = torch.as_tensor(value)
+            tensors[f"state.{idx}.{key}"] = t.detach().cpu().contiguous()
+    return tensors, state["param_groups"]
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], param_groups: list) -> dict:
+    state: dict[int, dict] = {}
+    for name, t in tensors.items():
+        _, idx, key = name.split(".", 2)
+        state.setdefault(int(idx), {})[key] = t
+    return {"state": state, "param_groups": param_groups}
+
+
+def save_checkpoint(path: str | os.PathLike, model: VAE, meta: dict, *, sample: Sample | None = None,
+                    optimizer: torch.optim.Optimizer | None = None) -> Path:
+    """Write the checkpoint folder atomically: a reader sees the old folder or the new one, never half of it."""
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    _recover_interrupted_swap(final)
+    tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        _write_json(tmp / CONFIG_FILE, {"format": FORMAT, "model": model.cfg.to_dict()})
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(tmp / WEIGHTS_FILE))
+        meta = dict(meta)
+        if sample is not None:
+            np.savez_compressed(tmp / SAMPLE_FILE, images=sample.images, labels=sample.labels,
+                                class_names=np.array(sample.class_names, dtype=str))
+        if optimizer is not None:
+            tensors, groups = _flatten_optimizer(optimizer.state_dict())
+            save_file(tensors, str(tmp / OPTIMIZER_FILE))
+            meta["optimizer_param_groups"] = groups
+        meta["sha256"] = {n: _sha256(tmp / n) for n in HASHED_FILES if (tmp / n).exists()}
+        _write_json(tmp / META_FILE, meta)
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+        _swap_into_place(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _swap_into_place(tmp: Path, final: Path) -> None:
+    if not final.exists():
+        os.replace(tmp, final)
+        return
+    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+    os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _recover_interrupted_swap(final: Path) -> None:
+    """A save killed between its two renames leaves only the ``.old`` folder: put it back."""
+    if final.exists():
+        for stale in final.parent.glob(f".{final.name}.old-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        return
+    olds = sorted(final.parent.glob(f".{final.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds:
+        os.replace(olds[-1], final)
+
+
+def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise CheckpointError(f"{path.parent} is not a complete checkpoint: {path.name} is missing")
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"{path} is not valid JSON ({e}); the checkpoint is damaged: re-download or retrain it") from e
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} must hold a JSON object; the checkpoint is damaged")
+    return data
+
+
+def _check_hashes(folder: Path, meta: dict) -> None:
+    for name, expected in (meta.get("sha256") or {}).items():
+        f = folder / name
+        if name not in HASHED_FILES:
+            continue
+        if not f.is_file():
+            raise CheckpointError(f"{folder} is not a complete checkpoint: {name} is missing")
+        if _sha256(f) != expected:
+            raise CheckpointError(
+                f"{f} does not match the SHA-256 recorded in {META_FILE}: the file was truncated or changed. "
+                "Re-download or retrain this checkpoint")
+
+
+def _load_weights(folder: Path, model: VAE) -> None:
+    f = folder / WEIGHTS_FILE
+    if not f.is_file():
+        raise CheckpointError(f"{folder} is not a complete checkpoint: {WEIGHTS_FILE} is missing")
+    try:
+        tensors = load_file(str(f))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise CheckpointError(f"{f} is not a readable safetensors file ({e}); it may be truncated") from e
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{f} does not fit the architecture in {CONFIG_FILE}: missing tensors {missing[:5]}, "
+            f"unexpected tensors {unexpected[:5]}")
+    for key, want in expected.items():
+        got = tensors[key]
+        if got.shape != want.shape:
+            raise CheckpointError(
+                f"{f}: tensor {key!r} has shape {tuple(got.shape)} but the config needs {tuple(want.shape)}")
+        if got.dtype != want.dtype:
+            raise CheckpointError(f"{f}: tensor {key!r} has dtype {got.dtype}, expected {want.dtype}")
+        if got.is_floating_point() and not torch.isfinite(got).all():
+            raise CheckpointError(f"{f}: tensor {key!r} holds NaN or infinite values; this model cannot be used")
+    model.load_state_dict(tensors, strict=True)
+
+
+def _load_sample(folder: Path) -> Sample | None:
+    f = folder / SAMPLE_FILE
+    if not f.is_file():
+        return None
+    try:
+        with np.load(f, allow_pickle=False) as data:
+            images, labels = data["images"], data["labels"].astype(np.int64)
+            names = [str(n) for n in data["class_names"]]
+    except (OSError, ValueError, KeyError) as e:
+        raise CheckpointError(f"{f} is not a valid image sample ({e})") from e
+    if images.dtype != np.uint8 or images.ndim not in (3, 4) or len(labels) != len(images):
+        raise CheckpointError(f"{f}: expected uint8 images (N, H, W[, C]) with N labels")
+    return Sample(images=images, labels=labels, class_names=names)
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu", *, with_optimizer: bool = False) -> Checkpoint:
+    """Rebuild the model from config.json and fill it from model.safetensors, checking every key and shape."""
+    folder = Path(path)
+    _recover_interrupted_swap(folder)
+    if not folder.is_dir():
+        raise CheckpointError(f"no checkpoint folder at {folder}")
+    config = _read_json(folder / CONFIG_FILE)
+    if config.get("format") != FORMAT:
+        raise CheckpointError(f"{folder / CONFIG_FILE}: format {config.get('format')!r} is not {FORMAT!r}")
+    try:
+        cfg = ModelConfig.from_dict(config.get("model") or {})
+    except (ConfigError, TypeError) as e:
+        raise CheckpointError(f"{folder / CONFIG_FILE} describes an unknown or invalid architecture: {e}") from e
+    meta = _read_json(folder / META_FILE)
+    _check_hashes(folder, meta)
+    model = VAE(cfg)
+    _load_weights(folder, model)
+    model.to(device).eval()
+    ckpt = Checkpoint(path=folder, model=model, config=cfg, meta=meta, sample=_load_sample(folder))
+    if with_optimizer and (folder / OPTIMIZER_FILE).is_file():
+        try:
+            tensors = load_file(str(folder / OPTIMIZER_FILE))
+        except (SafetensorError, OSError) as e:
+            raise CheckpointError(f"{folder / OPTIMIZER_FILE} is not readable ({e})") from e
+        ckpt.optimizer_state = _unflatten_optimizer(tensors, meta.get("optimizer_param_groups") or [])
+    return ckpt
+
+
+def is_checkpoint(path: str | os.PathLike) -> bool:
+    p = Path(path)
+    return (p / CONFIG_FILE).is_file() and (p / WEIGHTS_FILE).is_file()
+
+
+def list_checkpoints(root: str | os.PathLike) -> list[Path]:
+    """Checkpoint folders directly under root (not hidden, not half-written), sorted by name."""
+    r = Path(root)
+    if not r.is_dir():
+        return []
+    return sorted(p for p in r.iterdir() if not p.name.startswith(".") and is_checkpoint(p))

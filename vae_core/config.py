@@ -1,0 +1,115 @@
+"""Configuration dataclasses: one for the model, one for training.
+
+A checkpoint stores ``dataclasses.asdict(config)`` as JSON and the model is
+rebuilt with ``ModelConfig.from_dict(saved)``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+ARCHS = ("mlp", "conv")
+LIKELIHOODS = ("bernoulli", "gaussian")
+GAUSSIAN_VARIANCES = ("fixed", "learned")
+MAX_LATENT_DIM = 64
+
+
+class ConfigError(ValueError):
+    """A configuration value is out of range; the message names it and the allowed values."""
+
+
+def _check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
+
+
+def _check_range(name: str, value, low, high) -> None:
+    if not (low <= value <= high):
+        raise ConfigError(f"{name}={value} must be between {low} and {high}")
+
+
+@dataclass
+class ModelConfig:
+    image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of one input image
+    latent_dim: int = 20  # size of z; 1 to 64
+    arch: str = "mlp"  # "mlp" (fully connected) or "conv" (strided convolutions)
+    hidden: tuple[int, ...] = (400,)  # MLP: widths of hidden layers; conv: channels per stride-2 block
+    likelihood: str = "bernoulli"  # p(x|z): "bernoulli" (BCE on [0,1] pixels) or "gaussian"
+    gaussian_variance: str = "fixed"  # gaussian only: "fixed" sigma, or one "learned" log-variance per pixel
+    gaussian_sigma: float = 0.1  # gaussian only: the fixed sigma, and the start value when learned
+    num_classes: int = 10  # label count; used by the conditional VAE
+    conditional: bool = False  # CVAE: the one-hot label is given to encoder and decoder
+    autoencoder: bool = False  # plain autoencoder: z = mu, no KL term (for comparison)
+
+    def __post_init__(self) -> None:
+        self.image_shape = tuple(int(s) for s in self.image_shape)
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
+            raise ConfigError(f"image_shape={self.image_shape} must be (C, H, W) with positive sizes")
+        _check_range("latent_dim", self.latent_dim, 1, MAX_LATENT_DIM)
+        _check_choice("arch", self.arch, ARCHS)
+        _check_choice("likelihood", self.likelihood, LIKELIHOODS)
+        _check_choice("gaussian_variance", self.gaussian_variance, GAUSSIAN_VARIANCES)
+        if not self.hidden or min(self.hidden) < 1:
+            raise ConfigError(f"hidden={self.hidden} must list at least one positive size")
+        if not (self.gaussian_sigma > 0):
+            raise ConfigError(f"gaussian_sigma={self.gaussian_sigma} must be positive")
+        _check_range("num_classes", self.num_classes, 1, 10_000)
+        if self.arch == "conv":
+            _, h, w = self.image_shape
+            factor = 2 ** len(self.hidden)
+            if h % factor or w % factor:
+                raise ConfigError(
+                    f"arch='conv' with {len(self.hidden)} stride-2 blocks needs height and width "
+                    f"divisible by {factor}; the images are {h}x{w}. Use fewer --hidden entries or --arch mlp"
+                )
+
+    @property
+    def num_pixels(self) -> int:
+        c, h, w = self.image_shape
+        return c * h * w
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ModelConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown model config keys {unknown}; known keys are {sorted(known)}")
+        return cls(**data)
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "digits"  # registry name, an .npz file or an image folder
+    epochs: int = 30
+    batch_size: int = 128
+    lr: float = 1e-3  # Adam learning rate
+    beta: float = 1.0  # weight of the KL term (beta-VAE when != 1)
+    warmup_epochs: int = 0  # KL weight ramps linearly from 0 to beta over this many epochs
+    seed: int = 0
+    device: str = "auto"  # "auto" picks cuda, then mps, then cpu
+    data_dir: str | None = None
+    test_fraction: float = 0.2  # only for datasets without an official test split
+    extra: dict = field(default_factory=dict)  # free-form notes kept in the checkpoint
+
+    def __post_init__(self) -> None:
+        _check_range("epochs", self.epochs, 1, 100_000)
+        _check_range("batch_size", self.batch_size, 1, 1_000_000)
+        if not (0 < self.lr <= 10):
+            raise ConfigError(f"lr={self.lr} must be in (0, 10]")
+        if not (0 <= self.beta <= 1000):
+            raise ConfigError(f"beta={self.beta} must be between 0 and 1000")
+        _check_range("warmup_epochs", self.warmup_epochs, 0, 100_000)
+        if not (0 < self.test_fraction < 1):
+            raise ConfigError(f"test_fraction={self.test_fraction} must be between 0 and 1 (exclusive)")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

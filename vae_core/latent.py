@@ -1,0 +1,90 @@
+"""Walks through latent space: prior samples, the 2-D manifold grid,
+interpolation (linear and spherical) and per-dimension traversals."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .models import VAE
+
+SLIDER_LIMIT = 3.0  # sliders span +-3 prior standard deviations
+ABSURD_LIMIT = 1e3  # anything beyond this is refused rather than decoded
+
+
+def sanitize_z(z, latent_dim: int, limit: float = ABSURD_LIMIT) -> np.ndarray:
+    """A latent point as float32 (latent_dim,): NaN becomes 0, values are clamped to +-limit.
+
+    Raises ValueError when the length is wrong."""
+    arr = np.asarray(z, dtype=np.float64).reshape(-1)
+    if arr.shape[0] != latent_dim:
+        raise ValueError(f"z has {arr.shape[0]} values but the model's latent_dim is {latent_dim}")
+    arr = np.nan_to_num(arr, nan=0.0, posinf=limit, neginf=-limit)
+    return np.clip(arr, -limit, limit).astype(np.float32)
+
+
+def prior_z(n: int, latent_dim: int, temperature: float = 1.0, seed: int | None = None) -> torch.Tensor:
+    """n draws from N(0, temperature^2 I), (n, D)."""
+    g = torch.Generator()
+    g.manual_seed(seed if seed is not None else torch.seed())
+    return torch.randn(n, latent_dim, generator=g) * temperature
+
+
+def normal_ppf(p: np.ndarray) -> np.ndarray:
+    """Inverse CDF of N(0, 1): sqrt(2) * erfinv(2p - 1)."""
+    return math.sqrt(2.0) * torch.erfinv(torch.as_tensor(2 * np.asarray(p) - 1, dtype=torch.float64)).numpy()
+
+
+def manifold_grid(n: int, eps: float = 0.05) -> np.ndarray:
+    """(n*n, 2) points of a 2-D latent grid spaced by the inverse Gaussian CDF (Kingma & Welling, Fig. 4).
+
+    Rows go from high z2 (top) to low z2 (bottom), columns from low z1 to high z1."""
+    ticks = normal_ppf(np.linspace(eps, 1 - eps, n))
+    zz1, zz2 = np.meshgrid(ticks, ticks[::-1])
+    return np.stack([zz1.ravel(), zz2.ravel()], axis=1).astype(np.float32)
+
+
+def lerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    t = torch.linspace(0, 1, steps).unsqueeze(1)
+    return (1 - t) * z0.reshape(1, -1) + t * z1.reshape(1, -1)
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """Spherical interpolation: follows the shell where Gaussian samples concentrate."""
+    a, b = z0.reshape(-1).double(), z1.reshape(-1).double()
+    cos = torch.dot(a, b) / (a.norm() * b.norm()).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1, 1))
+    if omega.abs() < 1e-6:
+        return lerp(z0, z1, steps)
+    t = torch.linspace(0, 1, steps, dtype=torch.float64).unsqueeze(1)
+    out = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+    return out.float()
+
+
+def traversal(z: torch.Tensor, dims: list[int], values: np.ndarray | list[float]) -> torch.Tensor:
+    """(len(dims) * len(values), D): for each dimension, z with that coordinate swept over values."""
+    base = z.reshape(1, -1).float()
+    rows = []
+    for d in dims:
+        block = base.repeat(len(values), 1)
+        block[:, d] = torch.as_tensor(values, dtype=torch.float32)
+        rows.append(block)
+    return torch.cat(rows, 0)
+
+
+@torch.inference_mode()
+def decode_batch(model: VAE, z, y=None, batch_size: int = 1024) -> np.ndarray:
+    """Decode latent points to mean images, (N, C, H, W) float32 in [0, 1] as numpy."""
+    model.eval()
+    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim)
+    out = []
+    for i in range(0, len(z), batch_size):
+        yy = None
+        if model.cfg.conditional:
+            yy = torch.as_tensor(y).reshape(-1)
+            yy = yy.expand(len(z))[i:i + batch_size] if yy.numel() == 1 else yy[i:i + batch_size]
+        out.append(model.decode(z[i:i + batch_size].to(model.device), yy).float().cpu())
+    if not out:
+        return np.zeros((0, *model.cfg.image_shape), np.float32)
+    return torch.cat(out).numpy()

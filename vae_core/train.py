@@ -1,0 +1,216 @@
+"""One Trainer for every model variant: VAE, beta-VAE, conditional VAE, autoencoder.
+
+The data stays on the device as one tensor and each epoch draws a seeded
+permutation, which is faster than a DataLoader for small images on a CPU and
+makes a resumed run repeat the uninterrupted one exactly.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import platform
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__
+from .checkpoints import Sample, load_checkpoint, save_checkpoint
+from .config import ModelConfig, TrainConfig
+from .devices import pick_device
+from .losses import kl_weight
+from .models import VAE
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint was kept."""
+
+
+@dataclass
+class EpochStats:
+    epoch: int  # 1-based count of finished epochs
+    train_loss: float  # mean per image of recon + kl_weight * kl
+    train_recon: float
+    train_kl: float
+    test_neg_elbo: float  # mean per image of recon + kl on the test set
+    test_recon: float
+    test_kl: float
+    kl_weight: float
+    seconds: float  # wall time of this epoch, evaluation included
+
+
+class Callback:
+    """Override what you need; the CLI's progress bar and the app's live curves are both callbacks."""
+
+    def on_train_start(self, trainer: "Trainer") -> None: ...
+
+    def on_batch_end(self, trainer: "Trainer", epoch: int, batch: int, n_batches: int, loss: float) -> None: ...
+
+    def on_epoch_end(self, trainer: "Trainer", stats: EpochStats) -> None: ...
+
+    def on_train_end(self, trainer: "Trainer") -> None: ...
+
+
+@torch.inference_mode()
+def evaluate_neg_elbo(model: VAE, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """Mean test (negative ELBO, reconstruction, KL) per image, one seeded z sample per image."""
+    was_training = model.training
+    model.eval()
+    totals = torch.zeros(3, dtype=torch.float64)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for i in range(0, len(images), batch_size):
+            out = model(images[i:i + batch_size], labels[i:i + batch_size] if model.cfg.conditional else None)
+            totals += torch.stack([out.neg_elbo.sum(), out.recon.sum(), out.kl.sum()]).double().cpu()
+    model.train(was_training)
+    n = max(len(images), 1)
+    return tuple((totals / n).tolist())
+
+
+def make_sample(images: torch.Tensor, labels: torch.Tensor, class_names: list[str], n: int, seed: int = 0) -> Sample:
+    """Up to n test images as uint8, chosen with a seed, to store in the checkpoint."""
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(images), generator=g)[:n].sort().values
+    x = (images[idx].cpu() * 255).round().clamp(0, 255).to(torch.uint8)
+    arr = x[:, 0].numpy() if x.shape[1] == 1 else x.permute(0, 2, 3, 1).numpy()
+    return Sample(images=np.ascontiguousarray(arr), labels=labels[idx].cpu().numpy().astype(np.int64),
+                  class_names=list(class_names))
+
+
+class Trainer:
+    def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, data, *, out_dir: str | Path | None = None,
+                 callbacks: list[Callback] | tuple = (), resume_from: str | Path | None = None,
+                 sample_size: int = 1000, command: str | None = None):
+        self.model_cfg, self.cfg, self.data = model_cfg, train_cfg, data
+        self.out_dir = Path(out_dir) if out_dir else None
+        self.callbacks = list(callbacks)
+        self.sample_size = sample_size
+        self.command = command
+        self.device = pick_device(train_cfg.device)
+        self._stop = threading.Event()
+        torch.manual_seed(train_cfg.seed)
+        self.model = VAE(model_cfg).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train_cfg.lr)
+        self.history: list[EpochStats] = []
+        self.start_epoch = 0
+        self.last_saved_epoch: int | None = None
+        self.x_train = data.train.images.to(self.device)
+        self.y_train = data.train.labels.to(self.device)
+        self.x_test = data.test.images.to(self.device)
+        self.y_test = data.test.labels.to(self.device)
+        if resume_from is not None:
+            self._resume(resume_from)
+
+    def _resume(self, path) -> None:
+        ckpt = load_checkpoint(path, self.device, with_optimizer=True)
+        if ckpt.config != self.model_cfg:
+            raise ValueError(f"cannot resume from {path}: its model config differs from the one asked for")
+        self.model.load_state_dict(ckpt.model.state_dict())
+        if ckpt.optimizer_state is not None:
+            self.optimizer.load_state_dict(ckpt.optimizer_state)
+        self.history = [EpochStats(**h) for h in ckpt.meta.get("history", [])]
+        self.start_epoch = len(self.history)
+
+    def stop(self) -> None:
+        """Ask training to stop after the current batch (thread-safe)."""
+        self._stop.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def _emit(self, name: str, *args) -> None:
+        for cb in self.callbacks:
+            getattr(cb, name)(self, *args)
+
+    def _train_epoch(self, epoch: int, weight: float) -> tuple[float, float, float]:
+        self.model.train()
+        n = len(self.x_train)
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch))
+        perm = perm.to(self.device)
+        bs = self.cfg.batch_size
+        n_batches = math.ceil(n / bs)
+        totals = torch.zeros(3, dtype=torch.float64, device=self.device)
+        for b in range(n_batches):
+            if self._stop.is_set():
+                break
+            idx = perm[b * bs:(b + 1) * bs]
+            y = self.y_train[idx] if self.model_cfg.conditional else None
+            out = self.model(self.x_train[idx], y, kl_weight=weight)
+            loss_value = out.loss.item()
+            if not math.isfinite(loss_value):
+                self._diverged(epoch, b, loss_value)
+            self.optimizer.zero_grad(set_to_none=True)
+            out.loss.backward()
+            self.optimizer.step()
+            totals += torch.stack([out.loss.detach() * len(idx), out.recon.detach().sum(), out.kl.detach().sum()]).double()
+            self._emit("on_batch_end", epoch, b, n_batches, loss_value)
+        seen = min(n, (b + 1) * bs) if n_batches else 1
+        return tuple((totals / max(seen, 1)).tolist())
+
+    def _diverged(self, epoch: int, batch: int, value: float):
+        kept = (f"The last good checkpoint ({self.out_dir}, epoch {self.last_saved_epoch}) was kept."
+                if self.last_saved_epoch is not None else "No checkpoint had been saved yet.")
+        raise TrainingDiverged(
+            f"training diverged: the loss became {value} at epoch {epoch + 1}, batch {batch + 1}. {kept} "
+            f"Lower the learning rate (lr={self.cfg.lr}) or beta (beta={self.cfg.beta}) and train again.")
+
+    def fit(self) -> list[EpochStats]:
+        torch.manual_seed(self.cfg.seed)
+        self._emit("on_train_start")
+        for epoch in range(self.start_epoch, self.cfg.epochs):
+            if self._stop.is_set():
+                break
+            torch.manual_seed(self.cfg.seed * 1_000_003 + epoch)
+            start = time.perf_counter()
+            weight = kl_weight(epoch, self.cfg.beta, self.cfg.warmup_epochs)
+            train = self._train_epoch(epoch, weight)
+            if self._stop.is_set():
+                break
+            test = evaluate_neg_elbo(self.model, self.x_test, self.y_test, seed=self.cfg.seed)
+            if not all(map(math.isfinite, test)):
+                self._diverged(epoch, -1, test[0])
+            stats = EpochStats(epoch + 1, *train, *test, weight, time.perf_counter() - start)
+            self.history.append(stats)
+            if self.out_dir is not None:
+                self.save(self.out_dir)
+            self._emit("on_epoch_end", stats)
+        self._emit("on_train_end")
+        return self.history
+
+    def metadata(self) -> dict:
+        last = self.history[-1] if self.history else None
+        return {
+            "name": self.out_dir.name if self.out_dir else None,
+            "dataset": self.data.train.name,
+            "data_source": self.data.train.source,
+            "test_source": self.data.test.source,
+            "n_train": len(self.data.train),
+            "n_test": len(self.data.test),
+            "class_names": list(self.data.train.class_names),
+            "epochs": len(self.history),
+            "metrics": {
+                "test_neg_elbo": last.test_neg_elbo, "test_recon": last.test_recon, "test_kl": last.test_kl,
+                "train_loss": last.train_loss,
+            } if last else {},
+            "history": [asdict(h) for h in self.history],
+            "train_config": self.cfg.to_dict(),
+            "seed": self.cfg.seed,
+            "device": str(self.device),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": self.command,
+            "versions": {"vae_core": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        }
+
+    def save(self, path: str | Path) -> Path:
+        sample = None
+        if self.sample_size > 0:
+            sample = make_sample(self.data.test.images, self.data.test.labels, self.data.test.class_names,
+                                 self.sample_size, seed=self.cfg.seed)
+        out = save_checkpoint(path, self.model, self.metadata(), sample=sample, optimizer=self.optimizer)
+        self.last_saved_epoch = len(self.history)
+        return out
