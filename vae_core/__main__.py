@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     t.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     t.add_argument("--sample-size", type=int, default=1000, help="test images stored in the checkpoint for the app")
+    t.add_argument("--time-limit", type=float, default=None,
+                   help="seconds after which no new epoch starts (for equal-time comparisons)")
+    t.add_argument("--no-optimizer-state", action="store_true",
+                   help="leave Adam's moments out of the checkpoint (smaller; it cannot be resumed)")
     t.add_argument("--test-fraction", type=float, default=0.2, help="test share for datasets without a test split")
 
     e = sub.add_parser("evaluate", help="test negative ELBO, KL per dimension, active units, IWAE -log p(x)")
@@ -138,7 +142,8 @@ def cmd_train(args) -> int:
     print(f"training on {data.train.name}: {len(data.train)} train / {len(data.test)} test images "
           f"of shape {data.train.image_shape}", file=sys.stderr)
     trainer = Trainer(model_cfg, train_cfg, data, out_dir=out, callbacks=[_CLIProgress(args.epochs)],
-                      resume_from=out if args.resume else None, sample_size=args.sample_size, command=command)
+                      resume_from=out if args.resume else None, sample_size=args.sample_size, command=command,
+                      save_optimizer=not args.no_optimizer_state, time_limit=args.time_limit)
     print(f"device: {trainer.device}; parameters: {sum(p.numel() for p in trainer.model.parameters()):,}",
           file=sys.stderr)
     try:

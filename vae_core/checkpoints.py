@@ -273,3 +273,65 @@ def list_checkpoints(root: str | os.PathLike) -> list[Path]:
     if not r.is_dir():
         return []
     return sorted(p for p in r.iterdir() if not p.name.startswith(".") and is_checkpoint(p))
+
+
+ARCHIVE_FILES = (CONFIG_FILE, WEIGHTS_FILE, META_FILE, SAMPLE_FILE, OPTIMIZER_FILE)
+MAX_ARCHIVE_BYTES = 200 * 1024 * 1024  # uncompressed total accepted from an uploaded archive
+
+
+def export_zip(path: str | os.PathLike) -> bytes:
+    """The checkpoint folder as a .zip (flat: the known files only), to download or share."""
+    import io
+    import zipfile
+
+    folder = Path(path)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name in ARCHIVE_FILES:
+            if (folder / name).is_file():
+                zf.write(folder / name, arcname=name)
+    return buf.getvalue()
+
+
+def import_zip(data: bytes, dest: str | os.PathLike, *, max_bytes: int = MAX_ARCHIVE_BYTES) -> Checkpoint:
+    """Unpack an uploaded checkpoint archive into ``dest`` and load it; on any problem nothing is left behind.
+
+    Only the known file names are extracted (a member's folder part is ignored), so an archive cannot
+    write outside ``dest``; the archive may hold the files at its top level or inside one folder."""
+    import io
+    import zipfile
+
+    if len(data) > max_bytes:
+        raise CheckpointError(f"the archive is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as e:
+        raise CheckpointError(
+            "the upload is not a .zip archive: download a checkpoint from the Models page "
+            "(or zip a checkpoint folder) and upload that") from e
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in zf.infolist():
+        base = info.filename.replace("\\", "/").rstrip("/").split("/")[-1]
+        if base in ARCHIVE_FILES and not info.is_dir():
+            members[base] = info
+    missing = [n for n in (CONFIG_FILE, WEIGHTS_FILE, META_FILE) if n not in members]
+    if missing:
+        raise CheckpointError(f"the archive lacks {', '.join(missing)}: it is not a VAE Latent Explorer checkpoint")
+    total = sum(m.file_size for m in members.values())
+    if total > max_bytes:
+        raise CheckpointError(f"the archive unpacks to {total / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+    final = Path(dest)
+    tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir(parents=True)
+    try:
+        for name, info in members.items():
+            (tmp / name).write_bytes(zf.read(info))
+        load_checkpoint(tmp)
+        _swap_into_place(tmp, final)
+    except zipfile.BadZipFile as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CheckpointError(f"the archive is damaged ({e}); download it again") from e
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return load_checkpoint(final)

@@ -84,12 +84,15 @@ def make_sample(images: torch.Tensor, labels: torch.Tensor, class_names: list[st
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, data, *, out_dir: str | Path | None = None,
                  callbacks: list[Callback] | tuple = (), resume_from: str | Path | None = None,
-                 sample_size: int = 1000, command: str | None = None):
+                 sample_size: int = 1000, command: str | None = None, save_optimizer: bool = True,
+                 time_limit: float | None = None):
         self.model_cfg, self.cfg, self.data = model_cfg, train_cfg, data
         self.out_dir = Path(out_dir) if out_dir else None
         self.callbacks = list(callbacks)
         self.sample_size = sample_size
         self.command = command
+        self.save_optimizer = save_optimizer
+        self.time_limit = time_limit  # seconds of training after which no new epoch starts
         self.device = pick_device(train_cfg.device)
         self._stop = threading.Event()
         torch.manual_seed(train_cfg.seed)
@@ -162,8 +165,11 @@ class Trainer:
     def fit(self) -> list[EpochStats]:
         torch.manual_seed(self.cfg.seed)
         self._emit("on_train_start")
+        began = time.perf_counter()
         for epoch in range(self.start_epoch, self.cfg.epochs):
             if self._stop.is_set():
+                break
+            if self.time_limit is not None and time.perf_counter() - began >= self.time_limit:
                 break
             torch.manual_seed(self.cfg.seed * 1_000_003 + epoch)
             start = time.perf_counter()
@@ -211,6 +217,7 @@ class Trainer:
         if self.sample_size > 0:
             sample = make_sample(self.data.test.images, self.data.test.labels, self.data.test.class_names,
                                  self.sample_size, seed=self.cfg.seed)
-        out = save_checkpoint(path, self.model, self.metadata(), sample=sample, optimizer=self.optimizer)
+        out = save_checkpoint(path, self.model, self.metadata(), sample=sample,
+                              optimizer=self.optimizer if self.save_optimizer else None)
         self.last_saved_epoch = len(self.history)
         return out

@@ -1,0 +1,20 @@
+"""VAE Latent Explorer: the router. Run with `streamlit run app.py`."""
+import streamlit as st
+
+from ui.common import model_sidebar
+
+st.set_page_config(page_title="VAE Latent Explorer", page_icon=":material/blur_on:", layout="wide")
+
+PAGES = [
+    st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:", default=True),
+    st.Page("pages/sliders.py", title="Latent sliders", icon=":material/tune:"),
+    st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
+    st.Page("pages/how_it_works.py", title="How it works", icon=":material/school:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
+]
+
+nav = st.navigation(PAGES)
+st.sidebar.title("VAE Latent Explorer")
+model_sidebar()
+nav.run()

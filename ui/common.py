@@ -1,0 +1,111 @@
+"""Page furniture: the large-type style, the model picker, errors shown as messages."""
+from __future__ import annotations
+
+import contextlib
+
+import streamlit as st
+
+from vae_core.checkpoints import Checkpoint, CheckpointError, import_zip
+from vae_core.paths import uploads_dir, unique_child
+
+from .models import DEFAULT_MODEL, ModelChoice, load_model, model_choices, session_id
+
+HALL_CSS = """
+<style>
+html, body, [class*="st-"] { font-size: 1.05rem; }
+h1 { font-size: 2.3rem !important; }
+[data-testid="stMetricValue"] { font-size: 2.0rem; }
+[data-testid="stImage"] img { image-rendering: pixelated; }
+</style>
+"""
+
+
+def page_header(title: str, intro: str | None = None) -> None:
+    st.markdown(HALL_CSS, unsafe_allow_html=True)
+    st.title(title)
+    if intro:
+        st.caption(intro)
+
+
+def _upload_ui() -> None:
+    with st.sidebar.expander("Upload a checkpoint"):
+        up = st.file_uploader("Checkpoint archive (.zip)", type=["zip"], key="ckpt_upload",
+                              help="A .zip downloaded from the Models page, or a zipped checkpoint folder.")
+        if up is None or st.session_state.get("ckpt_upload_done") == up.file_id:
+            return
+        stem = up.name.rsplit(".", 1)[0] or "uploaded"
+        try:
+            dest = unique_child(uploads_dir(session_id()), stem)
+            ckpt = import_zip(up.getvalue(), dest)
+        except (CheckpointError, ValueError) as e:
+            st.error(f"That checkpoint was not loaded: {e}")
+            return
+        st.session_state.ckpt_upload_done = up.file_id
+        st.session_state.model_path = str(ckpt.path)
+        st.success(f"Loaded {ckpt.path.name}. Only this browser session sees it.")
+
+
+def model_sidebar() -> ModelChoice | None:
+    """The model picker; remembers the choice in st.session_state.model_path."""
+    st.sidebar.markdown("### Model")
+    _upload_ui()
+    choices = model_choices()
+    if not choices:
+        st.sidebar.error("No checkpoint found. Train one on the Train page, or run checkpoints/rebuild.sh.")
+        return None
+    paths = [c.path for c in choices]
+    current = st.session_state.get("model_path")
+    if current not in paths:
+        default = next((c.path for c in choices if c.label == DEFAULT_MODEL), paths[0])
+        st.session_state.model_path = default
+    labels = {c.path: c.label for c in choices}
+    st.sidebar.selectbox("Loaded model", paths, key="model_path", format_func=lambda p: labels.get(p, p))
+    choice = next(c for c in choices if c.path == st.session_state.model_path)
+    try:
+        ckpt = load_model(choice.path)
+    except CheckpointError as e:
+        st.sidebar.error(f"This checkpoint cannot be used: {e}")
+        return choice
+    _model_summary(ckpt)
+    return choice
+
+
+def _model_summary(ckpt: Checkpoint) -> None:
+    cfg = ckpt.config
+    kind = "Autoencoder" if cfg.autoencoder else ("Conditional VAE" if cfg.conditional else "VAE")
+    m = ckpt.meta.get("metrics") or {}
+    lines = [f"**{kind}**, {cfg.arch.upper()}, latent dim **{cfg.latent_dim}**",
+             f"{ckpt.meta.get('dataset', '?')}, {cfg.image_shape[1]}x{cfg.image_shape[2]} px, {cfg.likelihood}"]
+    if "test_neg_elbo" in m:
+        lines.append(f"test -ELBO {m['test_neg_elbo']:.1f} nats")
+    st.sidebar.caption("  \n".join(lines))
+
+
+def current_model() -> Checkpoint | None:
+    """The loaded checkpoint of this session, or None (after showing why)."""
+    path = st.session_state.get("model_path")
+    if not path:
+        st.info("Pick a model in the sidebar.")
+        return None
+    try:
+        return load_model(path)
+    except CheckpointError as e:
+        st.error(f"The selected checkpoint cannot be used: {e}. Pick another model in the sidebar.")
+        return None
+
+
+def require_sample(ckpt: Checkpoint) -> bool:
+    if ckpt.sample is None or len(ckpt.sample.labels) == 0:
+        st.warning("This checkpoint stores no test images, so there is nothing to map. "
+                   "Retrain it with --sample-size 1000, or pick another model.")
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def friendly_errors(what: str):
+    """Show a message instead of a traceback for the errors a user can act on."""
+    try:
+        yield
+    except (ValueError, RuntimeError) as e:
+        st.error(f"{what} failed: {e}")

@@ -1,0 +1,100 @@
+"""Cached model loading and encoding, shared by every page and session.
+
+Models are cached with ``st.cache_resource`` (one copy per server, never mutated:
+pages only call encode/decode under inference mode); arrays with
+``st.cache_data``. The cache key includes the folder's modification stamp, so a
+checkpoint rewritten on disk is loaded again.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from vae_core.checkpoints import Checkpoint, list_checkpoints, load_checkpoint
+from vae_core.evaluate import encode_dataset
+from vae_core.paths import BUNDLED_DIR, runs_dir, uploads_dir
+from vae_core.projection import Projection
+
+DEFAULT_MODEL = "mnist5k-2d"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    path: str
+    label: str  # shown in the picker
+    origin: str  # "bundled", "saved" or "uploaded"
+
+
+def stamp(path: str | Path) -> str:
+    """Changes whenever the checkpoint folder is rewritten (an atomic save replaces the folder)."""
+    p = Path(path)
+    try:
+        st_ = (p / "model.safetensors").stat()
+        return f"{st_.st_mtime_ns}-{st_.st_size}-{p.stat().st_ino}"
+    except OSError:
+        return "missing"
+
+
+def session_id() -> str:
+    if "session_uid" not in st.session_state:
+        st.session_state.session_uid = os.urandom(8).hex()
+    return st.session_state.session_uid
+
+
+def model_choices() -> list[ModelChoice]:
+    choices = [ModelChoice(str(p), p.name, "bundled") for p in list_checkpoints(BUNDLED_DIR)]
+    choices += [ModelChoice(str(p), f"{p.name} (saved)", "saved") for p in list_checkpoints(runs_dir())]
+    choices += [ModelChoice(str(p), f"{p.name} (uploaded)", "uploaded")
+                for p in list_checkpoints(uploads_dir(session_id()))]
+    return choices
+
+
+@st.cache_resource(max_entries=16, show_spinner="Loading the model...")
+def _load(path: str, _stamp: str) -> Checkpoint:
+    torch.set_grad_enabled(False)
+    return load_checkpoint(path, "cpu")
+
+
+def load_model(path: str) -> Checkpoint:
+    return _load(path, stamp(path))
+
+
+@st.cache_data(max_entries=32, show_spinner="Encoding the images...")
+def _encode(path: str, _stamp: str) -> tuple[np.ndarray, np.ndarray]:
+    ckpt = _load(path, _stamp)
+    if ckpt.sample is None:
+        d = ckpt.config.latent_dim
+        return np.zeros((0, d), np.float32), np.zeros((0, d), np.float32)
+    return encode_dataset(ckpt.model, ckpt.sample.as_tensor(), torch.from_numpy(ckpt.sample.labels))
+
+
+def encoded_sample(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """mu and log sigma^2 of every stored image, (N, D) each."""
+    return _encode(path, stamp(path))
+
+
+@st.cache_resource
+def _projection_store() -> dict:
+    """One dict per server: (path, stamp, method, dims) -> fitted Projection."""
+    return {}
+
+
+def projection(path: str, method: str, dims: tuple[int, int] = (0, 1)) -> Projection:
+    """The fitted 2-D map of a model's encoded sample, computed once per model, method and dims,
+    with a progress bar while it computes."""
+    key = (path, stamp(path), method, tuple(int(d) for d in dims))
+    store = _projection_store()
+    if key not in store:
+        mu, _ = encoded_sample(path)
+        bar = st.progress(0.0, text=f"Computing the {method} map of {len(mu):,} points...")
+        try:
+            store[key] = Projection(method, dims=key[3]).fit(
+                mu, progress=lambda f, t: bar.progress(float(min(max(f, 0), 1)), text=t))
+        finally:
+            bar.empty()
+    return store[key]
