@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -21,6 +22,10 @@ if str(REPO_ROOT) not in sys.path:
 from vae_core.config import ModelConfig, TrainConfig  # noqa: E402
 from vae_core.data import load_dataset  # noqa: E402
 from vae_core.train import EpochStats, Trainer  # noqa: E402
+
+# The models here are tiny: one thread is several times faster than two on a busy
+# 2-core machine (no thread hand-off per small matmul) and makes timings stable.
+torch.set_num_threads(1)
 
 DIGITS_SHAPE = (1, 8, 8)
 TRAINED_EPOCHS = 5

@@ -129,10 +129,12 @@ def test_round_trip_of_every_variant(tmp_path, kw):
     # the restored optimizer state is usable by a fresh Adam, and equal to the original
     opt2 = torch.optim.Adam(ckpt.model.parameters(), lr=1e-3)
     opt2.load_state_dict(ckpt.optimizer_state)
-    for (i, s1), (j, s2) in zip(opt.state_dict()["state"].items(), opt2.state_dict()["state"].items()):
-        assert i == j
-        for key in s1:
-            assert torch.equal(torch.as_tensor(s1[key]), torch.as_tensor(s2[key])), key
+    want, got = opt.state_dict()["state"], opt2.state_dict()["state"]
+    assert sorted(want) == sorted(got) and len(want) == len(list(model.parameters()))
+    for idx in want:
+        assert sorted(want[idx]) == sorted(got[idx])
+        for key in want[idx]:
+            assert torch.equal(torch.as_tensor(want[idx][key]), torch.as_tensor(got[idx][key])), (idx, key)
 
 
 def test_rgb_sample_round_trip(tmp_path):
@@ -382,12 +384,19 @@ def test_pickled_sample_is_never_unpickled(ckpt_copy, tmp_path, how, hash_matche
     assert marker.exists()
 
 
-def test_sample_that_is_a_plain_npy_array_is_refused(ckpt_copy):
-    """sample.npz holding a single .npy array (not an .npz archive) must be a CheckpointError,
-    not "TypeError: 'numpy.ndarray' object does not support the context manager protocol"."""
-    with open(ckpt_copy / SAMPLE_FILE, "wb") as fh:
-        np.save(fh, np.zeros((3, 8, 8), np.uint8))
-    _rehash(ckpt_copy, SAMPLE_FILE)
+@pytest.mark.parametrize("damage", ["plain-npy-array", "truncated"])
+def test_unreadable_sample_is_refused_by_the_reader(ckpt_copy, damage):
+    """With no SHA-256 recorded (meta.json may lack it), a bad sample.npz must still be a CheckpointError,
+    not "TypeError: 'numpy.ndarray' object does not support the context manager protocol" (a .npy file)
+    or "zipfile.BadZipFile: File is not a zip file" (a cut archive)."""
+    f = ckpt_copy / SAMPLE_FILE
+    if damage == "plain-npy-array":
+        with open(f, "wb") as fh:
+            np.save(fh, np.zeros((3, 8, 8), np.uint8))
+    else:
+        data = f.read_bytes()
+        f.write_bytes(data[: len(data) // 2])
+    _drop_hashes(ckpt_copy)
     with pytest.raises(CheckpointError, match=SAMPLE_FILE):
         load_checkpoint(ckpt_copy)
 

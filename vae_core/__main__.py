@@ -146,14 +146,18 @@ def cmd_train(args) -> int:
                       save_optimizer=not args.no_optimizer_state, time_limit=args.time_limit)
     print(f"device: {trainer.device}; parameters: {sum(p.numel() for p in trainer.model.parameters()):,}",
           file=sys.stderr)
+    if trainer.start_epoch >= args.epochs:
+        print(f"nothing to do: {out} already has {trainer.start_epoch} epochs (ask for more with --epochs)",
+              file=sys.stderr)
+        return 0
     try:
         history = trainer.fit()
     except KeyboardInterrupt:
         print(f"\ninterrupted; the checkpoint of the last finished epoch is in {out}", file=sys.stderr)
         return 130
     if not history:
-        print(f"nothing to do: {out} already has {trainer.start_epoch} epochs", file=sys.stderr)
-        return 0
+        print("stopped before the first epoch finished; no checkpoint was written", file=sys.stderr)
+        return 1
     last = history[-1]
     print(f"test negative ELBO: {last.test_neg_elbo:.2f} nats "
           f"(reconstruction {last.test_recon:.2f} + KL {last.test_kl:.2f}) after {last.epoch} epochs")
@@ -166,7 +170,7 @@ def _evaluation_data(ckpt, args):
 
     if args.on_sample or ckpt.meta.get("dataset") is None:
         if ckpt.sample is None:
-            raise SystemExit(f"{ckpt.path} holds no image sample; evaluate without --on-sample")
+            raise ValueError(f"{ckpt.path} holds no image sample; evaluate without --on-sample")
         import torch
         return ckpt.sample.as_tensor(), torch.from_numpy(ckpt.sample.labels), f"the {len(ckpt.sample.labels)} images stored in the checkpoint"
     tc = ckpt.meta.get("train_config") or {}
@@ -246,7 +250,7 @@ def cmd_sample(args) -> int:
 
     ckpt = load_checkpoint(args.path)
     if not (1 <= args.n <= 1024):
-        raise SystemExit(f"-n {args.n} must be between 1 and 1024")
+        raise ValueError(f"-n {args.n} must be between 1 and 1024")
     z = prior_z(args.n, ckpt.config.latent_dim, args.temperature, seed=args.seed)
     y = (list(range(ckpt.config.num_classes)) * args.n)[:args.n] if ckpt.config.conditional else None
     images = to_uint8(decode_batch(ckpt.model, z, y))

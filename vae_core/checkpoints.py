@@ -19,6 +19,8 @@ import json
 import os
 import shutil
 import uuid
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,7 +229,7 @@ def _load_sample(folder: Path) -> Sample | None:
         with np.load(f, allow_pickle=False) as data:
             images, labels = data["images"], data["labels"].astype(np.int64)
             names = [str(n) for n in data["class_names"]]
-    except (OSError, ValueError, KeyError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise CheckpointError(f"{f} is not a valid image sample ({e})") from e
     if images.dtype != np.uint8 or images.ndim not in (3, 4) or len(labels) != len(images):
         raise CheckpointError(f"{f}: expected uint8 images (N, H, W[, C]) with N labels")
@@ -245,7 +247,7 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
         raise CheckpointError(f"{folder / CONFIG_FILE}: format {config.get('format')!r} is not {FORMAT!r}")
     try:
         cfg = ModelConfig.from_dict(config.get("model") or {})
-    except (ConfigError, TypeError) as e:
+    except (ConfigError, TypeError, ValueError) as e:
         raise CheckpointError(f"{folder / CONFIG_FILE} describes an unknown or invalid architecture: {e}") from e
     meta = _read_json(folder / META_FILE)
     _check_hashes(folder, meta)

@@ -6,6 +6,7 @@ rebuilt with ``ModelConfig.from_dict(saved)``.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
 
 ARCHS = ("mlp", "conv")
@@ -24,6 +25,8 @@ def _check_choice(name: str, value, allowed) -> None:
 
 
 def _check_range(name: str, value, low, high) -> None:
+    if isinstance(low, int) and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+        raise ConfigError(f"{name}={value!r} must be an integer between {low} and {high}")
     if not (low <= value <= high):
         raise ConfigError(f"{name}={value} must be between {low} and {high}")
 
@@ -42,8 +45,14 @@ class ModelConfig:
     autoencoder: bool = False  # plain autoencoder: z = mu, no KL term (for comparison)
 
     def __post_init__(self) -> None:
-        self.image_shape = tuple(int(s) for s in self.image_shape)
-        self.hidden = tuple(int(h) for h in self.hidden)
+        try:
+            self.image_shape = tuple(int(s) for s in self.image_shape)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"image_shape={self.image_shape!r} must be (C, H, W) integers") from e
+        try:
+            self.hidden = tuple(int(h) for h in self.hidden)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"hidden={self.hidden!r} must be a list of positive integers") from e
         if len(self.image_shape) != 3 or min(self.image_shape) < 1:
             raise ConfigError(f"image_shape={self.image_shape} must be (C, H, W) with positive sizes")
         _check_range("latent_dim", self.latent_dim, 1, MAX_LATENT_DIM)

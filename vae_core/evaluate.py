@@ -71,7 +71,10 @@ def evaluate_model(model: VAE, images: torch.Tensor, labels: torch.Tensor, *, iw
     images, labels = images.to(device), labels.to(device)
     neg_elbo, recon, kl = evaluate_neg_elbo(model, images, labels, batch_size=batch_size, seed=seed)
     mu, logvar = encode_dataset(model, images, labels)
-    kl_dims = kl_per_dim(torch.from_numpy(mu), torch.from_numpy(logvar)).mean(0)
+    if model.cfg.autoencoder:
+        kl_dims = torch.zeros(model.latent_dim)
+    else:
+        kl_dims = kl_per_dim(torch.from_numpy(mu), torch.from_numpy(logvar)).mean(0)
     n_active, variances = active_units(mu)
     result = {
         "n_images": int(len(images)),

@@ -53,12 +53,26 @@ def lerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
 def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
     """Spherical interpolation: follows the shell where Gaussian samples concentrate."""
     a, b = z0.reshape(-1).double(), z1.reshape(-1).double()
-    cos = torch.dot(a, b) / (a.norm() * b.norm()).clamp_min(1e-12)
-    omega = torch.arccos(cos.clamp(-1, 1))
-    if omega.abs() < 1e-6:
+    na, nb = a.norm(), b.norm()
+    if na < 1e-12 or nb < 1e-12:
+        return lerp(z0, z1, steps)
+    ua, ub = a / na, b / nb
+    omega = torch.arccos(torch.dot(ua, ub).clamp(-1, 1))
+    if omega < 1e-6:
         return lerp(z0, z1, steps)
     t = torch.linspace(0, 1, steps, dtype=torch.float64).unsqueeze(1)
-    out = (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+    if math.pi - omega < 1e-6:  # opposite directions: every great circle works; turn through a perpendicular
+        if a.numel() == 1:
+            return lerp(z0, z1, steps)
+        e = torch.zeros_like(ua)
+        e[ua.abs().argmin()] = 1.0
+        perp = e - torch.dot(e, ua) * ua
+        perp = perp / perp.norm()
+        dirs = torch.cos(t * math.pi) * ua + torch.sin(t * math.pi) * perp
+    else:
+        dirs = (torch.sin((1 - t) * omega) * ua + torch.sin(t * omega) * ub) / torch.sin(omega)
+    out = ((1 - t) * na + t * nb) * dirs
+    out[0], out[-1] = a, b
     return out.float()
 
 

@@ -117,6 +117,8 @@ class Trainer:
             self.optimizer.load_state_dict(ckpt.optimizer_state)
         self.history = [EpochStats(**h) for h in ckpt.meta.get("history", [])]
         self.start_epoch = len(self.history)
+        if self.out_dir is not None and Path(path).resolve() == self.out_dir.resolve():
+            self.last_saved_epoch = self.start_epoch
 
     def stop(self) -> None:
         """Ask training to stop after the current batch (thread-safe)."""
