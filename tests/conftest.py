@@ -87,3 +87,20 @@ def trained_model(trained):
     from vae_core.checkpoints import load_checkpoint
 
     return load_checkpoint(trained.path).model
+
+
+@pytest.fixture(autouse=True)
+def _pages_folder_mode_off(monkeypatch):
+    """Run pages through app.py's st.navigation, as a real server does after its first request.
+
+    AppTest resets Streamlit's ``pages/``-folder flag before every run, so without this every
+    run would go through ui.common's one-time switch (a rerun) and lose the widget events."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    init = PagesManager.__init__
+
+    def init_then_navigation(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init_then_navigation)

@@ -13,6 +13,7 @@ from .models import DEFAULT_MODEL, ModelChoice, load_model, model_choices, sessi
 HALL_CSS = """
 <style>
 html, body, [class*="st-"] { font-size: 1.05rem; }
+h1 span, h2 span, h3 span { font-size: inherit !important; }
 h1 { font-size: 2.3rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.0rem; }
 [data-testid="stImage"] img { image-rendering: pixelated; }
@@ -20,7 +21,22 @@ h1 { font-size: 2.3rem !important; }
 """
 
 
+def _leave_pages_folder_mode() -> None:
+    """Run the page through app.py's router even on a server's very first request.
+
+    Streamlit treats a ``pages/`` folder beside the entry script as its older multipage mode
+    until the entry script has called ``st.navigation`` once in the process; a first visit that
+    goes straight to a page's address would then run the page without app.py (no sidebar, no
+    model). Switching the mode off and rerunning sends the request through app.py."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_header(title: str, intro: str | None = None) -> None:
+    _leave_pages_folder_mode()
     st.markdown(HALL_CSS, unsafe_allow_html=True)
     st.title(title)
     if intro:

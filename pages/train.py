@@ -1,0 +1,241 @@
+"""Train: pick data and settings, watch the loss curves and samples improve epoch by epoch."""
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.common import page_header
+from ui.images import show_grid
+from ui.models import session_id
+from ui.training_jobs import job_registry, loss_figure, parse_hidden, save_uploaded_npz
+from vae_core.config import MAX_LATENT_DIM, ConfigError
+from vae_core.data import DATASETS, IDX_CLASS_NAMES, find_idx_files
+from vae_core.jobs import DEFAULT_HIDDEN, JobSnapshot, JobSpec
+from vae_core.paths import UnsafeNameError, safe_name
+
+UPLOAD = "upload"
+KINDS = {"vae": "VAE", "cvae": "Conditional VAE", "ae": "Autoencoder"}
+KIND_HELP = ("**VAE**: q(z|x) = N(mu, sigma^2), a sample z by reparameterization, p(x|z), prior N(0, I).  \n"
+             "**Conditional VAE**: the label y is given to encoder and decoder, so z only keeps the style.  \n"
+             "**Autoencoder**: z = mu, no KL term and no prior to sample from (for comparison).")
+LIKELIHOODS = {"bernoulli": "Bernoulli (binary cross-entropy)", "gaussian-fixed": "Gaussian, fixed sigma = 0.1",
+               "gaussian-learned": "Gaussian, learned sigma per pixel"}
+LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+
+page_header(
+    "Train a VAE",
+    "Training minimises the negative ELBO = reconstruction -log p(x|z) + beta * KL(q(z|x) || N(0, I)), "
+    "averaged over images. The model trains in the background: the curves and samples below update "
+    "after every epoch, and the finished model appears in the sidebar's model list.",
+)
+
+if "train_job_id" not in st.session_state:
+    st.session_state.train_job_id = None
+job = job_registry().get(st.session_state.train_job_id)
+snap = job.snapshot() if job is not None else None
+
+
+def dataset_status(name: str) -> str:
+    """Whether the MNIST-style files are already on disk (those datasets only)."""
+    if name not in IDX_CLASS_NAMES:
+        return ""
+    found = find_idx_files(name)
+    if found:
+        return f"On disk in {next(iter(found.values())).parent}."
+    return "Not on disk yet: it is downloaded when training starts (if allowed below)."
+
+
+def settings_ui(disabled: bool) -> JobSpec | None:
+    """The settings widgets; returns the JobSpec when Start is pressed and the settings are valid."""
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        st.markdown("#### Data")
+        names = [*DATASETS, UPLOAD]
+        dataset = st.selectbox("Dataset", names, key="train_dataset",
+                               format_func=lambda n: "Your own .npz file" if n == UPLOAD else n)
+        upload = None
+        if dataset == UPLOAD:
+            upload = st.file_uploader("Images as .npz", type=["npz"], key="train_npz",
+                                      help="numpy.savez('data.npz', images=uint8 (N, H, W) or (N, H, W, 3), "
+                                           "labels=int (N,)); optional: class_names, test_images, test_labels.")
+            st.caption("Only this browser session sees the uploaded file.")
+        else:
+            st.caption(DATASETS[dataset] + " " + dataset_status(dataset))
+        download = st.checkbox("Download MNIST-style files if missing", value=True, key="train_download",
+                               help="MNIST, Fashion-MNIST and KMNIST come from public mirrors, checked by MD5.")
+    with c2:
+        st.markdown("#### Model")
+        kind = st.radio("Kind", list(KINDS), format_func=KINDS.get, key="train_kind", horizontal=True,
+                        help=KIND_HELP)
+        arch = st.radio("Architecture", ["mlp", "conv"], key="train_arch", horizontal=True,
+                        format_func=lambda a: {"mlp": "MLP (fully connected)", "conv": "Convolutional"}[a])
+        hidden_text = st.text_input("Hidden sizes", key="train_hidden",
+                                    placeholder=",".join(map(str, DEFAULT_HIDDEN[arch])) + " (default)",
+                                    help="MLP: widths of the hidden layers, e.g. 400 or 512,256. "
+                                         "Conv: channels of each stride-2 block, e.g. 32,64.")
+        latent_dim = st.slider("Latent dimension (size of z)", 1, MAX_LATENT_DIM, 2, key="train_latent")
+        likelihood = st.selectbox("Likelihood p(x|z)", list(LIKELIHOODS), format_func=LIKELIHOODS.get,
+                                  key="train_likelihood")
+    with c3:
+        st.markdown("#### Training")
+        is_ae = kind == "ae"
+        beta = st.number_input("beta (weight of the KL term)", 0.0, 100.0, 1.0, 0.5, key="train_beta",
+                               disabled=is_ae, help="1 is the ELBO; beta > 1 is a beta-VAE (smoother, blurrier).")
+        a, b = st.columns(2)
+        epochs = a.number_input("Epochs", 1, 500, 20, key="train_epochs")
+        warmup = b.number_input("KL warm-up epochs", 0, 500, 0, key="train_warmup", disabled=is_ae,
+                                help="The KL weight rises linearly from 0 to beta over these epochs.")
+        lr = a.select_slider("Learning rate", LRS, value=1e-3, key="train_lr", format_func=lambda v: f"{v:g}")
+        batch_size = b.selectbox("Batch size", [32, 64, 128, 256, 512], index=2, key="train_batch")
+        seed = a.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
+        suffix = {"vae": "", "cvae": "-cvae", "ae": "-autoencoder"}[kind]
+        suffix += "" if beta == 1 or is_ae else f"-beta{beta:g}"
+        auto_name = f"my-{'npz' if dataset == UPLOAD else dataset}-{latent_dim}d{suffix}"
+        run_name = b.text_input("Run name", key="train_name", placeholder=auto_name,
+                                help="The folder name of the saved model; a number is added if it exists.")
+
+    start = st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=disabled,
+                      key="train_start")
+    if not start:
+        return None
+    try:
+        name = safe_name(run_name or auto_name)
+        hidden = parse_hidden(hidden_text)
+    except (UnsafeNameError, ValueError) as e:
+        st.error(f"Not started: {e}.")
+        return None
+    if dataset == UPLOAD:
+        if upload is None:
+            st.error("Not started: choose an .npz file to upload first.")
+            return None
+        dataset = str(save_uploaded_npz(upload.getvalue(), upload.name, session_id()))
+    lik, _, variance = likelihood.partition("-")
+    return JobSpec(name=name, dataset=dataset, arch=arch, hidden=hidden, latent_dim=int(latent_dim),
+                   likelihood=lik, gaussian_variance=variance or "fixed", beta=0.0 if is_ae else float(beta),
+                   warmup_epochs=0 if is_ae else int(warmup), epochs=int(epochs), lr=float(lr),
+                   batch_size=int(batch_size), seed=int(seed), autoencoder=is_ae, conditional=kind == "cvae",
+                   download=download)
+
+
+def progress_ui(s: JobSnapshot) -> None:
+    if s.active:
+        st.progress(s.progress, text=s.message)
+    if s.data_info:
+        st.caption(s.data_info)
+    last = s.history[-1] if s.history else None
+    m = st.columns(5)
+    m[0].metric("Epoch", f"{s.epoch} / {s.spec.epochs}")
+    m[1].metric("Test -ELBO", f"{last.test_neg_elbo:.2f}" if last else "-",
+                delta=f"{last.test_neg_elbo - s.history[-2].test_neg_elbo:.2f}" if len(s.history) > 1 else None,
+                delta_color="inverse")
+    m[2].metric("Reconstruction", f"{last.test_recon:.2f}" if last else "-")
+    m[3].metric("KL", f"{last.test_kl:.2f}" if last else "-")
+    m[4].metric("Time", f"{s.elapsed:.0f} s")
+
+
+def curves_ui(s: JobSnapshot) -> None:
+    if not s.history:
+        st.info("The curves appear when the first epoch ends.")
+        return
+    weighted = s.spec.beta != 1 or s.spec.warmup_epochs > 0
+    st.plotly_chart(loss_figure(s.history, s.spec.epochs, weighted), key=f"train_curves_{s.id}")
+    st.caption("Nats per image (mean over images). Solid: training set, dashed: test set. The test "
+               "negative ELBO is the model's score: lower is better." +
+               (" Dotted: the loss actually minimised, recon + beta_t * KL with this run's beta and warm-up."
+                if weighted else ""))
+
+
+def images_ui(s: JobSnapshot, epoch: int | None = None) -> None:
+    """Prior samples and reconstructions after `epoch` (default: the last finished one)."""
+    if not s.recons:
+        return
+    i = (epoch or len(s.recons)) - 1
+    n = len(s.recons[i])
+    cols = st.columns(3 if s.samples else 2)
+    with cols[0]:
+        show_grid(s.originals, ncols=4, caption=f"{n} test images x")
+    with cols[1]:
+        show_grid(s.recons[i], ncols=4, caption=f"Reconstructions: decode(mu(x)) after epoch {i + 1}")
+    if s.samples:
+        with cols[2]:
+            show_grid(s.samples[i], ncols=4, caption=f"Samples: the same z ~ N(0, I) decoded after epoch {i + 1}")
+    elif s.spec.autoencoder:
+        st.caption("An autoencoder has no prior to sample from, so only reconstructions are shown.")
+
+
+def load_model_cb(path: str) -> None:
+    st.session_state.model_path = path
+
+
+def clear_job_cb() -> None:
+    st.session_state.train_job_id = None
+
+
+@st.fragment(run_every=1.0)
+def live_panel(job_id: str) -> None:
+    """Redrawn every second from a snapshot of the background job; ends with one full rerun."""
+    j = job_registry().get(job_id)
+    if j is None:
+        return
+    s = j.snapshot()
+    if not s.active:
+        st.rerun()  # the whole page: the sidebar then lists the new model
+    progress_ui(s)
+    st.button("Stop training", icon=":material/stop:", on_click=j.stop, key="train_stop",
+              help="Stops after the current batch and keeps the model of the last finished epoch.")
+    curves_ui(s)
+    images_ui(s)
+
+
+def as_markdown(text: str) -> str:
+    """Keep a message's own line breaks and '  - ' lists when shown as Markdown."""
+    return text.replace("\n  - ", "  \n• ").replace("\n", "  \n")
+
+
+def result_panel(s: JobSnapshot) -> None:
+    if s.state == "failed":
+        st.error(as_markdown(s.message), icon=":material/error:")
+    elif s.state == "stopped":
+        st.warning(s.message)
+    else:
+        st.success(s.message)
+    if s.published:
+        row = st.container(horizontal=True)
+        row.button("Load this model", type="primary", icon=":material/open_in_browser:", key="train_load",
+                   on_click=load_model_cb, args=(str(s.out_dir),),
+                   disabled=st.session_state.get("model_path") == str(s.out_dir))
+        row.button("Train another", icon=":material/refresh:", key="train_again", on_click=clear_job_cb)
+        st.caption(f"Saved in {s.out_dir}. Every visitor of this server can now pick "
+                   f"'{s.out_dir.name} (saved)' in the sidebar; download it on the Models page.")
+    if not s.history:
+        return
+    progress_ui(s)
+    curves_ui(s)
+    epoch = None
+    if len(s.recons) > 1:
+        epoch = st.slider("Show the images after epoch", 1, len(s.recons), len(s.recons), key=f"train_epoch_{s.id}")
+    images_ui(s, epoch)
+
+
+running = snap is not None and snap.active
+with st.expander("Settings", expanded=snap is None or snap.state == "failed", icon=":material/settings:"):
+    spec = settings_ui(disabled=running)
+    if running:
+        st.caption("Your training is running: stop it or wait for it to finish to start another.")
+
+if spec is not None:
+    try:
+        job = job_registry().start(spec, owner=session_id())
+    except (ConfigError, ValueError) as e:
+        st.error(f"Not started: {e}.")
+    except RuntimeError as e:  # TooManyTrainings: the server's cap on concurrent trainings
+        st.error(str(e))
+    else:
+        st.session_state.train_job_id = job.id
+        st.rerun()
+
+if snap is not None:
+    st.subheader(f"Run: {snap.out_dir.name}")
+    if snap.active:
+        live_panel(snap.id)
+    else:
+        result_panel(snap)

@@ -1,0 +1,160 @@
+"""The Train page, run through app.py with AppTest: real background trainings on the 8x8 digits."""
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from vae_core.checkpoints import load_checkpoint
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEADLINE = 90  # seconds for a tiny training to end, even on a busy machine
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    monkeypatch.setenv("VAE_EXPLORER_HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("VAE_DATA_DIR", raising=False)
+    monkeypatch.delenv("VAE_MAX_TRAININGS", raising=False)
+    return home
+
+
+def open_train_page() -> AppTest:
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.main.title] == ["Train a VAE"]
+    return at
+
+
+def tiny_settings(at: AppTest, name: str, epochs: int = 2) -> None:
+    at.number_input(key="train_epochs").set_value(epochs)
+    at.text_input(key="train_hidden").set_value("32")
+    at.text_input(key="train_name").set_value(name)
+
+
+def run_until(at: AppTest, done) -> AppTest:
+    deadline = time.time() + DEADLINE
+    while True:
+        at.run()
+        assert not at.exception, at.exception
+        if done(at):
+            return at
+        assert time.time() < deadline, "the page did not show the end of the training in time"
+        time.sleep(0.25)
+
+
+def messages(elements) -> str:
+    return " ".join(e.value for e in elements)
+
+
+def stop_all() -> None:
+    from ui.training_jobs import job_registry  # the registry the page used (st.cache_resource)
+
+    for job in job_registry().active():
+        job.stop()
+        job.join(DEADLINE)
+
+
+def test_start_watch_and_load_a_trained_model(home):
+    at = open_train_page()
+    assert at.button(key="train_start").label == "Start training"
+    tiny_settings(at, "lecture-demo")
+    at.button(key="train_start").click()
+    at.run()
+    assert not at.exception
+    assert [s.value for s in at.subheader] == ["Run: lecture-demo"]
+
+    run_until(at, lambda a: "Finished" in messages(a.success))
+    assert "lecture-demo" in messages(at.success)
+    assert len(at.get("plotly_chart")) == 1  # the loss curves
+    assert len(at.get("image")) == 3  # test images, reconstructions, prior samples
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Epoch"] == "2 / 2"
+    assert float(metrics["Test -ELBO"]) == pytest.approx(float(metrics["Reconstruction"]) + float(metrics["KL"]),
+                                                         abs=0.02)
+    saved = str(home / "runs" / "lecture-demo")
+    picker = at.sidebar.selectbox(key="model_path")
+    assert saved in picker.options or "lecture-demo (saved)" in picker.options
+
+    last = [img.proto.imgs[0].url for img in at.get("image")]
+    at.slider(key=next(s.key for s in at.slider if s.key.startswith("train_epoch_"))).set_value(1).run()
+    first = [img.proto.imgs[0].url for img in at.get("image")]
+    assert first[0] == last[0]  # the same test images
+    assert first[1] != last[1] and first[2] != last[2]  # their reconstructions and the samples after epoch 1
+    assert "after epoch 1" in at.get("image")[2].proto.imgs[0].caption
+
+    at.button(key="train_load").click()
+    at.run()
+    assert not at.exception
+    assert at.session_state.model_path == saved
+    assert at.sidebar.selectbox(key="model_path").value == saved
+
+
+def test_a_name_with_a_path_is_refused_with_a_message(home):
+    at = open_train_page()
+    tiny_settings(at, "../x")
+    at.button(key="train_start").click()
+    at.run()
+    assert not at.exception
+    assert "contains a path" in messages(at.error)
+    assert at.session_state.train_job_id is None
+    assert not (home / "runs").exists()
+
+
+def test_a_missing_dataset_ends_with_an_error_not_a_traceback(home):
+    at = open_train_page()
+    at.selectbox(key="train_dataset").set_value("kmnist")
+    at.checkbox(key="train_download").uncheck()
+    tiny_settings(at, "kmnist-run")
+    at.button(key="train_start").click()
+    run_until(at, lambda a: len(a.error) > 0)
+    assert "Could not find the kmnist files" in messages(at.error)
+    assert not (home / "runs" / "kmnist-run").exists()
+
+
+def test_stop_button_and_the_per_server_cap(home, monkeypatch):
+    monkeypatch.setenv("VAE_MAX_TRAININGS", "1")
+    first = open_train_page()
+    tiny_settings(first, "long-run", epochs=400)
+    first.button(key="train_start").click()
+    first.run()
+    try:
+        second = open_train_page()  # another browser session
+        tiny_settings(second, "second")
+        second.button(key="train_start").click()
+        second.run()
+        assert "1 trainings are already running" in messages(second.error)
+        assert second.session_state.train_job_id is None
+
+        run_until(first, lambda a: any(m.label == "Epoch" and not m.value.startswith("0 ") for m in a.metric))
+        first.button(key="train_stop").click()
+        run_until(first, lambda a: len(a.warning) > 0)
+        assert "Stopped after" in messages(first.warning)
+        assert (home / "runs" / "long-run" / "model.safetensors").is_file()
+    finally:
+        stop_all()
+
+
+def test_an_uploaded_npz_is_kept_in_the_session_folder_and_trained_on(home, digits):
+    buf = io.BytesIO()
+    np.savez(buf, images=digits.train.to_uint8()[:300], labels=digits.train.labels.numpy()[:300])
+    at = open_train_page()
+    at.selectbox(key="train_dataset").set_value("upload").run()
+    at.file_uploader(key="train_npz").upload("my digits.npz", buf.getvalue()).run()
+    tiny_settings(at, "from-upload", epochs=1)
+    at.button(key="train_start").click()
+    run_until(at, lambda a: "Finished" in messages(a.success))
+    stored = list((home / "uploads").glob("*/datasets/*.npz"))
+    assert len(stored) == 1 and stored[0].name.startswith("my-digits-")
+    assert stored[0].read_bytes() == buf.getvalue()
+    ckpt = load_checkpoint(home / "runs" / "from-upload")
+    assert ckpt.meta["dataset"] == stored[0].stem and ckpt.meta["n_train"] == 240

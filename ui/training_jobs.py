@@ -1,0 +1,84 @@
+"""The Train page's pieces: settings parsed from widgets, the uploaded .npz, the live loss curves."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from vae_core.jobs import JobRegistry
+from vae_core.paths import UnsafeNameError, safe_name, uploads_dir
+from vae_core.train import EpochStats
+
+TRAIN_COLOR, TEST_COLOR, LOSS_COLOR = "#4f46e5", "#ea580c", "#94a3b8"
+
+
+@st.cache_resource
+def job_registry() -> JobRegistry:
+    """The server's one registry of training jobs. Kept by st.cache_resource, so it survives the
+    module reloads Streamlit does when a source file changes (a module-level object would not)."""
+    return JobRegistry()
+
+
+def parse_hidden(text: str) -> tuple[int, ...] | None:
+    """'512, 256' -> (512, 256); '' -> None (the architecture's default). ValueError says what to type."""
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    if not parts:
+        return None
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"hidden sizes {text!r}: give whole numbers separated by commas, e.g. 400 or 32,64") from None
+    if min(sizes) < 1 or max(sizes) > 4096 or len(sizes) > 6:
+        raise ValueError(f"hidden sizes {text!r}: give 1 to 6 numbers between 1 and 4096")
+    return sizes
+
+
+def save_uploaded_npz(data: bytes, file_name: str, session_id: str) -> Path:
+    """Store an uploaded .npz in this session's own folder and return its path (same bytes, same file)."""
+    stem = file_name.rsplit(".", 1)[0]
+    try:
+        stem = safe_name(stem, max_len=40)
+    except UnsafeNameError:
+        stem = "dataset"
+    folder = uploads_dir(session_id) / "datasets"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}-{hashlib.sha256(data).hexdigest()[:8]}.npz"
+    if not path.is_file():
+        tmp = path.with_name(f".{path.name}.part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path
+
+
+def loss_figure(history: tuple[EpochStats, ...] | list[EpochStats], epochs: int, weighted: bool) -> go.Figure:
+    """Three panels per epoch: negative ELBO, reconstruction and KL, for the training and the test set.
+
+    weighted: also draw the training loss recon + beta_t * KL that the optimiser really minimised."""
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.07,
+                        subplot_titles=("Negative ELBO = recon + KL", "Reconstruction -log p(x|z)",
+                                        "KL( q(z|x) || N(0, I) )"))
+    ep = [h.epoch for h in history]
+    panels = [
+        ([h.train_recon + h.train_kl for h in history], [h.test_neg_elbo for h in history]),
+        ([h.train_recon for h in history], [h.test_recon for h in history]),
+        ([h.train_kl for h in history], [h.test_kl for h in history]),
+    ]
+    mode = "lines+markers" if len(ep) <= 40 else "lines"
+    for col, (train, test) in enumerate(panels, start=1):
+        first = col == 1
+        fig.add_trace(go.Scatter(x=ep, y=train, name="train", mode=mode, legendgroup="train", showlegend=first,
+                                 line=dict(color=TRAIN_COLOR, width=3)), row=1, col=col)
+        fig.add_trace(go.Scatter(x=ep, y=test, name="test", mode=mode, legendgroup="test", showlegend=first,
+                                 line=dict(color=TEST_COLOR, width=3, dash="dash")), row=1, col=col)
+    if weighted:
+        fig.add_trace(go.Scatter(x=ep, y=[h.train_loss for h in history], name="train loss (recon + beta*KL)",
+                                 mode="lines", line=dict(color=LOSS_COLOR, width=2, dash="dot")), row=1, col=1)
+    fig.update_xaxes(title_text="epoch", range=[0.5, max(epochs, 1) + 0.5])
+    fig.update_yaxes(title_text="nats per image", row=1, col=1)
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=50, b=10), font=dict(size=15),
+                      legend=dict(orientation="h", yanchor="bottom", y=-0.35, x=0), uirevision="curves")
+    fig.update_annotations(font_size=16)
+    return fig

@@ -1,0 +1,371 @@
+"""Training in the background: one thread per job, progress read as snapshots.
+
+A job runs :class:`vae_core.train.Trainer` in a daemon thread. Its callback
+writes progress under a lock; readers (the app's Train page, redrawn every
+second) only ever get a frozen copy, a :class:`JobSnapshot`.
+
+The model is trained in a hidden folder (``runs/.training/<job id>/<name>``)
+and moved to its final folder ``runs/<name>`` when training ends, so nobody
+who lists ``runs/`` sees a half-trained model change under them. The final
+name is reserved (an empty folder) when the job starts and is never one that
+already exists: nothing saved before is overwritten.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoints import CheckpointError
+from .config import ConfigError, ModelConfig, TrainConfig
+from .data import DataSplit, DatasetError, load_dataset
+from .latent import decode_batch, prior_z
+from .paths import runs_dir, safe_name, unique_child
+from .render import to_uint8
+from .train import Callback, EpochStats, Trainer, TrainingDiverged
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HIDDEN = {"mlp": (400,), "conv": (32, 64)}
+DEFAULT_MAX_RUNNING = 2
+MAX_KEPT_JOBS = 64  # finished jobs remembered per server; older ones are forgotten
+PREVIEW_SEED = 1234  # the fixed prior draws decoded after every epoch
+
+STARTING, TRAINING, DONE, STOPPED, FAILED = "starting", "training", "done", "stopped", "failed"
+ACTIVE_STATES = (STARTING, TRAINING)
+
+
+class TooManyTrainings(RuntimeError):
+    """The server already runs its maximum number of trainings."""
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything a training run needs; the fields mirror ``python -m vae_core train``."""
+
+    name: str  # run name: the folder under runs_dir(); letters, digits, '-', '_', '.'
+    dataset: str = "digits"  # a name in vae_core.data.DATASETS or the path of an .npz file
+    arch: str = "mlp"
+    hidden: tuple[int, ...] | None = None  # None: DEFAULT_HIDDEN[arch]
+    latent_dim: int = 2
+    likelihood: str = "bernoulli"
+    gaussian_variance: str = "fixed"
+    beta: float = 1.0
+    warmup_epochs: int = 0
+    epochs: int = 20
+    lr: float = 1e-3
+    batch_size: int = 128
+    seed: int = 0
+    autoencoder: bool = False
+    conditional: bool = False
+    download: bool = True  # fetch MNIST-style files from the public mirrors when missing
+    sample_size: int = 1000  # test images stored with the model for the app's maps
+    n_preview: int = 16  # images decoded after every epoch
+
+    def hidden_sizes(self) -> tuple[int, ...]:
+        return tuple(self.hidden) if self.hidden else DEFAULT_HIDDEN.get(self.arch, (400,))
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(dataset=self.dataset, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                           beta=self.beta, warmup_epochs=self.warmup_epochs, seed=self.seed, device="cpu")
+
+    def model_config(self, image_shape: tuple[int, int, int], num_classes: int) -> ModelConfig:
+        return ModelConfig(image_shape=image_shape, latent_dim=self.latent_dim, arch=self.arch,
+                           hidden=self.hidden_sizes(), likelihood=self.likelihood,
+                           gaussian_variance=self.gaussian_variance, num_classes=max(num_classes, 1),
+                           conditional=self.conditional, autoencoder=self.autoencoder)
+
+    def validate(self) -> None:
+        """Raise ConfigError for values that are wrong whatever the data (image size is checked later)."""
+        self.train_config()
+        side = 2 ** len(self.hidden_sizes())
+        self.model_config((1, side, side), 10)
+        if self.autoencoder and self.conditional:
+            raise ConfigError("autoencoder=True and conditional=True: choose one (the conditional model is a VAE)")
+        if not (1 <= self.n_preview <= 64):
+            raise ConfigError(f"n_preview={self.n_preview} must be between 1 and 64")
+        if not (0 <= self.sample_size <= 10_000):
+            raise ConfigError(f"sample_size={self.sample_size} must be between 0 and 10000")
+
+    def command(self, out: Path) -> str:
+        """The command line that trains the same model outside the app."""
+        args = ["python", "-m", "vae_core", "train", "--dataset", self.dataset, "--arch", self.arch,
+                "--hidden", ",".join(map(str, self.hidden_sizes())), "--latent-dim", str(self.latent_dim),
+                "--likelihood", self.likelihood, "--beta", f"{self.beta:g}", "--warmup-epochs",
+                str(self.warmup_epochs), "--epochs", str(self.epochs), "--lr", f"{self.lr:g}",
+                "--batch-size", str(self.batch_size), "--seed", str(self.seed),
+                "--sample-size", str(self.sample_size), "--no-optimizer-state"]
+        if self.likelihood == "gaussian":
+            args += ["--gaussian-variance", self.gaussian_variance]
+        if self.autoencoder:
+            args.append("--autoencoder")
+        if self.conditional:
+            args.append("--conditional")
+        if not self.download:
+            args.append("--no-download")
+        return shlex.join([*args, "--out", str(out)])
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A consistent copy of a job's progress; safe to read while the job runs."""
+
+    id: str
+    spec: JobSpec
+    out_dir: Path  # the finished model's folder (a checkpoint once published is True)
+    state: str  # starting, training, done, stopped or failed
+    message: str  # what happens now, or what went wrong and what to do
+    epoch: int  # finished epochs
+    progress: float  # 0..1 over the whole run
+    history: tuple[EpochStats, ...]
+    samples: tuple[np.ndarray, ...]  # per finished epoch: prior samples, uint8 (N, H, W[, C]); empty for an AE
+    recons: tuple[np.ndarray, ...]  # per finished epoch: reconstructions of `originals`
+    originals: np.ndarray | None  # the fixed test images reconstructed after every epoch
+    data_info: str
+    published: bool  # the model is in out_dir and can be loaded
+    started: float  # time.time()
+    finished: float | None
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def elapsed(self) -> float:
+        return (self.finished or time.time()) - self.started
+
+
+class _Recorder(Callback):
+    """Writes the trainer's progress into its job (runs in the training thread)."""
+
+    def __init__(self, job: "TrainingJob", data: DataSplit):
+        self.job = job
+        self.z = self.y_prior = None  # the fixed prior draws, made when the model's latent_dim is known
+        g = torch.Generator().manual_seed(PREVIEW_SEED)
+        idx = torch.randperm(len(data.test), generator=g)[:job.spec.n_preview].sort().values
+        self.x = data.test.images[idx]
+        self.y = data.test.labels[idx]
+        self.originals = to_uint8(self.x.numpy())
+
+    def on_train_start(self, trainer: Trainer) -> None:
+        cfg = trainer.model_cfg
+        n = self.job.spec.n_preview
+        self.z = prior_z(n, cfg.latent_dim, seed=PREVIEW_SEED)
+        self.y_prior = torch.arange(n) % cfg.num_classes if cfg.conditional else None
+        self.job._update(state=TRAINING, message="Training...", originals=self.originals)
+
+    def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, n_batches: int, loss: float) -> None:
+        epochs = trainer.cfg.epochs
+        self.job._update(progress=min(1.0, (epoch + (batch + 1) / n_batches) / epochs),
+                         message=f"Epoch {epoch + 1}/{epochs}, batch {batch + 1}/{n_batches}: loss {loss:.2f}")
+
+    @torch.inference_mode()
+    def on_epoch_end(self, trainer: Trainer, stats: EpochStats) -> None:
+        model = trainer.model
+        model.eval()
+        mu, _ = model.encode(self.x.to(model.device), self.y.to(model.device) if model.cfg.conditional else None)
+        recon = to_uint8(decode_batch(model, mu.cpu(), self.y))
+        sample = None if model.cfg.autoencoder else to_uint8(decode_batch(model, self.z, self.y_prior))
+        self.job._add_epoch(stats, recon, sample, trainer.cfg.epochs)
+
+
+class TrainingJob:
+    """One training run in its own thread. Read it with snapshot(); end it early with stop()."""
+
+    def __init__(self, spec: JobSpec, out_dir: Path, work_dir: Path, owner: str = ""):
+        self.id = uuid.uuid4().hex[:12]
+        self.spec = spec
+        self.owner = owner
+        self.out_dir = out_dir
+        self.work_dir = work_dir
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._trainer: Trainer | None = None
+        self._thread = threading.Thread(target=self._run, name=f"vae-train-{self.id}", daemon=True)
+        self._state = dict(state=STARTING, message="Loading the data...", epoch=0, progress=0.0, history=(),
+                           samples=(), recons=(), originals=None, data_info="", published=False,
+                           started=time.time(), finished=None)
+
+    # ---- reading (any thread)
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            return JobSnapshot(id=self.id, spec=self.spec, out_dir=self.out_dir, **self._state)
+
+    @property
+    def active(self) -> bool:
+        with self._lock:
+            return self._state["state"] in ACTIVE_STATES
+
+    def stop(self) -> None:
+        """Stop after the current batch; the epochs finished so far are kept as the model."""
+        self._stop.set()
+        with self._lock:
+            trainer = self._trainer
+            if self._state["state"] in ACTIVE_STATES:
+                self._state["message"] = "Stopping after the current batch..."
+        if trainer is not None:
+            trainer.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # ---- writing (the training thread)
+
+    def _update(self, **changes) -> None:
+        with self._lock:
+            self._state.update(changes)
+
+    def _add_epoch(self, stats: EpochStats, recon: np.ndarray, sample: np.ndarray | None, epochs: int) -> None:
+        with self._lock:
+            s = self._state
+            s["history"] = (*s["history"], stats)
+            s["recons"] = (*s["recons"], recon)
+            if sample is not None:
+                s["samples"] = (*s["samples"], sample)
+            s["epoch"] = stats.epoch
+            s["progress"] = min(1.0, stats.epoch / epochs)
+
+    def _finish(self, state: str, message: str) -> None:
+        with self._lock:
+            self._state.update(state=state, message=message, finished=time.time())
+
+    def _run(self) -> None:
+        state, message = self._train()
+        self._cleanup()  # before the state says the job ended, so a reader never sees a half-cleaned folder
+        self._finish(state, message)
+
+    def _train(self) -> tuple[str, str]:
+        """Load, train, publish; the job's final (state, message), whatever happens."""
+        spec = self.spec
+        try:
+            data = load_dataset(spec.dataset, download=spec.download, progress=self._download_progress,
+                                seed=spec.seed)
+            info = (f"{data.train.name}: {len(data.train):,} training and {len(data.test):,} test images of "
+                    f"{data.train.image_shape[1]}x{data.train.image_shape[2]} px, "
+                    f"{len(data.train.class_names)} classes")
+            self._update(data_info=info, message="Building the model...")
+            model_cfg = spec.model_config(data.train.image_shape, len(data.train.class_names))
+            trainer = Trainer(model_cfg, spec.train_config(), data, out_dir=self.work_dir,
+                              callbacks=[_Recorder(self, data)], sample_size=spec.sample_size,
+                              command=spec.command(self.out_dir), save_optimizer=False)
+            with self._lock:
+                self._trainer = trainer
+            if self._stop.is_set():
+                trainer.stop()
+            trainer.fit()
+            return self._end_normally(trainer)
+        except TrainingDiverged as e:
+            text = str(e).replace(str(self.work_dir), str(self.out_dir))
+            return FAILED, text if self._publish() else text + " Nothing was saved."
+        except DatasetError as e:
+            return FAILED, f"The dataset could not be loaded. {e}"
+        except (ConfigError, CheckpointError, ValueError) as e:
+            return FAILED, f"These settings cannot be trained: {e}"
+        except Exception as e:  # noqa: BLE001 - the thread must always end with a readable state
+            log.exception("training job %s failed", self.id)
+            return FAILED, f"Training stopped on an unexpected error ({type(e).__name__}: {e})."
+
+    def _end_normally(self, trainer: Trainer) -> tuple[str, str]:
+        epochs = len(trainer.history)
+        published = self._publish()
+        if not trainer.stopped:
+            return DONE, f"Finished {epochs} epochs; the model is saved as {self.out_dir.name}."
+        if published:
+            return STOPPED, (f"Stopped after {epochs} of {trainer.cfg.epochs} epochs; "
+                             f"the model of epoch {epochs} is saved as {self.out_dir.name}.")
+        return STOPPED, "Stopped before the first epoch ended; nothing was saved."
+
+    def _download_progress(self, done: int, total: int | None, name: str) -> None:
+        size = f"{done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
+        self._update(message=f"Downloading {name}: {size}")
+
+    def _publish(self) -> bool:
+        """Move the trained model from its hidden folder to out_dir (an empty folder reserved at start)."""
+        if not (self.work_dir / "model.safetensors").is_file():
+            return False
+        os.replace(self.work_dir, self.out_dir)
+        self._update(published=True)
+        return True
+
+    def _cleanup(self) -> None:
+        shutil.rmtree(self.work_dir.parent, ignore_errors=True)
+        try:
+            self.work_dir.parent.parent.rmdir()  # runs/.training, when no other job uses it
+        except OSError:
+            pass
+        with self._lock:
+            published = self._state["published"]
+        if not published:
+            try:
+                self.out_dir.rmdir()  # the reservation; only ever empty here
+            except OSError:
+                pass
+
+
+def max_running() -> int:
+    """How many trainings may run at once on this server: $VAE_MAX_TRAININGS, default 2."""
+    text = os.environ.get("VAE_MAX_TRAININGS", "")
+    try:
+        return max(1, int(text)) if text.strip() else DEFAULT_MAX_RUNNING
+    except ValueError:
+        return DEFAULT_MAX_RUNNING
+
+
+class JobRegistry:
+    """The server's training jobs by id; start() enforces the cap on concurrent trainings."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._jobs: dict[str, TrainingJob] = {}
+
+    def start(self, spec: JobSpec, owner: str = "") -> TrainingJob:
+        """Validate, reserve a new folder under runs_dir() and start training in a thread.
+
+        Raises UnsafeNameError (a ValueError) for a name with a path in it, ConfigError for
+        out-of-range settings and TooManyTrainings when the cap is reached."""
+        name = safe_name(spec.name)
+        spec = replace(spec, name=name)
+        spec.validate()
+        with self._lock:
+            limit = max_running()
+            if sum(j.active for j in self._jobs.values()) >= limit:
+                raise TooManyTrainings(
+                    f"{limit} trainings are already running on this server (the limit, set by "
+                    "VAE_MAX_TRAININGS). Wait for one to finish, or stop yours, then start again.")
+            root = runs_dir()
+            root.mkdir(parents=True, exist_ok=True)
+            out_dir = unique_child(root, name)
+            out_dir.mkdir()  # reserves the name: unique_child skips it from now on
+            job_key = uuid.uuid4().hex[:12]
+            work_dir = root / ".training" / job_key / out_dir.name
+            work_dir.parent.mkdir(parents=True)
+            job = TrainingJob(spec, out_dir, work_dir, owner)
+            self._jobs[job.id] = job
+            self._forget_old()
+        job._thread.start()
+        return job
+
+    def get(self, job_id: str | None) -> TrainingJob | None:
+        with self._lock:
+            return self._jobs.get(job_id) if job_id else None
+
+    def active(self) -> list[TrainingJob]:
+        with self._lock:
+            return [j for j in self._jobs.values() if j.active]
+
+    def _forget_old(self) -> None:
+        finished = [j for j in self._jobs.values() if not j.active]
+        for j in finished[:max(0, len(finished) - MAX_KEPT_JOBS)]:
+            del self._jobs[j.id]
+
