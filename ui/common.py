@@ -16,6 +16,7 @@ html, body, [class*="st-"] { font-size: 1.05rem; }
 h1 span, h2 span, h3 span { font-size: inherit !important; }
 h1 { font-size: 2.3rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.0rem; }
+[data-testid="stMetricValue"] * { font-size: inherit !important; }
 [data-testid="stImage"] img { image-rendering: pixelated; }
 </style>
 """

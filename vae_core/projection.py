@@ -114,7 +114,8 @@ class Projection:
             raise ProjectionError(INSTALL_HINT["umap"])
         import umap
 
-        self.umap_ = umap.UMAP(n_neighbors=min(self.n_neighbors, len(mu) - 1), random_state=self.random_state)
+        self.umap_ = umap.UMAP(n_neighbors=min(self.n_neighbors, len(mu) - 1), random_state=self.random_state,
+                               n_jobs=1)
         self.embedding_ = self.umap_.fit_transform(mu).astype(np.float32)
 
     # -- using a fitted projection -------------------------------------------------------

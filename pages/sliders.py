@@ -1,0 +1,167 @@
+"""Latent sliders: set z one coordinate at a time and watch the decoder p(x|z) draw it."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ui.common import current_model, page_header
+from ui.images import show_image
+from ui.models import encoded_sample
+from vae_core import posterior
+from vae_core.latent import SLIDER_LIMIT, decode_batch, prior_z, sanitize_z
+
+STEP = 0.05
+OTHERS_KEY = "sliders_others"
+
+page_header("Latent sliders", "Each slider is one coordinate of z, in units of the prior's standard deviation: "
+            "the prior N(0, I) keeps about 95% of its samples within +-2 on every axis. The image is the "
+            "decoder's mean of p(x|z). Dimensions whose average KL is about 0 are ignored by the decoder.")
+ckpt = current_model()
+if ckpt is None:
+    st.stop()
+
+path = str(ckpt.path)
+cfg = ckpt.config
+D = cfg.latent_dim
+sample = ckpt.sample if ckpt.sample is not None and len(ckpt.sample.labels) else None
+class_names = ckpt.class_names or [str(c) for c in range(cfg.num_classes)]
+mu, logvar = encoded_sample(path) if sample is not None else (np.zeros((0, D)), np.zeros((0, D)))
+
+# -- what each dimension does: average KL for a VAE, spread of mu for an autoencoder ----------------
+if cfg.autoencoder:
+    spread = mu.std(0) if len(mu) > 1 else np.ones(D)
+    activity = mu.var(0) if len(mu) > 1 else None
+    space = posterior.SliderSpace(D, activity, offset=mu.mean(0) if len(mu) else None, scale=spread)
+else:
+    activity = posterior.mean_kl_per_dim(mu, logvar) if len(mu) else None
+    space = posterior.SliderSpace(D, activity)
+
+
+def slider_key(d: int) -> str:
+    return f"sliders_z{d + 1}"
+
+
+def _set_values(values, others: float | None = None) -> None:
+    for d, v in zip(space.slider_dims, values):
+        st.session_state[slider_key(d)] = posterior.clean_slider_value(v, SLIDER_LIMIT)
+    if others is not None and space.other_dims:
+        st.session_state[OTHERS_KEY] = posterior.clean_slider_value(others, SLIDER_LIMIT)
+
+
+def _reset() -> None:
+    _set_values(np.zeros(len(space.slider_dims)), 0.0)
+
+
+def _randomize() -> None:
+    z = prior_z(1, D)[0].numpy()
+    if cfg.autoencoder:  # no prior: a standard normal draw in slider units
+        z = space.offset + space.scale * z
+    _set_values(space.to_sliders(z, SLIDER_LIMIT))
+
+
+def _from_image(i: int) -> None:
+    _set_values(space.to_sliders(mu[i], SLIDER_LIMIT), 0.0)
+    if cfg.conditional:
+        st.session_state.sliders_class = int(sample.labels[i])
+
+
+# -- session state: reset for a new model, and never trust what arrives (URL, older sessions) --------
+keys = [slider_key(d) for d in space.slider_dims] + ([OTHERS_KEY] if space.other_dims else [])
+if st.session_state.get("sliders_model") != path:
+    st.session_state.sliders_model = path
+    for k in [k for k in st.session_state if isinstance(k, str) and k.startswith("sliders_z")]:
+        if k not in keys:
+            del st.session_state[k]
+    for k in ("sliders_class", "sliders_pick_class", "sliders_pick_index"):
+        st.session_state.pop(k, None)
+for k in keys:
+    raw = st.session_state.get(k, 0.0)
+    clean = posterior.clean_slider_value(raw, SLIDER_LIMIT)
+    if k not in st.session_state or not (isinstance(raw, float) and raw == clean):
+        st.session_state[k] = clean
+
+
+def slider_label(d: int) -> str:
+    if activity is None:
+        return f"z{d + 1}"
+    if cfg.autoencoder:
+        return f"z{d + 1} · Var {activity[d]:.2f}"
+    if activity[d] < posterior.INACTIVE_KL:
+        return f":gray[z{d + 1} · KL {activity[d]:.3f} · inactive]"
+    return f"z{d + 1} · KL {activity[d]:.2f}"
+
+
+# -- layout: the image and the controls on the left, the sliders on the right -----------------------
+col_img, col_sliders = st.columns([2, 3], gap="large")
+
+with col_sliders:
+    if len(space.slider_dims) > 8:
+        halves = st.columns(2)
+        split = (len(space.slider_dims) + 1) // 2
+        groups = [(halves[0], space.slider_dims[:split]), (halves[1], space.slider_dims[split:])]
+    else:
+        groups = [(st.container(), space.slider_dims)]
+    chosen: dict[int, float] = {}
+    for box, dims in groups:
+        for d in dims:
+            chosen[d] = box.slider(
+                slider_label(d), -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=slider_key(d),
+                bind="query-params",  # a link to the page keeps the point
+                help=None if activity is None or cfg.autoencoder else
+                f"Average KL(q(z{d + 1}|x) || N(0, 1)) over the stored test images: {activity[d]:.3f} nats. "
+                "Near 0 means the encoder does not use this dimension.")
+    others_value = 0.0
+    if space.other_dims:
+        others_kl = activity[space.other_dims] if activity is not None else np.zeros(len(space.other_dims))
+        what = "Var" if cfg.autoencoder else "KL"
+        others_value = st.slider(
+            f"The other {len(space.other_dims)} dimensions (each {what} <= {others_kl.max():.2f})",
+            -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=OTHERS_KEY,
+            help="The least active dimensions share this one value. " + (
+                "Their average KL is small: the decoder barely listens to them." if not cfg.autoencoder else ""))
+    if activity is not None and not cfg.autoencoder:
+        n_inactive = int((activity < posterior.INACTIVE_KL).sum())
+        if n_inactive:
+            st.caption(f"{n_inactive} of {D} dimensions are inactive (average KL < {posterior.INACTIVE_KL} nats): "
+                       "the KL term pulled their q(z_i|x) onto the prior, so they carry no information and "
+                       "moving them changes nothing. This is called posterior collapse.")
+
+values = [posterior.clean_slider_value(chosen[d], SLIDER_LIMIT) for d in space.slider_dims]
+z = sanitize_z(space.to_z(values, posterior.clean_slider_value(others_value, SLIDER_LIMIT)), D)
+
+with col_img:
+    y = None
+    if cfg.conditional:
+        y = st.selectbox("Class y (the decoder is p(x|z, y))", range(len(class_names)),
+                         format_func=lambda c: class_names[c], key="sliders_class")
+    show_image(decode_batch(ckpt.model, z[None], y)[0], target=400, caption="decode(z): the mean of p(x|z)")
+    norm = float(np.linalg.norm(z))
+    if cfg.autoencoder:
+        st.caption("An autoencoder has no prior: sliders are in units of the spread of the encoded test images "
+                   "around their mean, and points far from the codes may decode to nonsense.")
+    else:
+        st.caption(f"||z|| = {norm:.2f}. Samples of N(0, I) in {D} dimensions lie near "
+                   f"||z|| = sqrt({D}) = {np.sqrt(D):.2f}.")
+    b1, b2 = st.columns(2)
+    b1.button("Reset to 0", on_click=_reset, width="stretch", key="sliders_reset",
+              help="Every slider to 0: the prior's mean." if not cfg.autoencoder
+              else "Every slider to 0: the codes' mean.")
+    b2.button("Random z ~ N(0, I)" if not cfg.autoencoder else "Random z", on_click=_randomize, width="stretch",
+              key="sliders_random", help="Draw the sliders' values from the prior"
+              + (" (the other dimensions keep their shared value)." if space.other_dims else "."))
+    if sample is not None:
+        with st.container(border=True):
+            st.markdown("**Start from an image's encoding mu(x)**")
+            p1, p2 = st.columns(2)
+            present = sorted({int(c) for c in sample.labels})
+            pick_class = p1.selectbox("Class", present, format_func=lambda c: class_names[c] if c < len(class_names)
+                                      else str(c), key="sliders_pick_class")
+            members = np.flatnonzero(sample.labels == pick_class)
+            k = p2.number_input(f"Which one (1-{len(members)})", 1, len(members), 1, key="sliders_pick_index")
+            i = int(members[int(k) - 1])
+            t1, t2 = st.columns([1, 2], vertical_alignment="center")
+            with t1:
+                show_image(sample.images[i], target=96)
+            t2.button("Use its mu", on_click=_from_image, args=(i,), key="sliders_use_image", width="stretch",
+                      help="Set the sliders to the mean of q(z|x) for this test image: the image then shows "
+                           "its reconstruction" + (" (the other dimensions go to 0)." if space.other_dims else "."))

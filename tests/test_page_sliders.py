@@ -1,0 +1,183 @@
+"""The Latent sliders page, run headless through app.py."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from vae_core import posterior
+from vae_core.checkpoints import load_checkpoint
+from vae_core.evaluate import encode_dataset
+from vae_core.latent import SLIDER_LIMIT
+from vae_core.train import Trainer
+
+from conftest import tiny_model_config, tiny_train_config
+
+REPO = Path(__file__).resolve().parents[1]
+DIGITS_2D = REPO / "checkpoints" / "digits-2d"
+DIGITS_8D = REPO / "checkpoints" / "digits-8d"
+FASHION_20D = REPO / "checkpoints" / "fashion-mnist-20d"
+# the page file as app.py names it in st.navigation
+PAGE = next(p for p in ("app_pages/sliders.py", "pages/sliders.py") if (REPO / p).is_file())
+
+pytestmark = pytest.mark.skipif(not (DIGITS_2D.is_dir() and DIGITS_8D.is_dir()),
+                                reason="the bundled digits checkpoints are not built (checkpoints/rebuild.sh)")
+
+
+@pytest.fixture(scope="module")
+def app_home(tmp_path_factory):
+    """VAE_EXPLORER_HOME for the whole module, so a model saved in its runs/ folder is listed by the app."""
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VAE_EXPLORER_HOME", str(home))
+        yield home
+
+
+@pytest.fixture(scope="module")
+def model_20d(app_home, digits) -> Path:
+    """fashion-mnist-20d when it is bundled; otherwise a 20-D VAE trained on digits for one epoch,
+    saved where the app lists the models trained in it."""
+    if (FASHION_20D / "model.safetensors").is_file():
+        return FASHION_20D
+    out = app_home / "runs" / "digits-20d"
+    Trainer(tiny_model_config(latent_dim=20), tiny_train_config(epochs=1), digits, out_dir=out,
+            sample_size=200, command="pytest fixture").fit()
+    return out
+
+
+class Page:
+    """The app on the Latent sliders page with one model selected.
+
+    AppTest does not keep the router's sidebar widgets after ``switch_page``, so the chosen model is put
+    back into session state before every run (as the sidebar's selectbox would)."""
+
+    def __init__(self, model: Path, query: dict | None = None):
+        self.model = str(model)
+        self.at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
+        self.at.query_params.update(query or {})
+        self.at.session_state["model_path"] = self.model
+        self.at.run()
+        self.at.switch_page(PAGE)
+        self.run()
+
+    def run(self):
+        self.at.session_state["model_path"] = self.model
+        self.at.run()
+        assert not self.at.exception, self.at.exception
+        return self
+
+    def decoded(self) -> str:
+        """The URL of the large decoded image (its name is a hash of the PNG bytes)."""
+        return self.at.get("image")[0].value[0]
+
+    def click(self, label: str):
+        next(b for b in self.at.button if b.label.startswith(label)).click()
+        return self.run()
+
+    def values(self) -> list[float]:
+        return [s.value for s in self.at.slider]
+
+
+def _kl(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    ck = load_checkpoint(path)
+    mu, logvar = encode_dataset(ck.model, ck.sample.as_tensor())
+    return mu, posterior.mean_kl_per_dim(mu, logvar)
+
+
+def test_one_slider_per_dimension_labelled_with_its_kl(app_home):
+    page = Page(DIGITS_8D)
+    _, kl = _kl(DIGITS_8D)
+    labels = [s.label for s in page.at.slider]
+    assert len(labels) == 8
+    for d, label in enumerate(labels):
+        digits = 3 if kl[d] < posterior.INACTIVE_KL else 2
+        assert label.replace(":gray[", "").startswith(f"z{d + 1} · KL {kl[d]:.{digits}f}")
+        assert ("inactive" in label) == (kl[d] < posterior.INACTIVE_KL)
+    assert page.values() == [0.0] * 8
+    assert page.at.get("image")[0].captions[0].startswith("decode(z)")
+
+
+def test_moving_a_slider_randomize_and_reset_change_the_decoded_image(app_home):
+    page = Page(DIGITS_2D)
+    assert len(page.at.slider) == 2
+    at_zero = page.decoded()
+    page.at.slider(key="sliders_z1").set_value(2.0)
+    page.run()
+    moved = page.decoded()
+    assert moved != at_zero and page.values() == [2.0, 0.0]
+    page.click("Random z")
+    assert page.decoded() not in (at_zero, moved)
+    assert any(v != 0.0 for v in page.values()) and all(abs(v) <= SLIDER_LIMIT for v in page.values())
+    page.click("Reset to 0")
+    assert page.values() == [0.0, 0.0] and page.decoded() == at_zero
+
+
+def test_starting_from_an_image_sets_the_sliders_to_its_mu(app_home):
+    page = Page(DIGITS_8D)
+    ck = load_checkpoint(DIGITS_8D)
+    mu, _ = encode_dataset(ck.model, ck.sample.as_tensor())
+    page.at.selectbox(key="sliders_pick_class").set_value(3)
+    page.at.number_input(key="sliders_pick_index").set_value(2)
+    page.run()
+    before = page.decoded()
+    page.click("Use its mu")
+    i = int(np.flatnonzero(ck.sample.labels == 3)[1])
+    np.testing.assert_allclose(page.values(), np.clip(mu[i], -SLIDER_LIMIT, SLIDER_LIMIT), atol=1e-6)
+    assert page.decoded() != before
+
+
+def test_a_20d_model_gets_16_sliders_for_its_most_active_dims_and_one_for_the_rest(app_home, model_20d):
+    page = Page(model_20d)
+    _, kl = _kl(model_20d)
+    labels = [s.label for s in page.at.slider]
+    assert len(labels) == 17
+    shown = [int(re.search(r"z(\d+)", lab).group(1)) - 1 for lab in labels[:16]]
+    assert shown == posterior.rank_dims(kl, 16)
+    assert labels[16].startswith("The other 4 dimensions")
+    at_zero = page.decoded()
+    page.at.slider(key="sliders_others").set_value(-3.0)
+    page.run()
+    assert page.decoded() != at_zero  # the rest of z moved too
+    page.click("Reset to 0")
+    assert page.values() == [0.0] * 17 and page.decoded() == at_zero
+
+
+def test_values_from_the_url_or_session_state_cannot_break_the_page(app_home):
+    page = Page(DIGITS_2D, query={"sliders_z1": "1.5", "sliders_z2": "nan"})  # a shared link, one value broken
+    assert page.values() == [1.5, 0.0]
+    page = Page(DIGITS_2D, query={"sliders_z1": "1e999", "sliders_z2": "-inf"})
+    assert all(np.isfinite(v) and abs(v) <= SLIDER_LIMIT for v in page.values())
+    page.at.session_state["sliders_z1"] = float("nan")
+    page.at.session_state["sliders_z2"] = 99.0
+    page.run()
+    assert all(np.isfinite(v) and abs(v) <= SLIDER_LIMIT for v in page.values())
+    assert len(page.at.get("image")) >= 1
+
+
+def test_slider_space_and_value_cleaning():
+    space = posterior.SliderSpace(5, np.array([0.1, 3.0, 0.0, 2.0, 1.0]), max_sliders=3)
+    assert space.slider_dims == [1, 3, 4] and space.other_dims == [0, 2]
+    z = space.to_z([1.0, -1.0, 0.5], others=0.25)
+    np.testing.assert_allclose(z, [0.25, 1.0, 0.25, -1.0, 0.5])
+    np.testing.assert_allclose(space.to_sliders(z, 3.0), [1.0, -1.0, 0.5])
+    ae = posterior.SliderSpace(2, None, offset=np.array([10.0, -5.0]), scale=np.array([2.0, 0.5]))
+    np.testing.assert_allclose(ae.to_z([1.0, -2.0]), [12.0, -6.0])
+    np.testing.assert_allclose(ae.to_sliders([12.0, -6.0], 3.0), [1.0, -2.0])
+    for raw, want in [("nan", 0.0), (float("nan"), 0.0), (None, 0.0), ("abc", 0.0), ("1.5", 1.5),
+                      (float("inf"), 3.0), (-7, -3.0), ([1, 2], 0.0)]:
+        assert posterior.clean_slider_value(raw, 3.0) == want
+
+
+def test_a_conditional_model_gets_a_class_picker_that_changes_the_image(app_home, digits):
+    out = app_home / "runs" / "cvae-3d"
+    Trainer(tiny_model_config(latent_dim=3, conditional=True), tiny_train_config(epochs=1), digits, out_dir=out,
+            sample_size=50, command="pytest fixture").fit()
+    page = Page(out)
+    assert len(page.at.slider) == 3
+    first = page.decoded()
+    page.at.selectbox(key="sliders_class").set_value(7)
+    page.run()
+    assert page.decoded() != first

@@ -1,0 +1,191 @@
+"""The latent map as a Plotly figure, what a click on it means, and image previews on hover.
+
+The figure holds, bottom to top: an invisible grid of clickable points (so a click on empty space
+still selects something: a map location to decode), the prior's 1-2-3 sigma circles, the 1-sigma
+ellipses of q(z|x), one scatter trace per class, and a marker on the chosen location.
+Plotly cannot put images in a hover label, so a small component listens to the chart's hover
+events in the page and shows the hovered image next to the cursor.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+GRID_INDEX = -1  # customdata[0] of the invisible grid points; sample points carry their image index
+SAMPLE_META = "sample"
+GRID_META = "grid"
+FONT_SIZE = 16
+
+
+def class_colours(n: int) -> list[str]:
+    palette = qualitative.D3 if n <= 10 else qualitative.Dark24 + qualitative.Light24
+    return [palette[i % len(palette)] for i in range(n)]
+
+
+@dataclass(frozen=True)
+class MapTarget:
+    """What a click chose: an encoded image (index into the sample) or a location on the map."""
+
+    kind: str  # "point" or "location"
+    index: int = -1  # the image's index in the stored sample, for "point"
+    x: float = 0.0  # map coordinates, for "location"
+    y: float = 0.0
+
+
+def parse_selection(selection) -> MapTarget | None:
+    """The last clicked point of a Streamlit Plotly selection, or None when nothing usable was selected."""
+    points = (selection or {}).get("points") or []
+    for pt in reversed(points):
+        custom = pt.get("customdata")
+        if isinstance(custom, dict):  # a typed array comes back as {"0": value, ...}
+            custom = [custom[k] for k in sorted(custom, key=lambda k: int(k) if str(k).isdigit() else 0)]
+        if isinstance(custom, (list, tuple)) and custom:
+            try:
+                idx = int(custom[0])
+            except (TypeError, ValueError):
+                continue
+            if idx >= 0:
+                return MapTarget("point", index=idx)
+            try:
+                x, y = float(pt["x"]), float(pt["y"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            if np.isfinite(x) and np.isfinite(y):
+                return MapTarget("location", x=x, y=y)
+    return None
+
+
+def _grid_trace(grid: np.ndarray) -> go.Scattergl | go.Scatter:
+    return go.Scatter(
+        x=grid[:, 0], y=grid[:, 1], mode="markers", name="click to decode", showlegend=False, meta=GRID_META,
+        # Large invisible markers: Plotly's "closest" hover subtracts the marker radius but floors the distance
+        # at 1 - 3/radius, so a big grid marker never beats a data point under the cursor.
+        marker=dict(size=32, opacity=0, color="#000", symbol="circle-open", line=dict(width=3)),
+        customdata=[[GRID_INDEX]] * len(grid),
+        hovertemplate="(%{x:.2f}, %{y:.2f})<br>click to decode here<extra></extra>",
+        # the clicked grid point turns into a ring: Plotly restyles a selection without redrawing the chart
+        selected=dict(marker=dict(opacity=1, size=22)), unselected=dict(marker=dict(opacity=0)),
+    )
+
+
+def latent_map_figure(emb: np.ndarray, labels: np.ndarray, indices: np.ndarray, class_names: list[str], *,
+                      axis_titles: tuple[str, str], grid: np.ndarray | None = None,
+                      extent: tuple[float, float, float, float] | None = None, equal_axes: bool = False,
+                      prior: list[tuple[float, np.ndarray, np.ndarray]] | None = None,
+                      ellipses: tuple[np.ndarray, np.ndarray] | None = None,
+                      highlight: tuple[float, float] | None = None, height: int = 720) -> go.Figure:
+    """emb (N, 2) map coordinates of the images ``indices`` with class ``labels``; one trace per class."""
+    fig = go.Figure()
+    if grid is not None:
+        fig.add_trace(_grid_trace(grid))
+    for radius, x, y in prior or []:
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"prior {radius:g} sigma", showlegend=radius == 1.0,
+                                 legendgroup="prior", hoverinfo="skip",
+                                 line=dict(color="rgba(60,60,60,0.55)", width=1.5, dash="dash")))
+        fig.add_annotation(x=radius * 0.7071, y=radius * 0.7071, text=f"{radius:g}σ", showarrow=False,
+                           font=dict(size=13, color="#555"), xshift=10, yshift=8)
+    if prior:
+        fig.data[-3 if len(prior) >= 3 else -1].name = "prior N(0, I): 1, 2, 3 sigma"
+    if ellipses is not None:
+        fig.add_trace(go.Scatter(x=ellipses[0], y=ellipses[1], mode="lines", name="q(z|x): 1 sigma",
+                                 hoverinfo="skip", line=dict(color="rgba(80,80,80,0.35)", width=1)))
+    colours = class_colours(max(len(class_names), int(labels.max()) + 1 if len(labels) else 1))
+    for c in np.unique(labels) if len(labels) else []:
+        sel = labels == c
+        name = class_names[c] if c < len(class_names) else str(c)
+        idx = indices[sel]
+        fig.add_trace(go.Scatter(
+            x=emb[sel, 0], y=emb[sel, 1], mode="markers", name=name, meta=SAMPLE_META,
+            marker=dict(size=9, color=colours[c], line=dict(width=0.5, color="white")),
+            customdata=np.stack([idx, np.full(len(idx), name, dtype=object)], 1),
+            hovertemplate="<b>%{customdata[1]}</b> · image #%{customdata[0]}<extra></extra>",
+            selected=dict(marker=dict(size=20)), unselected=dict(marker=dict(opacity=1)),
+        ))
+    if highlight is not None:
+        fig.add_trace(go.Scatter(x=[highlight[0]], y=[highlight[1]], mode="markers", name="chosen",
+                                 hoverinfo="skip", showlegend=False, unselected=dict(marker=dict(opacity=1)),
+                                 marker=dict(size=22, symbol="circle-open", color="black", line=dict(width=3))))
+    fig.update_layout(
+        height=height, margin=dict(l=10, r=10, t=10, b=90), font=dict(size=FONT_SIZE),
+        legend=dict(orientation="h", x=0.5, xanchor="center", y=-0.1, yanchor="top", itemsizing="constant",
+                    font=dict(size=FONT_SIZE)),
+        hovermode="closest", clickmode="event+select", dragmode="zoom", uirevision="latent-map",
+        hoverlabel=dict(font_size=FONT_SIZE),
+        xaxis=dict(title=axis_titles[0], zeroline=equal_axes, zerolinecolor="#bbb"),
+        yaxis=dict(title=axis_titles[1], zeroline=equal_axes, zerolinecolor="#bbb"),
+    )
+    if extent is not None:
+        fig.update_xaxes(range=[extent[0], extent[1]])
+        fig.update_yaxes(range=[extent[2], extent[3]])
+    if equal_axes:
+        fig.update_xaxes(constrain="domain")
+        fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain")
+    return fig
+
+
+def sample_traces(fig_json: str | dict) -> list[dict]:
+    """The per-class traces of a figure (as its JSON spec), for checks and tests."""
+    spec = json.loads(fig_json) if isinstance(fig_json, str) else fig_json
+    return [t for t in spec.get("data", []) if t.get("meta") == SAMPLE_META]
+
+
+HOVER_JS = """
+export default function ({ data }) {
+  // One shared state per page: a re-render updates the images; older timers notice and stop.
+  const state = window.__vaeMapHover || (window.__vaeMapHover = { gen: 0 });
+  state.uris = (data && data.uris) || [];
+  state.selector = (data && data.selector) || "";
+  const gen = ++state.gen;
+  let tip = document.getElementById("vae-map-hover-tip");
+  if (!tip) {
+    tip = document.createElement("div");
+    tip.id = "vae-map-hover-tip";
+    Object.assign(tip.style, {
+      position: "fixed", zIndex: 100000, pointerEvents: "none", display: "none",
+      background: "white", border: "1px solid #999", borderRadius: "6px", padding: "4px",
+      boxShadow: "0 2px 8px rgba(0,0,0,0.25)",
+    });
+    const img = document.createElement("img");
+    Object.assign(img.style, { width: "112px", height: "112px", imageRendering: "pixelated", display: "block" });
+    tip.appendChild(img);
+    document.body.appendChild(tip);
+  }
+  const img = tip.firstChild;
+  const show = (ev) => {
+    const pt = ev && ev.points && ev.points[0];
+    const ok = pt && pt.data && pt.data.meta === "sample" && pt.customdata;
+    const uri = ok ? state.uris[Number(pt.customdata[0])] : null;
+    if (!uri) { tip.style.display = "none"; return; }
+    img.src = uri;
+    const e = ev.event || {};
+    tip.style.left = Math.min((e.clientX || 0) + 18, window.innerWidth - 130) + "px";
+    tip.style.top = Math.min((e.clientY || 0) + 18, window.innerHeight - 130) + "px";
+    tip.style.display = "block";
+  };
+  const attach = () => {
+    document.querySelectorAll(state.selector + " .js-plotly-plot").forEach((gd) => {
+      if (gd.__vaeHoverAttached || typeof gd.on !== "function") return;
+      gd.__vaeHoverAttached = true;
+      gd.on("plotly_hover", show);
+      gd.on("plotly_unhover", () => { tip.style.display = "none"; });
+    });
+  };
+  attach();
+  const timer = setInterval(() => { if (state.gen !== gen) { clearInterval(timer); return; } attach(); }, 500);
+  return () => { clearInterval(timer); if (state.gen === gen) tip.style.display = "none"; };
+}
+"""
+
+
+def hover_previews(chart_key: str, uris: list[str]) -> None:
+    """Show the hovered image next to the cursor on the Plotly chart drawn with ``key=chart_key``.
+
+    ``uris[i]`` is the PNG data URI of the sample image i (the chart's customdata[0])."""
+    import streamlit as st
+
+    component = st.components.v2.component("vae_latent_map_hover", js=HOVER_JS)
+    component(key=f"{chart_key}_hover", data={"selector": f".st-key-{chart_key}", "uris": uris})
