@@ -1,9 +1,11 @@
 """VAE Latent Explorer: the router. Run with `streamlit run app.py`."""
+from pathlib import Path
+
 import streamlit as st
 
 from ui.common import model_sidebar
 
-st.set_page_config(page_title="VAE Latent Explorer", page_icon=":material/blur_on:", layout="wide")
+st.set_page_config(page_title="VAE Latent Explorer", page_icon=str(Path(__file__).parent / "ui" / "icon.png"), layout="wide")
 
 PAGES = [
     st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:", default=True),
@@ -15,6 +17,7 @@ PAGES = [
 ]
 
 nav = st.navigation(PAGES)
-st.sidebar.title("VAE Latent Explorer")
+st.logo(str(Path(__file__).parent / "ui" / "icon.png"), size="large")
+st.sidebar.subheader("VAE Latent Explorer")
 model_sidebar()
 nav.run()
