@@ -6,9 +6,12 @@ import streamlit as st
 
 from ui.common import current_model, page_header
 from ui.images import show_image
+from ui.live_decoder import browser_program, live_sliders
+from ui.map_plot import latent_map_figure
 from ui.models import encoded_sample
 from vae_core import posterior
 from vae_core.latent import SLIDER_LIMIT, decode_batch, prior_z, sanitize_z
+from vae_core.losses import LOG_2PI
 
 STEP = 0.05
 OTHERS_KEY = "sliders_others"
@@ -48,8 +51,13 @@ def _set_values(values, others: float | None = None) -> None:
         st.session_state[OTHERS_KEY] = posterior.clean_slider_value(others, SLIDER_LIMIT)
 
 
+def _bump() -> None:
+    st.session_state.sliders_version = st.session_state.get("sliders_version", 0) + 1
+
+
 def _reset() -> None:
     _set_values(np.zeros(len(space.slider_dims)), 0.0)
+    _bump()
 
 
 def _randomize() -> None:
@@ -57,12 +65,14 @@ def _randomize() -> None:
     if cfg.autoencoder:  # no prior: a standard normal draw in slider units
         z = space.offset + space.scale * z
     _set_values(space.to_sliders(z, SLIDER_LIMIT))
+    _bump()
 
 
 def _from_image(i: int) -> None:
     _set_values(space.to_sliders(mu[i], SLIDER_LIMIT), 0.0)
     if cfg.conditional:
         st.session_state.sliders_class = int(sample.labels[i])
+    _bump()
 
 
 # -- session state: reset for a new model, and never trust what arrives (URL, older sessions) --------
@@ -72,8 +82,9 @@ if st.session_state.get("sliders_model") != path:
     for k in [k for k in st.session_state if isinstance(k, str) and k.startswith("sliders_z")]:
         if k not in keys:
             del st.session_state[k]
-    for k in ("sliders_class", "sliders_pick_class", "sliders_pick_index"):
+    for k in ("sliders_class", "sliders_pick_class", "sliders_pick_index", "sliders_saved"):
         st.session_state.pop(k, None)
+    _bump()
 for k in keys:
     raw = st.session_state.get(k, 0.0)
     clean = posterior.clean_slider_value(raw, SLIDER_LIMIT)
@@ -90,6 +101,99 @@ def slider_label(d: int) -> str:
         return f":gray[z{d + 1} · KL {activity[d]:.3f} · inactive]"
     return f"z{d + 1} · KL {activity[d]:.2f}"
 
+
+# -- live mode: the sliders and the decoder run in the browser ----------------------------------------
+live_ok = browser_program(path) is not None
+live = st.toggle("Live: decode in the browser while the thumb moves", value=live_ok, disabled=not live_ok,
+                 key="sliders_live", help="The decoder's weights are sent to your browser once; every slider "
+                 "movement is decoded there, at once. Off: the server decodes when you release a slider.")
+if not live_ok:
+    st.info("This model's decoder has a layer the in-browser decoder does not implement, so the image is "
+            "decoded on the server each time you release a slider.")
+
+
+def _plain_label(d: int) -> str:
+    if activity is None:
+        return f"z{d + 1}"
+    if cfg.autoencoder:
+        return f"z{d + 1} · Var {activity[d]:.2f}"
+    return f"z{d + 1} · KL {activity[d]:.2f}" + (" (inactive)" if activity[d] < posterior.INACTIVE_KL else "")
+
+
+def _follow_panel(z: np.ndarray) -> None:
+    """What the rest of the page shows about the current z: numbers, saved points, its place on the map."""
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.markdown("**The current point z**")
+        log_prior = -0.5 * (D * LOG_2PI + float(np.sum(z.astype(np.float64) ** 2)))
+        m1, m2 = st.columns(2)
+        m1.metric("||z||", f"{np.linalg.norm(z):.2f}")
+        if not cfg.autoencoder:
+            m2.metric("log p(z) under N(0, I)", f"{log_prior:.2f}")
+        st.dataframe({"dim": [f"z{d + 1}" for d in range(D)], "z": np.round(z, 3)}, hide_index=True, height=200)
+        if st.button("Save this point", key="sliders_save", icon=":material/bookmark_add:"):
+            st.session_state.setdefault("sliders_saved", []).append([round(float(v), 4) for v in z])
+        saved = st.session_state.get("sliders_saved", [])
+        if saved:
+            import json
+
+            st.caption(f"{len(saved)} saved point(s) this session")
+            st.download_button("Download saved points (JSON)", json.dumps({"model": ckpt.name, "points": saved}),
+                               file_name=f"{ckpt.name}-points.json", mime="application/json",
+                               key="sliders_saved_json")
+    with right:
+        if len(mu) == 0 or D < 2:
+            return
+        dims = (0, 1) if D == 2 else tuple(sorted(np.argsort(-np.var(mu, 0))[:2].tolist()))
+        labels = sample.labels
+        show = np.arange(min(len(mu), 1000))
+        fig = latent_map_figure(mu[show][:, dims], labels[show], show, class_names, height=420,
+                                axis_titles=(f"z{dims[0] + 1}", f"z{dims[1] + 1}"), equal_axes=True,
+                                highlight=(float(z[dims[0]]), float(z[dims[1]])))
+        fig.add_trace({"type": "scatter", "x": [p[dims[0]] for p in st.session_state.get("sliders_saved", [])],
+                       "y": [p[dims[1]] for p in st.session_state.get("sliders_saved", [])],
+                       "mode": "markers", "name": "saved", "hoverinfo": "skip",
+                       "marker": {"symbol": "star", "size": 14, "color": "black"}})
+        st.plotly_chart(fig, key="sliders_position_map", config={"displayModeBar": False})
+        st.caption(f"The ring marks z on the encoded test images' means (z{dims[0] + 1}, z{dims[1] + 1}); "
+                   "it follows the sliders when a thumb is released.")
+
+
+if live:
+    y = 0
+    if cfg.conditional:
+        y = st.selectbox("Class y (the decoder is p(x|z, y))", range(len(class_names)),
+                         format_func=lambda c: class_names[c], key="sliders_class")
+    others_now = posterior.clean_slider_value(st.session_state.get(OTHERS_KEY, 0.0), SLIDER_LIMIT)
+    current = np.full(D, others_now)
+    current[space.slider_dims] = [posterior.clean_slider_value(st.session_state[slider_key(d)], SLIDER_LIMIT)
+                                  for d in space.slider_dims]
+    got = live_sliders(path, current, space.slider_dims, [_plain_label(d) for d in space.slider_dims],
+                       offset=space.offset, scale=space.scale, label=int(y),
+                       inactive=[bool(activity is not None and not cfg.autoencoder
+                                      and activity[d] < posterior.INACTIVE_KL) for d in space.slider_dims],
+                       version=st.session_state.get("sliders_version", 0), size=420, key="sliders_live_decoder")
+    if got is not None and len(got) == D:
+        returned = np.array([posterior.clean_slider_value(v, SLIDER_LIMIT) for v in got])
+        for d in space.slider_dims:
+            st.session_state[slider_key(d)] = float(returned[d])
+        current[space.slider_dims] = returned[space.slider_dims]
+    if space.other_dims:
+        st.slider(f"The other {len(space.other_dims)} dimensions (shared value)", -SLIDER_LIMIT, SLIDER_LIMIT,
+                  step=STEP, format="%.2f", key=OTHERS_KEY, on_change=_bump)
+    if sample is not None:
+        with st.popover("Start from an image's encoding mu(x)"):
+            present = sorted({int(c) for c in sample.labels})
+            pick_class = st.selectbox("Class", present, key="sliders_pick_class",
+                                      format_func=lambda c: class_names[c] if c < len(class_names) else str(c))
+            members = np.flatnonzero(sample.labels == pick_class)
+            k = st.number_input(f"Which one (1-{len(members)})", 1, len(members), 1, key="sliders_pick_index")
+            i = int(members[int(k) - 1])
+            show_image(sample.images[i], target=96)
+            st.button("Use its mu", on_click=_from_image, args=(i,), key="sliders_use_image")
+    z = sanitize_z(space.to_z(current[space.slider_dims], others_now), D)
+    _follow_panel(z)
+    st.stop()
 
 # -- layout: the image and the controls on the left, the sliders on the right -----------------------
 col_img, col_sliders = st.columns([2, 3], gap="large")
@@ -165,3 +269,5 @@ with col_img:
             t2.button("Use its mu", on_click=_from_image, args=(i,), key="sliders_use_image", width="stretch",
                       help="Set the sliders to the mean of q(z|x) for this test image: the image then shows "
                            "its reconstruction" + (" (the other dimensions go to 0)." if space.other_dims else "."))
+
+_follow_panel(z)

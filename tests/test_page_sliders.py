@@ -54,7 +54,7 @@ class Page:
     AppTest does not keep the router's sidebar widgets after ``switch_page``, so the chosen model is put
     back into session state before every run (as the sidebar's selectbox would)."""
 
-    def __init__(self, model: Path, query: dict | None = None):
+    def __init__(self, model: Path, query: dict | None = None, live: bool = False):
         self.model = str(model)
         self.at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
         self.at.query_params.update(query or {})
@@ -62,6 +62,9 @@ class Page:
         self.at.run()
         self.at.switch_page(PAGE)
         self.run()
+        if not live:  # the server path: st.slider widgets and an st.image decoded in Python
+            self.at.toggle(key="sliders_live").set_value(False)
+            self.run()
 
     def run(self):
         self.at.session_state["model_path"] = self.model

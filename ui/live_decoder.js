@@ -4,6 +4,7 @@
 
 const CACHE = (window.__vaeDecoders = window.__vaeDecoders || new Map()); // sha -> {spec, w}
 const STATS = (window.__vaeLiveStats = window.__vaeLiveStats || []); // ms per decode + draw
+window.__vaeWeightsReceived = window.__vaeWeightsReceived || 0; // how often weights arrived (once per model)
 
 function b64ToFloat32(b64) {
   const bin = atob(b64);
@@ -101,6 +102,7 @@ export default function (component) {
   if (!CACHE.has(data.sha)) {
     if (!data.weights) { setStateValue("loaded", ""); return; }
     CACHE.set(data.sha, { spec: data.spec, w: b64ToFloat32(data.weights) });
+    window.__vaeWeightsReceived += 1;
   }
   const model = CACHE.get(data.sha);
   const root = parentElement.querySelector(".vae-live");
@@ -109,7 +111,10 @@ export default function (component) {
   if (fresh) {
     state.sha = data.sha;
     state.version = data.version;
-    state.z = Float32Array.from(data.z);
+    state.z = Float32Array.from(data.z); // slider units; the decoder sees offset + scale * z
+    state.offset = Float32Array.from(data.offset || data.z.map(() => 0));
+    state.scale = Float32Array.from(data.scale || data.z.map(() => 1));
+    state.latent = new Float32Array(data.z.length);
     state.label = data.label | 0;
     if (state.timer) { clearInterval(state.timer); state.timer = null; }
   }
@@ -122,7 +127,8 @@ export default function (component) {
 
   const redraw = () => {
     const t0 = performance.now();
-    draw(canvas, model.spec, decode(model, state.z, state.label));
+    for (let i = 0; i < state.z.length; i++) state.latent[i] = state.offset[i] + state.scale[i] * state.z[i];
+    draw(canvas, model.spec, decode(model, state.latent, state.label));
     STATS.push(performance.now() - t0);
     if (STATS.length > 5000) STATS.splice(0, STATS.length - 5000);
   };

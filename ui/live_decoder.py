@@ -52,16 +52,25 @@ def browser_program(path: str) -> tuple[dict, str] | None:
         return None
 
 
-def live_sliders(path: str, z: np.ndarray, dims: list[int], names: list[str], *, inactive: list[bool] | None = None,
-                 label: int = 0, version: int = 0, size: int = 400, key: str = "live_decoder") -> list[float] | None:
-    """Draw the component; returns the z the browser last sent back (on release), or None."""
+def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str], *,
+                 offset: np.ndarray | None = None, scale: np.ndarray | None = None,
+                 inactive: list[bool] | None = None, label: int = 0, version: int = 0, size: int = 400,
+                 key: str = "live_decoder") -> list[float] | None:
+    """Draw the component; returns the slider values the browser last sent back (on release), or None.
+
+    ``values`` holds one value per latent dimension in slider units; the decoder gets
+    z = offset + scale * values (offset 0 and scale 1 for a VAE, whose sliders are z itself).
+    Only ``dims`` get a slider; the others stay at their value. A new ``version`` makes the
+    browser take ``values`` again (after a reset or "use this image" on the server)."""
     program = browser_program(path)
     if program is None:
         return None
     spec, weights = program
     held = (st.session_state.get(key) or {}).get("loaded")
     data = {
-        "sha": spec["sha256"], "spec": spec, "z": [float(v) for v in z], "dims": list(map(int, dims)),
+        "sha": spec["sha256"], "spec": spec, "z": [float(v) for v in values], "dims": list(map(int, dims)),
+        "offset": None if offset is None else [float(v) for v in offset],
+        "scale": None if scale is None else [float(v) for v in scale],
         "names": names, "inactive": inactive or [False] * len(dims), "label": int(label),
         "version": version, "size": size, "range": 3.0, "step": 0.01,
         "weights_loaded_ack": held == spec["sha256"],
