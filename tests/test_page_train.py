@@ -71,7 +71,7 @@ def test_start_watch_and_load_a_trained_model(home):
     at.button(key="train_start").click()
     at.run()
     assert not at.exception
-    assert [s.value for s in at.subheader] == ["Run: lecture-demo"]
+    assert [s.value for s in at.main.subheader] == ["Run: lecture-demo"]
 
     run_until(at, lambda a: "Finished" in messages(a.success))
     assert "lecture-demo" in messages(at.success)

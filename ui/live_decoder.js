@@ -24,55 +24,90 @@ function linear(op, w, x) {
   return y;
 }
 
-function convTranspose(op, w, x) {
-  // x: (cin, hin, win); weight: (cin, cout, k, k); out: (cout, hout, wout)
+// Transposed convolution on channel-last (H, W, C) buffers, as a scatter: each non-zero input
+// (zeros are common after a ReLU) adds its k x k footprint to every output channel at once, with
+// the weights re-laid out as (cin, k, k, cout) so the innermost loop runs over contiguous memory.
+function prepareConv(op, w) {
+  const { cin, cout, k } = op;
+  const t = new Float32Array(cin * cout * k * k);
+  for (let ci = 0; ci < cin; ci++)
+    for (let co = 0; co < cout; co++)
+      for (let ky = 0; ky < k; ky++)
+        for (let kx = 0; kx < k; kx++)
+          t[((ci * k + ky) * k + kx) * cout + co] = w[op.w + ((ci * cout + co) * k + ky) * k + kx];
+  return t;
+}
+
+function convTranspose(op, w, wt, x) {
   const { cin, cout, k, s, p, hin, win, hout, wout } = op;
-  const y = new Float32Array(cout * hout * wout);
-  for (let co = 0; co < cout; co++) {
-    const bias = w[op.b + co];
-    for (let oy = 0; oy < hout; oy++) {
-      for (let ox = 0; ox < wout; ox++) {
-        let acc = bias;
-        for (let ky = (oy + p) % s; ky < k; ky += s) {
-          const iy = (oy + p - ky) / s;
-          if (iy < 0 || iy >= hin) continue;
-          for (let kx = (ox + p) % s; kx < k; kx += s) {
-            const ix = (ox + p - kx) / s;
-            if (ix < 0 || ix >= win) continue;
-            let xi = iy * win + ix;
-            let wi = op.w + (co * k + ky) * k + kx;
-            const xStride = hin * win, wStride = cout * k * k;
-            for (let ci = 0; ci < cin; ci++) {
-              acc += x[xi] * w[wi];
-              xi += xStride;
-              wi += wStride;
+  const y = new Float32Array(hout * wout * cout);
+  for (let i = 0; i < hout * wout; i++) for (let co = 0; co < cout; co++) y[i * cout + co] = w[op.b + co];
+  for (let iy = 0; iy < hin; iy++) {
+    const oy0 = iy * s - p, kyLo = Math.max(0, -oy0), kyHi = Math.min(k, hout - oy0);
+    for (let ix = 0; ix < win; ix++) {
+      const ox0 = ix * s - p, kxLo = Math.max(0, -ox0), kxHi = Math.min(k, wout - ox0);
+      const xb = (iy * win + ix) * cin;
+      for (let ci = 0; ci < cin; ci++) {
+        const v = x[xb + ci];
+        if (v === 0) continue;
+        for (let ky = kyLo; ky < kyHi; ky++) {
+          for (let kx = kxLo; kx < kxHi; kx++) {
+            const ob = ((oy0 + ky) * wout + ox0 + kx) * cout, wb = ((ci * k + ky) * k + kx) * cout;
+            if ((cout & 3) === 0) {
+              for (let co = 0; co < cout; co += 4) { // unrolled: about 1.5x faster in V8
+                y[ob + co] += v * wt[wb + co];
+                y[ob + co + 1] += v * wt[wb + co + 1];
+                y[ob + co + 2] += v * wt[wb + co + 2];
+                y[ob + co + 3] += v * wt[wb + co + 3];
+              }
+            } else {
+              for (let co = 0; co < cout; co++) y[ob + co] += v * wt[wb + co];
             }
           }
         }
-        y[(co * hout + oy) * wout + ox] = acc;
       }
     }
   }
   return y;
 }
 
+function channelsLast(x, c, h, w) {
+  const y = new Float32Array(x.length), n = h * w;
+  for (let ci = 0; ci < c; ci++) for (let i = 0; i < n; i++) y[i * c + ci] = x[ci * n + i];
+  return y;
+}
+
+function channelsFirst(x, c, h, w) {
+  const y = new Float32Array(x.length), n = h * w;
+  for (let ci = 0; ci < c; ci++) for (let i = 0; i < n; i++) y[ci * n + i] = x[i * c + ci];
+  return y;
+}
+
+function loadModel(spec, w) {
+  return { spec, w, convWeights: spec.ops.map((op) => (op.op === "convT" ? prepareConv(op, w) : null)) };
+}
+
 function decode(model, z, label) {
-  const { spec, w } = model;
+  const { spec, w, convWeights } = model;
+  let channelLast = false;
   let x = new Float32Array(spec.latent_dim + spec.num_classes);
   for (let i = 0; i < spec.latent_dim; i++) x[i] = z[i];
   if (spec.num_classes) x[spec.latent_dim + (label | 0)] = 1;
-  for (const op of spec.ops) {
+  spec.ops.forEach((op, j) => {
     if (op.op === "linear") x = linear(op, w, x);
     else if (op.op === "relu") { for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0; }
-    else if (op.op === "convT") x = convTranspose(op, w, x);
+    else if (op.op === "reshape") { x = channelsLast(x, ...op.shape); channelLast = true; }
+    else if (op.op === "convT") x = convTranspose(op, w, convWeights[j], x);
     else if (op.op === "sigmoid") { for (let i = 0; i < x.length; i++) x[i] = 1 / (1 + Math.exp(-x[i])); }
-    // "reshape" changes nothing in a flat buffer
-  }
-  return x; // (C, H, W) floats in [0, 1]
+  });
+  const [c, h, wd] = spec.image_shape;
+  return channelLast && c > 1 ? channelsFirst(x, c, h, wd) : x; // (C, H, W) floats in [0, 1]
 }
 
-// For tests and benchmarks: decode with a cached model by its hash.
+// For tests and benchmarks: load a program, decode with a cached model by its hash.
+window.__vaeLoadProgram = (spec, b64) => { CACHE.set(spec.sha256, loadModel(spec, b64ToFloat32(b64))); return spec.sha256; };
 window.__vaeDecode = (sha, z, label) => Array.from(decode(CACHE.get(sha), z, label));
+window.__vaeDecodeMany = (sha, zs, label) => zs.map((z) => Array.from(decode(CACHE.get(sha), z, label)));
 
 function draw(canvas, spec, pixels) {
   const [c, h, wd] = spec.image_shape;
@@ -101,7 +136,7 @@ export default function (component) {
   if (!data || !data.sha) return;
   if (!CACHE.has(data.sha)) {
     if (!data.weights) { setStateValue("loaded", ""); return; }
-    CACHE.set(data.sha, { spec: data.spec, w: b64ToFloat32(data.weights) });
+    CACHE.set(data.sha, loadModel(data.spec, b64ToFloat32(data.weights)));
     window.__vaeWeightsReceived += 1;
   }
   const model = CACHE.get(data.sha);

@@ -1,0 +1,84 @@
+"""The in-browser decoder, in headless Debian Chromium against the real app.
+
+- Parity: for 100 random z per bundled model, the JavaScript decoder's pixels equal torch's
+  within 1e-4 (max absolute difference).
+- The weights reach the browser once per model: a rerun sends none.
+- Arrow keys on a live slider redraw the canvas in the browser and z comes back to the page.
+"""
+from __future__ import annotations
+
+import base64
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from browser_support import REPO, browser, console_error, server, wait_until_idle  # noqa: F401
+from vae_core.checkpoints import list_checkpoints, load_checkpoint
+from vae_core.decoder_program import decoder_program
+
+pytestmark = pytest.mark.browser
+BUNDLED = list_checkpoints(REPO / "checkpoints")
+
+
+@pytest.fixture(scope="module")
+def sliders_page(server, browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: (err := console_error(m)) and errors.append(err))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{server}/sliders", wait_until="domcontentloaded")
+    wait_until_idle(page)
+    page.wait_for_function("window.__vaeDecoders && window.__vaeDecoders.size > 0", timeout=30_000)
+    page.errors = errors
+    yield page
+    context.close()
+
+
+def test_bundled_models_include_mlp_and_conv_decoders():
+    archs = {load_checkpoint(p).config.arch for p in BUNDLED}
+    assert archs == {"mlp", "conv"}
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=[p.name for p in BUNDLED])
+def test_browser_pixels_equal_torch_for_100_random_z(sliders_page, path):
+    ckpt = load_checkpoint(path)
+    spec, blob = decoder_program(ckpt.model)
+    sha = sliders_page.evaluate("([spec, b64]) => window.__vaeLoadProgram(spec, b64)",
+                                [spec, base64.b64encode(blob).decode()])
+    z = torch.randn(100, ckpt.config.latent_dim, generator=torch.Generator().manual_seed(7)) * 1.5
+    label = 3 if ckpt.config.conditional else 0
+    js = np.array(sliders_page.evaluate("([sha, zs, y]) => window.__vaeDecodeMany(sha, zs, y)",
+                                        [sha, z.tolist(), label]), dtype=np.float64)
+    with torch.inference_mode():
+        y = torch.full((100,), label) if ckpt.config.conditional else None
+        ref = ckpt.model.decode(z, y).reshape(100, -1).double().numpy()
+    assert js.shape == ref.shape
+    diff = np.abs(js - ref).max()
+    assert diff <= 1e-4, f"{path.name}: max |browser - torch| = {diff:.2e}"
+
+
+def test_weights_arrive_once_and_a_slider_moves_the_image(sliders_page):
+    page = sliders_page
+    assert page.evaluate("window.__vaeWeightsReceived") == 1
+    canvas = page.locator(".vae-live canvas")
+    before = canvas.screenshot()
+    slider = page.locator(".vae-live input[type=range]").first
+    slider.focus()
+    n_before = page.evaluate("window.__vaeLiveStats.length")
+    for _ in range(40):
+        page.keyboard.press("ArrowRight")
+    assert page.evaluate("window.__vaeLiveStats.length") >= n_before + 40  # one decode per key press
+    assert float(slider.input_value()) == pytest.approx(0.40, abs=1e-6)
+    assert canvas.screenshot() != before
+    # On release the browser sends z back: the page's readout follows, and that rerun sends no weights.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText.trim() === '0.40')",
+        timeout=20_000)
+    wait_until_idle(page)
+    page.get_by_role("button", name="Save this point").click()
+    wait_until_idle(page)
+    assert page.evaluate("window.__vaeWeightsReceived") == 1
+    assert not page.errors, page.errors
