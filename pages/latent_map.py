@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui.common import current_model, friendly_errors, page_header, require_sample
 from ui.images import show_grid, show_image
+from ui.live_decoder import browser_program, pointer_decoder
 from ui.map_plot import MapTarget, hover_previews, latent_map_figure, parse_selection
 from ui.models import encoded_sample, projection, stamp
 from vae_core import posterior
@@ -210,6 +211,13 @@ def _point_details(i: int, recon: np.ndarray, samples: np.ndarray) -> None:
 
 
 with col_img:
+    if method == "latent" and browser_program(path) is not None:
+        st.markdown("### Under the pointer")
+        pointer_decoder(path, CHART_KEY, np.zeros(latent_dim, np.float32),
+                        (dims[0], dims[1] if latent_dim > 1 else None), size=240, key="latent_map_pointer",
+                        label=int(st.session_state.get("latent_map_class") or 0) if cfg.conditional else 0)
+        st.caption("Decoded in your browser while the mouse moves over the map"
+                   + (", every other dimension at 0." if latent_dim > 2 else "."))
     if target is None:
         st.markdown("### Click the map")
         st.caption("A dot shows that image's posterior q(z|x) below the map; empty space is decoded here.")

@@ -82,3 +82,33 @@ def test_weights_arrive_once_and_a_slider_moves_the_image(sliders_page):
     wait_until_idle(page)
     assert page.evaluate("window.__vaeWeightsReceived") == 1
     assert not page.errors, page.errors
+
+
+def test_the_latent_map_decodes_under_the_pointer(server, browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: (err := console_error(m)) and errors.append(err))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(server, wait_until="domcontentloaded")
+        wait_until_idle(page)
+        canvas = page.locator(".vae-pointer canvas")
+        canvas.wait_for(timeout=30_000)
+        readout = page.locator(".vae-pointer .readout")
+        plot = page.locator(".st-key-latent_map_chart .js-plotly-plot .nsewdrag").first
+        box = plot.bounding_box()
+        shots, texts = [], []
+        for fx, fy in ((0.25, 0.25), (0.75, 0.75)):
+            page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=3)
+            page.wait_for_timeout(200)
+            shots.append(canvas.screenshot())
+            texts.append(readout.inner_text())
+        assert shots[0] != shots[1], "the decoded image did not follow the pointer"
+        assert texts[0] != texts[1] and texts[0].startswith("z1 = ")
+        z1_left = float(texts[0].split("=")[1].split(",")[0])
+        z1_right = float(texts[1].split("=")[1].split(",")[0])
+        assert z1_left < z1_right  # x grows to the right, as on the chart's axis
+        assert not errors, errors
+    finally:
+        context.close()

@@ -1,10 +1,12 @@
-"""The live latent-slider component: sliders and decoder in the browser (components v2).
+"""Components that decode in the browser (components v2, inline JavaScript, no build step).
 
-The decoder program (vae_core.decoder_program) reaches the browser once per model: the
-component reports the model hash it holds in its ``loaded`` state, and the weights are only
-sent while that hash differs. Moving a slider decodes and redraws in JavaScript at once; the
-new z comes back to Python (``z`` state) when the thumb is released, so the rest of the page
-follows.
+- ``live_sliders``: latent sliders and the decoder; each input event decodes and redraws in
+  JavaScript, and the new z comes back to Python (``z`` state) when the thumb is released.
+- ``pointer_decoder``: decodes the latent-plane point under the mouse on the latent map.
+
+The decoder program (vae_core.decoder_program) reaches the browser once per model: a component
+reports the model hash it holds in its ``loaded`` state, and the weights are sent only while
+that hash differs. Both components share the decoder code (ui/js/decoder_core.js) and cache.
 """
 from __future__ import annotations
 
@@ -18,8 +20,9 @@ from vae_core.decoder_program import UnsupportedDecoder, decoder_program
 
 from .models import load_model, stamp
 
-_HERE = Path(__file__).parent
-_HTML = """
+_JS = Path(__file__).parent / "js"
+_CORE = (_JS / "decoder_core.js").read_text()
+_SLIDERS_HTML = """
 <div class="vae-live">
   <canvas width="1" height="1" aria-label="decoded image"></canvas>
   <div class="panel">
@@ -33,9 +36,22 @@ _HTML = """
   </div>
 </div>
 """
-_component = st.components.v2.component(
-    "vae_live_decoder", html=_HTML, css=(_HERE / "live_decoder.css").read_text(),
-    js=(_HERE / "live_decoder.js").read_text())
+_POINTER_HTML = """
+<div class="vae-pointer">
+  <canvas width="1" height="1" aria-label="image decoded under the pointer"></canvas>
+  <div class="readout"></div>
+</div>
+"""
+_POINTER_CSS = """
+.vae-pointer canvas { image-rendering: pixelated; image-rendering: crisp-edges; border-radius: 6px;
+  border: 1px solid #ccc; background: #000; }
+.vae-pointer .readout { font-size: 1.05rem; font-variant-numeric: tabular-nums; color: #444; margin-top: .3rem; }
+"""
+_sliders_component = st.components.v2.component(
+    "vae_live_sliders", html=_SLIDERS_HTML, css=(_JS / "live_sliders.css").read_text(),
+    js=_CORE + (_JS / "live_sliders.js").read_text())
+_pointer_component = st.components.v2.component(
+    "vae_pointer_decoder", html=_POINTER_HTML, css=_POINTER_CSS, js=_CORE + (_JS / "map_pointer.js").read_text())
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -52,6 +68,18 @@ def browser_program(path: str) -> tuple[dict, str] | None:
         return None
 
 
+def _model_data(path: str, key: str) -> dict | None:
+    program = browser_program(path)
+    if program is None:
+        return None
+    spec, weights = program
+    held = (st.session_state.get(key) or {}).get("loaded")
+    data = {"sha": spec["sha256"], "spec": spec, "weights_loaded_ack": held == spec["sha256"]}
+    if held != spec["sha256"]:
+        data["weights"] = weights
+    return data
+
+
 def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str], *,
                  offset: np.ndarray | None = None, scale: np.ndarray | None = None,
                  inactive: list[bool] | None = None, label: int = 0, version: int = 0, size: int = 400,
@@ -62,21 +90,32 @@ def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str
     z = offset + scale * values (offset 0 and scale 1 for a VAE, whose sliders are z itself).
     Only ``dims`` get a slider; the others stay at their value. A new ``version`` makes the
     browser take ``values`` again (after a reset or "use this image" on the server)."""
-    program = browser_program(path)
-    if program is None:
+    data = _model_data(path, key)
+    if data is None:
         return None
-    spec, weights = program
-    held = (st.session_state.get(key) or {}).get("loaded")
-    data = {
-        "sha": spec["sha256"], "spec": spec, "z": [float(v) for v in values], "dims": list(map(int, dims)),
+    data.update({
+        "z": [float(v) for v in values], "dims": list(map(int, dims)), "names": names,
         "offset": None if offset is None else [float(v) for v in offset],
         "scale": None if scale is None else [float(v) for v in scale],
-        "names": names, "inactive": inactive or [False] * len(dims), "label": int(label),
-        "version": version, "size": size, "range": 3.0, "step": 0.01,
-        "weights_loaded_ack": held == spec["sha256"],
-    }
-    if held != spec["sha256"]:
-        data["weights"] = weights
-    result = _component(key=key, data=data, on_z_change=lambda: None, on_loaded_change=lambda: None)
+        "inactive": inactive or [False] * len(dims), "label": int(label), "version": version, "size": size,
+        "range": 3.0, "step": 0.01,
+    })
+    result = _sliders_component(key=key, data=data, on_z_change=lambda: None, on_loaded_change=lambda: None)
     got = getattr(result, "z", None)
     return list(got) if got else None
+
+
+def pointer_decoder(path: str, chart_key: str, base: np.ndarray, dims: tuple[int, int | None], *, label: int = 0,
+                    size: int = 300, key: str = "pointer_decoder") -> bool:
+    """Decode the latent point under the mouse on the Plotly chart drawn with ``key=chart_key``.
+
+    The chart's x and y are latent coordinates ``dims`` (y None for a 1-D latent); the other
+    coordinates stay at ``base``. Returns False when the decoder cannot run in the browser."""
+    data = _model_data(path, key)
+    if data is None:
+        return False
+    data.update({"selector": f".st-key-{chart_key}", "base": [float(v) for v in base],
+                 "dims": [int(dims[0]), None if dims[1] is None else int(dims[1])], "label": int(label),
+                 "size": size})
+    _pointer_component(key=key, data=data, on_loaded_change=lambda: None)
+    return True

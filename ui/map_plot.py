@@ -8,6 +8,8 @@ events in the page and shows the hovered image next to the cursor.
 """
 from __future__ import annotations
 
+import functools
+
 import json
 from dataclasses import dataclass
 
@@ -181,11 +183,15 @@ export default function ({ data }) {
 """
 
 
+@functools.cache
+def _hover_component():
+    import streamlit as st
+
+    return st.components.v2.component("vae_latent_map_hover", js=HOVER_JS)
+
+
 def hover_previews(chart_key: str, uris: list[str]) -> None:
     """Show the hovered image next to the cursor on the Plotly chart drawn with ``key=chart_key``.
 
     ``uris[i]`` is the PNG data URI of the sample image i (the chart's customdata[0])."""
-    import streamlit as st
-
-    component = st.components.v2.component("vae_latent_map_hover", js=HOVER_JS)
-    component(key=f"{chart_key}_hover", data={"selector": f".st-key-{chart_key}", "uris": uris})
+    _hover_component()(key=f"{chart_key}_hover", data={"selector": f".st-key-{chart_key}", "uris": uris})

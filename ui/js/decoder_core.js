@@ -1,6 +1,6 @@
-// Live latent sliders: the VAE's decoder p(x|z) runs here, in the browser, on every input event.
-// The decoder arrives once per model (base64 float32 weights + a list of operations); afterwards
-// each rerun sends only the small state. The program format is vae_core/decoder_program.py's.
+// The VAE's decoder p(x|z) in the browser: the operations of vae_core/decoder_program.py run on
+// Float32Arrays. Shared by the live components (their JavaScript is this file followed by theirs).
+// A model's weights arrive once (base64 float32) and stay in window.__vaeDecoders by hash.
 
 const CACHE = (window.__vaeDecoders = window.__vaeDecoders || new Map()); // sha -> {spec, w}
 const STATS = (window.__vaeLiveStats = window.__vaeLiveStats || []); // ms per decode + draw
@@ -124,112 +124,22 @@ function draw(canvas, spec, pixels) {
   ctx.putImageData(img, 0, 0);
 }
 
-function gaussian() {
-  let u = 0, v = 0;
-  while (u === 0) u = Math.random();
-  while (v === 0) v = Math.random();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-}
-
-export default function (component) {
-  const { data, parentElement, setStateValue } = component;
-  if (!data || !data.sha) return;
+// The weights handshake shared by the components: cache the model the data carries, or ask for
+// it (state "loaded" = "") when the browser lost it; returns the model or null.
+function modelFrom(data, setStateValue) {
   if (!CACHE.has(data.sha)) {
-    if (!data.weights) { setStateValue("loaded", ""); return; }
+    if (!data.weights) { setStateValue("loaded", ""); return null; }
     CACHE.set(data.sha, loadModel(data.spec, b64ToFloat32(data.weights)));
     window.__vaeWeightsReceived += 1;
   }
-  const model = CACHE.get(data.sha);
-  const root = parentElement.querySelector(".vae-live");
-  const state = (root.__state = root.__state || {});
-  const fresh = state.sha !== data.sha || state.version !== data.version;
-  if (fresh) {
-    state.sha = data.sha;
-    state.version = data.version;
-    state.z = Float32Array.from(data.z); // slider units; the decoder sees offset + scale * z
-    state.offset = Float32Array.from(data.offset || data.z.map(() => 0));
-    state.scale = Float32Array.from(data.scale || data.z.map(() => 1));
-    state.latent = new Float32Array(data.z.length);
-    state.label = data.label | 0;
-    if (state.timer) { clearInterval(state.timer); state.timer = null; }
-  }
-  const [, h, wd] = model.spec.image_shape;
-  const canvas = root.querySelector("canvas");
-  if (canvas.width !== wd || canvas.height !== h) { canvas.width = wd; canvas.height = h; }
-  canvas.style.width = `${data.size}px`;
-  canvas.style.height = `${Math.round((data.size * h) / wd)}px`;
-  const range = data.range || 3;
-
-  const redraw = () => {
-    const t0 = performance.now();
-    for (let i = 0; i < state.z.length; i++) state.latent[i] = state.offset[i] + state.scale[i] * state.z[i];
-    draw(canvas, model.spec, decode(model, state.latent, state.label));
-    STATS.push(performance.now() - t0);
-    if (STATS.length > 5000) STATS.splice(0, STATS.length - 5000);
-  };
-  const send = () => setStateValue("z", Array.from(state.z, (v) => Math.round(v * 1e4) / 1e4));
-  let debounce = null;
-  const sendSoon = () => { clearTimeout(debounce); debounce = setTimeout(send, 250); };
-
-  const list = root.querySelector(".sliders");
-  if (fresh || list.childElementCount !== data.dims.length) {
-    list.textContent = "";
-    data.dims.forEach((d, row) => {
-      const line = document.createElement("label");
-      line.className = "row" + (data.inactive && data.inactive[row] ? " inactive" : "");
-      const name = document.createElement("span");
-      name.className = "name";
-      name.textContent = data.names[row];
-      const input = document.createElement("input");
-      Object.assign(input, { type: "range", min: -range, max: range, step: data.step || 0.01 });
-      input.value = state.z[d];
-      input.dataset.dim = d;
-      input.setAttribute("aria-label", data.names[row]);
-      const value = document.createElement("span");
-      value.className = "value";
-      value.textContent = Number(state.z[d]).toFixed(2);
-      input.addEventListener("input", () => {
-        state.z[d] = Number(input.value);
-        value.textContent = Number(input.value).toFixed(2);
-        redraw();
-      });
-      input.addEventListener("change", sendSoon);
-      line.append(name, input, value);
-      list.append(line);
-    });
-  }
-  const syncInputs = () => list.querySelectorAll("input").forEach((inp) => {
-    const d = Number(inp.dataset.dim);
-    inp.value = state.z[d];
-    inp.nextSibling.textContent = Number(state.z[d]).toFixed(2);
-  });
-
-  root.querySelector(".reset").onclick = () => { state.z.fill(0); syncInputs(); redraw(); send(); };
-  root.querySelector(".randomize").onclick = () => {
-    for (const d of data.dims) state.z[d] = Math.max(-range, Math.min(range, gaussian()));
-    syncInputs(); redraw(); send();
-  };
-  const play = root.querySelector(".play");
-  const playDim = root.querySelector(".play-dim");
-  if (fresh || playDim.childElementCount !== data.dims.length) {
-    playDim.textContent = "";
-    data.dims.forEach((d, row) => {
-      const opt = document.createElement("option");
-      opt.value = d; opt.textContent = data.names[row].split(" ")[0];
-      playDim.append(opt);
-    });
-  }
-  play.onclick = () => {
-    if (state.timer) { clearInterval(state.timer); state.timer = null; play.textContent = "▶ Play"; send(); return; }
-    const d = Number(playDim.value);
-    let t = 0;
-    play.textContent = "■ Stop";
-    state.timer = setInterval(() => {
-      t += 0.04;
-      state.z[d] = range * Math.sin(t);
-      syncInputs(); redraw();
-    }, 33);
-  };
-  redraw();
   if (!data.weights_loaded_ack) setStateValue("loaded", data.sha);
+  return CACHE.get(data.sha);
 }
+
+function sizeCanvas(canvas, spec, size) {
+  const [, h, wd] = spec.image_shape;
+  if (canvas.width !== wd || canvas.height !== h) { canvas.width = wd; canvas.height = h; }
+  canvas.style.width = `${size}px`;
+  canvas.style.height = `${Math.round((size * h) / wd)}px`;
+}
+

@@ -1,0 +1,49 @@
+// Decode under the pointer: moving the mouse over the latent map's plotting area decodes that
+// point of the latent plane here, in the browser, and draws it on this component's canvas.
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  if (!data || !data.sha) return;
+  const model = modelFrom(data, setStateValue);
+  if (!model) return;
+  const root = parentElement.querySelector(".vae-pointer");
+  const canvas = root.querySelector("canvas");
+  const readout = root.querySelector(".readout");
+  sizeCanvas(canvas, model.spec, data.size);
+  const z = Float32Array.from(data.base);
+  const [dx, dy] = data.dims;
+  const render = (x, y) => {
+    z[dx] = x;
+    if (dy !== null && dy !== undefined) z[dy] = y;
+    const t0 = performance.now();
+    draw(canvas, model.spec, decode(model, z, data.label | 0));
+    STATS.push(performance.now() - t0);
+    readout.textContent = `z${dx + 1} = ${x.toFixed(2)}` + (dy !== null && dy !== undefined ? `, z${dy + 1} = ${y.toFixed(2)}` : "");
+  };
+  render(z[dx], dy !== null && dy !== undefined ? z[dy] : 0);
+
+  const state = (window.__vaeMapPointer = window.__vaeMapPointer || { gen: 0 });
+  const gen = ++state.gen;
+  const onMove = (gd) => (ev) => {
+    if (state.gen !== gen) return;
+    const layout = gd._fullLayout;
+    if (!layout || !layout.xaxis || !layout.yaxis) return;
+    const rect = gd.getBoundingClientRect();
+    const xa = layout.xaxis, ya = layout.yaxis;
+    const px = ev.clientX - rect.left - xa._offset, py = ev.clientY - rect.top - ya._offset;
+    if (px < 0 || py < 0 || px > xa._length || py > ya._length) return;
+    render(xa.p2c(px), ya.p2c(py));
+  };
+  const attach = () => {
+    document.querySelectorAll(data.selector + " .js-plotly-plot").forEach((gd) => {
+      if (gd.__vaePointerGen === gen) return;
+      if (gd.__vaePointerHandler) gd.removeEventListener("mousemove", gd.__vaePointerHandler);
+      gd.__vaePointerGen = gen;
+      gd.__vaePointerHandler = onMove(gd);
+      gd.addEventListener("mousemove", gd.__vaePointerHandler);
+    });
+  };
+  attach();
+  const timer = setInterval(() => { if (state.gen !== gen) { clearInterval(timer); return; } attach(); }, 500);
+  return () => clearInterval(timer);
+}
