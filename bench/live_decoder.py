@@ -67,7 +67,7 @@ def idle(page, quiet: float = 0.8) -> None:
 
 
 def pick_model(page, name: str) -> None:
-    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').last.click()
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Loaded model").click()
     page.get_by_role("option", name=name, exact=True).click()
     idle(page)
 

@@ -1,0 +1,158 @@
+"""The app from a cold start, in headless Debian Chromium, against a minimal reference app.
+
+1. Cold start: `streamlit run app.py` -> the first decoded image on screen (the latent map's
+   "under the pointer" canvas drawn, and the map's points drawn), on the bundled default model.
+   Reference, in the same run: a minimal Streamlit app that imports torch, decodes one z with a
+   784-400-20 MLP and shows it with st.image (the smallest app of this kind).
+2. Switching pages: click each page in the sidebar, time until the page is idle.
+3. Memory: the server's peak resident memory (VmHWM) after every page, then with the
+   Fashion-MNIST models loaded (fashion-mnist-20d selected, map and sliders drawn).
+
+Run: python bench/app_startup.py [--repeats 3]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+PAGES = ["Latent sliders", "Generate", "How it works", "Train", "Models", "Latent map"]
+
+REFERENCE_APP = textwrap.dedent("""
+    import numpy as np
+    import streamlit as st
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(20, 400), torch.nn.ReLU(), torch.nn.Linear(400, 784))
+    with torch.inference_mode():
+        x = torch.sigmoid(net(torch.zeros(1, 20))).reshape(28, 28).numpy()
+    st.image((np.kron(x, np.ones((12, 12))) * 255).astype(np.uint8), output_format="PNG")
+""")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def idle(page, quiet: float = 0.8, timeout: float = 120) -> None:
+    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout * 1000)
+    since, deadline = None, time.time() + timeout
+    while time.time() < deadline:
+        if page.locator('[data-testid="stStatusWidget"]').count():
+            since = None
+        elif since is None:
+            since = time.time()
+        elif time.time() - since > quiet:
+            return
+        time.sleep(0.05)
+
+
+def cold_start(browser, script: str, cwd: Path, home: str, wait_for: str) -> tuple[float, subprocess.Popen, int, object]:
+    """Seconds from launching `streamlit run script` to `wait_for` visible in a fresh page."""
+    port = free_port()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.port", str(port)],
+                            cwd=cwd, env=dict(os.environ, VAE_EXPLORER_HOME=home),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"streamlit run {script} exited")
+            time.sleep(0.02)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"http://127.0.0.1:{port}/")
+    page.wait_for_function(wait_for, timeout=120_000, polling=20)
+    return time.perf_counter() - t0, proc, port, page
+
+
+FIRST_DECODED = """() => {
+  const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot && e.shadowRoot.querySelector('.vae-pointer canvas'));
+  const c = host && host.shadowRoot.querySelector('.vae-pointer canvas');
+  const dots = document.querySelector('.js-plotly-plot .scatterlayer .point');
+  return c && c.width > 1 && dots;
+}"""
+FIRST_IMAGE = "() => { const i = document.querySelector('[data-testid=stImage] img'); return i && i.complete && i.naturalWidth > 0; }"
+
+
+def stop(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        (Path(tmp) / "reference.py").write_text(REFERENCE_APP)
+        ours, ref = [], []
+        for _ in range(args.repeats):
+            t, proc, _, page = cold_start(browser, "reference.py", Path(tmp), tmp, FIRST_IMAGE)
+            ref.append(t)
+            page.close()
+            stop(proc)
+            t, proc, _, page = cold_start(browser, "app.py", REPO, tmp, FIRST_DECODED)
+            ours.append(t)
+            page.close()
+            stop(proc)
+        print(f"cold start to first image: app {np.median(ours):.2f} s (runs {', '.join(f'{t:.2f}' for t in ours)}); "
+              f"minimal torch app {np.median(ref):.2f} s; ratio {np.median(ours) / np.median(ref):.2f}")
+
+        _, proc, port, page = cold_start(browser, "app.py", REPO, tmp, FIRST_DECODED)
+        idle(page)
+        switches = {}
+        for _ in range(2):
+            for name in PAGES:
+                t0 = time.perf_counter()
+                page.locator('[data-testid="stSidebarNav"]').get_by_text(name, exact=True).click()
+                idle(page, quiet=0.3)
+                switches.setdefault(name, []).append(time.perf_counter() - t0 - 0.3)
+        for name, ts in switches.items():
+            print(f"switch to {name:<15} first {ts[0] * 1000:6.0f} ms, again {ts[1] * 1000:6.0f} ms")
+        print(f"server peak memory after every page on the default model: {peak_rss_mb(proc.pid):.0f} MB")
+        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Loaded model").click()
+        page.get_by_role("option", name="fashion-mnist-20d", exact=True).click()
+        idle(page)
+        for name in ["Latent sliders", "Generate", "How it works", "Latent map"]:
+            page.locator('[data-testid="stSidebarNav"]').get_by_text(name, exact=True).click()
+            idle(page)
+        print(f"server peak memory with fashion-mnist-20d loaded and its pages drawn: {peak_rss_mb(proc.pid):.0f} MB "
+              "(goal: under 1024 MB)")
+        stop(proc)
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
