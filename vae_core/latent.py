@@ -87,18 +87,22 @@ def traversal(z: torch.Tensor, dims: list[int], values: np.ndarray | list[float]
     return torch.cat(rows, 0)
 
 
+def _labels_for(y, n: int) -> torch.Tensor:
+    yy = torch.as_tensor(y).reshape(-1)
+    return yy.expand(n) if yy.numel() == 1 else yy
+
+
 @torch.inference_mode()
 def decode_batch(model: VAE, z, y=None, batch_size: int = 1024) -> np.ndarray:
     """Decode latent points to mean images, (N, C, H, W) float32 in [0, 1] as numpy."""
-    model.eval()
-    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim)
-    out = []
-    for i in range(0, len(z), batch_size):
-        yy = None
-        if model.cfg.conditional:
-            yy = torch.as_tensor(y).reshape(-1)
-            yy = yy.expand(len(z))[i:i + batch_size] if yy.numel() == 1 else yy[i:i + batch_size]
-        out.append(model.decode(z[i:i + batch_size].to(model.device), yy).float().cpu())
-    if not out:
+    if model.training:
+        model.eval()
+    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim).to(model.device)
+    yy = _labels_for(y, len(z)) if model.cfg.conditional else None
+    if len(z) == 0:
         return np.zeros((0, *model.cfg.image_shape), np.float32)
+    if len(z) <= batch_size:
+        return model.decode(z, yy).float().cpu().numpy()
+    out = [model.decode(z[i:i + batch_size], None if yy is None else yy[i:i + batch_size]).float().cpu()
+           for i in range(0, len(z), batch_size)]
     return torch.cat(out).numpy()
