@@ -3,7 +3,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui import url_state
 from ui.common import model_sidebar
+from ui.presenter import presenter_keys, presenter_mode
+from ui.scenes import scene_bar, scenes_sidebar, share_sidebar
 
 st.set_page_config(page_title="VAE Latent Explorer", page_icon=str(Path(__file__).parent / "ui" / "icon.png"), layout="wide")
 
@@ -11,6 +14,8 @@ PAGES = [
     st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:", default=True),
     st.Page("pages/sliders.py", title="Latent sliders", icon=":material/tune:"),
     st.Page("pages/generate.py", title="Generate", icon=":material/auto_awesome:"),
+    st.Page("pages/draw.py", title="Draw & encode", icon=":material/draw:"),
+    st.Page("pages/compare.py", title="AE vs VAE", icon=":material/compare:"),
     st.Page("pages/how_it_works.py", title="How it works", icon=":material/school:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
@@ -18,6 +23,11 @@ PAGES = [
 
 nav = st.navigation(PAGES)
 st.logo(str(Path(__file__).parent / "ui" / "icon.png"), size="large")
+url_state.forget_absent()  # a parameter gone from the URL counts as new when it comes back
 st.sidebar.subheader("VAE Latent Explorer")
 model_sidebar()
+presenter = presenter_mode()
+scenes_sidebar()
+share_sidebar()
+scene_bar(presenter, presenter_keys() if presenter else 0)
 nav.run()

@@ -8,11 +8,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ui import url_state
 from ui.common import current_model, friendly_errors, page_header, require_sample
+from ui.export import PLOTLY_CONFIG, map_png_button
 from ui.images import show_grid, show_image
 from ui.live_decoder import browser_program, pointer_decoder
 from ui.map_plot import MapTarget, hover_previews, latent_map_figure, parse_selection
-from ui.models import encoded_sample, projection, stamp
+from ui.models import encoded_sample, stamp
+from ui.projection_jobs import projection_or_progress
 from vae_core import posterior
 from vae_core.latent import decode_batch
 from vae_core.projection import LABELS, available_methods
@@ -46,6 +49,13 @@ if st.session_state.get("latent_map_model") != path:
         st.session_state.pop(k, None)
 if "latent_map_target" not in st.session_state:
     st.session_state.latent_map_target = None
+# a link's ?projection=pca&point=12 (validated; anything else is ignored)
+url_method = url_state.parse_choice(url_state.fresh("projection"), LABELS)
+if url_method is not None:
+    st.session_state.latent_map_method = url_method
+url_point = url_state.parse_index(url_state.fresh("point"), len(sample.labels))
+if url_point is not None:
+    st.session_state.latent_map_target = {"target": MapTarget("point", index=url_point), "view": None, "sig": None}
 
 mu, logvar = encoded_sample(path)
 n_images, latent_dim = mu.shape
@@ -61,7 +71,8 @@ def _thumbnails(model_path: str, model_stamp: str, _images: np.ndarray) -> list[
 reasons = available_methods()
 c_method, c_axes, c_opts = st.columns([3, 3, 2])
 method = c_method.segmented_control(
-    "Map", list(LABELS), format_func=LABELS.get, default="latent", required=True, key="latent_map_method",
+    "Map", list(LABELS), format_func=LABELS.get, required=True, key="latent_map_method",
+    default=None if "latent_map_method" in st.session_state else "latent",  # a link may have set it
     help="Native latent: the encoder's own coordinates. PCA: the best linear 2-D view. "
          "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
 dims: tuple[int, int] = (0, 1)
@@ -103,7 +114,7 @@ if reasons.get(method):
 
 proj = None
 with friendly_errors(f"Computing the {LABELS[method]} map"):
-    proj = projection(path, method, dims)
+    proj = projection_or_progress(path, method, dims)  # None while t-SNE / UMAP compute in the background
 if proj is None:
     st.stop()
 
@@ -117,6 +128,8 @@ if stored is not None and stored["target"].kind == "location" and stored["view"]
 target: MapTarget | None = stored["target"] if stored else None
 if target is not None and target.kind == "point" and not 0 <= target.index < n_images:
     target = st.session_state.latent_map_target = None
+url_state.write("projection", method)
+url_state.write("point", target.index if target is not None and target.kind == "point" else None)
 
 
 def _on_select(view_when_drawn, sig_when_drawn) -> None:
@@ -151,8 +164,7 @@ fig = latent_map_figure(
 col_map, col_img = st.columns([5, 3], gap="large")
 with col_map:
     st.plotly_chart(fig, key=CHART_KEY, on_select=functools.partial(_on_select, view, chart_sig),
-                    selection_mode=("points",),
-                    config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
+                    selection_mode=("points",), config=PLOTLY_CONFIG)
     hover_previews(CHART_KEY, _thumbnails(path, stamp(path), sample.images))
     notes = [f"{len(shown):,} of {n_images:,} test images."]
     if show_ellipses and len(shown) > ELLIPSE_LIMIT:
@@ -161,6 +173,12 @@ with col_map:
         notes.append(f"{LABELS[method]} keeps neighbours together but distances and densities on it are not "
                      "latent distances.")
     st.caption(" ".join(notes))
+    chosen_xy = None if target is None else (
+        tuple(map(float, emb_all[target.index])) if target.kind == "point" else (target.x, target.y))
+    map_png_button(emb, sample.labels[shown], class_names, file_name=f"{ckpt.name}-{method}-map.png",
+                   key="latent_map_png", extent=extent, axis_titles=axis_titles, highlight=chosen_xy,
+                   title=f"{ckpt.name}: {LABELS[method]} map of q(z|x) means",
+                   prior_sigmas=posterior.PRIOR_SIGMAS if show_prior else ())
 
 
 # -- what was clicked -------------------------------------------------------------------------

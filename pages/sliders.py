@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from ui import url_state
 from ui.common import current_model, page_header
+from ui.export import point_json_button
 from ui.images import show_image
 from ui.live_decoder import browser_program, live_sliders
 from ui.map_plot import latent_map_figure
@@ -90,6 +92,16 @@ for k in keys:
     clean = posterior.clean_slider_value(raw, SLIDER_LIMIT)
     if k not in st.session_state or not (isinstance(raw, float) and raw == clean):
         st.session_state[k] = clean
+# a link's ?point=12 (start from that image's mu) and ?sliders_z1=1.5&... (validated like any slider value)
+url_point = url_state.parse_index(url_state.fresh("point"), len(mu))
+if url_point is not None:
+    _from_image(url_point)
+url_z = {k: url_state.fresh(k) for k in keys}
+if any(v is not None for v in url_z.values()):
+    for k, v in url_z.items():
+        if v is not None:
+            st.session_state[k] = posterior.clean_slider_value(v, SLIDER_LIMIT)
+    _bump()
 
 
 def slider_label(d: int) -> str:
@@ -131,6 +143,7 @@ def _follow_panel(z: np.ndarray) -> None:
         if not cfg.autoencoder:
             m2.metric("log p(z) under N(0, I)", f"{log_prior:.2f}")
         st.dataframe({"dim": [f"z{d + 1}" for d in range(D)], "z": np.round(z, 3)}, hide_index=True, height=200)
+        point_json_button(ckpt.name, z, file_name=f"{ckpt.name}-z.json", key="sliders_point_json")
         if st.button("Save this point", key="sliders_save", icon=":material/bookmark_add:"):
             st.session_state.setdefault("sliders_saved", []).append([round(float(v), 4) for v in z])
         saved = st.session_state.get("sliders_saved", [])
@@ -178,6 +191,8 @@ if live:
         for d in space.slider_dims:
             st.session_state[slider_key(d)] = float(returned[d])
         current[space.slider_dims] = returned[space.slider_dims]
+    for d in space.slider_dims:  # the link to this page keeps z (the server's sliders bind to the URL themselves)
+        url_state.write(slider_key(d), f"{current[d]:g}" if current[d] != 0 else None)
     if space.other_dims:
         st.slider(f"The other {len(space.other_dims)} dimensions (shared value)", -SLIDER_LIMIT, SLIDER_LIMIT,
                   step=STEP, format="%.2f", key=OTHERS_KEY, on_change=_bump)
@@ -270,4 +285,5 @@ with col_img:
                       help="Set the sliders to the mean of q(z|x) for this test image: the image then shows "
                            "its reconstruction" + (" (the other dimensions go to 0)." if space.other_dims else "."))
 
+url_state.remember(keys)  # the sliders above wrote z into the URL themselves
 _follow_panel(z)

@@ -1,16 +1,19 @@
 """Train: pick data and settings, watch the loss curves and samples improve epoch by epoch."""
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from ui.common import page_header
 from ui.images import show_grid
 from ui.models import session_id
 from ui.training_jobs import job_registry, loss_figure, parse_hidden, save_uploaded_npz
+from vae_core.checkpoints import max_upload_bytes, megabytes
 from vae_core.config import MAX_LATENT_DIM, ConfigError
-from vae_core.data import DATASETS, IDX_CLASS_NAMES, find_idx_files
+from vae_core.data import DATASETS, IDX_CLASS_NAMES, DatasetError, cache_dir, extract_image_archive, find_idx_files
 from vae_core.jobs import DEFAULT_HIDDEN, JobSnapshot, JobSpec
-from vae_core.paths import UnsafeNameError, safe_name
+from vae_core.paths import UnsafeNameError, safe_name, share_trained, uploads_dir
 
 UPLOAD = "upload"
 KINDS = {"vae": "VAE", "cvae": "Conditional VAE", "ae": "Autoencoder"}
@@ -41,7 +44,28 @@ def dataset_status(name: str) -> str:
     found = find_idx_files(name)
     if found:
         return f"On disk in {next(iter(found.values())).parent}."
-    return "Not on disk yet: it is downloaded when training starts (if allowed below)."
+    return ("Not on disk yet: it is downloaded when training starts (if allowed below). Offline, put its "
+            f"four IDX files in {cache_dir(name)}/ first.")
+
+
+def uploaded_dataset(upload) -> str:
+    """The uploaded file stored in this session's folder: an .npz file, or a .zip unpacked into a
+    folder of class subfolders. Raises DatasetError with what to do."""
+    data = upload.getvalue()
+    limit = max_upload_bytes()
+    if len(data) > limit:
+        raise DatasetError(f"the file is {megabytes(len(data))}; this server accepts at most "
+                           f"{megabytes(limit)} (set by VAE_MAX_UPLOAD_MB)")
+    if not upload.name.lower().endswith(".zip"):
+        return str(save_uploaded_npz(data, upload.name, session_id()))
+    try:
+        stem = safe_name(upload.name.rsplit(".", 1)[0], max_len=40)
+    except UnsafeNameError:
+        stem = "images"
+    folder = uploads_dir(session_id()) / "datasets" / f"{stem}-{hashlib.sha256(data).hexdigest()[:8]}"
+    if not folder.is_dir():
+        extract_image_archive(data, folder, max_bytes=4 * limit)
+    return str(folder)
 
 
 def settings_ui(disabled: bool) -> JobSpec | None:
@@ -51,12 +75,16 @@ def settings_ui(disabled: bool) -> JobSpec | None:
         st.markdown("#### Data")
         names = [*DATASETS, UPLOAD]
         dataset = st.selectbox("Dataset", names, key="train_dataset",
-                               format_func=lambda n: "Your own .npz file" if n == UPLOAD else n)
+                               format_func=lambda n: "Your own files (.npz or .zip of images)" if n == UPLOAD else n)
         upload = None
         if dataset == UPLOAD:
-            upload = st.file_uploader("Images as .npz", type=["npz"], key="train_npz",
+            upload = st.file_uploader("Images as .npz, or a .zip of image folders", type=["npz", "zip"],
+                                      key="train_npz",
                                       help="numpy.savez('data.npz', images=uint8 (N, H, W) or (N, H, W, 3), "
-                                           "labels=int (N,)); optional: class_names, test_images, test_labels.")
+                                           "labels=int (N,)); optional: class_names, test_images, test_labels. "
+                                           "Or a .zip of one folder per class (cats/*.png, dogs/*.png), all "
+                                           f"images the same size, at most 256x256 (grey). At most "
+                                           f"{megabytes(max_upload_bytes())}.")
             st.caption("Only this browser session sees the uploaded file.")
         else:
             st.caption(DATASETS[dataset] + " " + dataset_status(dataset))
@@ -107,7 +135,11 @@ def settings_ui(disabled: bool) -> JobSpec | None:
         if upload is None:
             st.error("Not started: choose an .npz file to upload first.")
             return None
-        dataset = str(save_uploaded_npz(upload.getvalue(), upload.name, session_id()))
+        try:
+            dataset = uploaded_dataset(upload)
+        except (DatasetError, OSError) as e:
+            st.error(f"Not started: {e}", icon=":material/error:")
+            return None
     lik, _, variance = likelihood.partition("-")
     return JobSpec(name=name, dataset=dataset, arch=arch, hidden=hidden, latent_dim=int(latent_dim),
                    likelihood=lik, gaussian_variance=variance or "fixed", beta=0.0 if is_ae else float(beta),
@@ -204,8 +236,12 @@ def result_panel(s: JobSnapshot) -> None:
                    on_click=load_model_cb, args=(str(s.out_dir),),
                    disabled=st.session_state.get("model_path") == str(s.out_dir))
         row.button("Train another", icon=":material/refresh:", key="train_again", on_click=clear_job_cb)
-        st.caption(f"Saved in {s.out_dir}. Every visitor of this server can now pick "
-                   f"'{s.out_dir.name} (saved)' in the sidebar; download it on the Models page.")
+        if share_trained():
+            st.caption(f"Saved in {s.out_dir}. Every visitor of this server can now pick "
+                       f"'{s.out_dir.name} (saved)' in the sidebar; download it on the Models page.")
+        else:
+            st.caption(f"Saved in {s.out_dir}. Only this browser session lists it, as "
+                       f"'{s.out_dir.name} (trained)' in the sidebar: download it on the Models page to keep it.")
     if not s.history:
         return
     progress_ui(s)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,12 @@ class Page:
 
     def method(self, method: str):
         self.at.button_group(key="latent_map_method").set_value(method)
-        return self.run()
+        self.run()
+        deadline = time.monotonic() + 240
+        while not self.at.get("plotly_chart") and time.monotonic() < deadline:
+            time.sleep(0.25)  # t-SNE and UMAP compute in a background thread; the page shows their progress
+            self.run()
+        return self
 
     def select(self, points: list[dict]):
         """Send what the browser sends when a point of the chart is clicked."""

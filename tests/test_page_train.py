@@ -52,6 +52,11 @@ def run_until(at: AppTest, done) -> AppTest:
         time.sleep(0.25)
 
 
+def runs(home: Path, at: AppTest) -> Path:
+    """Where this browser session's trainings are saved (only this session lists them)."""
+    return home / "sessions" / at.session_state.session_uid / "runs"
+
+
 def messages(elements) -> str:
     return " ".join(e.value for e in elements)
 
@@ -81,9 +86,9 @@ def test_start_watch_and_load_a_trained_model(home):
     assert metrics["Epoch"] == "2 / 2"
     assert float(metrics["Test -ELBO"]) == pytest.approx(float(metrics["Reconstruction"]) + float(metrics["KL"]),
                                                          abs=0.02)
-    saved = str(home / "runs" / "lecture-demo")
+    saved = str(runs(home, at) / "lecture-demo")
     picker = at.sidebar.selectbox(key="model_path")
-    assert saved in picker.options or "lecture-demo (saved)" in picker.options
+    assert saved in picker.options or "lecture-demo (trained)" in picker.options
 
     last = [img.proto.imgs[0].url for img in at.get("image")]
     at.slider(key=next(s.key for s in at.slider if s.key.startswith("train_epoch_"))).set_value(1).run()
@@ -107,7 +112,7 @@ def test_a_name_with_a_path_is_refused_with_a_message(home):
     assert not at.exception
     assert "contains a path" in messages(at.error)
     assert at.session_state.train_job_id is None
-    assert not (home / "runs").exists()
+    assert not (home / "runs").exists() and not (home / "sessions").exists()
 
 
 def test_a_missing_dataset_ends_with_an_error_not_a_traceback(home):
@@ -118,7 +123,7 @@ def test_a_missing_dataset_ends_with_an_error_not_a_traceback(home):
     at.button(key="train_start").click()
     run_until(at, lambda a: len(a.error) > 0)
     assert "Could not find the kmnist files" in messages(at.error)
-    assert not (home / "runs" / "kmnist-run").exists()
+    assert not (runs(home, at) / "kmnist-run").exists()
 
 
 def test_stop_button_and_the_per_server_cap(home, monkeypatch):
@@ -139,7 +144,7 @@ def test_stop_button_and_the_per_server_cap(home, monkeypatch):
         first.button(key="train_stop").click()
         run_until(first, lambda a: len(a.warning) > 0)
         assert "Stopped after" in messages(first.warning)
-        assert (home / "runs" / "long-run" / "model.safetensors").is_file()
+        assert (runs(home, first) / "long-run" / "model.safetensors").is_file()
     finally:
         stop_all()
 
@@ -156,5 +161,5 @@ def test_an_uploaded_npz_is_kept_in_the_session_folder_and_trained_on(home, digi
     stored = list((home / "uploads").glob("*/datasets/*.npz"))
     assert len(stored) == 1 and stored[0].name.startswith("my-digits-")
     assert stored[0].read_bytes() == buf.getvalue()
-    ckpt = load_checkpoint(home / "runs" / "from-upload")
+    ckpt = load_checkpoint(runs(home, at) / "from-upload")
     assert ckpt.meta["dataset"] == stored[0].stem and ckpt.meta["n_train"] == 240

@@ -5,10 +5,11 @@ import contextlib
 
 import streamlit as st
 
-from vae_core.checkpoints import Checkpoint, CheckpointError, import_zip
+from vae_core.checkpoints import Checkpoint, CheckpointError, import_zip, max_upload_bytes, megabytes
 from vae_core.paths import uploads_dir, unique_child
 
 from .models import DEFAULT_MODEL, ModelChoice, load_model, model_choices, session_id
+from . import url_state
 
 HALL_CSS = """
 <style>
@@ -47,15 +48,22 @@ def page_header(title: str, intro: str | None = None) -> None:
 def _upload_ui() -> None:
     with st.sidebar.expander("Upload a checkpoint"):
         up = st.file_uploader("Checkpoint archive (.zip)", type=["zip"], key="ckpt_upload",
-                              help="A .zip downloaded from the Models page, or a zipped checkpoint folder.")
+                              help="A .zip downloaded from the Models page, or a zipped checkpoint folder "
+                                   f"(at most {megabytes(max_upload_bytes())}).")
         if up is None or st.session_state.get("ckpt_upload_done") == up.file_id:
+            return
+        failed = st.session_state.get("ckpt_upload_failed")
+        if failed and failed[0] == up.file_id:  # the same bad file: say it again, do not redo the work
+            st.error(failed[1])
             return
         stem = up.name.rsplit(".", 1)[0] or "uploaded"
         try:
             dest = unique_child(uploads_dir(session_id()), stem)
             ckpt = import_zip(up.getvalue(), dest)
-        except (CheckpointError, ValueError) as e:
-            st.error(f"That checkpoint was not loaded: {e}")
+        except (CheckpointError, ValueError, OSError) as e:
+            message = f"That checkpoint was not loaded: {e}"
+            st.session_state.ckpt_upload_failed = (up.file_id, message)
+            st.error(message)
             return
         st.session_state.ckpt_upload_done = up.file_id
         st.session_state.model_path = str(ckpt.path)
@@ -72,12 +80,14 @@ def model_sidebar() -> ModelChoice | None:
         return None
     paths = [c.path for c in choices]
     current = st.session_state.get("model_path")
+    default = next((c.path for c in choices if c.label == DEFAULT_MODEL), paths[0])
     if current not in paths:
-        default = next((c.path for c in choices if c.label == DEFAULT_MODEL), paths[0])
         st.session_state.model_path = default
+    url_state.apply_url_model(choices, default)  # a link's ?model=name
     labels = {c.path: c.label for c in choices}
     st.sidebar.selectbox("Loaded model", paths, key="model_path", format_func=lambda p: labels.get(p, p))
     choice = next(c for c in choices if c.path == st.session_state.model_path)
+    url_state.write_url_model(choice)
     try:
         ckpt = load_model(choice.path)
     except CheckpointError as e:

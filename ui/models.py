@@ -17,8 +17,9 @@ import torch
 
 from vae_core.checkpoints import Checkpoint, list_checkpoints, load_checkpoint
 from vae_core.evaluate import encode_dataset
-from vae_core.paths import BUNDLED_DIR, runs_dir, uploads_dir
+from vae_core.paths import BUNDLED_DIR, runs_dir, session_runs_dir, share_trained, uploads_dir
 from vae_core.projection import Projection
+from vae_core.projection_cache import load_or_fit
 
 DEFAULT_MODEL = "mnist5k-2d"
 
@@ -27,7 +28,7 @@ DEFAULT_MODEL = "mnist5k-2d"
 class ModelChoice:
     path: str
     label: str  # shown in the picker
-    origin: str  # "bundled", "saved" or "uploaded"
+    origin: str  # "bundled", "saved" (every session), "trained" (in this session) or "uploaded"
 
 
 def stamp(path: str | Path) -> str:
@@ -49,6 +50,9 @@ def session_id() -> str:
 def model_choices() -> list[ModelChoice]:
     choices = [ModelChoice(str(p), p.name, "bundled") for p in list_checkpoints(BUNDLED_DIR)]
     choices += [ModelChoice(str(p), f"{p.name} (saved)", "saved") for p in list_checkpoints(runs_dir())]
+    if not share_trained():  # then this session's trainings are in its own folder
+        choices += [ModelChoice(str(p), f"{p.name} (trained)", "trained")
+                    for p in list_checkpoints(session_runs_dir(session_id()))]
     choices += [ModelChoice(str(p), f"{p.name} (uploaded)", "uploaded")
                 for p in list_checkpoints(uploads_dir(session_id()))]
     return choices
@@ -80,21 +84,27 @@ def encoded_sample(path: str) -> tuple[np.ndarray, np.ndarray]:
 
 @st.cache_resource
 def _projection_store() -> dict:
-    """One dict per server: (path, stamp, method, dims) -> fitted Projection."""
+    """One dict per server: projection_key(...) -> fitted Projection."""
     return {}
+
+
+def projection_key(path: str, method: str, dims: tuple[int, int] = (0, 1)) -> tuple:
+    return (path, stamp(path), method, tuple(int(d) for d in dims))
 
 
 def projection(path: str, method: str, dims: tuple[int, int] = (0, 1)) -> Projection:
     """The fitted 2-D map of a model's encoded sample, computed once per model, method and dims,
-    with a progress bar while it computes."""
-    key = (path, stamp(path), method, tuple(int(d) for d in dims))
+    with a progress bar while it computes. t-SNE and UMAP maps are kept on disk
+    (vae_core.projection_cache), so a restarted server loads them instead of computing them.
+    ui.projection_jobs computes them in the background instead."""
+    key = projection_key(path, method, dims)
     store = _projection_store()
     if key not in store:
         mu, _ = encoded_sample(path)
         bar = st.progress(0.0, text=f"Computing the {method} map of {len(mu):,} points...")
         try:
-            store[key] = Projection(method, dims=key[3]).fit(
-                mu, progress=lambda f, t: bar.progress(float(min(max(f, 0), 1)), text=t))
+            store[key] = load_or_fit(path, mu, method, dims=key[3],
+                                     progress=lambda f, t: bar.progress(float(min(max(f, 0), 1)), text=t))
         finally:
             bar.empty()
     return store[key]

@@ -122,7 +122,8 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, meta: dict, *, sample: 
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     _recover_interrupted_swap(final)
-    tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
+    _remove_dead_writers_folders(final)
+    tmp = _tmp_folder(final)
     tmp.mkdir()
     try:
         _write_json(tmp / CONFIG_FILE, {"format": FORMAT, "model": model.cfg.to_dict()})
@@ -146,6 +147,30 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, meta: dict, *, sample: 
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def _tmp_folder(final: Path) -> Path:
+    """A hidden sibling to write into; its name carries the writer's process id."""
+    return final.with_name(f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def _remove_dead_writers_folders(final: Path) -> None:
+    """Delete the half-written temporary folders of ``final`` left by processes that no longer run
+    (a save killed with SIGKILL or a power cut); a live writer's folder is left alone."""
+    for stale in final.parent.glob(f".{final.name}.tmp-*"):
+        pid = stale.name.rsplit(".tmp-", 1)[1].split("-")[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _swap_into_place(tmp: Path, final: Path) -> None:
@@ -278,7 +303,26 @@ def list_checkpoints(root: str | os.PathLike) -> list[Path]:
 
 
 ARCHIVE_FILES = (CONFIG_FILE, WEIGHTS_FILE, META_FILE, SAMPLE_FILE, OPTIMIZER_FILE)
-MAX_ARCHIVE_BYTES = 200 * 1024 * 1024  # uncompressed total accepted from an uploaded archive
+MAX_ARCHIVE_BYTES = 200 * 1024 * 1024  # default limit on an uploaded archive, packed and unpacked
+UPLOAD_LIMIT_ENV = "VAE_MAX_UPLOAD_MB"
+
+
+def max_upload_bytes() -> int:
+    """The largest upload accepted: ``$VAE_MAX_UPLOAD_MB`` megabytes (MiB, as Streamlit's
+    ``server.maxUploadSize``), else MAX_ARCHIVE_BYTES. A value that is not a positive number is ignored."""
+    text = os.environ.get(UPLOAD_LIMIT_ENV, "").strip()
+    try:
+        mb = float(text) if text else 0.0
+    except ValueError:
+        mb = 0.0
+    if not (0 < mb < 1e7):  # also refuses NaN and inf
+        return MAX_ARCHIVE_BYTES
+    return max(1, int(mb * 1024 * 1024))
+
+
+def megabytes(n: int) -> str:
+    """A byte count in MB (MiB) with three significant digits: '0.146 MB', '3.2 MB', '200 MB'."""
+    return f"{n / 2**20:.3g} MB"
 
 
 def export_zip(path: str | os.PathLike) -> bytes:
@@ -295,16 +339,20 @@ def export_zip(path: str | os.PathLike) -> bytes:
     return buf.getvalue()
 
 
-def import_zip(data: bytes, dest: str | os.PathLike, *, max_bytes: int = MAX_ARCHIVE_BYTES) -> Checkpoint:
+def import_zip(data: bytes, dest: str | os.PathLike, *, max_bytes: int | None = None) -> Checkpoint:
     """Unpack an uploaded checkpoint archive into ``dest`` and load it; on any problem nothing is left behind.
 
     Only the known file names are extracted (a member's folder part is ignored), so an archive cannot
-    write outside ``dest``; the archive may hold the files at its top level or inside one folder."""
+    write outside ``dest``; the archive may hold the files at its top level or inside one folder.
+    ``max_bytes`` (default: max_upload_bytes()) limits the archive and its unpacked size."""
     import io
     import zipfile
 
+    if max_bytes is None:
+        max_bytes = max_upload_bytes()
     if len(data) > max_bytes:
-        raise CheckpointError(f"the archive is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+        raise CheckpointError(f"the archive is {megabytes(len(data))}; this server accepts at most {megabytes(max_bytes)} "
+                              f"(set by {UPLOAD_LIMIT_ENV})")
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as e:
@@ -321,14 +369,18 @@ def import_zip(data: bytes, dest: str | os.PathLike, *, max_bytes: int = MAX_ARC
         raise CheckpointError(f"the archive lacks {', '.join(missing)}: it is not a VAE Latent Explorer checkpoint")
     total = sum(m.file_size for m in members.values())
     if total > max_bytes:
-        raise CheckpointError(f"the archive unpacks to {total / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+        raise CheckpointError(f"the archive unpacks to {megabytes(total)}; this server accepts at most {megabytes(max_bytes)} "
+                              f"(set by {UPLOAD_LIMIT_ENV})")
     final = Path(dest)
-    tmp = final.with_name(f".{final.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp = _tmp_folder(final)
     tmp.mkdir(parents=True)
     try:
         for name, info in members.items():
             (tmp / name).write_bytes(zf.read(info))
-        load_checkpoint(tmp)
+        try:
+            load_checkpoint(tmp)
+        except CheckpointError as e:  # name the archive's files, not the server's temporary folder
+            raise CheckpointError(str(e).replace(f"{tmp}/", "").replace(str(tmp), "the archive")) from e
         _swap_into_place(tmp, final)
     except zipfile.BadZipFile as e:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -11,7 +11,8 @@ import gzip
 import os
 import struct
 import zipfile
-from dataclasses import dataclass
+import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -72,6 +73,7 @@ class DataSplit:
 
     train: Dataset
     test: Dataset
+    notes: list[str] = field(default_factory=list)  # what the loader skipped or the user should know
 
 
 DATASETS: dict[str, str] = {
@@ -95,6 +97,8 @@ TORCHVISION_NAMES: dict[str, str] = {"mnist": "MNIST", "fashion-mnist": "Fashion
 SYSTEM_DIRS: dict[str, list[Path]] = {"fashion-mnist": [Path("/usr/share/datasets/fashion-mnist")]}
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 MAX_SIDE = 256
+MAX_VALUES = 2**28  # pixel values (N * C * H * W) a user's dataset may hold: 1 GiB as float32
+MAX_ARCHIVE_FILES = 200_000  # files accepted in a .zip of image folders
 
 Progress = Callable[[int, Optional[int], str], None]
 
@@ -407,10 +411,49 @@ def _npz_array(archive, key: str, path: Path) -> np.ndarray:
     try:
         return archive[key]
     except ValueError as error:
+        raise DatasetError(f"{path}: array {key!r} cannot be read ({error}); the file is damaged, write it again.") from error
+
+
+def _npz_headers(path: Path) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """(shape, dtype) of every array in a .npz, read from the .npy headers alone: nothing is
+    allocated and nothing unpickled before the sizes and dtypes are known to be acceptable."""
+    headers = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            key = info.filename[:-4]
+            try:
+                with zf.open(info) as fp:
+                    version = np.lib.format.read_magic(fp)
+                    reader = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                        np.lib.format.read_array_header_2_0
+                    shape, _, dtype = reader(fp)
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
+                raise DatasetError(f"{path}: array {key!r} is not a valid .npy array ({error}); write the file again.") from error
+            headers[key] = (tuple(int(n) for n in shape), dtype)
+    return headers
+
+
+def _check_npz_headers(path: Path, headers: dict[str, tuple[tuple[int, ...], np.dtype]]) -> None:
+    for key, (shape, dtype) in headers.items():
+        if dtype.hasobject:
+            raise DatasetError(
+                f"{path}: array {key!r} holds Python objects (dtype object), which would need pickle; refused. "
+                "Save plain numeric or string arrays."
+            )
+        values = int(np.prod(shape, dtype=object)) if shape else 1
+        if values > MAX_VALUES:
+            raise DatasetError(
+                f"{path}: array {key!r} has shape {shape} ({values:,} values); at most {MAX_VALUES:,} are "
+                "supported. Use fewer or smaller images."
+            )
+    pixels = sum(int(np.prod(headers[k][0], dtype=object)) for k in ("images", "test_images") if k in headers)
+    if pixels > MAX_VALUES:
         raise DatasetError(
-            f"{path}: array {key!r} holds Python objects (dtype object), which would need pickle; refused. "
-            "Save plain numeric or string arrays."
-        ) from error
+            f"{path}: images and test_images hold {pixels:,} pixel values together; at most {MAX_VALUES:,} are "
+            "supported. Use fewer or smaller images."
+        )
 
 
 def load_npz(
@@ -427,6 +470,7 @@ def load_npz(
             f"{path}: not a .npz archive. Save one with numpy.savez(path, images=..., labels=...)."
         )
     try:
+        _check_npz_headers(path, _npz_headers(path))
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.files)
             if "images" not in keys:
@@ -476,18 +520,20 @@ def _read_image(path: Path, mode: str, resize_to: tuple[int, int] | None) -> np.
     try:
         with Image.open(path) as image:
             size = image.size
+            if resize_to is None and max(size) > MAX_SIDE:
+                raise DatasetError(
+                    f"{path}: image is {size[0]}x{size[1]}; at most {MAX_SIDE}x{MAX_SIDE} is supported. "
+                    "Downscale the images first (in Python, load_image_folder also takes resize_to=(H, W))."
+                )
             image.load()
-            if resize_to is None and max(size) <= MAX_SIDE:
+            if resize_to is None:
                 return np.asarray(image.convert(mode), dtype=np.uint8)
-            if resize_to is not None:
-                resized = image.convert(mode).resize((resize_to[1], resize_to[0]), Image.Resampling.LANCZOS)
-                return np.asarray(resized, dtype=np.uint8)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError) as error:
+            resized = image.convert(mode).resize((resize_to[1], resize_to[0]), Image.Resampling.LANCZOS)
+            return np.asarray(resized, dtype=np.uint8)
+    except DatasetError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
         raise DatasetError(f"{path}: cannot read this image ({error}); replace or remove the file.") from error
-    raise DatasetError(
-        f"{path}: image is {size[0]}x{size[1]}; at most {MAX_SIDE}x{MAX_SIDE} is supported. "
-        "Downscale the images or pass resize_to=(H, W)."
-    )
 
 
 def _class_folders(root: Path) -> list[tuple[str, list[Path]]]:
@@ -498,6 +544,16 @@ def _class_folders(root: Path) -> list[tuple[str, list[Path]]]:
         if files:
             classes.append((folder.name, files))
     return classes
+
+
+def _skipped_files(root: Path) -> list[str]:
+    """Files in the class subfolders that are not images (by extension); hidden files are not counted."""
+    return sorted(
+        f"{folder.name}/{f.name}"
+        for folder in root.iterdir() if folder.is_dir() and not folder.name.startswith(".")
+        for f in folder.iterdir()
+        if f.is_file() and not f.name.startswith(".") and f.suffix.lower() not in IMAGE_EXTENSIONS
+    )
 
 
 def load_image_folder(
@@ -524,9 +580,15 @@ def load_image_folder(
             f"e.g. {root / 'cats'}/ and {root / 'dogs'}/ (extensions: {', '.join(sorted(IMAGE_EXTENSIONS))})."
         )
     images, labels, first = [], [], None
+    n_files = sum(len(files) for _, files in classes)
     for label, (_, files) in enumerate(classes):
         for file in files:
             pixels = _read_image(file, mode, resize_to)
+            if first is None and n_files * pixels.size > MAX_VALUES:
+                raise DatasetError(
+                    f"{root}: {n_files:,} images of {_size(pixels.shape)} hold {n_files * pixels.size:,} pixel "
+                    f"values; at most {MAX_VALUES:,} are supported. Use fewer or smaller images."
+                )
             first = first or (file, pixels.shape)
             if pixels.shape != first[1]:
                 raise DatasetError(
@@ -537,7 +599,65 @@ def load_image_folder(
             labels.append(label)
     data = dataset_from_arrays(root.name, np.stack(images), np.asarray(labels, dtype=np.int64),
                                [name for name, _ in classes], f"image folder {root}")
-    return _split(data, test_fraction, seed)
+    split = _split(data, test_fraction, seed)
+    skipped = _skipped_files(root)
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        split.notes.append(f"{len(skipped)} file(s) that are not images were skipped: {shown} "
+                           f"(image extensions: {', '.join(sorted(IMAGE_EXTENSIONS))}).")
+    return split
+
+
+def extract_image_archive(data: bytes, dest: str | os.PathLike, max_bytes: int) -> Path:
+    """Unpack a .zip of image folders (one subfolder per class, optionally inside one top folder)
+    into ``dest`` and return it. A member whose path is absolute or climbs out with '..' refuses
+    the whole archive, so nothing is ever written outside ``dest``; hidden files and macOS
+    ``__MACOSX`` folders are left out. The unpacked size is limited to ``max_bytes``."""
+    import io
+    import shutil
+    import uuid
+
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as error:
+        raise DatasetError(
+            "The upload is not a .zip archive. Zip a folder that holds one subfolder of images per class "
+            "(e.g. shapes/circles/*.png, shapes/squares/*.png), or upload an .npz file."
+        ) from error
+    members = []
+    for info in zf.infolist():
+        name = info.filename.replace("\\", "/")
+        parts = [part for part in name.split("/") if part not in ("", ".")]
+        if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+            raise DatasetError(f"The archive holds a path that leaves its folder ({info.filename!r}); refused.")
+        if info.is_dir() or not parts or parts[0] == "__MACOSX" or any(p.startswith(".") for p in parts):
+            continue
+        members.append((parts, info))
+    if len(members) > MAX_ARCHIVE_FILES:
+        raise DatasetError(f"The archive holds {len(members):,} files; at most {MAX_ARCHIVE_FILES:,} are supported.")
+    total = sum(info.file_size for _, info in members)
+    if total > max_bytes:
+        raise DatasetError(f"The archive unpacks to {total / 2**20:.3g} MB; at most {max_bytes / 2**20:.3g} MB "
+                           "are accepted.")
+    while members and all(len(parts) >= 3 and parts[0] == members[0][0][0] for parts, _ in members):
+        members = [(parts[1:], info) for parts, info in members]  # one top folder around the class folders
+    final = Path(dest)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        for parts, info in members:
+            target = tmp.joinpath(parts[0], "_".join(parts[1:])) if len(parts) > 1 else tmp / parts[0]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as source, open(target, "wb") as out:
+                shutil.copyfileobj(source, out)
+        tmp.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as error:
+        raise DatasetError(f"The archive is damaged ({error}); zip the folder again.") from error
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
 
 
 def _size(shape: tuple[int, ...]) -> str:

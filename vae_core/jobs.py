@@ -4,9 +4,10 @@ A job runs :class:`vae_core.train.Trainer` in a daemon thread. Its callback
 writes progress under a lock; readers (the app's Train page, redrawn every
 second) only ever get a frozen copy, a :class:`JobSnapshot`.
 
-The model is trained in a hidden folder (``runs/.training/<job id>/<name>``)
-and moved to its final folder ``runs/<name>`` when training ends, so nobody
-who lists ``runs/`` sees a half-trained model change under them. The final
+The model is trained in a hidden folder (``<runs>/.training/<job id>/<name>``)
+and moved to its final folder ``<runs>/<name>`` when training ends, so nobody
+who lists ``<runs>`` sees a half-trained model change under them. ``<runs>`` is
+the owner session's own folder (paths.trained_dir). The final
 name is reserved (an empty folder) when the job starts and is never one that
 already exists: nothing saved before is overwritten.
 """
@@ -29,7 +30,7 @@ from .checkpoints import CheckpointError
 from .config import ConfigError, ModelConfig, TrainConfig
 from .data import DataSplit, DatasetError, load_dataset
 from .latent import decode_batch, prior_z
-from .paths import runs_dir, safe_name, unique_child
+from .paths import safe_name, trained_dir, unique_child
 from .render import to_uint8
 from .train import Callback, EpochStats, Trainer, TrainingDiverged
 
@@ -251,9 +252,19 @@ class TrainingJob:
         try:
             data = load_dataset(spec.dataset, download=spec.download, progress=self._download_progress,
                                 seed=spec.seed)
+            n_classes = len(np.unique(data.train.labels.numpy()))
+            if n_classes < 2 and spec.conditional:
+                return FAILED, (f"{data.train.name}: every training image has the same label, and a conditional "
+                                "VAE needs at least two classes to condition on. Train a VAE or an autoencoder "
+                                "on it, or give the images labels 0, 1, 2, ...")
             info = (f"{data.train.name}: {len(data.train):,} training and {len(data.test):,} test images of "
                     f"{data.train.image_shape[1]}x{data.train.image_shape[2]} px, "
-                    f"{len(data.train.class_names)} classes")
+                    f"{n_classes} {'class' if n_classes == 1 else 'classes'}")
+            notes = list(data.notes)
+            if n_classes < 2:
+                notes.append("Every training image has the same label: a VAE does not use labels to train, "
+                             "so it trains as usual, but the latent map will show a single colour.")
+            info = " ".join([info + ".", *notes]) if notes else info
             self._update(data_info=info, message="Building the model...")
             model_cfg = spec.model_config(data.train.image_shape, len(data.train.class_names))
             trainer = Trainer(model_cfg, spec.train_config(), data, out_dir=self.work_dir,
@@ -269,7 +280,7 @@ class TrainingJob:
             text = str(e).replace(str(self.work_dir), str(self.out_dir))
             return FAILED, text if self._publish() else text + " Nothing was saved."
         except DatasetError as e:
-            return FAILED, f"The dataset could not be loaded. {e}"
+            return FAILED, f"The dataset could not be loaded. {self._without_folder(str(e))}"
         except (ConfigError, CheckpointError, ValueError) as e:
             return FAILED, f"These settings cannot be trained: {e}"
         except Exception as e:  # noqa: BLE001 - the thread must always end with a readable state
@@ -285,6 +296,11 @@ class TrainingJob:
             return STOPPED, (f"Stopped after {epochs} of {trainer.cfg.epochs} epochs; "
                              f"the model of epoch {epochs} is saved as {self.out_dir.name}.")
         return STOPPED, "Stopped before the first epoch ended; nothing was saved."
+
+    def _without_folder(self, text: str) -> str:
+        """A message about a dataset file, naming it without the server's folder it was stored in."""
+        path = Path(self.spec.dataset)
+        return text.replace(f"{path.parent}/", "") if path.is_absolute() else text
 
     def _download_progress(self, done: int, total: int | None, name: str) -> None:
         size = f"{done / 1e6:.1f} of {total / 1e6:.1f} MB" if total else f"{done / 1e6:.1f} MB"
@@ -330,10 +346,12 @@ class JobRegistry:
         self._jobs: dict[str, TrainingJob] = {}
 
     def start(self, spec: JobSpec, owner: str = "") -> TrainingJob:
-        """Validate, reserve a new folder under runs_dir() and start training in a thread.
+        """Validate, reserve a new folder under trained_dir(owner) and start training in a thread.
 
-        Raises UnsafeNameError (a ValueError) for a name with a path in it, ConfigError for
-        out-of-range settings and TooManyTrainings when the cap is reached."""
+        The folder is the owner's own (paths.trained_dir: other sessions do not list it) unless
+        $VAE_SHARE_TRAINED is set or there is no owner. Raises UnsafeNameError (a ValueError) for a
+        name with a path in it, ConfigError for out-of-range settings and TooManyTrainings when the
+        cap is reached."""
         name = safe_name(spec.name)
         spec = replace(spec, name=name)
         spec.validate()
@@ -343,7 +361,7 @@ class JobRegistry:
                 raise TooManyTrainings(
                     f"{limit} trainings are already running on this server (the limit, set by "
                     "VAE_MAX_TRAININGS). Wait for one to finish, or stop yours, then start again.")
-            root = runs_dir()
+            root = trained_dir(owner)
             root.mkdir(parents=True, exist_ok=True)
             out_dir = unique_child(root, name)
             out_dir.mkdir()  # reserves the name: unique_child skips it from now on

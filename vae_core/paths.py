@@ -23,14 +23,33 @@ def app_home() -> Path:
     return Path(base) / "vae-latent-explorer"
 
 
+SHARE_TRAINED_ENV = "VAE_SHARE_TRAINED"
+
+
 def runs_dir() -> Path:
-    """Models trained in the app (shared by every session of this server)."""
+    """Saved models every session of this server lists (trained there with the command line, or
+    in the app when $VAE_SHARE_TRAINED is set)."""
     return app_home() / "runs"
 
 
 def uploads_dir(session_id: str) -> Path:
     """Checkpoints one browser session uploaded; other sessions never list them."""
     return app_home() / "uploads" / safe_name(session_id)
+
+
+def session_runs_dir(session_id: str) -> Path:
+    """Models one browser session trained in the app; other sessions never list them."""
+    return app_home() / "sessions" / safe_name(session_id) / "runs"
+
+
+def share_trained() -> bool:
+    """``$VAE_SHARE_TRAINED=1``: models trained in the app are saved in runs_dir() for every session."""
+    return os.environ.get(SHARE_TRAINED_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def trained_dir(session_id: str) -> Path:
+    """Where a model trained in the app by this session is saved (runs_dir() without a session)."""
+    return runs_dir() if share_trained() or not session_id else session_runs_dir(session_id)
 
 
 def cache_dir() -> Path:

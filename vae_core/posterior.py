@@ -9,7 +9,7 @@ import base64
 import numpy as np
 import torch
 
-from .latent import decode_batch, sanitize_z
+from .latent import decode_batch
 from .losses import kl_per_dim
 from .models import VAE
 from .render import to_png, upscale
@@ -169,6 +169,9 @@ class SliderSpace:
 def clean_slider_value(value, limit: float) -> float:
     """Whatever arrived for a slider (a number, a string, NaN, None) as a finite float in [-limit, limit]."""
     try:
-        return float(sanitize_z([value], 1, limit)[0])  # NaN -> 0, +-inf and beyond -> +-limit
-    except (TypeError, ValueError):
+        v = float(value)
+    except (TypeError, ValueError, OverflowError):
         return 0.0
+    if v != v:  # NaN
+        return 0.0
+    return float(min(max(v, -limit), limit))  # +-inf and beyond -> +-limit, a plain float64

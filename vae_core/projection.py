@@ -9,10 +9,19 @@ Going back from the map to latent space (``inverse_transform``):
 - pca: PCA's linear inverse (the point in latent space closest to the plane's preimage);
 - umap: UMAP's own ``inverse_transform`` when umap-learn is installed;
 - tsne: t-SNE has no inverse, so the nearest encoded point's mu is used.
+
+A fitted map can be kept on disk as its ``mu_`` and ``embedding_`` alone (vae_core.projection_cache).
+Restored, it draws and goes back to latent space (PCA and the latent plane are simply fitted again, in
+milliseconds; t-SNE's nearest-point inverse needs nothing more) at once. The fitted objects that
+UMAP's transform / inverse_transform and openTSNE's transform need are rebuilt from ``mu_`` the first
+time one is called (seconds), with the embedding on screen kept.
 """
 from __future__ import annotations
 
 import importlib.util
+import logging
+import os
+import threading
 from typing import Callable
 
 import numpy as np
@@ -23,6 +32,9 @@ INSTALL_HINT = {
     "umap": "UMAP needs the optional package umap-learn: pip install umap-learn",
     "opentsne": "for a faster t-SNE that can also place new points: pip install openTSNE",
 }
+
+
+_REBUILD_LOCK = threading.Lock()  # one rebuild of a fitted UMAP / openTSNE object at a time
 
 
 class ProjectionError(ValueError):
@@ -39,15 +51,40 @@ def available_methods() -> dict[str, str | None]:
             "umap": None if has_module("umap") else INSTALL_HINT["umap"]}
 
 
+def opentsne_module():
+    """openTSNE, imported so that its OpenMP threads sleep when idle instead of spinning.
+
+    openTSNE brings its own OpenMP runtime, which reads OMP_WAIT_POLICY once, when it loads. Spinning
+    threads tripled the CPU time of a 2-thread fit on a busy 2-core machine and made it 2-4x slower
+    (docs/benchmarks.md); a value the user set is kept."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import openTSNE
+
+    return openTSNE
+
+
+def tsne_backend(requested: str = "auto") -> str:
+    """The t-SNE implementation: openTSNE when installed (faster here, see docs/benchmarks.md, and it can
+    place new points), else scikit-learn's."""
+    if requested == "auto":
+        return "opentsne" if has_module("openTSNE") else "sklearn"
+    if requested not in ("opentsne", "sklearn"):
+        raise ProjectionError(f"tsne_backend={requested!r} is not one of auto, opentsne, sklearn")
+    if requested == "opentsne" and not has_module("openTSNE"):
+        raise ProjectionError(INSTALL_HINT["opentsne"])
+    return requested
+
+
 class Projection:
     def __init__(self, method: str = "pca", *, dims: tuple[int, int] = (0, 1), random_state: int = 0,
-                 perplexity: float = 30.0, n_neighbors: int = 15, tsne_backend: str = "auto"):
+                 perplexity: float = 30.0, n_neighbors: int = 15, tsne_backend: str = "auto", n_jobs: int = -1):
         self.method = method
         self.dims = dims
         self.random_state = random_state
         self.perplexity = perplexity
         self.n_neighbors = n_neighbors
-        self.tsne_backend = tsne_backend
+        self.tsne_backend = tsne_backend  # "auto" (openTSNE when installed), "opentsne" or "sklearn"
+        self.n_jobs = n_jobs  # openTSNE's threads (-1: every core)
 
     # -- fitting -------------------------------------------------------------------------
     def fit(self, mu: np.ndarray, progress: Callable[[float, str], None] | None = None) -> "Projection":
@@ -84,39 +121,81 @@ class Projection:
         emb = self.pca_.transform(mu).astype(np.float32)
         self.embedding_ = emb if n == 2 else np.concatenate([emb, np.zeros_like(emb)], 1)
 
-    def _fit_tsne(self, mu, report) -> None:
-        perplexity = float(min(self.perplexity, max(2.0, (len(mu) - 1) / 3)))
-        backend = self.tsne_backend
-        if backend == "auto":
-            backend = "opentsne" if has_module("openTSNE") else "sklearn"
-        if backend == "opentsne":
-            from openTSNE import TSNE as OpenTSNE
+    def _perplexity(self, n: int) -> float:
+        return float(min(self.perplexity, max(2.0, (n - 1) / 3)))
 
+    def _opentsne(self, n: int, callbacks=None):
+        # openTSNE picks Barnes-Hut below 10,000 points and FFT interpolation above
+        return opentsne_module().TSNE(perplexity=self._perplexity(n), random_state=self.random_state,
+                                      n_jobs=self.n_jobs, callbacks=callbacks, callbacks_every_iters=25, verbose=False)
+
+    def _fit_tsne(self, mu, report) -> None:
+        backend = tsne_backend(self.tsne_backend)
+        if backend == "opentsne":
             total = 750  # openTSNE's default: 250 early-exaggeration + 500 iterations
+            count = {"offset": 0, "last": 0}
 
             def cb(iteration, error, embedding):
-                report(min(iteration / total, 0.99), f"t-SNE iteration {iteration}/{total}")
+                if iteration < count["last"]:  # the second phase counts from 1 again
+                    count["offset"] += count["last"]
+                count["last"] = iteration
+                done = count["offset"] + iteration
+                report(min(done / total, 0.99), f"t-SNE iteration {done}/{total}")
                 return False
 
-            emb = OpenTSNE(perplexity=perplexity, random_state=self.random_state, n_jobs=-1, callbacks=cb,
-                           callbacks_every_iters=25, verbose=False).fit(mu)
+            emb = self._opentsne(len(mu), callbacks=cb).fit(mu)
             self.tsne_ = emb
             self.embedding_ = np.asarray(emb, dtype=np.float32)
         else:
             from sklearn.manifold import TSNE
 
-            self.embedding_ = TSNE(n_components=2, perplexity=perplexity, init="pca",
+            self.embedding_ = TSNE(n_components=2, perplexity=self._perplexity(len(mu)), init="pca",
                                    random_state=self.random_state).fit_transform(mu).astype(np.float32)
         self.backend_ = f"tsne-{backend}"
+
+    def _new_umap(self, n: int):
+        import umap
+
+        return umap.UMAP(n_neighbors=min(self.n_neighbors, n - 1), random_state=self.random_state, n_jobs=1)
 
     def _fit_umap(self, mu, report) -> None:
         if not has_module("umap"):
             raise ProjectionError(INSTALL_HINT["umap"])
-        import umap
-
-        self.umap_ = umap.UMAP(n_neighbors=min(self.n_neighbors, len(mu) - 1), random_state=self.random_state,
-                               n_jobs=1)
+        self.umap_ = self._new_umap(len(mu))
         self.embedding_ = self.umap_.fit_transform(mu).astype(np.float32)
+
+    # -- fitted objects that a projection restored from its embedding alone rebuilds when needed ----
+    def _umap_model(self):
+        """UMAP's fitted object (transform and inverse_transform need it). A projection restored from the
+        disk cache has only mu_ and embedding_: UMAP is fitted again on mu_ (seconds), and its embedding is
+        set to the one on screen, so both transforms agree with the drawn map."""
+        with _REBUILD_LOCK:
+            if not hasattr(self, "umap_"):
+                if not has_module("umap"):
+                    raise ProjectionError(INSTALL_HINT["umap"])
+                model = self._new_umap(len(self.mu_)).fit(self.mu_)
+                model.embedding_ = self.embedding_.copy()
+                self.umap_ = model
+        return self.umap_
+
+    def _opentsne_model(self):
+        """openTSNE's fitted embedding, for transform; None for scikit-learn's t-SNE. A projection restored
+        from the disk cache rebuilds it from mu_ (the same affinities) at the positions on screen."""
+        if self.backend_ != "tsne-opentsne":
+            return None
+        with _REBUILD_LOCK:
+            if not hasattr(self, "tsne_"):
+                if not has_module("openTSNE"):
+                    return None
+                log = logging.getLogger("openTSNE.tsne")
+                level = log.level
+                log.setLevel(logging.ERROR)  # it warns that a spread-out initial layout may converge poorly
+                try:
+                    self.tsne_ = self._opentsne(len(self.mu_)).prepare_initial(
+                        self.mu_, initialization=self.embedding_.astype(np.float64))
+                finally:
+                    log.setLevel(level)
+        return self.tsne_
 
     # -- using a fitted projection -------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -137,9 +216,10 @@ class Projection:
             emb = self.pca_.transform(mu_new).astype(np.float32)
             return emb if emb.shape[1] == 2 else np.concatenate([emb, np.zeros_like(emb)], 1)
         if self.method == "umap":
-            return self.umap_.transform(mu_new).astype(np.float32)
-        if hasattr(self, "tsne_"):
-            return np.asarray(self.tsne_.transform(mu_new), dtype=np.float32)
+            return self._umap_model().transform(mu_new).astype(np.float32)
+        model = self._opentsne_model()
+        if model is not None:
+            return np.asarray(model.transform(mu_new), dtype=np.float32)
         return self._neighbour_average(mu_new)
 
     def _neighbour_average(self, mu_new: np.ndarray, k: int = 5) -> np.ndarray:
@@ -173,5 +253,5 @@ class Projection:
         if self.method == "pca":
             return self.pca_.inverse_transform(pts[:, :self.pca_.n_components_]).astype(np.float32)
         if self.method == "umap":
-            return np.asarray(self.umap_.inverse_transform(pts), dtype=np.float32)
+            return np.asarray(self._umap_model().inverse_transform(pts), dtype=np.float32)
         return self.mu_[self.nearest(pts)]

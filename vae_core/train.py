@@ -115,6 +115,8 @@ class Trainer:
         self.model.load_state_dict(ckpt.model.state_dict())
         if ckpt.optimizer_state is not None:
             self.optimizer.load_state_dict(ckpt.optimizer_state)
+            for group in self.optimizer.param_groups:  # a resumed run takes the learning rate asked for now
+                group["lr"] = self.cfg.lr
         self.history = [EpochStats(**h) for h in ckpt.meta.get("history", [])]
         self.start_epoch = len(self.history)
         if self.out_dir is not None and Path(path).resolve() == self.out_dir.resolve():
@@ -144,18 +146,28 @@ class Trainer:
             if self._stop.is_set():
                 break
             idx = perm[b * bs:(b + 1) * bs]
-            y = self.y_train[idx] if self.model_cfg.conditional else None
-            out = self.model(self.x_train[idx], y, kl_weight=weight)
-            loss_value = out.loss.item()
+            loss, loss_value, sums = self._batch_loss(idx, weight)
             if not math.isfinite(loss_value):
                 self._diverged(epoch, b, loss_value)
             self.optimizer.zero_grad(set_to_none=True)
-            out.loss.backward()
+            loss.backward()
             self.optimizer.step()
-            totals += torch.stack([out.loss.detach() * len(idx), out.recon.detach().sum(), out.kl.detach().sum()]).double()
+            totals += sums
             self._emit("on_batch_end", epoch, b, n_batches, loss_value)
         seen = min(n, (b + 1) * bs) if n_batches else 1
         return tuple((totals / max(seen, 1)).tolist())
+
+    def _batch_loss(self, idx: torch.Tensor, weight: float) -> tuple[torch.Tensor, float, torch.Tensor]:
+        """The loss to backpropagate for the training images idx, its value (the mean over the batch), and
+        the batch's sums of (loss, recon, kl) as float64 (3,). vae_core.distributed overrides this."""
+        y = self.y_train[idx] if self.model_cfg.conditional else None
+        out = self.model(self.x_train[idx], y, kl_weight=weight)
+        sums = torch.stack([out.loss.detach() * len(idx), out.recon.detach().sum(), out.kl.detach().sum()]).double()
+        return out.loss, out.loss.item(), sums
+
+    def _evaluate(self) -> tuple[float, float, float]:
+        """Test (negative ELBO, recon, KL) after an epoch; vae_core.distributed overrides this."""
+        return evaluate_neg_elbo(self.model, self.x_test, self.y_test, seed=self.cfg.seed)
 
     def _diverged(self, epoch: int, batch: int, value: float):
         kept = (f"The last good checkpoint ({self.out_dir}, epoch {self.last_saved_epoch}) was kept."
@@ -179,7 +191,7 @@ class Trainer:
             train = self._train_epoch(epoch, weight)
             if self._stop.is_set():
                 break
-            test = evaluate_neg_elbo(self.model, self.x_test, self.y_test, seed=self.cfg.seed)
+            test = self._evaluate()
             if not all(map(math.isfinite, test)):
                 self._diverged(epoch, -1, test[0])
             stats = EpochStats(epoch + 1, *train, *test, weight, time.perf_counter() - start)

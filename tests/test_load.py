@@ -1,0 +1,43 @@
+"""A small run of bench/load_test.py: 5 browser sessions against one server for 20 seconds.
+
+It checks what must hold at any scale (the full 30-session figures are in docs/reliability.md):
+every session sees its own upload and nobody else's uploads or trained models, the per-server
+training cap refuses a second training with a clear message, no page shows an exception, the
+interactions complete, and the server is still up at the end."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.browser
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("load_test", REPO / "bench" / "load_test.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_five_sessions_stay_isolated_and_the_server_survives(tmp_path):
+    bench = load_bench()
+    if not Path(bench.CHROMIUM).exists():
+        pytest.fail(f"{bench.CHROMIUM} is missing: apt-get install chromium (CI's .ci/run does)")
+    r = bench.main(["--sessions", "5", "--duration", "20", "--ramp", "2", "--presses", "3",
+                    "--json", str(tmp_path / "load.json"), "--shots", str(REPO / "test-artifacts")])
+    assert r["server_alive_at_end"]
+    assert r["uploads_done"] == 5
+    assert r["isolation_problems"] == []
+    assert r["cap_message"] and "1 trainings are already running" in r["cap_message"]
+    assert r["trained_model_published"] and len(r["trained_models_on_disk"]) == 1
+    assert r["upload_folders_on_disk"] == 5
+    assert r["exceptions_shown"] == 0
+    assert r["failed_interactions"] == 0, r["failures"]
+    done = {kind: sum(n for name, n in r["interactions"].items() if name.startswith(kind)) for kind in ("slider", "page")}
+    assert done["slider"] >= 3 and done["page"] >= 5, r["interactions"]

@@ -1,0 +1,242 @@
+"""Data-parallel training with torch.distributed, for datasets and models that outgrow one machine.
+
+Launch one process per GPU (or several CPU processes) with torchrun; the arguments are those of
+``python -m vae_core train``::
+
+    torchrun --nproc_per_node=2 -m vae_core.distributed --dataset fashion-mnist --epochs 30 --out runs/fm
+
+The backend is NCCL when the processes train on CUDA GPUs, else gloo (CPU).
+
+How a step is split, and why it equals one process with the same global batch B:
+- every process builds the same model from the same seed (and DistributedDataParallel copies rank 0's
+  weights to the others at the start), holds the whole training set, and draws the same seeded
+  permutation each epoch, exactly as :class:`vae_core.train.Trainer` does;
+- each global batch of B images is cut into ``world_size`` consecutive slices, one per process
+  (sizes differ by at most one image when B is not a multiple of it);
+- the reparameterization noise eps for the whole global batch, (B, latent_dim), is drawn on every
+  process from the same seeded generator that a single process would use, and each process takes its
+  own rows: every image gets the eps it would get in a 1-process run;
+- a process's loss is its slice's sum of (recon + beta * KL) times world_size / B; DDP averages the
+  gradients over the processes, so the gradient is (1/B) times the sum over the whole global batch:
+  the gradient of the 1-process loss, the mean over the batch;
+- rank 0 evaluates on the test set, sends the result to the others, and writes the checkpoint (the
+  same format as vae_core.checkpoints); the others wait at a barrier.
+What differs from one process is only the order of floating-point sums (per slice, then across
+processes): after 2 epochs on the 8x8 digits the weights agree to about 1e-6 (tests/test_distributed.py).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from .losses import kl_divergence, reconstruction_nll
+from .models import VAE
+from .train import Trainer
+
+LAUNCH = "torchrun --nproc_per_node=N -m vae_core.distributed"
+
+
+class DistributedError(RuntimeError):
+    """The processes cannot be set up for distributed training; the message says what to do."""
+
+
+def slice_bounds(n: int, world_size: int, rank: int) -> tuple[int, int]:
+    """[lo, hi) of rank's consecutive share of n items; the first n % world_size ranks get one more."""
+    base, extra = divmod(n, world_size)
+    lo = rank * base + min(rank, extra)
+    return lo, lo + base + (1 if rank < extra else 0)
+
+
+class _SliceTerms(nn.Module):
+    """The VAE's per-image loss terms with the noise eps given from outside; DDP wraps this module.
+
+    The same steps as VAE.forward, except that eps is the process's rows of the global batch's noise."""
+
+    def __init__(self, vae: VAE):
+        super().__init__()
+        self.vae = vae
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None, eps: torch.Tensor | None):
+        vae = self.vae
+        mu, logvar = vae.encode(x, y)
+        z = vae.reparameterize(mu, logvar, eps)
+        recon = reconstruction_nll(vae.decode_logits(z, y), x, vae.cfg, vae.log_sigma)  # (b,)
+        kl = torch.zeros_like(recon) if vae.cfg.autoencoder else kl_divergence(mu, logvar)  # (b,)
+        return recon, kl
+
+
+class DistributedTrainer(Trainer):
+    """A Trainer whose every global batch is split over the processes of an initialised process group.
+
+    Construct it on every process with the same arguments (pass callbacks on rank 0 only)."""
+
+    def __init__(self, model_cfg, train_cfg, data, **kwargs):
+        if not dist.is_initialized():
+            raise DistributedError("torch.distributed is not initialised: launch with torchrun and call "
+                                   "init_distributed() first")
+        if kwargs.get("time_limit") is not None:
+            raise DistributedError("time_limit is not supported in distributed training (processes would "
+                                   "disagree on when to stop); give --epochs")
+        super().__init__(model_cfg, train_cfg, data, **kwargs)
+        self.rank, self.world_size = dist.get_rank(), dist.get_world_size()
+        self.backend = dist.get_backend()
+        ids = [self.device.index if self.device.index is not None else torch.cuda.current_device()] \
+            if self.device.type == "cuda" else None
+        self.ddp = DistributedDataParallel(_SliceTerms(self.model), device_ids=ids)
+
+    def _batch_loss(self, idx: torch.Tensor, weight: float) -> tuple[torch.Tensor, float, torch.Tensor]:
+        n = len(idx)
+        lo, hi = slice_bounds(n, self.world_size, self.rank)
+        eps = None
+        if not self.model_cfg.autoencoder:
+            # what randn_like(mu) draws for the whole batch in one process; every process draws it all
+            eps = torch.randn(n, self.model_cfg.latent_dim, device=self.device)[lo:hi]
+        mine = idx[lo:hi]
+        y = self.y_train[mine] if self.model_cfg.conditional else None
+        recon, kl = self.ddp(self.x_train[mine], y, eps)
+        per_image = recon + weight * kl
+        loss = per_image.sum() * (self.world_size / n)  # DDP divides the summed gradients by world_size
+        sums = torch.stack([per_image.detach().sum(), recon.detach().sum(), kl.detach().sum()]).double()
+        dist.all_reduce(sums)  # every process sees the global batch's loss (and stops together if it diverges)
+        return loss, (sums[0] / n).item(), sums
+
+    def _evaluate(self) -> tuple[float, float, float]:
+        result = torch.zeros(3, dtype=torch.float64, device=self.device)
+        if self.rank == 0:
+            result = torch.tensor(super()._evaluate(), dtype=torch.float64, device=self.device)
+        dist.broadcast(result, src=0)
+        return tuple(result.tolist())
+
+    def metadata(self) -> dict:
+        meta = super().metadata()
+        meta["distributed"] = {"world_size": self.world_size, "backend": self.backend,
+                               "global_batch_size": self.cfg.batch_size}
+        return meta
+
+    def save(self, path: str | Path) -> Path:
+        if self.rank == 0:
+            super().save(path)
+        _barrier(self.device)
+        self.last_saved_epoch = len(self.history)
+        return Path(path)
+
+
+def _barrier(device: torch.device) -> None:
+    if device.type == "cuda":
+        dist.barrier(device_ids=[device.index if device.index is not None else torch.cuda.current_device()])
+    else:
+        dist.barrier()
+
+
+def init_distributed(device: str = "auto") -> tuple[torch.device, str]:
+    """Join the process group torchrun describes (RANK, WORLD_SIZE, MASTER_ADDR, ... in the environment).
+
+    Returns this process's device and the backend: nccl for CUDA (one GPU per process, LOCAL_RANK), else gloo."""
+    missing = [k for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
+    if missing:
+        raise DistributedError(f"{', '.join(missing)} not set: start this with torchrun, e.g. {LAUNCH} --out DIR ...")
+    pref = (device or "auto").lower()
+    if pref == "mps":
+        raise DistributedError("--device mps: distributed training runs on CUDA GPUs (nccl) or CPUs (gloo)")
+    if pref.startswith("cuda") and not torch.cuda.is_available():
+        raise DistributedError(f"--device {device}: no CUDA device here; use --device cpu")
+    use_cuda = pref.startswith("cuda") or (pref == "auto" and torch.cuda.is_available())
+    if use_cuda:
+        local = int(os.environ["LOCAL_RANK"])
+        if local >= torch.cuda.device_count():
+            raise DistributedError(f"LOCAL_RANK {local} but only {torch.cuda.device_count()} GPUs: start at most "
+                                   "--nproc_per_node=<number of GPUs> processes per machine")
+        torch.cuda.set_device(local)
+        dev, backend = torch.device("cuda", local), "nccl"
+    else:
+        dev, backend = torch.device("cpu"), "gloo"
+    if not dist.is_initialized():
+        dist.init_process_group(backend)
+    return dev, backend
+
+
+def _train_parser() -> argparse.ArgumentParser:
+    """``python -m vae_core train``'s own parser, under this module's launch command."""
+    from .__main__ import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    parser = sub.choices["train"]
+    parser.prog = LAUNCH
+    parser.description = ("Data-parallel training: each of the processes trains on its slice of every global "
+                          "batch (--batch-size is the global batch). Same arguments as python -m vae_core train.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .__main__ import DEFAULT_HIDDEN, _CLIProgress
+    from .config import ConfigError, ModelConfig, TrainConfig
+    from .checkpoints import CheckpointError
+    from .data import DatasetError, load_dataset
+    from .train import TrainingDiverged
+
+    argv = sys.argv[1:] if argv is None else argv
+    args = _train_parser().parse_args(argv)
+    if args.time_limit is not None:
+        print("error: --time-limit is not supported in distributed training; give --epochs", file=sys.stderr)
+        return 2
+    try:
+        device, backend = init_distributed(args.device)
+    except DistributedError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    rank, world, local = dist.get_rank(), dist.get_world_size(), int(os.environ["LOCAL_RANK"])
+    say = (lambda *a: print(*a, file=sys.stderr)) if rank == 0 else (lambda *a: None)
+    try:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        train_cfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                beta=args.beta, warmup_epochs=args.warmup_epochs, seed=args.seed,
+                                device=str(device), data_dir=args.data_dir, test_fraction=args.test_fraction)
+        if args.batch_size < world:
+            raise ConfigError(f"batch_size={args.batch_size} is the global batch: it must be at least the "
+                              f"number of processes ({world})")
+
+        def load():
+            return load_dataset(args.dataset, data_dir=args.data_dir, download=not args.no_download,
+                                test_fraction=args.test_fraction, seed=args.seed)
+        # one process per machine downloads (if needed) before the others read the files
+        data = load() if local == 0 else None
+        _barrier(device)
+        data = data if data is not None else load()
+        model_cfg = ModelConfig(
+            image_shape=data.train.image_shape, latent_dim=args.latent_dim, arch=args.arch,
+            hidden=args.hidden or DEFAULT_HIDDEN[args.arch], likelihood=args.likelihood,
+            gaussian_variance=args.gaussian_variance, gaussian_sigma=args.gaussian_sigma,
+            num_classes=max(len(data.train.class_names), 1), conditional=args.conditional,
+            autoencoder=args.autoencoder)
+        out = Path(args.out)
+        say(f"training on {data.train.name}: {len(data.train)} train / {len(data.test)} test images; "
+            f"{world} processes ({backend}), global batch {args.batch_size}")
+        trainer = DistributedTrainer(
+            model_cfg, train_cfg, data, out_dir=out, callbacks=[_CLIProgress(args.epochs)] if rank == 0 else [],
+            resume_from=out if args.resume else None, sample_size=args.sample_size,
+            command=f"torchrun --nproc_per_node={world} -m vae_core.distributed " + shlex.join(argv),
+            save_optimizer=not args.no_optimizer_state)
+        history = trainer.fit()
+    except (ConfigError, CheckpointError, DatasetError, TrainingDiverged, DistributedError, ValueError) as e:
+        say(f"error: {e}")
+        return 2
+    finally:
+        dist.destroy_process_group()
+    if history:
+        last = history[-1]
+        say(f"test negative ELBO: {last.test_neg_elbo:.2f} nats (reconstruction {last.test_recon:.2f} + "
+            f"KL {last.test_kl:.2f}) after {last.epoch} epochs\ncheckpoint: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

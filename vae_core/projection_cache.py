@@ -1,0 +1,159 @@
+"""Fitted t-SNE and UMAP maps kept on disk, so a restarted app draws them without computing them again.
+
+One file per model and map: ``cache_dir()/projections/<model fingerprint>/<method>-<params hash>.npz``
+holding ``embedding`` (N, 2), ``mu`` (N, D) the encoded points it was fitted on, the resolved
+``backend`` and the ``params`` as JSON. Loading never unpickles (``allow_pickle=False``).
+
+- The model fingerprint is the SHA-256 of the checkpoint's weights file and of its stored image sample:
+  a checkpoint that is retrained or replaced gets a new fingerprint, so its maps are computed again.
+- A stored map is used only if its ``mu`` equals the caller's (to float tolerance) and its params match.
+- What a map restored from disk can do, and when its fitted objects come back, is in
+  :mod:`vae_core.projection`'s docstring: drawing and the t-SNE inverse (the nearest encoded point)
+  need only the two arrays; UMAP's transform / inverse_transform and openTSNE's transform rebuild
+  their fitted object from ``mu`` on first use.
+- The native latent plane and PCA are not stored: they take milliseconds.
+- At most :data:`MAX_FILES` maps are kept; the least recently used ones are deleted first.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import uuid
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .checkpoints import SAMPLE_FILE, WEIGHTS_FILE
+from .paths import cache_dir
+from .projection import Projection, tsne_backend
+
+log = logging.getLogger(__name__)
+
+CACHED_METHODS = ("tsne", "umap")
+FORMAT = 1
+MAX_FILES = 256
+MU_RTOL, MU_ATOL = 1e-4, 1e-5  # encodings recomputed on another thread count differ in the last bits
+
+fits: Counter[str] = Counter()  # method -> maps fitted by load_or_fit in this process (the tests read it)
+
+
+def projections_dir() -> Path:
+    return cache_dir() / "projections"
+
+
+def model_fingerprint(checkpoint_dir: str | os.PathLike) -> str:
+    """SHA-256 of the checkpoint's weights and stored sample (the sample is what the maps show)."""
+    digest = hashlib.sha256()
+    for name in (WEIGHTS_FILE, SAMPLE_FILE):
+        path = Path(checkpoint_dir) / name
+        digest.update(name.encode() + b"\0")
+        try:
+            with open(path, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+        except FileNotFoundError:
+            digest.update(b"missing")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def map_params(method: str, dims: tuple[int, int] = (0, 1), **options) -> dict:
+    """What makes two maps of the same encodings the same: the method, its parameters, the t-SNE backend."""
+    proj = Projection(method, dims=tuple(int(d) for d in dims), **options)
+    params = {"method": method, "random_state": proj.random_state}
+    if method == "tsne":
+        params.update(perplexity=float(proj.perplexity), backend=tsne_backend(proj.tsne_backend))
+    elif method == "umap":
+        params.update(n_neighbors=int(proj.n_neighbors))
+    else:
+        params.update(dims=list(proj.dims))
+    return params
+
+
+def cache_path(fingerprint: str, params: dict) -> Path:
+    key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    return projections_dir() / fingerprint[:32] / f"{params['method']}-{key}.npz"
+
+
+def load(fingerprint: str, mu: np.ndarray, params: dict, options: dict | None = None) -> Projection | None:
+    """The stored map for these encodings and params, restored as a fitted Projection; None if there is none
+    (or it is damaged, or was fitted on other encodings)."""
+    path = cache_path(fingerprint, params)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if int(f["format"]) != FORMAT or json.loads(str(f["params"])) != params:
+                return None
+            embedding, stored_mu, backend = f["embedding"], f["mu"], str(f["backend"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError):
+        return None  # damaged or from another version: computed again and overwritten
+    mu = np.asarray(mu, dtype=np.float32)
+    if (stored_mu.shape != mu.shape or embedding.shape != (len(mu), 2) or not np.isfinite(embedding).all()
+            or not np.allclose(stored_mu, mu, rtol=MU_RTOL, atol=MU_ATOL)):
+        return None
+    try:
+        os.utime(path)  # least recently used maps are pruned first
+    except OSError:
+        pass
+    proj = Projection(params["method"], **(options or {}))
+    proj.mu_ = mu
+    proj.embedding_ = np.ascontiguousarray(embedding, dtype=np.float32)
+    proj.backend_ = backend
+    return proj
+
+
+def save(fingerprint: str, params: dict, proj: Projection) -> Path:
+    """Write the fitted map atomically (a reader sees the old file or the new one) and prune old maps."""
+    path = cache_path(fingerprint, params)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")
+    try:
+        np.savez(tmp, format=np.int64(FORMAT), params=np.array(json.dumps(params)), backend=np.array(proj.backend_),
+                 embedding=np.asarray(proj.embedding_, np.float32), mu=np.asarray(proj.mu_, np.float32))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    prune()
+    return path
+
+
+def prune(max_files: int = MAX_FILES) -> None:
+    files = sorted(projections_dir().glob("*/*.npz"), key=lambda p: p.stat().st_mtime)
+    for old in files[:max(len(files) - max_files, 0)]:
+        old.unlink(missing_ok=True)
+        try:
+            old.parent.rmdir()  # only when it was the model's last map
+        except OSError:
+            pass
+
+
+def load_or_fit(checkpoint_dir: str | os.PathLike | None, mu: np.ndarray, method: str,
+                dims: tuple[int, int] = (0, 1), progress: Callable[[float, str], None] | None = None,
+                **options) -> Projection:
+    """The fitted map of a model's encodings: from the disk cache when stored there, else fitted and stored.
+
+    checkpoint_dir None: fit without the cache. options: Projection's keyword arguments."""
+    report = progress or (lambda frac, text: None)
+    dims = tuple(int(d) for d in dims)
+    cached = checkpoint_dir is not None and method in CACHED_METHODS
+    if cached:
+        fingerprint = model_fingerprint(checkpoint_dir)
+        params = map_params(method, dims, **options)
+        found = load(fingerprint, mu, params, options)
+        if found is not None:
+            report(1.0, "loaded from the disk cache")
+            return found
+    fits[method] += 1
+    proj = Projection(method, dims=dims, **options).fit(mu, progress=report)
+    if cached:
+        try:
+            save(fingerprint, params, proj)
+        except OSError as e:  # a read-only or full disk: the map is still drawn, only not kept
+            log.warning("could not store the %s map in %s: %s", method, projections_dir(), e)
+    return proj
