@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
@@ -104,3 +105,47 @@ def _pages_folder_mode_off(monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init_then_navigation)
+
+
+# ---------------------------------------------------------------- app fixtures shared by page tests
+
+BUNDLED_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("explorer-home")
+
+
+@pytest.fixture(autouse=True)
+def _home_env(home, monkeypatch):
+    monkeypatch.setenv("VAE_EXPLORER_HOME", str(home))
+
+
+@pytest.fixture(scope="module")
+def autoencoder_path(home, request) -> Path:
+    """The bundled autoencoder when it exists, else a quickly trained one among the app's saved runs."""
+    bundled = BUNDLED_DIR / "digits-2d-autoencoder"
+    if (bundled / "model.safetensors").is_file():
+        return bundled
+    out = home / "runs" / "digits-ae"
+    cfg = ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(64,), autoencoder=True)
+    digits = request.getfixturevalue("digits")
+    Trainer(cfg, TrainConfig(dataset="digits", epochs=3, lr=3e-3, seed=0, device="cpu"), digits, out_dir=out,
+            sample_size=60, save_optimizer=False).fit()
+    return out
+
+
+@pytest.fixture
+def media(monkeypatch) -> dict[str, bytes]:
+    """Every file the app hands to Streamlit's media storage (images, downloads), by file id."""
+    store: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def recording(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        store[file_id] = path_or_data if isinstance(path_or_data, bytes) else Path(path_or_data).read_bytes()
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    return store

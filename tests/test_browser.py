@@ -10,6 +10,8 @@ PAGES = {  # url path -> text the page must show
     "": "Latent map",
     "sliders": "Latent sliders",
     "generate": "Generate",
+    "draw": "Draw & encode",
+    "compare": "AE vs VAE",
     "how_it_works": "How it works",
     "train": "Train",
     "models": "Models",
