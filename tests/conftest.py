@@ -117,7 +117,7 @@ def home(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("explorer-home")
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _home_env(home, monkeypatch):
     monkeypatch.setenv("VAE_EXPLORER_HOME", str(home))
 

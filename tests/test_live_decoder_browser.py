@@ -97,7 +97,14 @@ def test_the_latent_map_decodes_under_the_pointer(server, browser):
         canvas.wait_for(timeout=30_000)
         readout = page.locator(".vae-pointer .readout")
         plot = page.locator(".st-key-latent_map_chart .js-plotly-plot .nsewdrag").first
-        box = plot.bounding_box()
+        plot.wait_for(state="visible", timeout=30_000)
+        box = None
+        for _ in range(100):  # the chart may still be laying out
+            box = plot.bounding_box()
+            if box and box["width"] > 50:
+                break
+            page.wait_for_timeout(100)
+        assert box, "the latent map chart has no position on the page"
         shots, texts = [], []
         for fx, fy in ((0.25, 0.25), (0.75, 0.75)):
             page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=3)

@@ -33,6 +33,9 @@ VAE_MODELS = ["digits-2d", "digits-8d"]
 # ---------------------------------------------------------------- fixtures and helpers
 
 
+pytestmark = pytest.mark.usefixtures("_home_env")  # VAE_EXPLORER_HOME: a temporary folder
+
+
 class Page:
     """The app on one tab of the Generate page with one model selected.
 

@@ -34,6 +34,9 @@ VAE_MODELS = ["digits-2d", "digits-8d"]
 # ---------------------------------------------------------------- fixtures
 
 
+pytestmark = pytest.mark.usefixtures("_home_env")  # VAE_EXPLORER_HOME: a temporary folder
+
+
 class Page:
     """The app on the How-it-works page with one model selected.
 
