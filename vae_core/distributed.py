@@ -27,6 +27,7 @@ processes): after 2 epochs on the 8x8 digits the weights agree to about 1e-6 (te
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shlex
 import sys
@@ -194,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rank, world, local = dist.get_rank(), dist.get_world_size(), int(os.environ["LOCAL_RANK"])
     say = (lambda *a: print(*a, file=sys.stderr)) if rank == 0 else (lambda *a: None)
+    trainer = None
     try:
         if args.threads:
             torch.set_num_threads(args.threads)
@@ -230,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
         say(f"error: {e}")
         return 2
     finally:
+        # release DDP and any communication work it holds before leaving the group: such objects destroyed
+        # during interpreter shutdown can abort the process
+        trainer = None
+        gc.collect()
         dist.destroy_process_group()
     if history:
         last = history[-1]

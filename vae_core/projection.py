@@ -54,9 +54,9 @@ def available_methods() -> dict[str, str | None]:
 def opentsne_module():
     """openTSNE, imported so that its OpenMP threads sleep when idle instead of spinning.
 
-    openTSNE brings its own OpenMP runtime, which reads OMP_WAIT_POLICY once, when it loads. Spinning
-    threads tripled the CPU time of a 2-thread fit on a busy 2-core machine and made it 2-4x slower
-    (docs/benchmarks.md); a value the user set is kept."""
+    openTSNE brings its own OpenMP runtime, which reads OMP_WAIT_POLICY once, when it loads. On an idle
+    2-core machine the policy makes no difference; on a busy one, spinning threads took up to 3x the CPU
+    time of a 2-thread fit and up to 4x its wall time (docs/benchmarks.md). A value the user set is kept."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import openTSNE
 
