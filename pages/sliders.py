@@ -6,11 +6,10 @@ import streamlit as st
 
 from ui import url_state
 from ui.common import current_model, page_header
-from ui.export import point_json_button
-from ui.images import show_image
+from ui.export import point_json
+from ui.images import map_with_marks, show_image
 from ui.live_decoder import browser_program, live_sliders
-from ui.map_plot import latent_map_figure
-from ui.models import encoded_sample
+from ui.models import encoded_sample, position_canvas
 from vae_core import posterior
 from vae_core.latent import SLIDER_LIMIT, decode_batch, prior_z, sanitize_z
 from vae_core.losses import LOG_2PI
@@ -114,14 +113,105 @@ def slider_label(d: int) -> str:
     return f"z{d + 1} · KL {activity[d]:.2f}"
 
 
-# -- live mode: the sliders and the decoder run in the browser ----------------------------------------
+# -- the toolbar: live or not, start from an image, reset / randomize, save or download the point -----
+def _z_from_state() -> np.ndarray:
+    """The point the sliders show now (every slider's value is in session state under its key)."""
+    values = [posterior.clean_slider_value(st.session_state.get(slider_key(d), 0.0), SLIDER_LIMIT)
+              for d in space.slider_dims]
+    others = posterior.clean_slider_value(st.session_state.get(OTHERS_KEY, 0.0), SLIDER_LIMIT)
+    return sanitize_z(space.to_z(values, others), D)
+
+
+def _save_point() -> None:
+    st.session_state.setdefault("sliders_saved", []).append([round(float(v), 4) for v in _z_from_state()])
+
+
+def _image_picker() -> None:
+    """Pick a stored test image; "Use its mu" sets the sliders to the mean of q(z|x) for it."""
+    with st.popover("From an image", icon=":material/image_search:", width="stretch",
+                    help="Set the sliders to an image's encoding mu(x)."):
+        present = sorted({int(c) for c in sample.labels})
+        p1, p2 = st.columns(2)
+        pick_class = p1.selectbox("Class", present, key="sliders_pick_class",
+                                  format_func=lambda c: class_names[c] if c < len(class_names) else str(c))
+        members = np.flatnonzero(sample.labels == pick_class)
+        k = p2.number_input(f"Which one (1-{len(members)})", 1, len(members), 1, key="sliders_pick_index")
+        i = int(members[int(k) - 1])
+        show_image(sample.images[i], target=96)
+        st.button("Use its mu", on_click=_from_image, args=(i,), key="sliders_use_image", type="primary",
+                  help="Set the sliders to the mean of q(z|x) for this test image: the image then shows its "
+                       "reconstruction" + (" (the other dimensions go to 0)." if space.other_dims else "."))
+
+
+def _point_menu() -> None:
+    """Save the current point (a star on the map) and download points as JSON. The point is read when
+    the button is pressed, so the menu stays right while only the sliders' fragment reruns."""
+    import json
+
+    saved = st.session_state.get("sliders_saved", [])
+    with st.popover(f"Points ({len(saved)})" if saved else "Save z",
+                    icon=":material/bookmark:", width="stretch"):
+        st.button("Save this point", key="sliders_save", icon=":material/bookmark_add:", on_click=_save_point,
+                  help="Keep this z (a star on the map) to download with the others.", width="stretch")
+        state = st.session_state.setdefault("sliders_z_now", {})  # the fragment keeps it current
+        name = ckpt.name
+        st.download_button("Download z (JSON)", lambda: point_json(name, state.get("z", np.zeros(D))),
+                           file_name=f"{name}-z.json", mime="application/json", key="sliders_point_json",
+                           icon=":material/data_object:", on_click="ignore", width="stretch")
+        if saved:
+            st.download_button(f"Download the {len(saved)} saved point(s) (JSON)",
+                               json.dumps({"model": name, "points": saved}), file_name=f"{name}-points.json",
+                               mime="application/json", key="sliders_saved_json", on_click="ignore",
+                               width="stretch")
+            st.button("Forget the saved points", key="sliders_forget", width="stretch",
+                      on_click=lambda: st.session_state.pop("sliders_saved", None))
+
+
 live_ok = browser_program(path) is not None
-live = st.toggle("Live: decode in the browser while the thumb moves", value=live_ok, disabled=not live_ok,
-                 key="sliders_live", help="The decoder's weights are sent to your browser once; every slider "
-                 "movement is decoded there, at once. Off: the server decodes when you release a slider.")
+tools = st.columns([2.6, 1.9, 1.2, 1.5, 1.5], vertical_alignment="center")
+live = tools[0].toggle("Live: decode in the browser", value=live_ok, disabled=not live_ok,
+                       key="sliders_live", help="The decoder's weights are sent to your browser once; every "
+                       "slider movement is decoded there, at once, while the thumb moves. Off: the server decodes "
+                       "when you release a slider.")
+if sample is not None:
+    with tools[1]:
+        _image_picker()
+if not live:  # the live sliders have their own reset and randomize buttons
+    tools[2].button("Reset", on_click=_reset, width="stretch", key="sliders_reset", icon=":material/restart_alt:",
+                    help="Every slider to 0: the prior's mean." if not cfg.autoencoder
+                    else "Every slider to 0: the codes' mean.")
+    tools[3].button("Random z", on_click=_randomize, width="stretch", key="sliders_random", icon=":material/casino:",
+                    help=("Draw the sliders' values from the prior N(0, I)" if not cfg.autoencoder else
+                          "Draw the sliders' values from a standard normal (an autoencoder has no prior)")
+                    + (" (the other dimensions keep their shared value)." if space.other_dims else "."))
+with tools[4]:
+    _point_menu()
 if not live_ok:
     st.info("This model's decoder has a layer the in-browser decoder does not implement, so the image is "
             "decoded on the server each time you release a slider.")
+
+
+def _numbers(z: np.ndarray) -> str:
+    norm = float(np.linalg.norm(z))
+    if cfg.autoencoder:
+        return f"||z|| = {norm:.2f}"
+    log_prior = -0.5 * (D * LOG_2PI + float(np.sum(z.astype(np.float64) ** 2)))
+    return f"||z|| = {norm:.2f} (prior samples: about sqrt({D}) = {np.sqrt(D):.2f}) · log p(z) = {log_prior:.2f}"
+
+
+def _position_map(z: np.ndarray) -> None:
+    """z as a ring on the encoded test images' means (two most spread dimensions), saved points as stars."""
+    st.session_state.setdefault("sliders_z_now", {})["z"] = z
+    if len(mu) == 0 or D < 2:
+        return
+    dims = (0, 1) if D == 2 else tuple(sorted(np.argsort(-np.var(mu, 0))[:2].tolist()))
+    canvas = position_canvas(path, dims, tuple(class_names))
+    stars = [(p[dims[0]], p[dims[1]]) for p in st.session_state.get("sliders_saved", [])]
+    map_with_marks(canvas, (float(z[dims[0]]), float(z[dims[1]])), stars,
+                   alt=f"the encoded test images' means on z{dims[0] + 1} and z{dims[1] + 1}",
+                   caption=f"The ring is z among the encoded test images' means (z{dims[0] + 1}, z{dims[1] + 1}), "
+                           "the stars your saved points; it moves when a slider is released. The Latent map page "
+                           "has the interactive map.")
 
 
 def _plain_label(d: int) -> str:
@@ -132,46 +222,7 @@ def _plain_label(d: int) -> str:
     return f"z{d + 1} · KL {activity[d]:.2f}" + (" (inactive)" if activity[d] < posterior.INACTIVE_KL else "")
 
 
-def _follow_panel(z: np.ndarray) -> None:
-    """What the rest of the page shows about the current z: numbers, saved points, its place on the map."""
-    left, right = st.columns([2, 3], gap="large")
-    with left:
-        st.markdown("**The current point z**")
-        log_prior = -0.5 * (D * LOG_2PI + float(np.sum(z.astype(np.float64) ** 2)))
-        m1, m2 = st.columns(2)
-        m1.metric("||z||", f"{np.linalg.norm(z):.2f}")
-        if not cfg.autoencoder:
-            m2.metric("log p(z) under N(0, I)", f"{log_prior:.2f}")
-        st.dataframe({"dim": [f"z{d + 1}" for d in range(D)], "z": np.round(z, 3)}, hide_index=True, height=200)
-        point_json_button(ckpt.name, z, file_name=f"{ckpt.name}-z.json", key="sliders_point_json")
-        if st.button("Save this point", key="sliders_save", icon=":material/bookmark_add:"):
-            st.session_state.setdefault("sliders_saved", []).append([round(float(v), 4) for v in z])
-        saved = st.session_state.get("sliders_saved", [])
-        if saved:
-            import json
-
-            st.caption(f"{len(saved)} saved point(s) this session")
-            st.download_button("Download saved points (JSON)", json.dumps({"model": ckpt.name, "points": saved}),
-                               file_name=f"{ckpt.name}-points.json", mime="application/json",
-                               key="sliders_saved_json")
-    with right:
-        if len(mu) == 0 or D < 2:
-            return
-        dims = (0, 1) if D == 2 else tuple(sorted(np.argsort(-np.var(mu, 0))[:2].tolist()))
-        labels = sample.labels
-        show = np.arange(min(len(mu), 1000))
-        fig = latent_map_figure(mu[show][:, dims], labels[show], show, class_names, height=420,
-                                axis_titles=(f"z{dims[0] + 1}", f"z{dims[1] + 1}"), equal_axes=True,
-                                highlight=(float(z[dims[0]]), float(z[dims[1]])))
-        fig.add_trace({"type": "scatter", "x": [p[dims[0]] for p in st.session_state.get("sliders_saved", [])],
-                       "y": [p[dims[1]] for p in st.session_state.get("sliders_saved", [])],
-                       "mode": "markers", "name": "saved", "hoverinfo": "skip",
-                       "marker": {"symbol": "star", "size": 14, "color": "black"}})
-        st.plotly_chart(fig, key="sliders_position_map", config={"displayModeBar": False})
-        st.caption(f"The ring marks z on the encoded test images' means (z{dims[0] + 1}, z{dims[1] + 1}); "
-                   "it follows the sliders when a thumb is released.")
-
-
+# -- live mode: the sliders and the decoder run in the browser ----------------------------------------
 if live:
     y = 0
     if cfg.conditional:
@@ -196,94 +247,66 @@ if live:
     if space.other_dims:
         st.slider(f"The other {len(space.other_dims)} dimensions (shared value)", -SLIDER_LIMIT, SLIDER_LIMIT,
                   step=STEP, format="%.2f", key=OTHERS_KEY, on_change=_bump)
-    if sample is not None:
-        with st.popover("Start from an image's encoding mu(x)"):
-            present = sorted({int(c) for c in sample.labels})
-            pick_class = st.selectbox("Class", present, key="sliders_pick_class",
-                                      format_func=lambda c: class_names[c] if c < len(class_names) else str(c))
-            members = np.flatnonzero(sample.labels == pick_class)
-            k = st.number_input(f"Which one (1-{len(members)})", 1, len(members), 1, key="sliders_pick_index")
-            i = int(members[int(k) - 1])
-            show_image(sample.images[i], target=96)
-            st.button("Use its mu", on_click=_from_image, args=(i,), key="sliders_use_image")
     z = sanitize_z(space.to_z(current[space.slider_dims], others_now), D)
-    _follow_panel(z)
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.markdown("**The point z where the sliders were released**")
+        st.caption(_numbers(z))
+        st.code("z = [" + ", ".join(f"{v:.3f}" for v in z) + "]", language=None, wrap_lines=True)
+    with right:
+        _position_map(z)
     st.stop()
 
-# -- layout: the image and the controls on the left, the sliders on the right -----------------------
-col_img, col_sliders = st.columns([2, 3], gap="large")
 
-with col_sliders:
-    if len(space.slider_dims) > 8:
-        halves = st.columns(2)
-        split = (len(space.slider_dims) + 1) // 2
-        groups = [(halves[0], space.slider_dims[:split]), (halves[1], space.slider_dims[split:])]
-    else:
-        groups = [(st.container(), space.slider_dims)]
-    chosen: dict[int, float] = {}
-    for box, dims in groups:
-        for d in dims:
-            chosen[d] = box.slider(
-                slider_label(d), -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=slider_key(d),
-                bind="query-params",  # a link to the page keeps the point
-                help=None if activity is None or cfg.autoencoder else
-                f"Average KL(q(z{d + 1}|x) || N(0, 1)) over the stored test images: {activity[d]:.3f} nats. "
-                "Near 0 means the encoder does not use this dimension.")
-    others_value = 0.0
-    if space.other_dims:
-        others_kl = activity[space.other_dims] if activity is not None else np.zeros(len(space.other_dims))
-        what = "Var" if cfg.autoencoder else "KL"
-        others_value = st.slider(
-            f"The other {len(space.other_dims)} dimensions (each {what} <= {others_kl.max():.2f})",
-            -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=OTHERS_KEY,
-            help="The least active dimensions share this one value. " + (
-                "Their average KL is small: the decoder barely listens to them." if not cfg.autoencoder else ""))
-    if activity is not None and not cfg.autoencoder:
-        n_inactive = int((activity < posterior.INACTIVE_KL).sum())
-        if n_inactive:
-            st.caption(f"{n_inactive} of {D} dimensions are inactive (average KL < {posterior.INACTIVE_KL} nats): "
-                       "the KL term pulled their q(z_i|x) onto the prior, so they carry no information and "
-                       "moving them changes nothing. This is called posterior collapse.")
+# -- the server path ------------------------------------------------------------------------------------
+# A fragment: releasing a slider reruns only this function, not the sidebar and the rest of the app.
+# It holds few elements (each one costs the browser time to draw), and the image comes first:
+# bench/server_path.py measures the release -> new image time (docs/benchmarks.md).
+@st.fragment
+def server_sliders() -> None:
+    z = _z_from_state()  # every slider has a key: its value is known before the slider is drawn
+    col_img, col_sliders = st.columns([2, 3], gap="large")
+    with col_img:
+        y = None
+        if cfg.conditional:
+            y = st.selectbox("Class y (the decoder is p(x|z, y))", range(len(class_names)),
+                             format_func=lambda c: class_names[c], key="sliders_class")
+        caption = "decode(z): the mean of p(x|z). " + _numbers(z)
+        if cfg.autoencoder:
+            caption += (". An autoencoder has no prior: sliders are in units of the spread of the encoded test "
+                        "images around their mean, and points far from the codes may decode to nonsense.")
+        show_image(decode_batch(ckpt.model, z[None], y)[0], target=400, caption=caption, inline=True)
+    with col_sliders:
+        if len(space.slider_dims) > 8:
+            halves = st.columns(2)
+            split = (len(space.slider_dims) + 1) // 2
+            groups = [(halves[0], space.slider_dims[:split]), (halves[1], space.slider_dims[split:])]
+        else:
+            groups = [(st.container(), space.slider_dims)]
+        for box, dims in groups:
+            for d in dims:
+                box.slider(
+                    slider_label(d), -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=slider_key(d),
+                    bind="query-params",  # a link to the page keeps the point
+                    help=None if activity is None or cfg.autoencoder else
+                    f"Average KL(q(z{d + 1}|x) || N(0, 1)) over the stored test images: {activity[d]:.3f} nats. "
+                    "Near 0 means the encoder does not use this dimension.")
+        if space.other_dims:
+            others_kl = activity[space.other_dims] if activity is not None else np.zeros(len(space.other_dims))
+            what = "Var" if cfg.autoencoder else "KL"
+            st.slider(
+                f"The other {len(space.other_dims)} dimensions (each {what} <= {others_kl.max():.2f})",
+                -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=OTHERS_KEY,
+                help="The least active dimensions share this one value. " + (
+                    "Their average KL is small: the decoder barely listens to them." if not cfg.autoencoder else ""))
+        if activity is not None and not cfg.autoencoder:
+            n_inactive = int((activity < posterior.INACTIVE_KL).sum())
+            if n_inactive:
+                st.caption(f"{n_inactive} of {D} dimensions are inactive (average KL < {posterior.INACTIVE_KL} nats): "
+                           "the KL term pulled their q(z_i|x) onto the prior, so they carry no information and "
+                           "moving them changes nothing. This is called posterior collapse.")
+        _position_map(z)
+    url_state.remember(keys)  # the sliders above wrote z into the URL themselves
 
-values = [posterior.clean_slider_value(chosen[d], SLIDER_LIMIT) for d in space.slider_dims]
-z = sanitize_z(space.to_z(values, posterior.clean_slider_value(others_value, SLIDER_LIMIT)), D)
 
-with col_img:
-    y = None
-    if cfg.conditional:
-        y = st.selectbox("Class y (the decoder is p(x|z, y))", range(len(class_names)),
-                         format_func=lambda c: class_names[c], key="sliders_class")
-    show_image(decode_batch(ckpt.model, z[None], y)[0], target=400, caption="decode(z): the mean of p(x|z)")
-    norm = float(np.linalg.norm(z))
-    if cfg.autoencoder:
-        st.caption("An autoencoder has no prior: sliders are in units of the spread of the encoded test images "
-                   "around their mean, and points far from the codes may decode to nonsense.")
-    else:
-        st.caption(f"||z|| = {norm:.2f}. Samples of N(0, I) in {D} dimensions lie near "
-                   f"||z|| = sqrt({D}) = {np.sqrt(D):.2f}.")
-    b1, b2 = st.columns(2)
-    b1.button("Reset to 0", on_click=_reset, width="stretch", key="sliders_reset",
-              help="Every slider to 0: the prior's mean." if not cfg.autoencoder
-              else "Every slider to 0: the codes' mean.")
-    b2.button("Random z ~ N(0, I)" if not cfg.autoencoder else "Random z", on_click=_randomize, width="stretch",
-              key="sliders_random", help="Draw the sliders' values from the prior"
-              + (" (the other dimensions keep their shared value)." if space.other_dims else "."))
-    if sample is not None:
-        with st.container(border=True):
-            st.markdown("**Start from an image's encoding mu(x)**")
-            p1, p2 = st.columns(2)
-            present = sorted({int(c) for c in sample.labels})
-            pick_class = p1.selectbox("Class", present, format_func=lambda c: class_names[c] if c < len(class_names)
-                                      else str(c), key="sliders_pick_class")
-            members = np.flatnonzero(sample.labels == pick_class)
-            k = p2.number_input(f"Which one (1-{len(members)})", 1, len(members), 1, key="sliders_pick_index")
-            i = int(members[int(k) - 1])
-            t1, t2 = st.columns([1, 2], vertical_alignment="center")
-            with t1:
-                show_image(sample.images[i], target=96)
-            t2.button("Use its mu", on_click=_from_image, args=(i,), key="sliders_use_image", width="stretch",
-                      help="Set the sliders to the mean of q(z|x) for this test image: the image then shows "
-                           "its reconstruction" + (" (the other dimensions go to 0)." if space.other_dims else "."))
-
-url_state.remember(keys)  # the sliders above wrote z into the URL themselves
-_follow_panel(z)
+server_sliders()

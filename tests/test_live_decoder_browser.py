@@ -75,11 +75,13 @@ def test_weights_arrive_once_and_a_slider_moves_the_image(sliders_page):
     assert canvas.screenshot() != before
     # On release the browser sends z back: the page's readout follows, and that rerun sends no weights.
     page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText.trim() === '0.40')",
-        timeout=20_000)
+        "() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
+        ".some(e => e.innerText.includes('||z|| = 0.40'))", timeout=20_000)
     wait_until_idle(page)
+    page.get_by_text("Save z").click()
     page.get_by_role("button", name="Save this point").click()
     wait_until_idle(page)
+    page.locator(".vae-posmap .vae-star").wait_for(timeout=20_000)  # the saved point is on the map
     assert page.evaluate("window.__vaeWeightsReceived") == 1
     assert not page.errors, page.errors
 

@@ -72,9 +72,25 @@ class Page:
         assert not self.at.exception, self.at.exception
         return self
 
+    def decoded_image(self):
+        """The large decoded image: the one captioned decode(z)."""
+        found = [im for im in self.at.get("image") if im.captions and im.captions[0].startswith("decode(z)")]
+        assert len(found) == 1, [im.captions for im in self.at.get("image")]
+        return found[0]
+
     def decoded(self) -> str:
-        """The URL of the large decoded image (its name is a hash of the PNG bytes)."""
-        return self.at.get("image")[0].value[0]
+        """The decoded image's URL: a data: URL holding the PNG itself, so it changes with the pixels."""
+        return self.decoded_image().value[0]
+
+    def decoded_pixels(self) -> np.ndarray:
+        import base64
+        import io
+
+        from PIL import Image
+
+        url = self.decoded()
+        assert url.startswith("data:image/png;base64,"), url[:40]
+        return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
 
     def click(self, label: str):
         next(b for b in self.at.button if b.label.startswith(label)).click()
@@ -100,7 +116,7 @@ def test_one_slider_per_dimension_labelled_with_its_kl(app_home):
         assert label.replace(":gray[", "").startswith(f"z{d + 1} · KL {kl[d]:.{digits}f}")
         assert ("inactive" in label) == (kl[d] < posterior.INACTIVE_KL)
     assert page.values() == [0.0] * 8
-    assert page.at.get("image")[0].captions[0].startswith("decode(z)")
+    assert "||z|| = 0.00" in page.decoded_image().captions[0]
 
 
 def test_moving_a_slider_randomize_and_reset_change_the_decoded_image(app_home):
@@ -114,7 +130,7 @@ def test_moving_a_slider_randomize_and_reset_change_the_decoded_image(app_home):
     page.click("Random z")
     assert page.decoded() not in (at_zero, moved)
     assert any(v != 0.0 for v in page.values()) and all(abs(v) <= SLIDER_LIMIT for v in page.values())
-    page.click("Reset to 0")
+    page.click("Reset")
     assert page.values() == [0.0, 0.0] and page.decoded() == at_zero
 
 
@@ -144,8 +160,59 @@ def test_a_20d_model_gets_16_sliders_for_its_most_active_dims_and_one_for_the_re
     page.at.slider(key="sliders_others").set_value(-3.0)
     page.run()
     assert page.decoded() != at_zero  # the rest of z moved too
-    page.click("Reset to 0")
+    page.click("Reset")
     assert page.values() == [0.0] * 17 and page.decoded() == at_zero
+
+
+def test_the_server_image_is_the_decoders_mean_at_the_sliders_z(app_home):
+    import torch
+
+    from vae_core.latent import decode_batch
+    from vae_core.render import to_uint8, upscale
+
+    page = Page(DIGITS_2D)
+    page.at.slider(key="sliders_z1").set_value(1.5)
+    page.at.slider(key="sliders_z2").set_value(-0.75)
+    page.run()
+    ck = load_checkpoint(DIGITS_2D)
+    want = to_uint8(decode_batch(ck.model, torch.tensor([[1.5, -0.75]])))[0]
+    got = page.decoded_pixels()
+    factor = got.shape[0] // want.shape[0]
+    assert factor > 1 and np.array_equal(got, upscale(want, factor))
+    assert "||z|| = 1.68" in page.decoded_image().captions[0]  # sqrt(1.5^2 + 0.75^2)
+
+
+def _marks(page: Page) -> dict[str, list[tuple[float, float]]]:
+    """The position map's ring and stars, as (left %, top %) of the picture."""
+    body = next(h.proto.body for h in page.at.get("html") if "vae-posmap" in h.proto.body)
+    found = {"ring": [], "star": []}
+    for kind, left, top in re.findall(r'class="vae-(ring|star)" style="left:([-\d.]+)%;top:([-\d.]+)%"', body):
+        found[kind].append((float(left), float(top)))
+    return found
+
+
+def test_the_position_map_rings_z_and_stars_the_saved_points(app_home):
+    from vae_core.map_image import MapCanvas
+
+    page = Page(DIGITS_2D)
+    assert len(_marks(page)["ring"]) == 1 and _marks(page)["star"] == []
+    at_zero = _marks(page)["ring"][0]
+    page.at.slider(key="sliders_z1").set_value(1.0)
+    page.run()
+    ring = _marks(page)["ring"][0]
+    assert ring[0] > at_zero[0] and ring[1] == pytest.approx(at_zero[1], abs=1e-3)  # right, same height
+    # the same place the server-side drawing would use
+    ck = load_checkpoint(DIGITS_2D)
+    mu, _ = encode_dataset(ck.model, ck.sample.as_tensor())
+    from ui.models import _square_extent
+
+    canvas = MapCanvas(mu[:1000], ck.sample.labels[:1000], [str(c) for c in range(10)], ["#000000"] * 10,
+                       size=460, dot=4, axis_titles=("z1", "z2"), extent=_square_extent(mu[:1000]))
+    fx, fy = canvas.fraction(1.0, 0.0)
+    assert ring == pytest.approx((fx * 100, fy * 100), abs=1e-3)
+    page.click("Save this point")
+    assert page.at.session_state["sliders_saved"] == [[1.0, 0.0]]
+    assert _marks(page)["star"] == [ring]
 
 
 def test_values_from_the_url_or_session_state_cannot_break_the_page(app_home):

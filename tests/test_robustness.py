@@ -254,8 +254,10 @@ def test_the_z_sent_back_by_the_live_decoder_is_clamped(home):
         assert not at.exception, (sent, at.exception)
         got = (at.session_state["sliders_z1"], at.session_state["sliders_z2"])
         assert got == (want if want is not None else before), (sent, got)
-        norm = float(next(m.value for m in at.metric if m.label == "||z||"))
+        shown = next(c.value for c in at.caption if c.value.startswith("||z|| = "))
+        norm = float(shown.split()[2])
         assert math.isfinite(norm) and norm <= 3 * math.sqrt(2) + 0.01
+        assert norm == pytest.approx(math.hypot(*got), abs=0.006)
 
 
 # ---------------------------------------------------------------- offline

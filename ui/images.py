@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from vae_core.render import tile, to_uint8, upscale
+from vae_core.render import tile, to_png, to_uint8, upscale
 
 
 def scale_for(height: int, target: int) -> int:
@@ -12,12 +12,21 @@ def scale_for(height: int, target: int) -> int:
     return max(1, round(target / max(height, 1)))
 
 
-def show_image(image, caption: str | None = None, target: int = 320) -> None:
-    """One image, (C, H, W) float in [0, 1] or (H, W[, C]) uint8, shown about target px tall."""
+def show_image(image, caption: str | None = None, target: int = 320, inline: bool = False) -> None:
+    """One image, (C, H, W) float in [0, 1] or (H, W[, C]) uint8, shown about target px tall.
+
+    ``inline``: the PNG travels inside the page's message as a data: URL instead of being fetched
+    from the server's media store afterwards: one round trip less, for images redrawn on every
+    slider release (a busy server answers that fetch late)."""
     arr = np.asarray(image)
     if arr.dtype != np.uint8:
         arr = to_uint8(arr)[0]
-    st.image(upscale(arr, scale_for(arr.shape[0], target)), caption=caption, output_format="PNG")
+    big = upscale(arr, scale_for(arr.shape[0], target))
+    if inline:
+        import base64
+
+        big = "data:image/png;base64," + base64.b64encode(to_png(big)).decode("ascii")
+    st.image(big, caption=caption, output_format="PNG")
 
 
 def show_grid(images, ncols: int, caption: str | None = None, cell: int = 96) -> np.ndarray:
@@ -28,3 +37,34 @@ def show_grid(images, ncols: int, caption: str | None = None, cell: int = 96) ->
     grid = upscale(tile(arr, ncols, pad=1), scale_for(arr.shape[1] + 1, cell))
     st.image(grid, caption=caption, output_format="PNG")
     return grid
+
+
+def map_with_marks(canvas, ring: tuple[float, float] | None, stars=(), alt: str = "latent map",
+                   caption: str = "") -> None:
+    """A MapCanvas's fixed picture with a ring on ``ring`` and a star on each of ``stars``, placed by
+    the browser: the picture is encoded once per model, so a slider release only sends the marks'
+    positions (no image is drawn or encoded on the server)."""
+    import base64
+    import html
+
+    key = "_b64"
+    if getattr(canvas, key, None) is None:
+        setattr(canvas, key, base64.b64encode(canvas.base_png()).decode("ascii"))
+    marks = []
+    for x, y in stars:
+        at = canvas.fraction(float(x), float(y))
+        if at is not None:
+            marks.append(f'<span class="vae-star" style="left:{at[0] * 100:.3f}%;top:{at[1] * 100:.3f}%">★</span>')
+    at = canvas.fraction(*ring) if ring is not None else None
+    if at is not None:
+        marks.append(f'<span class="vae-ring" style="left:{at[0] * 100:.3f}%;top:{at[1] * 100:.3f}%"></span>')
+    st.html(f'<figure class="vae-posmap-fig"><div class="vae-posmap" style="max-width:{canvas.base.width}px">'
+            f'<img src="data:image/png;base64,{getattr(canvas, key)}" alt="{html.escape(alt)}">'
+            + "".join(marks) + "</div>" + (f"<figcaption>{html.escape(caption)}</figcaption>" if caption else "")
+            + "</figure>"
+            "<style>.vae-posmap-fig{margin:0}.vae-posmap{position:relative}.vae-posmap img{display:block;width:100%;"
+            "height:auto}.vae-posmap-fig figcaption{font-size:.875rem;color:rgba(49,51,63,.6);margin-top:.25rem}"
+            ".vae-posmap span{position:absolute;transform:translate(-50%,-50%);pointer-events:none}"
+            ".vae-posmap .vae-ring{width:26px;height:26px;border:4px solid #000;border-radius:50%;"
+            "box-shadow:0 0 0 2px #fff}.vae-posmap .vae-star{font-size:20px;line-height:1;color:#000;"
+            "text-shadow:0 0 2px #fff}</style>")

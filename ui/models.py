@@ -17,6 +17,7 @@ import torch
 
 from vae_core.checkpoints import Checkpoint, list_checkpoints, load_checkpoint
 from vae_core.evaluate import encode_dataset
+from vae_core.map_image import MapCanvas
 from vae_core.paths import BUNDLED_DIR, runs_dir, session_runs_dir, share_trained, uploads_dir
 from vae_core.projection import Projection
 from vae_core.projection_cache import load_or_fit
@@ -108,3 +109,31 @@ def projection(path: str, method: str, dims: tuple[int, int] = (0, 1)) -> Projec
         finally:
             bar.empty()
     return store[key]
+
+
+@st.cache_resource(max_entries=16)
+def _position_canvas(path: str, _stamp: str, dims: tuple[int, int], class_names: tuple[str, ...]) -> MapCanvas:
+    from .map_plot import class_colours
+
+    ckpt = _load(path, _stamp)
+    mu, _ = _encode(path, _stamp)
+    labels = ckpt.sample.labels
+    show = np.arange(min(len(mu), 1000))
+    n_colours = max(len(class_names), int(labels.max()) + 1 if len(labels) else 1)
+    emb = mu[show][:, list(dims)]
+    return MapCanvas(emb, labels[show], list(class_names), class_colours(n_colours), size=460, dot=4,
+                     axis_titles=(f"z{dims[0] + 1}", f"z{dims[1] + 1}"), extent=_square_extent(emb))
+
+
+def _square_extent(emb: np.ndarray) -> tuple[float, float, float, float]:
+    """Equal units on both axes (distances in z look like distances), with a margin."""
+    if len(emb) == 0:
+        return -3.0, 3.0, -3.0, 3.0
+    lo, hi = emb.min(0), emb.max(0)
+    centre, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2 * 1.08, 1e-3)
+    return centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half
+
+
+def position_canvas(path: str, dims: tuple[int, int], class_names: tuple[str, ...]) -> MapCanvas:
+    """The encoded sample's means on the latent axes ``dims``, drawn once per model: pages add a ring."""
+    return _position_canvas(path, stamp(path), tuple(int(d) for d in dims), tuple(class_names))
