@@ -45,7 +45,9 @@ MINIMAL_APP = textwrap.dedent("""
     import streamlit as st
 
     sys.path.insert(0, {repo!r})
+    from vae_core import posterior
     from vae_core.checkpoints import load_checkpoint
+    from vae_core.evaluate import encode_dataset
     from vae_core.latent import decode_batch
 
     @st.cache_resource
@@ -53,8 +55,10 @@ MINIMAL_APP = textwrap.dedent("""
         return load_checkpoint({model!r}, "cpu").model
 
     st.title("Latent sliders")
-    z = [st.slider(f"z{{d + 1}}", -3.0, 3.0, 0.0, 0.05, key=f"z{{d}}") for d in range({dim})]
-    x = decode_batch(model(), np.array([z], dtype=np.float32))[0].reshape({shape})
+    z = np.zeros((1, {dim}), dtype=np.float32)
+    for d in {dims}:  # the dimensions the app's page gives sliders, in its order
+        z[0, d] = st.slider(f"z{{d + 1}}", -3.0, 3.0, 0.0, 0.05, key=f"z{{d}}")
+    x = decode_batch(model(), z)[0].reshape({shape})
     st.image((np.kron(x, np.ones(({scale}, {scale}))) * 255).astype(np.uint8), output_format="PNG")
 """)
 
@@ -141,7 +145,9 @@ def summary(values: list[float]) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
+    from vae_core import posterior
     from vae_core.checkpoints import load_checkpoint
+    from vae_core.evaluate import encode_dataset
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--presses", type=int, default=60, help="key presses per server (alternating servers)")
@@ -153,12 +159,15 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
 
     path = REPO / "checkpoints" / args.model
-    cfg = load_checkpoint(path, "cpu").config
+    ckpt = load_checkpoint(path, "cpu")
+    cfg = ckpt.config
+    mu, logvar = encode_dataset(ckpt.model, ckpt.sample.as_tensor())
+    dims = [int(d) for d in posterior.SliderSpace(cfg.latent_dim, posterior.mean_kl_per_dim(mu, logvar)).slider_dims]
     c, h, w = cfg.image_shape
     scale = max(1, 400 // w)
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "minimal.py").write_text(MINIMAL_APP.format(
-            repo=str(REPO), model=str(path), dim=min(cfg.latent_dim, 16),
+            repo=str(REPO), model=str(path), dim=cfg.latent_dim, dims=dims,
             shape=(h, w) if c == 1 else (c, h, w), scale=scale))
         servers = {
             "app": start("app.py", REPO, tmp),
