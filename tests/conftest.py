@@ -40,7 +40,8 @@ def tiny_model_config(**overrides) -> ModelConfig:
 
 
 def tiny_train_config(**overrides) -> TrainConfig:
-    kwargs = dict(dataset="digits", epochs=2, batch_size=128, lr=3e-3, seed=0, device="cpu")
+    """A few epochs of a few steps: a constant learning rate (a cosine decay would end after ~60 steps)."""
+    kwargs = dict(dataset="digits", epochs=2, batch_size=128, lr=3e-3, lr_schedule="constant", seed=0, device="cpu")
     kwargs.update(overrides)
     return TrainConfig(**kwargs)
 

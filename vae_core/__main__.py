@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .config import ARCHS, GAUSSIAN_VARIANCES, LIKELIHOODS, ConfigError, ModelConfig, TrainConfig
+from .config import ARCHS, GAUSSIAN_VARIANCES, LIKELIHOODS, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
 from .devices import DEVICE_CHOICES
 from .progress import ProgressBar
 from .train import Callback
@@ -45,8 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--beta", type=float, default=1.0, help="weight of the KL term (beta-VAE)")
     t.add_argument("--warmup-epochs", type=int, default=0, help="epochs over which the KL weight ramps up to beta")
     t.add_argument("--epochs", type=int, default=30)
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    t.add_argument("--lr", type=float, default=TrainConfig.lr, help="Adam's peak learning rate")
+    t.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule,
+                   help="cosine: 2%% warm-up then a cosine decay to 0 over the run (or over --time-limit); "
+                        "constant: the PyTorch example's")
+    t.add_argument("--adam-beta2", type=float, default=TrainConfig.adam_beta2,
+                   help="Adam's second-moment decay (PyTorch's default: 0.999)")
+    t.add_argument("--no-data-init", action="store_true",
+                   help="do not centre the encoder's input on the mean training image nor start the decoder "
+                        "at that image (the PyTorch example does neither)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--conditional", action="store_true", help="conditional VAE: the label goes to encoder and decoder")
     t.add_argument("--autoencoder", action="store_true", help="plain autoencoder (no sampling, no KL)")
@@ -54,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     t.add_argument("--sample-size", type=int, default=1000, help="test images stored in the checkpoint for the app")
     t.add_argument("--time-limit", type=float, default=None,
-                   help="seconds after which no new epoch starts (for equal-time comparisons)")
+                   help="train for this many seconds: it stops then (mid-epoch), the learning-rate schedule "
+                        "completed (for a model in a fixed time, and for equal-time comparisons)")
     t.add_argument("--no-optimizer-state", action="store_true",
                    help="leave Adam's moments out of the checkpoint (smaller; it cannot be resumed)")
     t.add_argument("--test-fraction", type=float, default=0.2, help="test share for datasets without a test split")
@@ -127,6 +136,7 @@ def cmd_train(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     train_cfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                            lr_schedule=args.lr_schedule, adam_beta2=args.adam_beta2, data_init=not args.no_data_init,
                             beta=args.beta, warmup_epochs=args.warmup_epochs, seed=args.seed, device=args.device,
                             data_dir=args.data_dir, test_fraction=args.test_fraction)
     data = load_dataset(args.dataset, data_dir=args.data_dir, download=not args.no_download,

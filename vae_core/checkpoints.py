@@ -228,6 +228,8 @@ def _load_weights(folder: Path, model: VAE) -> None:
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{f} is not a readable safetensors file ({e}); it may be truncated") from e
     expected = model.state_dict()
+    if "pixel_mean" in expected and "pixel_mean" not in tensors:  # saved before inputs were centred: no centring
+        tensors["pixel_mean"] = torch.zeros_like(expected["pixel_mean"])
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:

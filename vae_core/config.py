@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
+LR_SCHEDULES = ("cosine", "constant")
+# TrainConfig keys added later, with the values every older checkpoint was trained with
+LEGACY_TRAINING = {"lr_schedule": "constant", "adam_beta2": 0.999, "data_init": False}
 GAUSSIAN_VARIANCES = ("fixed", "learned")
 MAX_LATENT_DIM = 64
 
@@ -92,10 +95,15 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
+    """How to train. The defaults are the project's recipe (docs/benchmarks.md: it reaches the PyTorch
+    example's 10-epoch quality on Fashion-MNIST in under half the time)."""
     dataset: str = "digits"  # registry name, an .npz file or an image folder
     epochs: int = 30
-    batch_size: int = 128
-    lr: float = 1e-3  # Adam learning rate
+    batch_size: int = 256
+    lr: float = 5e-3  # Adam's peak learning rate
+    lr_schedule: str = "cosine"  # "cosine": 2% linear warm-up, then a cosine decay to 0; or "constant"
+    adam_beta2: float = 0.99  # Adam's second-moment decay (PyTorch's default is 0.999)
+    data_init: bool = True  # the encoder sees x minus the mean training image; the decoder starts at that mean
     beta: float = 1.0  # weight of the KL term (beta-VAE when != 1)
     warmup_epochs: int = 0  # KL weight ramps linearly from 0 to beta over this many epochs
     seed: int = 0
@@ -109,6 +117,9 @@ class TrainConfig:
         _check_range("batch_size", self.batch_size, 1, 1_000_000)
         if not (0 < self.lr <= 10):
             raise ConfigError(f"lr={self.lr} must be in (0, 10]")
+        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        if not (0 < self.adam_beta2 < 1):
+            raise ConfigError(f"adam_beta2={self.adam_beta2} must be between 0 and 1 (exclusive)")
         if not (0 <= self.beta <= 1000):
             raise ConfigError(f"beta={self.beta} must be between 0 and 1000")
         _check_range("warmup_epochs", self.warmup_epochs, 0, 100_000)
@@ -121,4 +132,6 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        values = dict(LEGACY_TRAINING)  # checkpoints written before these settings existed trained this way
+        values.update({k: v for k, v in data.items() if k in known})
+        return cls(**values)

@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads:
             torch.set_num_threads(args.threads)
         train_cfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                lr_schedule=args.lr_schedule, adam_beta2=args.adam_beta2, data_init=not args.no_data_init,
                                 beta=args.beta, warmup_epochs=args.warmup_epochs, seed=args.seed,
                                 device=str(device), data_dir=args.data_dir, test_fraction=args.test_fraction)
         if args.batch_size < world:

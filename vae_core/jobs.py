@@ -63,8 +63,8 @@ class JobSpec:
     beta: float = 1.0
     warmup_epochs: int = 0
     epochs: int = 20
-    lr: float = 1e-3
-    batch_size: int = 128
+    lr: float = TrainConfig.lr  # the project's recipe (TrainConfig's defaults)
+    batch_size: int = TrainConfig.batch_size
     seed: int = 0
     autoencoder: bool = False
     conditional: bool = False

@@ -123,6 +123,28 @@ class VAE(nn.Module):
             self.log_sigma = nn.Parameter(torch.full(cfg.image_shape, math.log(cfg.gaussian_sigma)))
         else:
             self.log_sigma = None
+        # The mean training image: the encoder sees x minus it (centred inputs train faster). Zero, and so
+        # no change, in models trained without it; set by init_from_data.
+        self.register_buffer("pixel_mean", torch.zeros(cfg.image_shape))
+
+    @torch.no_grad()
+    def init_from_data(self, images: torch.Tensor) -> None:
+        """Start from the training images' statistics: the encoder's input is centred on their mean
+        image, and the decoder's output bias is set so that p(x|z) starts at that mean image (the
+        log-odds of each pixel's mean, per pixel for an MLP, per channel for a convolutional decoder).
+        The first epochs then learn what varies between images, not the average image."""
+        mean = images.float().mean(0).to(self.pixel_mean.device)
+        self.pixel_mean.copy_(mean.reshape(self.pixel_mean.shape))
+        p = mean.clamp(1e-3, 1 - 1e-3)
+        logit = torch.log(p) - torch.log1p(-p)
+        last = [m for m in self.decoder.modules() if isinstance(m, (nn.Linear, nn.ConvTranspose2d, nn.Conv2d))][-1]
+        if last.bias is None:
+            return
+        if isinstance(last, nn.Linear) and last.bias.numel() == logit.numel():
+            last.bias.copy_(logit.reshape(-1))
+        elif last.bias.numel() == logit.shape[0]:  # one bias per channel
+            p_c = mean.reshape(mean.shape[0], -1).mean(1).clamp(1e-3, 1 - 1e-3)
+            last.bias.copy_(torch.log(p_c) - torch.log1p(-p_c))
 
     @property
     def latent_dim(self) -> int:
@@ -146,7 +168,7 @@ class VAE(nn.Module):
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """q(z|x): returns mu and log sigma^2, each (B, D)."""
-        h = self.encoder.features(x, self._onehot(y, x.shape[0]))
+        h = self.encoder.features(x - self.pixel_mean, self._onehot(y, x.shape[0]))
         mu = self.encoder.fc_mu(h)
         if self.encoder.fc_logvar is None:
             return mu, torch.full_like(mu, AE_LOGVAR)

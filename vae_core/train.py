@@ -40,6 +40,8 @@ class EpochStats:
     test_kl: float
     kl_weight: float
     seconds: float  # wall time of this epoch, evaluation included
+    lr: float = 0.0  # the learning rate at the epoch's last batch
+    fraction: float = 1.0  # share of the epoch's batches trained (below 1 when a time limit cut it short)
 
 
 class Callback:
@@ -92,12 +94,12 @@ class Trainer:
         self.sample_size = sample_size
         self.command = command
         self.save_optimizer = save_optimizer
-        self.time_limit = time_limit  # seconds of training after which no new epoch starts
+        self.time_limit = time_limit  # seconds of training: it stops then, mid-epoch, with its schedule done
         self.device = pick_device(train_cfg.device)
         self._stop = threading.Event()
         torch.manual_seed(train_cfg.seed)
         self.model = VAE(model_cfg).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train_cfg.lr)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train_cfg.lr, betas=(0.9, train_cfg.adam_beta2))
         self.history: list[EpochStats] = []
         self.start_epoch = 0
         self.last_saved_epoch: int | None = None
@@ -107,6 +109,9 @@ class Trainer:
         self.y_test = data.test.labels.to(self.device)
         if resume_from is not None:
             self._resume(resume_from)
+        elif train_cfg.data_init:
+            self.model.init_from_data(self.x_train)
+        self.began: float | None = None  # perf_counter() when fit() started
 
     def _resume(self, path) -> None:
         ckpt = load_checkpoint(path, self.device, with_optimizer=True)
@@ -134,6 +139,25 @@ class Trainer:
         for cb in self.callbacks:
             getattr(cb, name)(self, *args)
 
+    def lr_at(self, step: int, total_steps: int, elapsed: float | None = None) -> float:
+        """The learning rate for a step: cosine (2% linear warm-up, then a cosine decay to 0) or constant.
+        With a time limit, the run's progress is the larger of its share of steps and of time, so a
+        time-limited run completes its schedule when the time is up."""
+        if self.cfg.lr_schedule == "constant":
+            return self.cfg.lr
+        progress = (step + 1) / max(total_steps, 1)
+        if self.time_limit and elapsed is not None:
+            progress = max(progress, elapsed / self.time_limit)
+        progress = min(progress, 1.0)
+        warm = 0.02
+        if progress < warm:
+            return self.cfg.lr * progress / warm
+        return self.cfg.lr * 0.5 * (1 + math.cos(math.pi * (progress - warm) / (1 - warm)))
+
+    def _time_is_up(self) -> bool:
+        return (self.time_limit is not None and self.began is not None
+                and time.perf_counter() - self.began >= self.time_limit)
+
     def _train_epoch(self, epoch: int, weight: float) -> tuple[float, float, float]:
         self.model.train()
         n = len(self.x_train)
@@ -141,10 +165,16 @@ class Trainer:
         perm = perm.to(self.device)
         bs = self.cfg.batch_size
         n_batches = math.ceil(n / bs)
+        total_steps = n_batches * self.cfg.epochs
         totals = torch.zeros(3, dtype=torch.float64, device=self.device)
+        self.batches_done = 0
         for b in range(n_batches):
-            if self._stop.is_set():
+            if self._stop.is_set() or self._time_is_up():
                 break
+            elapsed = time.perf_counter() - self.began if self.began is not None else None
+            self.current_lr = self.lr_at(epoch * n_batches + b, total_steps, elapsed)
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.current_lr
             idx = perm[b * bs:(b + 1) * bs]
             loss, loss_value, sums = self._batch_loss(idx, weight)
             if not math.isfinite(loss_value):
@@ -153,8 +183,10 @@ class Trainer:
             loss.backward()
             self.optimizer.step()
             totals += sums
+            self.batches_done = b + 1
             self._emit("on_batch_end", epoch, b, n_batches, loss_value)
-        seen = min(n, (b + 1) * bs) if n_batches else 1
+        self.epoch_fraction = self.batches_done / max(n_batches, 1)
+        seen = min(n, self.batches_done * bs) if self.batches_done else 1
         return tuple((totals / max(seen, 1)).tolist())
 
     def _batch_loss(self, idx: torch.Tensor, weight: float) -> tuple[torch.Tensor, float, torch.Tensor]:
@@ -179,22 +211,22 @@ class Trainer:
     def fit(self) -> list[EpochStats]:
         torch.manual_seed(self.cfg.seed)
         self._emit("on_train_start")
-        began = time.perf_counter()
+        self.began = time.perf_counter()
+        self.current_lr = self.cfg.lr
         for epoch in range(self.start_epoch, self.cfg.epochs):
-            if self._stop.is_set():
-                break
-            if self.time_limit is not None and time.perf_counter() - began >= self.time_limit:
+            if self._stop.is_set() or self._time_is_up():
                 break
             torch.manual_seed(self.cfg.seed * 1_000_003 + epoch)
             start = time.perf_counter()
             weight = kl_weight(epoch, self.cfg.beta, self.cfg.warmup_epochs)
             train = self._train_epoch(epoch, weight)
-            if self._stop.is_set():
+            if self._stop.is_set() or self.batches_done == 0:
                 break
             test = self._evaluate()
             if not all(map(math.isfinite, test)):
                 self._diverged(epoch, -1, test[0])
-            stats = EpochStats(epoch + 1, *train, *test, weight, time.perf_counter() - start)
+            stats = EpochStats(epoch + 1, *train, *test, weight, time.perf_counter() - start,
+                               lr=self.current_lr, fraction=self.epoch_fraction)
             self.history.append(stats)
             if self.out_dir is not None:
                 self.save(self.out_dir)
