@@ -389,7 +389,8 @@ class RunView:
 
     widgets: dict[str, object] = field(default_factory=dict)  # key -> the widget's proto (has .id)
     titles: list[str] = field(default_factory=list)
-    images: list[str] = field(default_factory=list)  # media URLs
+    images: list[str] = field(default_factory=list)  # image URLs (media paths or data: URLs)
+    decoded: list[str] = field(default_factory=list)  # those of the images captioned decode(z)
     errors: list[str] = field(default_factory=list)
     successes: list[str] = field(default_factory=list)
     exceptions: int = 0
@@ -485,6 +486,7 @@ class WsClient:
             view.titles.append(sub.body)
         elif t == "imgs":
             view.images += [img.url for img in sub.imgs]
+            view.decoded += [img.url for img in sub.imgs if img.caption.startswith("decode(z)")]
         elif t == "alert" and sub.format == 1:
             view.errors.append(sub.body)
         elif t == "alert" and sub.format == 4:
@@ -583,13 +585,14 @@ async def ws_sliders_round(c: WsClient, s: Session, rng: random.Random, presses:
     for _ in range(presses):
         key = rng.choice(keys)
         values[key] = max(-3.0, min(3.0, round(values[key] + rng.choice([-0.05, 0.05]), 2)))
-        before = c.view.images[:1]
+        before = c.view.decoded[:1]
 
         async def move_and_show():
             v = await c.rerun(widgets=[widget_state(c.view.widgets[key], double_array_value=[values[key]])])
-            if not v.images or v.images[:1] == before:
+            if not v.decoded or v.decoded[:1] == before:
                 raise RuntimeError("the slider move did not draw a new image")
-            await c.fetch(v.images[0])  # the browser loads the new image
+            if not v.decoded[0].startswith("data:"):  # inline images arrive with the message
+                await c.fetch(v.decoded[0])  # the browser loads the new image
             return v
         await ws_timed(s, "slider", move_and_show())
         await asyncio.sleep(rng.uniform(0.1, 0.6))  # a user's pause between moves
