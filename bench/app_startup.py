@@ -13,21 +13,19 @@ Run: python bench/app_startup.py [--repeats 3]
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser_util import ARGS, CHROMIUM, idle, start_streamlit, stop  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 PAGES = ["Latent sliders", "Generate", "How it works", "Train", "Models", "Latent map"]
 
 REFERENCE_APP = textwrap.dedent("""
@@ -43,12 +41,6 @@ REFERENCE_APP = textwrap.dedent("""
 """)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -56,35 +48,10 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def idle(page, quiet: float = 0.8, timeout: float = 120) -> None:
-    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout * 1000)
-    since, deadline = None, time.time() + timeout
-    while time.time() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count():
-            since = None
-        elif since is None:
-            since = time.time()
-        elif time.time() - since > quiet:
-            return
-        time.sleep(0.05)
-
-
 def cold_start(browser, script: str, cwd: Path, home: str, wait_for: str) -> tuple[float, subprocess.Popen, int, object]:
     """Seconds from launching `streamlit run script` to `wait_for` visible in a fresh page."""
-    port = free_port()
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port)],
-                            cwd=cwd, env=dict(os.environ, VAE_EXPLORER_HOME=home),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit(f"streamlit run {script} exited")
-            time.sleep(0.02)
+    proc, port = start_streamlit(script, cwd, home, poll=0.02)
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.goto(f"http://127.0.0.1:{port}/")
     page.wait_for_function(wait_for, timeout=120_000, polling=20)
@@ -100,14 +67,6 @@ FIRST_DECODED = """() => {
 FIRST_IMAGE = "() => { const i = document.querySelector('[data-testid=stImage] img'); return i && i.complete && i.naturalWidth > 0; }"
 
 
-def stop(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
@@ -115,7 +74,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         (Path(tmp) / "reference.py").write_text(REFERENCE_APP)
         ours, ref = [], []
         for _ in range(args.repeats):

@@ -3,19 +3,14 @@
 For every bundled model: the Latent sliders page in live mode, 200 arrow-key presses on a slider;
 each press decodes and redraws in JavaScript, and the component records the time of decode + draw.
 Then, in the same run, the server path (live off): arrow key on Streamlit's slider -> rerun ->
-new image on screen, 30 times. Prints medians, 95th percentiles and their ratio.
+new image loaded, 30 times, timed in the page as bench/server_path.py does. Prints medians, 95th percentiles and their ratio.
 
 Run: python bench/live_decoder.py  (needs /usr/bin/chromium and playwright)
 """
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -26,44 +21,12 @@ sys.path.insert(0, str(REPO))
 from vae_core.checkpoints import list_checkpoints, load_checkpoint  # noqa: E402
 from vae_core.decoder_program import decoder_program  # noqa: E402
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser_util import ARGS, CHROMIUM, idle, start_streamlit, stop  # noqa: E402
+from server_path import PROBE, press  # noqa: E402
+
 PRESSES = 200
 SERVER_PRESSES = 30
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, home: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port)],
-                            cwd=REPO, env=dict(os.environ, VAE_EXPLORER_HOME=home),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-            return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the Streamlit server did not start")
-
-
-def idle(page, quiet: float = 0.8) -> None:
-    page.wait_for_selector('[data-testid="stMain"]')
-    since = None
-    while True:
-        if page.locator('[data-testid="stStatusWidget"]').count():
-            since = None
-        elif since is None:
-            since = time.time()
-        elif time.time() - since > quiet:
-            return
-        time.sleep(0.05)
 
 
 def pick_model(page, name: str) -> None:
@@ -83,33 +46,25 @@ def live_times(page, sha: str) -> np.ndarray:
 
 
 def server_times(page) -> np.ndarray:
+    """Live off, then SERVER_PRESSES arrow keys timed from keydown to the new image loaded
+    (bench/server_path.py's in-page probe, installed when the page was opened)."""
     page.get_by_text("Live: decode in the browser").click()
     idle(page)
-    image = page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first
-    page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first.focus()
-    times = []
-    for i in range(SERVER_PRESSES):
-        before = image.get_attribute("src")
-        t0 = time.perf_counter()
-        page.keyboard.press("ArrowRight" if (i // 10) % 2 == 0 else "ArrowLeft")
-        page.wait_for_function("([sel, src]) => { const e = document.querySelector(sel); return e && e.src !== src; }",
-                               arg=['[data-testid="stMain"] [data-testid="stImage"] img', before], timeout=10_000)
-        times.append((time.perf_counter() - t0) * 1000)
-        idle(page, quiet=0.3)
-    return np.array(times)
+    return np.array([press(page, "ArrowRight" if (i // 10) % 2 == 0 else "ArrowLeft")[1]
+                     for i in range(SERVER_PRESSES)])
 
 
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
     models = list_checkpoints(REPO / "checkpoints")
-    port = free_port()
     with tempfile.TemporaryDirectory() as home:
-        proc = start_server(port, home)
+        proc, port = start_streamlit("app.py", REPO, home)
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                page.add_init_script(PROBE)
                 page.goto(f"http://127.0.0.1:{port}/sliders")
                 idle(page)
                 print(f"{'model':<28}{'arch':<6}{'median ms':>10}{'p95 ms':>9}   decode + draw in the browser")
@@ -130,8 +85,7 @@ def main() -> None:
                 print(f"ratio server median / slowest browser median: {s_med / max(worst_median, 1e-9):.0f}x")
                 browser.close()
         finally:
-            proc.terminate()
-            proc.wait(10)
+            stop(proc)
 
 
 if __name__ == "__main__":

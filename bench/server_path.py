@@ -21,21 +21,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from browser_util import ARGS, CHROMIUM, idle, start_streamlit, stop  # noqa: E402
+
 REPO = Path(__file__).resolve().parent.parent
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-renderer-backgrounding",
-        "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"]
 IMAGE = '[data-testid="stMain"] [data-testid="stImage"] img'
 
 MINIMAL_APP = textwrap.dedent("""
@@ -88,48 +84,10 @@ PROBE = """
 """ % IMAGE
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(script: str, cwd: Path, home: str, *extra: str, env: dict | None = None) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
-                             "--server.address", "127.0.0.1", "--server.port", str(port), *extra],
-                            cwd=cwd, env=dict(os.environ, VAE_EXPLORER_HOME=home, **(env or {})),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(600):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-            return proc, port
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit(f"streamlit run {script} did not start")
-
-
-def idle(page, quiet: float = 0.5, timeout: float = 120) -> None:
-    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout * 1000)
-    since, deadline = None, time.time() + timeout
-    while time.time() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count():
-            since = None
-        elif since is None:
-            since = time.time()
-        elif time.time() - since > quiet:
-            return
-        time.sleep(0.03)
-    raise TimeoutError("the page did not settle")
-
-
 def press(page, key: str) -> tuple[float, float]:
     """(keydown -> src changed, keydown -> new image loaded) in ms for one key press."""
     page.bring_to_front()
-    page.locator(f'[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first.focus()
+    page.locator('[data-testid="stMain"] [data-testid="stSlider"] input[type="range"]').first.focus()
     page.keyboard.press(key)
     page.wait_for_function("() => window.__probe.tLoad > 0", timeout=30_000, polling=20)
     p = page.evaluate("window.__probe")
@@ -170,16 +128,16 @@ def main(argv: list[str] | None = None) -> dict:
             repo=str(REPO), model=str(path), dim=cfg.latent_dim, dims=dims,
             shape=(h, w) if c == 1 else (c, h, w), scale=scale))
         servers = {
-            "app": start("app.py", REPO, tmp),
-            "minimal": start("minimal.py", Path(tmp), tmp, "--runner.postScriptGC", "false"),
-            "minimal-default": start("minimal.py", Path(tmp), tmp),
+            "app": start_streamlit("app.py", REPO, tmp),
+            "minimal": start_streamlit("minimal.py", Path(tmp), tmp, "--runner.postScriptGC", "false"),
+            "minimal-default": start_streamlit("minimal.py", Path(tmp), tmp),
         }
         for v in args.variant:
-            servers[f"app {v}"] = start("app.py", REPO, tmp, env=dict(kv.split("=", 1) for kv in v.split(",")))
+            servers[f"app {v}"] = start_streamlit("app.py", REPO, tmp, env=dict(kv.split("=", 1) for kv in v.split(",")))
         results: dict[str, dict[str, list[float]]] = {name: {"src": [], "load": []} for name in servers}
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
                 pages = {}
                 for name, (_, port) in servers.items():
                     page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
@@ -206,12 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
                 browser.close()
         finally:
             for proc, _ in servers.values():
-                proc.terminate()
-            for proc, _ in servers.values():
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+                stop(proc)
 
     out = {name: {k: summary(v) for k, v in r.items()} for name, r in results.items()}
     out["machine_load_1min"] = os.getloadavg()[0]

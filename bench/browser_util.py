@@ -1,0 +1,66 @@
+"""What the browser benchmarks share: Chromium's flags, starting and stopping a Streamlit server,
+and waiting until a page has settled."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic", "--disable-renderer-backgrounding",
+        "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_streamlit(script: str, cwd: Path, home: str, *extra: str, env: dict | None = None,
+                    poll: float = 0.1, timeout: float = 120) -> tuple[subprocess.Popen, int]:
+    """`streamlit run script` on a free local port with VAE_EXPLORER_HOME=home; returns once it is healthy."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
+                             "--server.address", "127.0.0.1", "--server.port", str(port), *extra],
+                            cwd=cwd, env=dict(os.environ, VAE_EXPLORER_HOME=home, **(env or {})),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+            return proc, port
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(poll)
+    stop(proc)
+    raise SystemExit(f"streamlit run {script} did not start")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def idle(page, quiet: float = 0.8, timeout: float = 120) -> None:
+    """Wait until Streamlit's running indicator has been absent for ``quiet`` seconds."""
+    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout * 1000)
+    since, deadline = None, time.time() + timeout
+    while time.time() < deadline:
+        if page.locator('[data-testid="stStatusWidget"]').count():
+            since = None
+        elif since is None:
+            since = time.time()
+        elif time.time() - since > quiet:
+            return
+        time.sleep(0.03)
+    raise TimeoutError("the page did not settle")
