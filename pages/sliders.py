@@ -16,6 +16,7 @@ from vae_core.losses import LOG_2PI
 
 STEP = 0.05
 OTHERS_KEY = "sliders_others"
+Z_NOW_KEY = "sliders_z_now"  # a dict whose "z" is the point on screen
 
 page_header("Latent sliders", "Each slider is one coordinate of z, in units of the prior's standard deviation: "
             "the prior N(0, I) keeps about 95% of its samples within +-2 on every axis. The image is the "
@@ -153,7 +154,7 @@ def _point_menu() -> None:
                     icon=":material/bookmark:", width="stretch"):
         st.button("Save this point", key="sliders_save", icon=":material/bookmark_add:", on_click=_save_point,
                   help="Keep this z (a star on the map) to download with the others.", width="stretch")
-        state = st.session_state.setdefault("sliders_z_now", {})  # the fragment keeps it current
+        state = st.session_state.setdefault(Z_NOW_KEY, {})  # kept current by _show_point
         name = ckpt.name
         st.download_button("Download z (JSON)", lambda: point_json(name, state.get("z", np.zeros(D))),
                            file_name=f"{name}-z.json", mime="application/json", key="sliders_point_json",
@@ -199,9 +200,14 @@ def _numbers(z: np.ndarray) -> str:
     return f"||z|| = {norm:.2f} (prior samples: about sqrt({D}) = {np.sqrt(D):.2f}) · log p(z) = {log_prior:.2f}"
 
 
+def _show_point(z: np.ndarray) -> None:
+    """Record z for the Points menu's download (read when clicked), then show it on the position map."""
+    st.session_state.setdefault(Z_NOW_KEY, {})["z"] = z
+    _position_map(z)
+
+
 def _position_map(z: np.ndarray) -> None:
     """z as a ring on the encoded test images' means (two most spread dimensions), saved points as stars."""
-    st.session_state.setdefault("sliders_z_now", {})["z"] = z
     if len(mu) == 0 or D < 2:
         return
     dims = (0, 1) if D == 2 else tuple(sorted(np.argsort(-np.var(mu, 0))[:2].tolist()))
@@ -254,7 +260,7 @@ if live:
         st.caption(_numbers(z))
         st.code("z = [" + ", ".join(f"{v:.3f}" for v in z) + "]", language=None, wrap_lines=True)
     with right:
-        _position_map(z)
+        _show_point(z)
     st.stop()
 
 
@@ -305,7 +311,7 @@ def server_sliders() -> None:
                 st.caption(f"{n_inactive} of {D} dimensions are inactive (average KL < {posterior.INACTIVE_KL} nats): "
                            "the KL term pulled their q(z_i|x) onto the prior, so they carry no information and "
                            "moving them changes nothing. This is called posterior collapse.")
-        _position_map(z)
+        _show_point(z)
     url_state.remember(keys)  # the sliders above wrote z into the URL themselves
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +112,32 @@ def _pages_folder_mode_off(monkeypatch):
 # ---------------------------------------------------------------- app fixtures shared by page tests
 
 BUNDLED_DIR = Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+def clean_home(tmp_path: Path, monkeypatch) -> Path:
+    """An empty VAE_EXPLORER_HOME and download cache for one test, with the app's limits at their defaults."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("VAE_EXPLORER_HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for name in ("VAE_DATA_DIR", "VAE_MAX_TRAININGS", "VAE_MAX_UPLOAD_MB", "VAE_SHARE_TRAINED"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+def texts(elements) -> str:
+    """The text of AppTest elements (captions, errors, ...), joined."""
+    return " ".join(e.value for e in elements)
+
+
+def run_until(at, done, deadline: float = 90):
+    """Rerun the AppTest until done(at) holds (a background training has ended), failing after deadline s."""
+    end = time.time() + deadline
+    while not done(at):
+        assert time.time() < end, "the page did not show the end of the training in time"
+        time.sleep(0.2)
+        at.run()
+        assert not at.exception, at.exception
+    return at
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import math
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,37 +24,17 @@ from streamlit.testing.v1 import AppTest
 
 from vae_core.checkpoints import load_checkpoint
 
-from conftest import file_hashes
+from conftest import clean_home, file_hashes, run_until, texts
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS_2D = REPO / "checkpoints" / "digits-2d"
-DEADLINE = 90
 # three runs per page: every parameter gets NaN once, an infinity once and +-1e308 once
 ABSURD_RUNS = [("nan", "nan"), ("inf", "-1e308"), ("1e308", "-inf")]
 
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    monkeypatch.setenv("VAE_EXPLORER_HOME", str(home))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    for name in ("VAE_DATA_DIR", "VAE_MAX_TRAININGS", "VAE_MAX_UPLOAD_MB", "VAE_SHARE_TRAINED"):
-        monkeypatch.delenv(name, raising=False)
-    return home
-
-
-def texts(elements) -> str:
-    return " ".join(e.value for e in elements)
-
-
-def run_until(at: AppTest, done) -> AppTest:
-    deadline = time.time() + DEADLINE
-    while not done(at):
-        assert time.time() < deadline, "the page did not show the end of the training in time"
-        time.sleep(0.2)
-        at.run()
-        assert not at.exception, at.exception
-    return at
+    return clean_home(tmp_path, monkeypatch)
 
 
 def open_train_page() -> AppTest:

@@ -9,7 +9,6 @@ import hashlib
 import io
 import json
 import pickle
-import time
 import zipfile
 from pathlib import Path
 
@@ -22,21 +21,17 @@ from streamlit.testing.v1 import AppTest
 from vae_core.checkpoints import (CONFIG_FILE, META_FILE, SAMPLE_FILE, WEIGHTS_FILE, CheckpointError, export_zip,
                                   import_zip, max_upload_bytes)
 
+from conftest import clean_home, run_until, texts
+
 REPO = Path(__file__).resolve().parents[1]
 GOOD = REPO / "checkpoints" / "digits-2d"
-DEADLINE = 90
 
 pytestmark = pytest.mark.skipif(not (GOOD / WEIGHTS_FILE).is_file(), reason="checkpoints/digits-2d is not built")
 
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    monkeypatch.setenv("VAE_EXPLORER_HOME", str(home))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    for name in ("VAE_DATA_DIR", "VAE_MAX_TRAININGS", "VAE_MAX_UPLOAD_MB", "VAE_SHARE_TRAINED"):
-        monkeypatch.delenv(name, raising=False)
-    return home
+    return clean_home(tmp_path, monkeypatch)
 
 
 # ---------------------------------------------------------------- checkpoint archives
@@ -125,10 +120,6 @@ def upload_checkpoint(at: AppTest, name: str, data: bytes) -> AppTest:
     at.file_uploader(key="ckpt_upload").upload(name, data, "application/zip").run()
     assert not at.exception, at.exception
     return at
-
-
-def texts(elements) -> str:
-    return " ".join(e.value for e in elements)
 
 
 def test_the_payload_is_live(tmp_path):
@@ -276,16 +267,6 @@ def start_with_upload(at: AppTest, name: str, data: bytes, run_name: str) -> App
     at.button(key="train_start").click()
     at.run()
     assert not at.exception, at.exception
-    return at
-
-
-def run_until(at: AppTest, done) -> AppTest:
-    deadline = time.time() + DEADLINE
-    while not done(at):
-        assert time.time() < deadline, "the page did not show the end of the training in time"
-        time.sleep(0.2)
-        at.run()
-        assert not at.exception, at.exception
     return at
 
 

@@ -44,12 +44,8 @@ def map_with_marks(canvas, ring: tuple[float, float] | None, stars=(), alt: str 
     """A MapCanvas's fixed picture with a ring on ``ring`` and a star on each of ``stars``, placed by
     the browser: the picture is encoded once per model, so a slider release only sends the marks'
     positions (no image is drawn or encoded on the server)."""
-    import base64
     import html
 
-    key = "_b64"
-    if getattr(canvas, key, None) is None:
-        setattr(canvas, key, base64.b64encode(canvas.base_png()).decode("ascii"))
     marks = []
     for x, y in stars:
         at = canvas.fraction(float(x), float(y))
@@ -59,7 +55,7 @@ def map_with_marks(canvas, ring: tuple[float, float] | None, stars=(), alt: str 
     if at is not None:
         marks.append(f'<span class="vae-ring" style="left:{at[0] * 100:.3f}%;top:{at[1] * 100:.3f}%"></span>')
     st.html(f'<figure class="vae-posmap-fig"><div class="vae-posmap" style="max-width:{canvas.base.width}px">'
-            f'<img src="data:image/png;base64,{getattr(canvas, key)}" alt="{html.escape(alt)}">'
+            f'<img src="{canvas.base_data_url}" alt="{html.escape(alt)}">'
             + "".join(marks) + "</div>" + (f"<figcaption>{html.escape(caption)}</figcaption>" if caption else "")
             + "</figure>"
             "<style>.vae-posmap-fig{margin:0}.vae-posmap{position:relative}.vae-posmap img{display:block;width:100%;"

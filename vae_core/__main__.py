@@ -7,12 +7,12 @@ import shlex
 import sys
 from pathlib import Path
 
-from .config import ARCHS, GAUSSIAN_VARIANCES, LIKELIHOODS, LR_SCHEDULES, ConfigError, ModelConfig, TrainConfig
+from .config import (ARCHS, DEFAULT_HIDDEN, GAUSSIAN_VARIANCES, LIKELIHOODS, LR_SCHEDULES, ConfigError,
+                     ModelConfig, TrainConfig)
 from .devices import DEVICE_CHOICES
 from .progress import ProgressBar
 from .train import Callback
 
-DEFAULT_HIDDEN = {"mlp": (400,), "conv": (32, 64)}
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -23,6 +23,24 @@ def _hidden(text: str) -> tuple[int, ...]:
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"--hidden {text!r}: give at least one positive integer")
     return sizes
+
+
+def train_config(args: argparse.Namespace, device: str) -> TrainConfig:
+    """The TrainConfig that ``train``'s arguments ask for (also used by vae_core.distributed)."""
+    return TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                       lr_schedule=args.lr_schedule, adam_beta2=args.adam_beta2, data_init=not args.no_data_init,
+                       beta=args.beta, warmup_epochs=args.warmup_epochs, seed=args.seed, device=device,
+                       data_dir=args.data_dir, test_fraction=args.test_fraction)
+
+
+def model_config(args: argparse.Namespace, data) -> ModelConfig:
+    """The ModelConfig that ``train``'s arguments ask for, sized for the loaded data."""
+    return ModelConfig(
+        image_shape=data.train.image_shape, latent_dim=args.latent_dim, arch=args.arch,
+        hidden=args.hidden or DEFAULT_HIDDEN[args.arch], likelihood=args.likelihood,
+        gaussian_variance=args.gaussian_variance, gaussian_sigma=args.gaussian_sigma,
+        num_classes=max(len(data.train.class_names), 1), conditional=args.conditional,
+        autoencoder=args.autoencoder)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,18 +153,10 @@ def cmd_train(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    train_cfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                            lr_schedule=args.lr_schedule, adam_beta2=args.adam_beta2, data_init=not args.no_data_init,
-                            beta=args.beta, warmup_epochs=args.warmup_epochs, seed=args.seed, device=args.device,
-                            data_dir=args.data_dir, test_fraction=args.test_fraction)
+    train_cfg = train_config(args, args.device)
     data = load_dataset(args.dataset, data_dir=args.data_dir, download=not args.no_download,
                         progress=_download_progress(), test_fraction=args.test_fraction, seed=args.seed)
-    model_cfg = ModelConfig(
-        image_shape=data.train.image_shape, latent_dim=args.latent_dim, arch=args.arch,
-        hidden=args.hidden or DEFAULT_HIDDEN[args.arch], likelihood=args.likelihood,
-        gaussian_variance=args.gaussian_variance, gaussian_sigma=args.gaussian_sigma,
-        num_classes=max(len(data.train.class_names), 1), conditional=args.conditional,
-        autoencoder=args.autoencoder)
+    model_cfg = model_config(args, data)
     out = Path(args.out)
     command = "python -m vae_core " + shlex.join(sys.argv[1:] if args._argv is None else args._argv)
     print(f"training on {data.train.name}: {len(data.train)} train / {len(data.test)} test images "

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
 LR_SCHEDULES = ("cosine", "constant")
+DEFAULT_HIDDEN = {"mlp": (400,), "conv": (32, 64)}  # hidden sizes when none are given, per architecture
 # TrainConfig keys added later, with the values every older checkpoint was trained with
 LEGACY_TRAINING = {"lr_schedule": "constant", "adam_beta2": 0.999, "data_init": False}
 GAUSSIAN_VARIANCES = ("fixed", "learned")

@@ -177,8 +177,8 @@ def _train_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .__main__ import DEFAULT_HIDDEN, _CLIProgress
-    from .config import ConfigError, ModelConfig, TrainConfig
+    from .__main__ import _CLIProgress, model_config, train_config
+    from .config import ConfigError
     from .checkpoints import CheckpointError
     from .data import DatasetError, load_dataset
     from .train import TrainingDiverged
@@ -199,10 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.threads:
             torch.set_num_threads(args.threads)
-        train_cfg = TrainConfig(dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                                lr_schedule=args.lr_schedule, adam_beta2=args.adam_beta2, data_init=not args.no_data_init,
-                                beta=args.beta, warmup_epochs=args.warmup_epochs, seed=args.seed,
-                                device=str(device), data_dir=args.data_dir, test_fraction=args.test_fraction)
+        train_cfg = train_config(args, str(device))
         if args.batch_size < world:
             raise ConfigError(f"batch_size={args.batch_size} is the global batch: it must be at least the "
                               f"number of processes ({world})")
@@ -214,12 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         data = load() if local == 0 else None
         _barrier(device)
         data = data if data is not None else load()
-        model_cfg = ModelConfig(
-            image_shape=data.train.image_shape, latent_dim=args.latent_dim, arch=args.arch,
-            hidden=args.hidden or DEFAULT_HIDDEN[args.arch], likelihood=args.likelihood,
-            gaussian_variance=args.gaussian_variance, gaussian_sigma=args.gaussian_sigma,
-            num_classes=max(len(data.train.class_names), 1), conditional=args.conditional,
-            autoencoder=args.autoencoder)
+        model_cfg = model_config(args, data)
         out = Path(args.out)
         say(f"training on {data.train.name}: {len(data.train)} train / {len(data.test)} test images; "
             f"{world} processes ({backend}), global batch {args.batch_size}")

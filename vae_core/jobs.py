@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .checkpoints import CheckpointError
-from .config import ConfigError, ModelConfig, TrainConfig
+from .config import DEFAULT_HIDDEN, ConfigError, ModelConfig, TrainConfig
 from .data import DataSplit, DatasetError, load_dataset
 from .latent import decode_batch, prior_z
 from .paths import safe_name, trained_dir, unique_child
@@ -36,7 +36,6 @@ from .train import Callback, EpochStats, Trainer, TrainingDiverged
 
 log = logging.getLogger(__name__)
 
-DEFAULT_HIDDEN = {"mlp": (400,), "conv": (32, 64)}
 DEFAULT_MAX_RUNNING = 2
 MAX_KEPT_JOBS = 64  # finished jobs remembered per server; older ones are forgotten
 PREVIEW_SEED = 1234  # the fixed prior draws decoded after every epoch

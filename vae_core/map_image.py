@@ -5,6 +5,8 @@ Dots coloured by class on a framed plot with tick labels, an optional ring on a 
 """
 from __future__ import annotations
 
+import base64
+import functools
 import io
 import math
 
@@ -133,13 +135,12 @@ class MapCanvas:
             return None
         return px / self.base.width, py / self.base.height
 
-    def base_png(self) -> bytes:
-        """PNG bytes of the fixed part alone (computed once)."""
-        if getattr(self, "_base_png", None) is None:
-            buf = io.BytesIO()
-            self.base.save(buf, format="PNG")
-            self._base_png = buf.getvalue()
-        return self._base_png
+    @functools.cached_property
+    def base_data_url(self) -> str:
+        """The fixed part alone as a PNG data: URL (encoded once)."""
+        buf = io.BytesIO()
+        self.base.save(buf, format="PNG")
+        return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
     def px(self, x: float, y: float) -> tuple[float, float]:
         """Pixel coordinates of the map point (x, y)."""
