@@ -216,12 +216,27 @@ async def go_to(page, link: str, title: str, s: Session) -> None:
 
 
 async def upload(page, zip_path: Path, s: Session) -> None:
+    """Upload through the sidebar. A file set while the page is still rerunning from its arrival can be
+    dropped with the uploader it was set on (seen once in 5 sessions on a busy machine): after a
+    minute without the "Loaded" message the file is set again, once."""
+    await wait_idle(page, ARRIVAL_TIMEOUT_MS)
     expander = page.locator("[data-testid=stSidebar] [data-testid=stExpander]", has_text="Upload a checkpoint")
     await expander.locator("summary").click()
+    loaded = page.get_by_text(f"Loaded {zip_path.stem}")
     t0 = time.perf_counter()
-    await page.locator("[data-testid=stSidebar] [data-testid=stFileUploader] input[type=file]").set_input_files(
-        str(zip_path))
-    await page.get_by_text(f"Loaded {zip_path.stem}").wait_for(timeout=ARRIVAL_TIMEOUT_MS)
+    for attempt in range(2):
+        await page.locator("[data-testid=stSidebar] [data-testid=stFileUploader] input[type=file]").set_input_files(
+            str(zip_path))
+        try:
+            await loaded.wait_for(timeout=60_000 if attempt == 0 else ARRIVAL_TIMEOUT_MS)
+            break
+        except Exception:  # noqa: BLE001 - the second attempt's timeout is raised
+            if attempt:
+                raise
+            if await page.locator("[data-testid=stSidebar] [data-testid=stFileChip]").count():
+                await loaded.wait_for(timeout=ARRIVAL_TIMEOUT_MS)  # it did arrive: a second set would upload twice
+                break
+            await wait_idle(page)
     s.record("upload", (time.perf_counter() - t0) * 1000)
     await wait_idle(page)
     s.uploaded = True
