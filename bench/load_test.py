@@ -178,6 +178,7 @@ class Session:
     exceptions_seen: int = 0
     picker: list[str] = field(default_factory=list)
     uploaded: bool = False
+    upload_retries: int = 0  # uploads done again after the uploader dropped the file
     cap_message: str | None = None
     trained: bool = False
     kind: str = "browser"  # or "ws": a websocket client
@@ -216,15 +217,16 @@ async def go_to(page, link: str, title: str, s: Session) -> None:
 
 
 async def upload(page, zip_path: Path, s: Session) -> None:
-    """Upload through the sidebar. A file set while the page is still rerunning from its arrival can be
-    dropped with the uploader it was set on (seen once in 5 sessions on a busy machine): after a
-    minute without the "Loaded" message the file is set again, once."""
-    await wait_idle(page, ARRIVAL_TIMEOUT_MS)
-    expander = page.locator("[data-testid=stSidebar] [data-testid=stExpander]", has_text="Upload a checkpoint")
-    await expander.locator("summary").click()
+    """Upload through the sidebar. On a busy machine a file set on the uploader was, rarely, dropped
+    (no file chip, no message): after a minute without the "Loaded" message and with no file shown,
+    the page is reloaded (a new session) and the upload done again, once."""
     loaded = page.get_by_text(f"Loaded {zip_path.stem}")
     t0 = time.perf_counter()
     for attempt in range(2):
+        await wait_idle(page, ARRIVAL_TIMEOUT_MS)
+        expander = page.locator("[data-testid=stSidebar] details", has_text="Upload a checkpoint")
+        if await expander.get_attribute("open") is None:
+            await expander.locator("summary").click()
         await page.locator("[data-testid=stSidebar] [data-testid=stFileUploader] input[type=file]").set_input_files(
             str(zip_path))
         try:
@@ -234,9 +236,10 @@ async def upload(page, zip_path: Path, s: Session) -> None:
             if attempt:
                 raise
             if await page.locator("[data-testid=stSidebar] [data-testid=stFileChip]").count():
-                await loaded.wait_for(timeout=ARRIVAL_TIMEOUT_MS)  # it did arrive: a second set would upload twice
+                await loaded.wait_for(timeout=ARRIVAL_TIMEOUT_MS)  # it did arrive: a second one would upload twice
                 break
-            await wait_idle(page)
+            s.upload_retries += 1
+            await page.reload()
     s.record("upload", (time.perf_counter() - t0) * 1000)
     await wait_idle(page)
     s.uploaded = True
