@@ -5,6 +5,8 @@ import streamlit as st
 
 from ui import url_state
 from ui.common import model_sidebar
+from ui.map_plot import preload_plotly
+from ui.models import warm_up
 from ui.presenter import presenter_keys, presenter_mode
 from ui.scenes import scene_bar, scenes_sidebar, share_sidebar
 
@@ -22,6 +24,7 @@ PAGES = [
 ]
 
 nav = st.navigation(PAGES)
+preload_plotly()
 st.logo(str(Path(__file__).parent / "ui" / "icon.png"), size="large")
 url_state.forget_absent()  # a parameter gone from the URL counts as new when it comes back
 st.sidebar.subheader("VAE Latent Explorer")
@@ -30,4 +33,7 @@ presenter = presenter_mode()
 scenes_sidebar()
 share_sidebar()
 scene_bar(presenter, presenter_keys() if presenter else 0)
-nav.run()
+try:
+    nav.run()
+finally:  # also when the page stops early with st.stop()
+    warm_up(st.session_state.get("model_path"))

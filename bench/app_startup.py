@@ -1,7 +1,7 @@
 """The app from a cold start, in headless Debian Chromium, against a minimal reference app.
 
 1. Cold start: `streamlit run app.py` -> the first decoded image on screen (the latent map's
-   "under the pointer" canvas drawn, and the map's points drawn), on the bundled default model.
+   "under the pointer" canvas, decoded by the bundled default model), and -> the map's points drawn.
    Reference, in the same run: a minimal Streamlit app that imports torch, decodes one z with a
    784-400-20 MLP and shows it with st.image (the smallest app of this kind).
 2. Switching pages: click each page in the sidebar, time until the page is idle.
@@ -48,22 +48,31 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def cold_start(browser, script: str, cwd: Path, home: str, wait_for: str) -> tuple[float, subprocess.Popen, int, object]:
-    """Seconds from launching `streamlit run script` to `wait_for` visible in a fresh page."""
+def cold_start(browser, script: str, cwd: Path, home: str, *events: str) -> tuple[list[float], subprocess.Popen, int, object]:
+    """Seconds from launching `streamlit run script` to each of `events` (JavaScript conditions) true in a fresh page."""
     t0 = time.perf_counter()
     proc, port = start_streamlit(script, cwd, home, poll=0.02)
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.goto(f"http://127.0.0.1:{port}/")
-    page.wait_for_function(wait_for, timeout=120_000, polling=20)
-    return time.perf_counter() - t0, proc, port, page
+    page.goto(f"http://127.0.0.1:{port}/", wait_until="commit")
+    times: list[float | None] = [None] * len(events)
+    deadline = t0 + 120
+    while None in times and time.perf_counter() < deadline:
+        for i, js in enumerate(events):
+            if times[i] is None and page.evaluate(js):
+                times[i] = time.perf_counter() - t0
+        time.sleep(0.01)
+    if None in times:
+        stop(proc)
+        raise SystemExit(f"{script}: not every event happened within 120 s: {times}")
+    return times, proc, port, page
 
 
 FIRST_DECODED = """() => {
   const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot && e.shadowRoot.querySelector('.vae-pointer canvas'));
   const c = host && host.shadowRoot.querySelector('.vae-pointer canvas');
-  const dots = document.querySelector('.js-plotly-plot .scatterlayer .point');
-  return c && c.width > 1 && dots;
+  return !!(c && c.width > 1);
 }"""
+MAP_DRAWN = "() => !!document.querySelector('.js-plotly-plot .scatterlayer .point')"
 FIRST_IMAGE = "() => { const i = document.querySelector('[data-testid=stImage] img'); return i && i.complete && i.naturalWidth > 0; }"
 
 
@@ -76,20 +85,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         (Path(tmp) / "reference.py").write_text(REFERENCE_APP)
-        ours, ref = [], []
+        ours, maps, ref = [], [], []
         for _ in range(args.repeats):
-            t, proc, _, page = cold_start(browser, "reference.py", Path(tmp), tmp, FIRST_IMAGE)
+            (t,), proc, _, page = cold_start(browser, "reference.py", Path(tmp), tmp, FIRST_IMAGE)
             ref.append(t)
             page.close()
             stop(proc)
-            t, proc, _, page = cold_start(browser, "app.py", REPO, tmp, FIRST_DECODED)
+            (t, t_map), proc, _, page = cold_start(browser, "app.py", REPO, tmp, FIRST_DECODED, MAP_DRAWN)
             ours.append(t)
+            maps.append(t_map)
             page.close()
             stop(proc)
-        print(f"cold start to first image: app {np.median(ours):.2f} s (runs {', '.join(f'{t:.2f}' for t in ours)}); "
-              f"minimal torch app {np.median(ref):.2f} s; ratio {np.median(ours) / np.median(ref):.2f}")
+        runs = lambda ts: ", ".join(f"{t:.2f}" for t in ts)  # noqa: E731
+        print(f"cold start to first image: app {np.median(ours):.2f} s (runs {runs(ours)}); "
+              f"minimal torch app {np.median(ref):.2f} s (runs {runs(ref)}); ratio {np.median(ours) / np.median(ref):.2f} "
+              "(goal: app within 3 s)")
+        print(f"cold start to the latent map's points drawn: {np.median(maps):.2f} s (runs {runs(maps)})")
 
-        _, proc, port, page = cold_start(browser, "app.py", REPO, tmp, FIRST_DECODED)
+        _, proc, port, page = cold_start(browser, "app.py", REPO, tmp, FIRST_DECODED, MAP_DRAWN)
         idle(page)
         switches = {}
         for _ in range(2):

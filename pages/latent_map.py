@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from ui import url_state
@@ -17,7 +16,6 @@ from ui.map_plot import MapTarget, hover_previews, latent_map_figure, parse_sele
 from ui.models import encoded_sample, stamp
 from ui.projection_jobs import projection_or_progress
 from vae_core import posterior
-from vae_core.latent import decode_batch
 from vae_core.projection import LABELS, available_methods
 
 CHART_KEY = "latent_map_chart"
@@ -139,6 +137,17 @@ def _on_select(view_when_drawn, sig_when_drawn) -> None:
         st.session_state.latent_map_target = {"target": chosen, "view": view_when_drawn, "sig": sig_when_drawn}
 
 
+col_map, col_img = st.columns([5, 3], gap="large")
+with col_img:  # before the chart: its first image is on screen while the chart is still being built
+    if method == "latent" and browser_program(path) is not None:
+        st.markdown("### Under the pointer")
+        pointer_decoder(path, CHART_KEY, np.zeros(latent_dim, np.float32),
+                        (dims[0], dims[1] if latent_dim > 1 else None), size=240, key="latent_map_pointer",
+                        label=int(st.session_state.get("latent_map_class") or 0) if cfg.conditional else 0)
+        st.caption("Decoded in your browser while the mouse moves over the map"
+                   + (", every other dimension at 0." if latent_dim > 2 else "."))
+
+
 # -- the map --------------------------------------------------------------------------------
 if method == "latent":
     axis_titles = (f"z{dims[0] + 1}", f"z{dims[1] + 1}" if latent_dim > 1 else "")
@@ -161,7 +170,6 @@ fig = latent_map_figure(
     grid=posterior.square_grid(*extent, GRID_N), extent=extent, equal_axes=native_2d,
     prior=posterior.prior_circles() if show_prior else None, ellipses=ellipses, highlight=highlight)
 
-col_map, col_img = st.columns([5, 3], gap="large")
 with col_map:
     st.plotly_chart(fig, key=CHART_KEY, on_select=functools.partial(_on_select, view, chart_sig),
                     selection_mode=("points",), config=PLOTLY_CONFIG)
@@ -208,6 +216,8 @@ def _location_latent(t: MapTarget) -> tuple[np.ndarray, str]:
 
 
 def _point_details(i: int, recon: np.ndarray, samples: np.ndarray) -> None:
+    import pandas as pd  # not imported before it is needed: the first screen draws sooner
+
     st.subheader(f"Image #{i} · class {_label_of(i)}")
     c1, c2, c3 = st.columns([1, 1, 2])
     with c1:
@@ -229,13 +239,6 @@ def _point_details(i: int, recon: np.ndarray, samples: np.ndarray) -> None:
 
 
 with col_img:
-    if method == "latent" and browser_program(path) is not None:
-        st.markdown("### Under the pointer")
-        pointer_decoder(path, CHART_KEY, np.zeros(latent_dim, np.float32),
-                        (dims[0], dims[1] if latent_dim > 1 else None), size=240, key="latent_map_pointer",
-                        label=int(st.session_state.get("latent_map_class") or 0) if cfg.conditional else 0)
-        st.caption("Decoded in your browser while the mouse moves over the map"
-                   + (", every other dimension at 0." if latent_dim > 2 else "."))
     if target is None:
         st.markdown("### Click the map")
         st.caption("A dot shows that image's posterior q(z|x) below the map; empty space is decoded here.")
@@ -257,6 +260,8 @@ with col_img:
             if cfg.conditional:
                 y = st.selectbox("Decode as class", range(len(class_names)), format_func=lambda c: class_names[c],
                                  key="latent_map_class", help="A conditional VAE's decoder p(x|z, y) also needs y.")
+            from vae_core.latent import decode_batch
+
             show_image(decode_batch(ckpt.model, z_loc[None], y)[0], target=320, caption=note)
 
 if target is not None and target.kind == "point":

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from vae_core.decoder_program import UnsupportedDecoder, decoder_program
+from vae_core.decoder_program import UnsupportedDecoder, program_from_arrays
 
+from .component_data import component_data
 from .models import load_model, stamp
 
 _JS = Path(__file__).parent / "js"
@@ -56,7 +57,8 @@ _pointer_component = st.components.v2.component(
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _program(path: str, _stamp: str) -> tuple[dict, str]:
-    spec, blob = decoder_program(load_model(path).model)
+    ckpt = load_model(path)
+    spec, blob = program_from_arrays(ckpt.config, ckpt.arrays)
     return spec, base64.b64encode(blob).decode("ascii")
 
 
@@ -100,7 +102,7 @@ def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str
         "inactive": inactive or [False] * len(dims), "label": int(label), "version": version, "size": size,
         "range": 3.0, "step": 0.01,
     })
-    result = _sliders_component(key=key, data=data, on_z_change=lambda: None, on_loaded_change=lambda: None)
+    result = _sliders_component(key=key, data=component_data(data), on_z_change=lambda: None, on_loaded_change=lambda: None)
     got = getattr(result, "z", None)
     return list(got) if got else None
 
@@ -117,5 +119,5 @@ def pointer_decoder(path: str, chart_key: str, base: np.ndarray, dims: tuple[int
     data.update({"selector": f".st-key-{chart_key}", "base": [float(v) for v in base],
                  "dims": [int(dims[0]), None if dims[1] is None else int(dims[1])], "label": int(label),
                  "size": size})
-    _pointer_component(key=key, data=data, on_loaded_change=lambda: None)
+    _pointer_component(key=key, data=component_data(data), on_loaded_change=lambda: None)
     return True

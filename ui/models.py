@@ -11,12 +11,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import threading
+
 import numpy as np
 import streamlit as st
-import torch
 
+from vae_core import numpy_model
 from vae_core.checkpoints import Checkpoint, list_checkpoints, load_checkpoint
-from vae_core.evaluate import encode_dataset
 from vae_core.map_image import MapCanvas
 from vae_core.paths import BUNDLED_DIR, runs_dir, session_runs_dir, share_trained, uploads_dir
 from vae_core.projection import Projection
@@ -61,12 +62,43 @@ def model_choices() -> list[ModelChoice]:
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the model...")
 def _load(path: str, _stamp: str) -> Checkpoint:
-    torch.set_grad_enabled(False)
-    return load_checkpoint(path, "cpu")
+    # lazy: the torch model is built when a page first needs it; the first screen needs only the arrays
+    return load_checkpoint(path, "cpu", lazy=True)
 
 
 def load_model(path: str) -> Checkpoint:
     return _load(path, stamp(path))
+
+
+_WARM_UP_DELAY = 1.0  # seconds after the first screen's script run, so its messages and files go out first
+_warm_up_started = threading.Event()
+
+
+def warm_up(path: str | None) -> None:
+    """Once per server, in the background: import torch (about 1.6 s) and pandas, and build the model
+    of ``path``, so the first click that needs them does not wait. The first screen needs neither
+    (checkpoints load lazily; the map's encodings are computed in NumPy), so it is on screen sooner."""
+    if _warm_up_started.is_set():
+        return
+    _warm_up_started.set()
+    ckpt = None
+    if path:
+        try:
+            ckpt = load_model(path)
+        except Exception:  # noqa: BLE001  (the page has said what is wrong with it)
+            ckpt = None
+
+    def work() -> None:
+        import importlib
+        import time
+
+        time.sleep(_WARM_UP_DELAY)
+        for module in ("pandas", "torch", "vae_core.latent", "vae_core.evaluate"):
+            importlib.import_module(module)
+        if ckpt is not None:
+            ckpt.model  # noqa: B018  (builds it)
+
+    threading.Thread(target=work, name="vae-warm-up", daemon=True).start()
 
 
 @st.cache_data(max_entries=32, show_spinner="Encoding the images...")
@@ -75,7 +107,8 @@ def _encode(path: str, _stamp: str) -> tuple[np.ndarray, np.ndarray]:
     if ckpt.sample is None:
         d = ckpt.config.latent_dim
         return np.zeros((0, d), np.float32), np.zeros((0, d), np.float32)
-    return encode_dataset(ckpt.model, ckpt.sample.as_tensor(), torch.from_numpy(ckpt.sample.labels))
+    # NumPy, not torch: the same numbers (tests hold them to VAE.encode), without importing torch
+    return numpy_model.encode(ckpt.config, ckpt.arrays, ckpt.sample.as_array(), ckpt.sample.labels)
 
 
 def encoded_sample(path: str) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,11 @@ Layout of a checkpoint folder::
 
 Loading never unpickles anything: safetensors holds raw tensors, JSON holds
 plain values, and ``np.load`` runs with ``allow_pickle=False``.
+
+Loading checks every file without torch: the weights are read as NumPy arrays and held to the
+names and shapes vae_core.numpy_model.state_shapes gives for the config. ``load_checkpoint(...,
+lazy=True)`` stops there and builds the torch model on first use of ``Checkpoint.model``, so an
+app can show a model's encodings and its decoder's browser program before torch is imported.
 """
 from __future__ import annotations
 
@@ -21,16 +26,23 @@ import shutil
 import uuid
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+import threading
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.numpy import load_file as load_arrays
 
 from .config import ConfigError, ModelConfig
-from .models import VAE
+from .numpy_model import state_shapes
+
+if TYPE_CHECKING:
+    import torch
+
+    from .models import VAE
 
 FORMAT = "vae-latent-explorer/checkpoint-1"
 CONFIG_FILE = "config.json"
@@ -53,20 +65,57 @@ class Sample:
     labels: np.ndarray  # (N,) int64
     class_names: list[str]
 
+    def as_array(self) -> np.ndarray:
+        """(N, C, H, W) float32 in [0, 1]."""
+        x = self.images.astype(np.float32) / 255.0
+        return x[:, None] if x.ndim == 3 else np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
     def as_tensor(self) -> torch.Tensor:
         """(N, C, H, W) float32 in [0, 1]."""
-        x = torch.from_numpy(self.images).float() / 255.0
-        return x.unsqueeze(1) if x.ndim == 3 else x.permute(0, 3, 1, 2).contiguous()
+        import torch
+
+        return torch.from_numpy(self.as_array())
 
 
-@dataclass
 class Checkpoint:
-    path: Path
-    model: VAE
-    config: ModelConfig
-    meta: dict = field(default_factory=dict)
-    sample: Sample | None = None
-    optimizer_state: dict | None = None
+    """A loaded checkpoint: its config, metadata, stored test images, weights (as NumPy arrays) and the
+    torch model. A lazily loaded checkpoint builds the model on first use of ``model``."""
+
+    def __init__(self, path: Path, model: VAE | None = None, config: ModelConfig | None = None,
+                 meta: dict | None = None, sample: Sample | None = None, optimizer_state: dict | None = None,
+                 arrays: dict[str, np.ndarray] | None = None, device="cpu", frozen: bool = False):
+        if model is None and (config is None or arrays is None):
+            raise ValueError("a Checkpoint needs its model, or its config and arrays to build it from")
+        self.path = Path(path)
+        self.config = config if config is not None else model.cfg
+        self.meta = meta if meta is not None else {}
+        self.sample = sample
+        self.optimizer_state = optimizer_state
+        self._arrays = arrays
+        self._model = model
+        self._device = device
+        self._frozen = frozen  # build the model with requires_grad off (for viewing, never training)
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> VAE:
+        """The torch model, in eval mode (built from the arrays on first use; this imports torch)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = _build_model(self.config, self._arrays, self._device, self._frozen)
+        return self._model
+
+    @property
+    def model_built(self) -> bool:
+        return self._model is not None
+
+    @property
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The weights as float32 NumPy arrays, by torch's state_dict names."""
+        if self._arrays is None:
+            self._arrays = {k: v.detach().cpu().numpy() for k, v in self._model.state_dict().items()}
+        return self._arrays
 
     @property
     def name(self) -> str:
@@ -100,6 +149,8 @@ def _json_default(value):
 
 
 def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], list]:
+    import torch
+
     tensors = {}
     for idx, per_param in state["state"].items():
         for key, value in per_param.items():
@@ -119,6 +170,8 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], param_groups: list) -
 def save_checkpoint(path: str | os.PathLike, model: VAE, meta: dict, *, sample: Sample | None = None,
                     optimizer: torch.optim.Optimizer | None = None) -> Path:
     """Write the checkpoint folder atomically: a reader sees the old folder or the new one, never half of it."""
+    from safetensors.torch import save_file
+
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
     _recover_interrupted_swap(final)
@@ -219,33 +272,45 @@ def _check_hashes(folder: Path, meta: dict) -> None:
                 "Re-download or retrain this checkpoint")
 
 
-def _load_weights(folder: Path, model: VAE) -> None:
+def _read_weights(folder: Path, cfg: ModelConfig) -> dict[str, np.ndarray]:
+    """model.safetensors as float32 arrays, each checked against the tensor the config needs."""
     f = folder / WEIGHTS_FILE
     if not f.is_file():
         raise CheckpointError(f"{folder} is not a complete checkpoint: {WEIGHTS_FILE} is missing")
     try:
-        tensors = load_file(str(f))
-    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"{f} is not a readable safetensors file ({e}); it may be truncated") from e
-    expected = model.state_dict()
-    if "pixel_mean" in expected and "pixel_mean" not in tensors:  # saved before inputs were centred: no centring
-        tensors["pixel_mean"] = torch.zeros_like(expected["pixel_mean"])
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
+        arrays = load_arrays(str(f))
+    except (SafetensorError, OSError, ValueError, RuntimeError, TypeError) as e:
+        raise CheckpointError(f"{f} is not a readable safetensors file ({e}); it may be truncated or hold "
+                              "tensors of a type other than float32") from e
+    expected = state_shapes(cfg)
+    if "pixel_mean" not in arrays:  # saved before inputs were centred: no centring
+        arrays["pixel_mean"] = np.zeros(expected["pixel_mean"], np.float32)
+    missing = sorted(set(expected) - set(arrays))
+    unexpected = sorted(set(arrays) - set(expected))
     if missing or unexpected:
         raise CheckpointError(
             f"{f} does not fit the architecture in {CONFIG_FILE}: missing tensors {missing[:5]}, "
             f"unexpected tensors {unexpected[:5]}")
     for key, want in expected.items():
-        got = tensors[key]
-        if got.shape != want.shape:
+        got = arrays[key]
+        if got.shape != want:
             raise CheckpointError(
-                f"{f}: tensor {key!r} has shape {tuple(got.shape)} but the config needs {tuple(want.shape)}")
-        if got.dtype != want.dtype:
-            raise CheckpointError(f"{f}: tensor {key!r} has dtype {got.dtype}, expected {want.dtype}")
-        if got.is_floating_point() and not torch.isfinite(got).all():
+                f"{f}: tensor {key!r} has shape {tuple(got.shape)} but the config needs {want}")
+        if got.dtype != np.float32:
+            raise CheckpointError(f"{f}: tensor {key!r} has dtype {got.dtype}, expected float32")
+        if not np.isfinite(got).all():
             raise CheckpointError(f"{f}: tensor {key!r} holds NaN or infinite values; this model cannot be used")
-    model.load_state_dict(tensors, strict=True)
+    return arrays
+
+
+def _build_model(cfg: ModelConfig, arrays: dict[str, np.ndarray], device, frozen: bool) -> VAE:
+    import torch
+
+    from .models import VAE
+
+    model = VAE(cfg)
+    model.load_state_dict({k: torch.tensor(v) for k, v in arrays.items()}, strict=True)
+    return model.requires_grad_(not frozen).to(device).eval()
 
 
 def _load_sample(folder: Path) -> Sample | None:
@@ -263,8 +328,11 @@ def _load_sample(folder: Path) -> Sample | None:
     return Sample(images=images, labels=labels, class_names=names)
 
 
-def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu", *, with_optimizer: bool = False) -> Checkpoint:
-    """Rebuild the model from config.json and fill it from model.safetensors, checking every key and shape."""
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu", *, with_optimizer: bool = False,
+                    lazy: bool = False) -> Checkpoint:
+    """Read and check config.json, meta.json, the weights (every key and shape) and the sample, then
+    build the model; with ``lazy=True`` the model is built on first use of ``Checkpoint.model``, with
+    requires_grad off (a lazily loaded checkpoint is for viewing: encoding and decoding)."""
     folder = Path(path)
     _recover_interrupted_swap(folder)
     if not folder.is_dir():
@@ -278,11 +346,14 @@ def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu",
         raise CheckpointError(f"{folder / CONFIG_FILE} describes an unknown or invalid architecture: {e}") from e
     meta = _read_json(folder / META_FILE)
     _check_hashes(folder, meta)
-    model = VAE(cfg)
-    _load_weights(folder, model)
-    model.to(device).eval()
-    ckpt = Checkpoint(path=folder, model=model, config=cfg, meta=meta, sample=_load_sample(folder))
+    arrays = _read_weights(folder, cfg)
+    ckpt = Checkpoint(path=folder, config=cfg, meta=meta, sample=_load_sample(folder), arrays=arrays, device=device,
+                      frozen=lazy)
+    if not lazy:
+        ckpt.model  # noqa: B018  (build it now)
     if with_optimizer and (folder / OPTIMIZER_FILE).is_file():
+        from safetensors.torch import load_file
+
         try:
             tensors = load_file(str(folder / OPTIMIZER_FILE))
         except (SafetensorError, OSError) as e:

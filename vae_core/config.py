@@ -17,6 +17,8 @@ DEFAULT_HIDDEN = {"mlp": (400,), "conv": (32, 64)}  # hidden sizes when none are
 LEGACY_TRAINING = {"lr_schedule": "constant", "adam_beta2": 0.999, "data_init": False}
 GAUSSIAN_VARIANCES = ("fixed", "learned")
 MAX_LATENT_DIM = 64
+AE_LOGVAR = -30.0  # the autoencoder's "posterior" is a point: sigma = exp(-15) ~ 3e-7
+SLIDER_LIMIT = 3.0  # latent sliders span +-3 prior standard deviations
 
 
 class ConfigError(ValueError):

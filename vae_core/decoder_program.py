@@ -1,7 +1,8 @@
 """The decoder as a small program of plain operations over one float32 buffer, so that a
 browser can run p(x|z) itself (linear, relu, reshape, transposed convolution, sigmoid).
 
-``decoder_program(model)`` returns (spec, blob): ``spec`` is JSON-ready and lists the
+``decoder_program(model)`` (a torch VAE) and ``program_from_arrays(config, arrays)`` (a checkpoint's
+weights, no torch needed) return (spec, blob): ``spec`` is JSON-ready and lists the
 operations with offsets (in float32 elements) into ``blob``, the little-endian float32
 weights. ``run_program`` runs the same program in NumPy: it is the reference the
 JavaScript decoder is written against and tested with.
@@ -11,84 +12,91 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
-from torch import nn
 
-from .models import VAE, ConvDecoder, MLPDecoder
+from .config import ARCHS, ModelConfig
+from .numpy_model import KERNEL, PADDING, STRIDE, decoder_layers
 
 
 class UnsupportedDecoder(ValueError):
     """This decoder has a layer the browser program does not implement."""
 
 
-class _Blob:
-    def __init__(self):
-        self.parts: list[np.ndarray] = []
-        self.size = 0
+def program_from_arrays(cfg: ModelConfig, arrays: dict[str, np.ndarray]) -> tuple[dict, bytes]:
+    """The program of the decoder whose weights are ``arrays`` (a checkpoint's, by state_dict name)."""
+    if cfg.arch not in ARCHS:
+        raise UnsupportedDecoder(f"the architecture {cfg.arch!r} has no browser implementation")
+    parts: list[np.ndarray] = []
+    size = 0
 
-    def add(self, tensor) -> int:
-        arr = tensor.detach().cpu().numpy().astype("<f4").ravel()
-        offset = self.size
-        self.parts.append(arr)
-        self.size += arr.size
-        return offset
+    def add(name: str) -> int:
+        nonlocal size
+        arr = np.asarray(arrays[name], dtype="<f4").ravel()
+        parts.append(arr)
+        size += arr.size
+        return size - arr.size
 
-
-def _linear(layer: nn.Linear, blob: _Blob) -> dict:
-    return {"op": "linear", "in": layer.in_features, "out": layer.out_features,
-            "w": blob.add(layer.weight), "b": blob.add(layer.bias)}
-
-
-def _conv_t(layer: nn.ConvTranspose2d, blob: _Blob, shape: tuple[int, int, int]) -> tuple[dict, tuple[int, int, int]]:
-    if layer.groups != 1 or layer.dilation != (1, 1) or layer.output_padding != (0, 0) or layer.bias is None:
-        raise UnsupportedDecoder("only plain ConvTranspose2d layers (no groups, dilation or output padding) run in the browser")
-    c, h, w = shape
-    k, s, p = layer.kernel_size[0], layer.stride[0], layer.padding[0]
-    if layer.kernel_size != (k, k) or layer.stride != (s, s) or layer.padding != (p, p):
-        raise UnsupportedDecoder("only square kernels, strides and paddings run in the browser")
-    ho, wo = (h - 1) * s - 2 * p + k, (w - 1) * s - 2 * p + k
-    op = {"op": "convT", "cin": c, "cout": layer.out_channels, "k": k, "s": s, "p": p, "hin": h, "win": w,
-          "hout": ho, "wout": wo, "w": blob.add(layer.weight), "b": blob.add(layer.bias)}
-    return op, (layer.out_channels, ho, wo)
-
-
-def _sequence(modules, blob: _Blob, shape=None) -> tuple[list[dict], tuple | None]:
     ops = []
-    for m in modules:
-        if isinstance(m, nn.Linear):
-            ops.append(_linear(m, blob))
-        elif isinstance(m, nn.ReLU):
-            ops.append({"op": "relu"})
-        elif isinstance(m, nn.ConvTranspose2d):
-            op, shape = _conv_t(m, blob, shape)
-            ops.append(op)
+    shape = None
+    for layer in decoder_layers(cfg):
+        kind = layer["op"]
+        if kind == "linear":
+            n_out, n_in = arrays[layer["name"] + ".weight"].shape
+            ops.append({"op": "linear", "in": n_in, "out": n_out,
+                        "w": add(layer["name"] + ".weight"), "b": add(layer["name"] + ".bias")})
+        elif kind == "reshape":
+            shape = tuple(layer["shape"])
+            ops.append(dict(layer))
+        elif kind == "convT":
+            c, h, w = shape
+            cout = arrays[layer["name"] + ".weight"].shape[1]
+            ho, wo = (h - 1) * STRIDE - 2 * PADDING + KERNEL, (w - 1) * STRIDE - 2 * PADDING + KERNEL
+            ops.append({"op": "convT", "cin": c, "cout": cout, "k": KERNEL, "s": STRIDE, "p": PADDING,
+                        "hin": h, "win": w, "hout": ho, "wout": wo,
+                        "w": add(layer["name"] + ".weight"), "b": add(layer["name"] + ".bias")})
+            shape = (cout, ho, wo)
         else:
-            raise UnsupportedDecoder(f"the layer {type(m).__name__} has no browser implementation")
-    return ops, shape
-
-
-def decoder_program(model: VAE) -> tuple[dict, bytes]:
-    cfg = model.cfg
-    blob = _Blob()
-    dec = model.decoder
-    if isinstance(dec, MLPDecoder):
-        ops, _ = _sequence(dec.net, blob)
-    elif isinstance(dec, ConvDecoder):
-        ops = [_linear(dec.fc, blob), {"op": "relu"}, {"op": "reshape", "shape": list(dec.start_shape)}]
-        more, _ = _sequence(dec.body, blob, tuple(dec.start_shape))
-        ops += more
-    else:
-        raise UnsupportedDecoder(f"the decoder {type(dec).__name__} has no browser implementation")
+            ops.append({"op": kind})
     ops.append({"op": "sigmoid"})
-    data = np.concatenate(blob.parts).astype("<f4").tobytes() if blob.parts else b""
+    data = np.concatenate(parts).astype("<f4").tobytes() if parts else b""
     spec = {
         "latent_dim": cfg.latent_dim,
         "num_classes": cfg.num_classes if cfg.conditional else 0,
         "image_shape": list(cfg.image_shape),
         "ops": ops,
-        "floats": blob.size,
+        "floats": size,
         "sha256": hashlib.sha256(data).hexdigest()[:16],
     }
     return spec, data
+
+
+def _check_layers(model) -> None:
+    """Refuse a torch decoder with a layer other than the ones vae_core.models builds (a changed model)."""
+    from torch import nn
+
+    from .models import ConvDecoder, MLPDecoder
+
+    dec = model.decoder
+    if isinstance(dec, MLPDecoder):
+        layers = list(dec.net)
+    elif isinstance(dec, ConvDecoder):
+        layers = [dec.fc, *dec.body]
+    else:
+        raise UnsupportedDecoder(f"the decoder {type(dec).__name__} has no browser implementation")
+    for m in layers:
+        if isinstance(m, nn.ConvTranspose2d):
+            if (m.groups != 1 or m.dilation != (1, 1) or m.output_padding != (0, 0) or m.bias is None
+                    or m.kernel_size != (KERNEL, KERNEL) or m.stride != (STRIDE, STRIDE)
+                    or m.padding != (PADDING, PADDING)):
+                raise UnsupportedDecoder(f"only the {KERNEL}x{KERNEL} stride-{STRIDE} ConvTranspose2d layers "
+                                         "vae_core.models builds run in the browser")
+        elif not isinstance(m, (nn.Linear, nn.ReLU)):
+            raise UnsupportedDecoder(f"the layer {type(m).__name__} has no browser implementation")
+
+
+def decoder_program(model) -> tuple[dict, bytes]:
+    """The program of a torch VAE's decoder (vae_core.models.VAE)."""
+    _check_layers(model)
+    return program_from_arrays(model.cfg, {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()})
 
 
 def run_program(spec: dict, blob: bytes, z: np.ndarray, y: int | None = None) -> np.ndarray:

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import torch
 
+from .config import SLIDER_LIMIT  # noqa: F401  (re-exported: pages import it from here)
 from .models import VAE
 
-SLIDER_LIMIT = 3.0  # sliders span +-3 prior standard deviations
 ABSURD_LIMIT = 1e3  # anything beyond this is refused rather than decoded
 
 

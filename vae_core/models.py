@@ -13,10 +13,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .config import ModelConfig
+from .config import AE_LOGVAR, ModelConfig
 from .losses import kl_divergence, reconstruction_nll
-
-AE_LOGVAR = -30.0  # the autoencoder's "posterior" is a point: sigma = exp(-15) ~ 3e-7
 
 
 @dataclass

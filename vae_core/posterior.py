@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import base64
 
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
-from .latent import decode_batch
-from .losses import kl_per_dim
-from .models import VAE
+import numpy as np
+
 from .render import to_png, upscale
+
+if TYPE_CHECKING:
+    from .models import VAE
 
 PRIOR_SIGMAS = (1.0, 2.0, 3.0)  # radii of the prior N(0, I) contours drawn on the 2-D plane
 INACTIVE_KL = 0.01  # nats: a dimension whose average KL is below this carries no information
@@ -50,6 +51,10 @@ def prior_circles(sigmas=PRIOR_SIGMAS, vertices: int = 96) -> list[tuple[float, 
 
 def mean_kl_per_dim(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
     """KL(q(z_i|x) || N(0, 1)) averaged over the images, one number in nats per dimension, (D,)."""
+    import torch
+
+    from .losses import kl_per_dim
+
     mu_t = torch.as_tensor(np.asarray(mu, dtype=np.float32))
     lv_t = torch.as_tensor(np.asarray(logvar, dtype=np.float32))
     if len(mu_t) == 0:
@@ -74,6 +79,8 @@ def posterior_samples(mu, logvar, n: int, seed: int = 0) -> np.ndarray:
 
 def decode_posterior(model: VAE, mu, logvar, n: int, seed: int = 0, y=None) -> tuple[np.ndarray, np.ndarray]:
     """The mean image decode(mu) (C, H, W) and n images decoded from samples of q(z|x), (n, C, H, W)."""
+    from .latent import decode_batch
+
     z = np.concatenate([np.asarray(mu, np.float32).reshape(1, -1), posterior_samples(mu, logvar, n, seed)])
     images = decode_batch(model, z, y)
     return images[0], images[1:]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .latent import SLIDER_LIMIT
+from .config import SLIDER_LIMIT
 from .projection import METHODS
 
 MAX_FILE_BYTES = 256 * 1024

@@ -124,6 +124,11 @@ function draw(canvas, spec, pixels) {
   ctx.putImageData(img, 0, 0);
 }
 
+// A component's data arrives as JSON text in bytes (ui/component_data.py says why).
+function unpack(data) {
+  return data instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(data)) : data;
+}
+
 // The weights handshake shared by the components: cache the model the data carries, or ask for
 // it (state "loaded" = "") when the browser lost it; returns the model or null.
 function modelFrom(data, setStateValue) {

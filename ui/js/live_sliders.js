@@ -8,7 +8,8 @@ function gaussian() {
 }
 
 export default function (component) {
-  const { data, parentElement, setStateValue } = component;
+  const { parentElement, setStateValue } = component;
+  const data = unpack(component.data);
   if (!data || !data.sha) return;
   const model = modelFrom(data, setStateValue);
   if (!model) return;

@@ -2,7 +2,8 @@
 // point of the latent plane here, in the browser, and draws it on this component's canvas.
 
 export default function (component) {
-  const { data, parentElement, setStateValue } = component;
+  const { parentElement, setStateValue } = component;
+  const data = unpack(component.data);
   if (!data || !data.sha) return;
   const model = modelFrom(data, setStateValue);
   if (!model) return;
