@@ -2,10 +2,15 @@
 from pathlib import Path
 
 import streamlit as st
+import streamlit.delta_generator
+
+# Before its first element in a process, Streamlit checks whether it runs in a REPL (to print a hint) by
+# reading the source of every frame on the stack: 0.15 s of the first screen. Under `streamlit run` it
+# never is, so the check is marked done.
+streamlit.delta_generator._use_warning_has_been_displayed = True
 
 from ui import url_state
 from ui.common import model_sidebar
-from ui.map_plot import preload_plotly
 from ui.models import warm_up
 from ui.presenter import presenter_keys, presenter_mode
 from ui.scenes import scene_bar, scenes_sidebar, share_sidebar
@@ -24,7 +29,6 @@ PAGES = [
 ]
 
 nav = st.navigation(PAGES)
-preload_plotly()
 st.logo(str(Path(__file__).parent / "ui" / "icon.png"), size="large")
 url_state.forget_absent()  # a parameter gone from the URL counts as new when it comes back
 st.sidebar.subheader("VAE Latent Explorer")

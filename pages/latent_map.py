@@ -60,9 +60,9 @@ n_images, latent_dim = mu.shape
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _thumbnails(model_path: str, model_stamp: str, _images: np.ndarray) -> list[str]:
-    """PNG data URIs of the stored images, for the hover previews (computed once per model)."""
-    return posterior.thumbnail_uris(_images)
+def _thumbnails(model_path: str, model_stamp: str, _images: np.ndarray) -> dict:
+    """The stored images on one PNG sheet, for the hover previews (computed once per model)."""
+    return posterior.thumbnail_sprite(_images)
 
 
 # -- controls -----------------------------------------------------------------------------

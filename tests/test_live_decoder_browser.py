@@ -121,3 +121,53 @@ def test_the_latent_map_decodes_under_the_pointer(server, browser):
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_hovering_a_dot_on_the_latent_map_shows_that_image(server, browser):
+    """The hover preview crops the hovered image out of one sheet of all stored images: the pixels on
+    screen are that image's, scaled 4x."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    images = load_checkpoint(REPO / "checkpoints" / "mnist5k-2d").sample.images
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: (err := console_error(m)) and errors.append(err))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(server, wait_until="domcontentloaded")
+        wait_until_idle(page)
+        dots = page.locator(".st-key-latent_map_chart .scatterlayer .trace:not(:first-child) .point")  # the first trace: the click grid
+        dots.first.wait_for(state="attached", timeout=30_000)
+        tip = page.locator("#vae-map-hover-tip .vae-hover-image")
+
+        def hovered_image():
+            return page.evaluate("""() => {
+                const gd = document.querySelector('.st-key-latent_map_chart .js-plotly-plot');
+                const h = gd._hoverdata && gd._hoverdata[0];
+                return h && h.data.meta === 'sample' ? Number(h.customdata[0]) : null; }""")
+
+        checked = 0
+        for k in (0, 37, 211):
+            box = dots.nth(k).bounding_box()
+            if not box or box["width"] < 1:
+                continue
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=2)
+            try:
+                tip.wait_for(state="visible", timeout=5_000)
+            except Exception:  # noqa: BLE001  (a dot under another dot does not hover)
+                continue
+            assert hovered_image() is not None, "the pointer is on a dot but Plotly hovers no image"
+            shot = np.asarray(Image.open(BytesIO(tip.screenshot())).convert("L"), dtype=np.int16)
+            shown = int(tip.get_attribute("data-index"))  # read after the screenshot, which may scroll the page
+            assert shown == hovered_image()
+            want = np.kron(images[shown].astype(np.int16), np.ones((4, 4), np.int16))
+            assert shot.shape == want.shape == (112, 112)
+            assert np.abs(shot - want).max() <= 2, f"the preview of image #{shown} shows other pixels"
+            checked += 1
+        assert checked >= 2, "too few dots could be hovered"
+        assert not errors, errors
+    finally:
+        context.close()

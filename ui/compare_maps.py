@@ -90,10 +90,10 @@ def decode_uint8(member: Member, z: np.ndarray) -> np.ndarray:
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _thumbs(path: str, _stamp: str) -> list[str]:
-    return posterior.thumbnail_uris(load_model(path).sample.images)
+def _thumbs(path: str, _stamp: str) -> dict:
+    return posterior.thumbnail_sprite(load_model(path).sample.images)
 
 
-def thumbnails(member: Member) -> list[str]:
-    """PNG data URIs of the member's stored test images, for the hover previews."""
+def thumbnails(member: Member) -> dict:
+    """The member's stored test images on one PNG sheet, for the hover previews."""
     return _thumbs(member.path, stamp(member.path))

@@ -4,13 +4,11 @@
   JavaScript, and the new z comes back to Python (``z`` state) when the thumb is released.
 - ``pointer_decoder``: decodes the latent-plane point under the mouse on the latent map.
 
-The decoder program (vae_core.decoder_program) reaches the browser once per model: a component
-reports the model hash it holds in its ``loaded`` state, and the weights are sent only while
-that hash differs. Both components share the decoder code (ui/js/decoder_core.js) and cache.
+The decoder program (vae_core.decoder_program) reaches the browser once per model and session
+(``_model_data``). Both components share the decoder code (ui/js/decoder_core.js) and cache.
 """
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,7 @@ import streamlit as st
 
 from vae_core.decoder_program import UnsupportedDecoder, program_from_arrays
 
-from .component_data import component_data
+from .component_data import UNPACK_JS, component_data
 from .models import load_model, stamp
 
 _JS = Path(__file__).parent / "js"
@@ -50,36 +48,47 @@ _POINTER_CSS = """
 """
 _sliders_component = st.components.v2.component(
     "vae_live_sliders", html=_SLIDERS_HTML, css=(_JS / "live_sliders.css").read_text(),
-    js=_CORE + (_JS / "live_sliders.js").read_text())
+    js=UNPACK_JS + _CORE + (_JS / "live_sliders.js").read_text())
 _pointer_component = st.components.v2.component(
-    "vae_pointer_decoder", html=_POINTER_HTML, css=_POINTER_CSS, js=_CORE + (_JS / "map_pointer.js").read_text())
+    "vae_pointer_decoder", html=_POINTER_HTML, css=_POINTER_CSS, js=UNPACK_JS + _CORE + (_JS / "map_pointer.js").read_text())
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _program(path: str, _stamp: str) -> tuple[dict, str]:
+def _program(path: str, _stamp: str) -> tuple[dict, bytes]:
     ckpt = load_model(path)
-    spec, blob = program_from_arrays(ckpt.config, ckpt.arrays)
-    return spec, base64.b64encode(blob).decode("ascii")
+    return program_from_arrays(ckpt.config, ckpt.arrays)
 
 
-def browser_program(path: str) -> tuple[dict, str] | None:
-    """(spec, base64 weights) for a model, or None when its decoder cannot run in the browser."""
+def browser_program(path: str) -> tuple[dict, bytes] | None:
+    """(spec, float32 weights) for a model, or None when its decoder cannot run in the browser."""
     try:
         return _program(path, stamp(path))
     except UnsupportedDecoder:
         return None
 
 
-def _model_data(path: str, key: str) -> dict | None:
+SENT_KEY = "_live_decoder_weights_sent"  # the model hashes whose weights this session's browser window got
+
+
+def _model_data(path: str, key: str) -> tuple[dict, bytes] | None:
+    """The component's data about the model, and its weights if this session has not sent them yet.
+
+    The browser keeps weights per window, for every component, and a session lives as long as its
+    window, so each model's weights go out once per session with no round trip to confirm them (a
+    confirmation would rerun the whole page while the first screen is drawn). Should the browser not
+    hold them after all, its component asks (state "loaded" = "") and gets them again."""
     program = browser_program(path)
     if program is None:
         return None
     spec, weights = program
-    held = (st.session_state.get(key) or {}).get("loaded")
-    data = {"sha": spec["sha256"], "spec": spec, "weights_loaded_ack": held == spec["sha256"]}
-    if held != spec["sha256"]:
-        data["weights"] = weights
-    return data
+    sha = spec["sha256"]
+    asked = (st.session_state.get(key) or {}).get("loaded") == ""
+    sent = st.session_state.setdefault(SENT_KEY, set())
+    data = {"sha": sha, "spec": spec, "asked": asked}
+    if sha in sent and not asked:
+        return data, b""
+    sent.add(sha)
+    return data, weights
 
 
 def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str], *,
@@ -92,9 +101,10 @@ def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str
     z = offset + scale * values (offset 0 and scale 1 for a VAE, whose sliders are z itself).
     Only ``dims`` get a slider; the others stay at their value. A new ``version`` makes the
     browser take ``values`` again (after a reset or "use this image" on the server)."""
-    data = _model_data(path, key)
-    if data is None:
+    model = _model_data(path, key)
+    if model is None:
         return None
+    data, weights = model
     data.update({
         "z": [float(v) for v in values], "dims": list(map(int, dims)), "names": names,
         "offset": None if offset is None else [float(v) for v in offset],
@@ -102,7 +112,7 @@ def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str
         "inactive": inactive or [False] * len(dims), "label": int(label), "version": version, "size": size,
         "range": 3.0, "step": 0.01,
     })
-    result = _sliders_component(key=key, data=component_data(data), on_z_change=lambda: None, on_loaded_change=lambda: None)
+    result = _sliders_component(key=key, data=component_data(data, weights), on_z_change=lambda: None, on_loaded_change=lambda: None)
     got = getattr(result, "z", None)
     return list(got) if got else None
 
@@ -113,11 +123,12 @@ def pointer_decoder(path: str, chart_key: str, base: np.ndarray, dims: tuple[int
 
     The chart's x and y are latent coordinates ``dims`` (y None for a 1-D latent); the other
     coordinates stay at ``base``. Returns False when the decoder cannot run in the browser."""
-    data = _model_data(path, key)
-    if data is None:
+    model = _model_data(path, key)
+    if model is None:
         return False
+    data, weights = model
     data.update({"selector": f".st-key-{chart_key}", "base": [float(v) for v in base],
                  "dims": [int(dims[0]), None if dims[1] is None else int(dims[1])], "label": int(label),
                  "size": size})
-    _pointer_component(key=key, data=component_data(data), on_loaded_change=lambda: None)
+    _pointer_component(key=key, data=component_data(data, weights), on_loaded_change=lambda: None)
     return True

@@ -17,7 +17,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from .component_data import component_data
+from .component_data import UNPACK_JS, component_data
 
 GRID_INDEX = -1  # customdata[0] of the invisible grid points; sample points carry their image index
 SAMPLE_META = "sample"
@@ -137,15 +137,15 @@ def sample_traces(fig_json: str | dict) -> list[dict]:
     return [t for t in spec.get("data", []) if t.get("meta") == SAMPLE_META]
 
 
-HOVER_JS = """
+HOVER_JS = UNPACK_JS + """
 export default function (component) {
-  const raw = component.data;  // JSON text in bytes (ui/component_data.py)
-  const data = raw instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(raw)) : raw;
+  const data = unpack(component.data);
   // One shared state per page: a re-render updates the images; older timers notice and stop.
   const state = window.__vaeMapHover || (window.__vaeMapHover = { gen: 0 });
-  state.uris = (data && data.uris) || [];
+  state.sprite = (data && data.sprite) || null;  // every stored image on one sheet (posterior.thumbnail_sprite)
   state.selector = (data && data.selector) || "";
   const gen = ++state.gen;
+  const SIZE = 112;  // px: the preview's longer side
   let tip = document.getElementById("vae-map-hover-tip");
   if (!tip) {
     tip = document.createElement("div");
@@ -155,21 +155,29 @@ export default function (component) {
       background: "white", border: "1px solid #999", borderRadius: "6px", padding: "4px",
       boxShadow: "0 2px 8px rgba(0,0,0,0.25)",
     });
-    const img = document.createElement("img");
-    Object.assign(img.style, { width: "112px", height: "112px", imageRendering: "pixelated", display: "block" });
+    const img = document.createElement("div");
+    img.className = "vae-hover-image";
+    Object.assign(img.style, { imageRendering: "pixelated", backgroundRepeat: "no-repeat" });
     tip.appendChild(img);
     document.body.appendChild(tip);
   }
   const img = tip.firstChild;
   const show = (ev) => {
     const pt = ev && ev.points && ev.points[0];
-    const ok = pt && pt.data && pt.data.meta === "sample" && pt.customdata;
-    const uri = ok ? state.uris[Number(pt.customdata[0])] : null;
-    if (!uri) { tip.style.display = "none"; return; }
-    img.src = uri;
+    const s = state.sprite;
+    const i = pt && pt.data && pt.data.meta === "sample" && pt.customdata ? Number(pt.customdata[0]) : -1;
+    if (!s || !(i >= 0 && i < s.n)) { tip.style.display = "none"; return; }
+    const scale = SIZE / Math.max(s.h, s.w);
+    const w = Math.round(s.w * scale), h = Math.round(s.h * scale);
+    Object.assign(img.style, {
+      width: w + "px", height: h + "px", backgroundImage: `url("${s.uri}")`,
+      backgroundSize: `${s.cols * w}px ${s.rows * h}px`,
+      backgroundPosition: `${-(i % s.cols) * w}px ${-Math.floor(i / s.cols) * h}px`,
+    });
+    img.dataset.index = String(i);
     const e = ev.event || {};
-    tip.style.left = Math.min((e.clientX || 0) + 18, window.innerWidth - 130) + "px";
-    tip.style.top = Math.min((e.clientY || 0) + 18, window.innerHeight - 130) + "px";
+    tip.style.left = Math.min((e.clientX || 0) + 18, window.innerWidth - SIZE - 18) + "px";
+    tip.style.top = Math.min((e.clientY || 0) + 18, window.innerHeight - SIZE - 18) + "px";
     tip.style.display = "block";
   };
   const attach = () => {
@@ -194,48 +202,11 @@ def _hover_component():
     return st.components.v2.component("vae_latent_map_hover", js=HOVER_JS)
 
 
-def hover_previews(chart_key: str, uris: list[str]) -> None:
+def hover_previews(chart_key: str, sprite: dict) -> None:
     """Show the hovered image next to the cursor on the Plotly chart drawn with ``key=chart_key``.
 
-    ``uris[i]`` is the PNG data URI of the sample image i (the chart's customdata[0])."""
-    _hover_component()(key=f"{chart_key}_hover", data=component_data({"selector": f".st-key-{chart_key}", "uris": uris}))
+    ``sprite`` is vae_core.posterior.thumbnail_sprite of the stored images; the chart's customdata[0]
+    is the hovered image's index among them."""
+    _hover_component()(key=f"{chart_key}_hover",
+                       data=component_data({"selector": f".st-key-{chart_key}", "sprite": sprite}))
 
-
-PRELOAD_JS = """
-export default function (component) {
-  // Fetch and run Streamlit's Plotly chunk now, while the page's script is still running: the chart
-  // then draws as soon as its data arrives (the chunk is 4.7 MB, about a second to load on a laptop).
-  if (window.__vaePlotlyPreload) return;
-  const raw = component.data;
-  const data = raw instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(raw)) : raw;
-  const main = document.querySelector('script[type="module"][src*="/static/js/"]');
-  if (!main || !data || !data.chunk) return;
-  const url = main.src.replace(/\\/static\\/js\\/[^/]*$/, "/static/js/" + data.chunk);
-  window.__vaePlotlyPreload = import(url).catch(() => {});
-}
-"""
-
-
-@functools.cache
-def _plotly_chunk() -> str | None:
-    """The file name of Streamlit's Plotly chart code in its frontend build, or None."""
-    from pathlib import Path
-
-    import streamlit
-
-    found = sorted((Path(streamlit.__file__).parent / "static" / "static" / "js").glob("PlotlyChart.*.js"))
-    return found[0].name if found else None
-
-
-@functools.cache
-def _preload_component():
-    import streamlit as st
-
-    return st.components.v2.component("vae_plotly_preload", js=PRELOAD_JS)
-
-
-def preload_plotly() -> None:
-    """Start loading the browser's Plotly code before the first chart arrives (draws nothing)."""
-    chunk = _plotly_chunk()
-    if chunk:
-        _preload_component()(key="plotly_preload", data=component_data({"chunk": chunk}))

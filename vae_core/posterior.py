@@ -1,6 +1,6 @@
 """The encoder's posterior q(z|x) = N(mu, diag(sigma^2)) seen on a map, and the numbers behind the
 latent map and the latent sliders: sigma from log sigma^2, 1-sigma ellipses, prior circles, samples
-from q(z|x), KL per dimension, and small PNG thumbnails as data URIs for hover previews.
+from q(z|x), KL per dimension, and the stored images as one PNG sheet for hover previews.
 """
 from __future__ import annotations
 
@@ -94,8 +94,22 @@ def thumbnail_uri(image: np.ndarray, factor: int = 1) -> str:
     return "data:image/png;base64," + base64.b64encode(to_png(upscale(img, factor))).decode("ascii")
 
 
-def thumbnail_uris(images: np.ndarray, factor: int = 1) -> list[str]:
-    return [thumbnail_uri(img, factor) for img in images]
+def thumbnail_sprite(images: np.ndarray) -> dict:
+    """All the images (N, H, W[, C]) uint8 in one PNG, row-major on a near-square grid, for hover previews:
+    {"uri": PNG data URI, "n", "cols", "rows", "h", "w"}. Image i is at column i % cols, row i // cols.
+    One PNG instead of N (1,000 thumbnails: 0.17 s to encode one by one, 10 ms as one sheet)."""
+    imgs = np.asarray(images)
+    if imgs.dtype != np.uint8 or imgs.ndim not in (3, 4):
+        raise ValueError(f"thumbnail_sprite needs uint8 images (N, H, W[, C]), got {imgs.dtype} {imgs.shape}")
+    n, h, w = imgs.shape[:3]
+    cols = max(1, int(np.ceil(np.sqrt(n))))
+    rows = max(1, -(-n // cols))
+    sheet = np.zeros((rows * h, cols * w, *imgs.shape[3:]), np.uint8)
+    for i, img in enumerate(imgs):
+        r, c = divmod(i, cols)
+        sheet[r * h:(r + 1) * h, c * w:(c + 1) * w] = img
+    uri = "data:image/png;base64," + base64.b64encode(to_png(sheet)).decode("ascii")
+    return {"uri": uri, "n": int(n), "cols": cols, "rows": rows, "h": int(h), "w": int(w)}
 
 
 def subsample(n: int, k: int, seed: int = 0) -> np.ndarray:

@@ -1,6 +1,7 @@
 // The VAE's decoder p(x|z) in the browser: the operations of vae_core/decoder_program.py run on
-// Float32Arrays. Shared by the live components (their JavaScript is this file followed by theirs).
-// A model's weights arrive once (base64 float32) and stay in window.__vaeDecoders by hash.
+// Float32Arrays. Shared by the live components (their JavaScript is ui/component_data.py's unpack,
+// this file, then theirs).
+// A model's weights arrive once (raw float32 after the data's JSON: ui/component_data.py) and stay in window.__vaeDecoders by hash.
 
 const CACHE = (window.__vaeDecoders = window.__vaeDecoders || new Map()); // sha -> {spec, w}
 const STATS = (window.__vaeLiveStats = window.__vaeLiveStats || []); // ms per decode + draw
@@ -124,20 +125,16 @@ function draw(canvas, spec, pixels) {
   ctx.putImageData(img, 0, 0);
 }
 
-// A component's data arrives as JSON text in bytes (ui/component_data.py says why).
-function unpack(data) {
-  return data instanceof Uint8Array ? JSON.parse(new TextDecoder().decode(data)) : data;
-}
-
-// The weights handshake shared by the components: cache the model the data carries, or ask for
-// it (state "loaded" = "") when the browser lost it; returns the model or null.
+// The weights, shared by the components: cache the model the data carries, or ask for it (state
+// "loaded" = "") when this window does not hold it; returns the model or null. The server sends a
+// model's weights once per session; after an ask it learns that they arrived ("loaded" = hash).
 function modelFrom(data, setStateValue) {
   if (!CACHE.has(data.sha)) {
     if (!data.weights) { setStateValue("loaded", ""); return null; }
-    CACHE.set(data.sha, loadModel(data.spec, b64ToFloat32(data.weights)));
+    CACHE.set(data.sha, loadModel(data.spec, data.weights));
     window.__vaeWeightsReceived += 1;
+    if (data.asked) setStateValue("loaded", data.sha);
   }
-  if (!data.weights_loaded_ack) setStateValue("loaded", data.sha);
   return CACHE.get(data.sha);
 }
 
