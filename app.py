@@ -10,10 +10,11 @@ import streamlit.delta_generator
 streamlit.delta_generator._use_warning_has_been_displayed = True
 
 from ui import url_state
-from ui.common import model_sidebar
+from ui.common import PageEnd, choose_model
 from ui.models import warm_up
 from ui.presenter import presenter_keys, presenter_mode
-from ui.scenes import scene_bar, scenes_sidebar, share_sidebar
+from ui.scenes import deck_from_url, scene_bar
+from ui.sidebar import begin_run, draw_sidebar
 
 st.set_page_config(page_title="VAE Latent Explorer", page_icon=str(Path(__file__).parent / "ui" / "icon.png"), layout="wide")
 
@@ -31,13 +32,16 @@ PAGES = [
 nav = st.navigation(PAGES)
 st.logo(str(Path(__file__).parent / "ui" / "icon.png"), size="large")
 url_state.forget_absent()  # a parameter gone from the URL counts as new when it comes back
-st.sidebar.subheader("VAE Latent Explorer")
-model_sidebar()
+# The state the page needs is settled first; the sidebar's widgets are drawn after the page's first image
+# (ui/sidebar.py says why), so pages end early with ui.common.end_page(), never st.stop().
+begin_run(choose_model())
 presenter = presenter_mode()
-scenes_sidebar()
-share_sidebar()
+deck_from_url()
 scene_bar(presenter, presenter_keys() if presenter else 0)
 try:
     nav.run()
-finally:  # also when the page stops early with st.stop()
+except PageEnd:
+    pass
+finally:  # also when the page raised: the sidebar stays usable
+    draw_sidebar()  # unless the page drew it already
     warm_up(st.session_state.get("model_path"))

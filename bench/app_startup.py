@@ -1,7 +1,8 @@
 """The app from a cold start, in headless Debian Chromium, against a minimal reference app.
 
 1. Cold start: `streamlit run app.py` -> the first decoded image on screen (the latent map's
-   "under the pointer" canvas, decoded by the bundled default model), and -> the map's points drawn.
+   "under the pointer" image of z = 0, decoded by the bundled default model: first as a plain image
+   from the server, then on the component's canvas, whichever shows first), and -> the map's points drawn.
    Reference, in the same run: a minimal Streamlit app that imports torch, decodes one z with a
    784-400-20 MLP and shows it with st.image (the smallest app of this kind).
 2. Switching pages: click each page in the sidebar, time until the page is idle.
@@ -68,6 +69,8 @@ def cold_start(browser, script: str, cwd: Path, home: str, *events: str) -> tupl
 
 
 FIRST_DECODED = """() => {
+  const still = document.querySelector('.vae-pointer-still img');
+  if (still && still.complete && still.naturalWidth > 0 && still.checkVisibility()) return true;
   const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot && e.shadowRoot.querySelector('.vae-pointer canvas'));
   const c = host && host.shadowRoot.querySelector('.vae-pointer canvas');
   return !!(c && c.width > 1);

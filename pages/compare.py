@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from ui import url_state
-from ui.common import page_header
+from ui.common import end_page, page_header
 from ui.compare_maps import (REFERENCE, decode_uint8, encode_reference, load_trio, reconstruct, sampling_z,
                              thumbnails)
 from ui.export import PLOTLY_CONFIG, map_png_button
@@ -31,12 +31,12 @@ members, problems = load_trio()
 for p in problems:
     st.warning(f"{p}.")
 if len(members) < 2:
-    st.stop()
+    end_page()
 reference = next((m for m in members if m.name == REFERENCE), members[0])
 sample = reference.ckpt.sample
 if sample is None or len(sample.labels) == 0:
     st.warning(f"{reference.name} stores no test images to compare on.")
-    st.stop()
+    end_page()
 n_images = len(sample.labels)
 class_names = reference.ckpt.class_names or [str(c) for c in range(10)]
 codes = {m.name: encode_reference(m, reference) for m in members}

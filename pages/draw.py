@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui import url_state
-from ui.common import current_model, page_header
+from ui.common import current_model, end_page, page_header
 from ui.draw_component import draw_canvas
 from ui.draw_ui import dataset_style, encode_one, nearest_images, place, placement_note
 from ui.export import PLOTLY_CONFIG, map_png_button, point_json_button
@@ -29,7 +29,7 @@ page_header("Draw & encode", "Draw a digit (or upload a picture): it is framed l
             "and the map shows where it lands among the encoded test images.")
 ckpt = current_model()
 if ckpt is None:
-    st.stop()
+    end_page()
 
 path = str(ckpt.path)
 cfg = ckpt.config
@@ -92,7 +92,7 @@ if x is None:
         st.markdown("### Reconstruction")
         st.caption("decode(mu): the decoder's mean of p(x|z) at the encoder's mean.")
     st.info("Draw on the black square (white strokes), or choose **Upload a picture**.")
-    st.stop()
+    end_page()
 
 enc = encode_one(ckpt, x, y)
 with col_x:
@@ -147,7 +147,7 @@ with b2:
 
 if sample is None:
     st.info("This checkpoint stores no test images, so there is no map to place the point on.")
-    st.stop()
+    end_page()
 
 # -- the point on the latent map ---------------------------------------------------------------------
 st.subheader("Where it lands on the latent map")
@@ -167,13 +167,13 @@ try:
     proj = projection(path, method, dims)
 except ValueError as e:
     st.error(f"The {LABELS[method]} map failed: {e}")
-    st.stop()
+    end_page()
 key = (path, method, dims, enc.mu.tobytes())
 try:
     where = place(proj, enc.mu, key)
 except (ValueError, RuntimeError) as e:
     st.error(f"Placing the point on the {LABELS[method]} map failed: {e}")
-    st.stop()
+    end_page()
 
 native = method == "latent" and D >= 2
 shown = posterior.subsample(len(mu_all), MAP_POINTS)

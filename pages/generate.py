@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from ui.common import current_model, friendly_errors, page_header, require_sample
+from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
 from ui.generate_ui import (class_name, class_picker, dim_activity, frames, grid_frames, pick_image_ui,
                             reset_on_model_change, show_tiled, tiled_image)
 from ui.images import show_grid
@@ -24,7 +24,7 @@ page_header("Generate", "New images from the decoder p(x|z): samples from the pr
             "manifold, paths between two encoded images, and one latent dimension at a time.")
 ckpt = current_model()
 if ckpt is None:
-    st.stop()
+    end_page()
 reset_on_model_change(M, str(ckpt.path))
 cfg, model = ckpt.config, ckpt.model
 D = cfg.latent_dim

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from ui.common import current_model, friendly_errors, page_header, require_sample
+from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
 from ui.generate_ui import (class_name, dim_activity, image_tensor, pick_image_ui, pick_random_image,
                             reset_on_model_change, stored_sample_loss)
 from ui.images import show_grid, show_image
@@ -23,10 +23,10 @@ page_header("How it works", "A VAE, step by step, with the loaded model's own nu
             "and the prior N(0, I).")
 ckpt = current_model()
 if ckpt is None:
-    st.stop()
+    end_page()
 reset_on_model_change(M, str(ckpt.path))
 if not require_sample(ckpt):
-    st.stop()
+    end_page()
 cfg, model = ckpt.config, ckpt.model
 D, AE = cfg.latent_dim, cfg.autoencoder
 beta = float((ckpt.meta.get("train_config") or {}).get("beta", 1.0))
@@ -108,7 +108,7 @@ try:
     ex = explain_image(model, x, y, eps=None if AE else current_eps())
 except (ValueError, RuntimeError) as e:
     st.error(f"The model could not process this image: {e}. Pick another image or another model.")
-    st.stop()
+    end_page()
 mu = ex["mu"]
 
 # ---------------------------------------------------------------- 1. encoder

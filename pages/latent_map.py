@@ -8,13 +8,14 @@ import numpy as np
 import streamlit as st
 
 from ui import url_state
-from ui.common import current_model, friendly_errors, page_header, require_sample
+from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
 from ui.export import PLOTLY_CONFIG, map_png_button
 from ui.images import show_grid, show_image
 from ui.live_decoder import browser_program, pointer_decoder
 from ui.map_plot import MapTarget, hover_previews, latent_map_figure, parse_selection
 from ui.models import encoded_sample, stamp
 from ui.projection_jobs import projection_or_progress
+from ui.sidebar import draw_sidebar
 from vae_core import posterior
 from vae_core.projection import LABELS, available_methods
 
@@ -34,7 +35,7 @@ page_header("Latent map", "Each dot is one test image x, placed at the mean mu(x
             "click a dot to see q(z|x), click empty space to decode that location with p(x|z).")
 ckpt = current_model()
 if ckpt is None or not require_sample(ckpt):
-    st.stop()
+    end_page()
 
 path = str(ckpt.path)
 cfg = ckpt.config
@@ -65,56 +66,81 @@ def _thumbnails(model_path: str, model_stamp: str, _images: np.ndarray) -> dict:
     return posterior.thumbnail_sprite(_images)
 
 
+# -- layout -------------------------------------------------------------------------------
+# The controls' row is on top but is drawn after the decoder under the pointer: on a first visit the
+# browser shows nothing that follows a kind of widget whose code it has not fetched yet, and the
+# decoded image is what a visitor should see first.
+controls = st.container()
+col_map, col_img = st.columns([5, 3], gap="large")
+latent_dims = posterior.rank_dims(mu.var(0), 2) if latent_dim > 2 else [0, 1]  # the axes' defaults
+if (st.session_state.get("latent_map_method") or "latent") == "latent" and browser_program(path) is not None:
+    axes = (int(st.session_state.get("latent_map_dim_x", latent_dims[0])),
+            int(st.session_state.get("latent_map_dim_y", latent_dims[1])) if latent_dim > 1 else None)
+    with col_img:
+        st.markdown("### Under the pointer")
+        pointer_decoder(path, CHART_KEY, np.zeros(latent_dim, np.float32), axes, size=240,
+                        key="latent_map_pointer",
+                        label=int(st.session_state.get("latent_map_class") or 0) if cfg.conditional else 0)
+        st.caption("Decoded in your browser while the mouse moves over the map"
+                   + (", every other dimension at 0." if latent_dim > 2 else "."))
+draw_sidebar()  # after the first image, before the slower chart
+
 # -- controls -----------------------------------------------------------------------------
-reasons = available_methods()
-c_method, c_axes, c_opts = st.columns([3, 3, 2])
-method = c_method.segmented_control(
-    "Map", list(LABELS), format_func=LABELS.get, required=True, key="latent_map_method",
-    default=None if "latent_map_method" in st.session_state else "latent",  # a link may have set it
-    help="Native latent: the encoder's own coordinates. PCA: the best linear 2-D view. "
-         "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
-dims: tuple[int, int] = (0, 1)
-if method == "latent" and latent_dim > 2:
-    variances = mu.var(0)
-    top = posterior.rank_dims(variances, 2)
-    fmt = lambda d: f"z{d + 1}  (Var mu {variances[d]:.2f})"  # noqa: E731
-    a1, a2 = c_axes.columns(2)
-    dx = a1.selectbox("Horizontal axis", range(latent_dim), index=top[0], format_func=fmt, key="latent_map_dim_x")
-    dy = a2.selectbox("Vertical axis", range(latent_dim), index=top[1], format_func=fmt, key="latent_map_dim_y")
-    if dx == dy:
-        st.warning("Pick two different latent dimensions for the two axes.")
-        st.stop()
-    dims = (int(dx), int(dy))
-    c_axes.caption("Defaults: the two dimensions whose mu varies most over the images (the most active).")
-elif method == "latent" and latent_dim == 1:
-    c_axes.caption("This model has one latent dimension: the map shows z1 on the horizontal axis.")
+with controls:
+    reasons = available_methods()
+    c_method, c_axes, c_opts = st.columns([3, 3, 2])
+    method = c_method.segmented_control(
+        "Map", list(LABELS), format_func=LABELS.get, required=True, key="latent_map_method",
+        default=None if "latent_map_method" in st.session_state else "latent",  # a link may have set it
+        help="Native latent: the encoder's own coordinates. PCA: the best linear 2-D view. "
+             "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
+    dims: tuple[int, int] = (0, 1)
+    if method == "latent" and latent_dim > 2:
+        variances = mu.var(0)
+        fmt = lambda d: f"z{d + 1}  (Var mu {variances[d]:.2f})"  # noqa: E731
+        a1, a2 = c_axes.columns(2)
+        dx = a1.selectbox("Horizontal axis", range(latent_dim), index=latent_dims[0], format_func=fmt,
+                          key="latent_map_dim_x")
+        dy = a2.selectbox("Vertical axis", range(latent_dim), index=latent_dims[1], format_func=fmt,
+                          key="latent_map_dim_y")
+        if dx == dy:
+            st.warning("Pick two different latent dimensions for the two axes.")
+            end_page()
+        dims = (int(dx), int(dy))
+        c_axes.caption("Defaults: the two dimensions whose mu varies most over the images (the most active).")
+    elif method == "latent" and latent_dim == 1:
+        c_axes.caption("This model has one latent dimension: the map shows z1 on the horizontal axis.")
 
-shown_n = n_images
-if n_images > 500:
-    options = [v for v in (250, 500, 1000, 2000, 5000) if v < n_images] + [n_images]
-    shown_n = c_opts.select_slider("Points shown", options=options, value=min(n_images, 2000) if 2000 in options
-                                   else n_images, key="latent_map_shown",
-                                   help="Fewer points draw faster; the map is always computed from all images.")
-native_2d = method == "latent" and latent_dim >= 2
-show_prior = show_ellipses = False
-if native_2d and not cfg.autoencoder:
-    show_prior = c_opts.toggle("Prior N(0, I) contours", value=True, key="latent_map_prior",
-                               help="Circles at 1, 2 and 3 standard deviations of the prior p(z).")
-    show_ellipses = c_opts.toggle("1-sigma ellipses of q(z|x)", value=False, key="latent_map_ellipses",
-                                  help="Each image's posterior: centre mu, half-axes sigma_i = exp(0.5 log sigma_i^2).")
-elif native_2d:
-    c_opts.caption("An autoencoder has no prior and no posterior spread: each image is a single point z = mu.")
+    shown_n = n_images
+    if n_images > 500:
+        options = [v for v in (250, 500, 1000, 2000, 5000) if v < n_images] + [n_images]
+        shown_n = c_opts.select_slider("Points shown", options=options,
+                                       value=min(n_images, 2000) if 2000 in options else n_images,
+                                       key="latent_map_shown",
+                                       help="Fewer points draw faster; the map is always computed from all images.")
+    native_2d = method == "latent" and latent_dim >= 2
+    show_prior = show_ellipses = False
+    if native_2d and not cfg.autoencoder:
+        show_prior = c_opts.toggle("Prior N(0, I) contours", value=True, key="latent_map_prior",
+                                   help="Circles at 1, 2 and 3 standard deviations of the prior p(z).")
+        show_ellipses = c_opts.toggle(
+            "1-sigma ellipses of q(z|x)", value=False, key="latent_map_ellipses",
+            help="Each image's posterior: centre mu, half-axes sigma_i = exp(0.5 log sigma_i^2).")
+    elif native_2d:
+        c_opts.caption("An autoencoder has no prior and no posterior spread: "
+                       "each image is a single point z = mu.")
 
-if reasons.get(method):
-    st.info(f"{LABELS[method]} is not available here. {reasons[method]}")
-    st.code("pip install umap-learn", language="bash")
-    st.stop()
+    if reasons.get(method):
+        st.info(f"{LABELS[method]} is not available here. {reasons[method]}")
+        st.code("pip install umap-learn", language="bash")
+        end_page()
 
-proj = None
-with friendly_errors(f"Computing the {LABELS[method]} map"):
-    proj = projection_or_progress(path, method, dims)  # None while t-SNE / UMAP compute in the background
-if proj is None:
-    st.stop()
+    proj = None
+    with friendly_errors(f"Computing the {LABELS[method]} map"):
+        proj = projection_or_progress(path, method, dims)  # None while t-SNE / UMAP compute in the background
+    if proj is None:
+        end_page()
+
 
 view = (method, dims)
 chart_sig = (view, shown_n, show_prior, show_ellipses)  # what the chart shows, apart from the chosen spot
@@ -135,17 +161,6 @@ def _on_select(view_when_drawn, sig_when_drawn) -> None:
     chosen = parse_selection(state.get("selection") if state else None)
     if chosen is not None:
         st.session_state.latent_map_target = {"target": chosen, "view": view_when_drawn, "sig": sig_when_drawn}
-
-
-col_map, col_img = st.columns([5, 3], gap="large")
-with col_img:  # before the chart: its first image is on screen while the chart is still being built
-    if method == "latent" and browser_program(path) is not None:
-        st.markdown("### Under the pointer")
-        pointer_decoder(path, CHART_KEY, np.zeros(latent_dim, np.float32),
-                        (dims[0], dims[1] if latent_dim > 1 else None), size=240, key="latent_map_pointer",
-                        label=int(st.session_state.get("latent_map_class") or 0) if cfg.conditional else 0)
-        st.caption("Decoded in your browser while the mouse moves over the map"
-                   + (", every other dimension at 0." if latent_dim > 2 else "."))
 
 
 # -- the map --------------------------------------------------------------------------------

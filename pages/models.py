@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.common import current_model, friendly_errors, page_header
+from ui.common import current_model, end_page, friendly_errors, page_header
 from ui.compare import PRESETS, image_shape, model_rows, on_images, pick_images, prior_samples, zip_bytes
 from ui.images import show_grid
 from ui.models import load_model, model_choices
@@ -17,7 +17,7 @@ page_header(
 )
 ckpt = current_model()
 if ckpt is None:
-    st.stop()
+    end_page()
 
 choices = model_choices()
 labels = {c.path: c.label for c in choices}
@@ -95,7 +95,7 @@ if "models_seed" not in st.session_state:
 
 if len(paths) < 2:
     st.info("There is only one model. Train another on the Train page, or upload one in the sidebar.")
-    st.stop()
+    end_page()
 
 
 def use_preset(a: str, b: str) -> None:
@@ -118,19 +118,19 @@ try:
     model_a, model_b = load_model(path_a), load_model(path_b)
 except CheckpointError as e:
     st.error(f"That checkpoint cannot be used: {e}. Pick another model.")
-    st.stop()
+    end_page()
 
 if image_shape(model_a) != image_shape(model_b):
     (c, h, w), (c2, h2, w2) = image_shape(model_a), image_shape(model_b)
     st.warning(f"Model A works on {h}x{w} images ({c} channel{'s' if c > 1 else ''}), model B on {h2}x{w2} "
                f"({c2} channel{'s' if c2 > 1 else ''}): they cannot encode the same images. "
                "Pick two models trained on images of the same size, e.g. with a preset above.")
-    st.stop()
+    end_page()
 
 source = model_a if model_a.sample is not None and len(model_a.sample.labels) else model_b
 if source.sample is None or len(source.sample.labels) == 0:
     st.warning("Neither model stores test images to compare them on. Pick models trained in this app.")
-    st.stop()
+    end_page()
 if model_a.meta.get("dataset") != model_b.meta.get("dataset"):
     st.caption(f"The two models were trained on different data ({model_a.meta.get('dataset')} and "
                f"{model_b.meta.get('dataset')}); the images come from {source.name}'s test sample.")

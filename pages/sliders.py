@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from ui import url_state
-from ui.common import current_model, page_header
+from ui.common import current_model, end_page, page_header
 from ui.export import point_json
 from ui.images import map_with_marks, show_image
 from ui.live_decoder import browser_program, live_sliders
@@ -23,7 +23,7 @@ page_header("Latent sliders", "Each slider is one coordinate of z, in units of t
             "decoder's mean of p(x|z). Dimensions whose average KL is about 0 are ignored by the decoder.")
 ckpt = current_model()
 if ckpt is None:
-    st.stop()
+    end_page()
 
 path = str(ckpt.path)
 cfg = ckpt.config
@@ -261,7 +261,7 @@ if live:
         st.code("z = [" + ", ".join(f"{v:.3f}" for v in z) + "]", language=None, wrap_lines=True)
     with right:
         _show_point(z)
-    st.stop()
+    end_page()
 
 
 # -- the server path ------------------------------------------------------------------------------------

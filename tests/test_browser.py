@@ -42,3 +42,37 @@ def test_page_renders_without_errors(server, browser, path):
         assert shot.stat().st_size > 10_000
     finally:
         context.close()
+
+
+def test_the_sidebar_keeps_its_choice_across_pages_and_stays_when_a_page_ends_early(server, browser):
+    """The sidebar is drawn after the page (ui/sidebar.py), from inside the latent map page on that page:
+    its widgets must still be the app's, not the page's, so a model chosen there holds on every page."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: (err := console_error(m)) and errors.append(err))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Loaded model")
+    chosen = lambda: picker.locator("input").input_value()  # noqa: E731
+    try:
+        page.goto(server, wait_until="domcontentloaded")
+        wait_until_idle(page)
+        picker.click()
+        page.get_by_role("option", name="digits-8d", exact=True).click()
+        wait_until_idle(page)
+        assert chosen() == "digits-8d"
+        for name in ("Latent sliders", "Generate", "Latent map"):
+            page.locator('[data-testid="stSidebarNav"]').get_by_text(name, exact=True).click()
+            wait_until_idle(page)
+            page.get_by_role("heading", name=name).first.wait_for(timeout=30_000)
+            assert chosen() == "digits-8d", f"the model picker lost its choice on {name}"
+        # t-SNE computes in the background: the page ends early (ui.common.end_page) and the sidebar stays
+        page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"]').get_by_text("t-SNE", exact=True).click()
+        page.wait_for_timeout(300)
+        assert picker.is_visible() and chosen() == "digits-8d"
+        wait_until_idle(page)
+        assert picker.is_visible() and chosen() == "digits-8d"
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert not errors, errors
+    finally:
+        context.close()

@@ -1,7 +1,12 @@
-"""Page furniture: the large-type style, the model picker, errors shown as messages."""
+"""Page furniture: the large-type style, the model picker, errors shown as messages, and how a page ends early.
+
+The app draws the sidebar after the page's first image (ui/sidebar.py), so a page ends early with
+``end_page()``, not ``st.stop()``: after st.stop() Streamlit draws nothing more in the run, not even
+the sidebar."""
 from __future__ import annotations
 
 import contextlib
+from typing import NoReturn
 
 import streamlit as st
 
@@ -21,6 +26,15 @@ h1 { font-size: 2.3rem !important; }
 [data-testid="stImage"] img { image-rendering: pixelated; }
 </style>
 """
+
+
+class PageEnd(Exception):
+    """Raised by ``end_page()``; app.py catches it and draws the sidebar."""
+
+
+def end_page() -> NoReturn:
+    """End the page here (instead of st.stop(), which would also stop the sidebar drawn after it)."""
+    raise PageEnd
 
 
 def _leave_pages_folder_mode() -> None:
@@ -51,6 +65,9 @@ def _upload_ui() -> None:
                               help="A .zip downloaded from the Models page, or a zipped checkpoint folder "
                                    f"(at most {megabytes(max_upload_bytes())}).")
         if up is None or st.session_state.get("ckpt_upload_done") == up.file_id:
+            loaded = st.session_state.pop("ckpt_upload_loaded", None)
+            if loaded:  # said once, in the run after the upload
+                st.success(f"Loaded {loaded}. Only this browser session sees it.")
             return
         failed = st.session_state.get("ckpt_upload_failed")
         if failed and failed[0] == up.file_id:  # the same bad file: say it again, do not redo the work
@@ -66,35 +83,44 @@ def _upload_ui() -> None:
             st.error(message)
             return
         st.session_state.ckpt_upload_done = up.file_id
+        st.session_state.ckpt_upload_loaded = ckpt.path.name
         st.session_state.model_path = str(ckpt.path)
-        st.success(f"Loaded {ckpt.path.name}. Only this browser session sees it.")
+        st.rerun()  # the page, drawn before the sidebar, shows the new model in the next run
 
 
-def model_sidebar() -> ModelChoice | None:
-    """The model picker; remembers the choice in st.session_state.model_path."""
-    st.sidebar.markdown("### Model")
-    _upload_ui()
+def choose_model() -> ModelChoice | None:
+    """Settle this run's model, st.session_state.model_path, before the page runs: the picker's value,
+    a link's ?model=, or the default. Draws nothing: model_sidebar draws the picker after the page."""
     choices = model_choices()
     if not choices:
-        st.sidebar.error("No checkpoint found. Train one on the Train page, or run checkpoints/rebuild.sh.")
         return None
     paths = [c.path for c in choices]
-    current = st.session_state.get("model_path")
     default = next((c.path for c in choices if c.label == DEFAULT_MODEL), paths[0])
-    if current not in paths:
+    if st.session_state.get("model_path") not in paths:
         st.session_state.model_path = default
     url_state.apply_url_model(choices, default)  # a link's ?model=name
+    return next(c for c in choices if c.path == st.session_state.model_path)
+
+
+def model_sidebar(choice: ModelChoice | None) -> None:
+    """The model picker (its value is st.session_state.model_path, settled by choose_model), the upload,
+    and a summary of the model."""
+    st.sidebar.markdown("### Model")
+    _upload_ui()
+    if choice is None:
+        st.sidebar.error("No checkpoint found. Train one on the Train page, or run checkpoints/rebuild.sh.")
+        return
+    choices = model_choices()
     labels = {c.path: c.label for c in choices}
-    st.sidebar.selectbox("Loaded model", paths, key="model_path", format_func=lambda p: labels.get(p, p))
-    choice = next(c for c in choices if c.path == st.session_state.model_path)
+    st.sidebar.selectbox("Loaded model", [c.path for c in choices], key="model_path",
+                         format_func=lambda p: labels.get(p, p))
     url_state.write_url_model(choice)
     try:
         ckpt = load_model(choice.path)
     except CheckpointError as e:
         st.sidebar.error(f"This checkpoint cannot be used: {e}")
-        return choice
+        return
     _model_summary(ckpt)
-    return choice
 
 
 def _model_summary(ckpt: Checkpoint) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from vae_core.decoder_program import UnsupportedDecoder, program_from_arrays
+from vae_core.decoder_program import UnsupportedDecoder, program_from_arrays, run_program
+from vae_core.render import to_png, to_uint8
 
 from .component_data import UNPACK_JS, component_data
 from .models import load_model, stamp
@@ -42,6 +43,7 @@ _POINTER_HTML = """
 </div>
 """
 _POINTER_CSS = """
+.vae-pointer canvas[width="1"] { display: none; }
 .vae-pointer canvas { image-rendering: pixelated; image-rendering: crisp-edges; border-radius: 6px;
   border: 1px solid #ccc; background: #000; }
 .vae-pointer .readout { font-size: 1.05rem; font-variant-numeric: tabular-nums; color: #444; margin-top: .3rem; }
@@ -117,16 +119,46 @@ def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str
     return list(got) if got else None
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _still_uri(path: str, _stamp: str, z: tuple[float, ...], label: int) -> str:
+    import base64
+
+    spec, blob = _program(path, _stamp)
+    image = to_uint8(run_program(spec, blob, np.asarray(z, np.float32), label)[None])[0]
+    return "data:image/png;base64," + base64.b64encode(to_png(image)).decode("ascii")
+
+
+def _readout(z: np.ndarray, dims: tuple[int, int | None]) -> str:
+    dx, dy = dims
+    text = f"z{dx + 1} = {float(z[dx]):.2f}"
+    return text + (f", z{dy + 1} = {float(z[dy]):.2f}" if dy is not None else "")
+
+
 def pointer_decoder(path: str, chart_key: str, base: np.ndarray, dims: tuple[int, int | None], *, label: int = 0,
                     size: int = 300, key: str = "pointer_decoder") -> bool:
     """Decode the latent point under the mouse on the Plotly chart drawn with ``key=chart_key``.
 
     The chart's x and y are latent coordinates ``dims`` (y None for a 1-D latent); the other
-    coordinates stay at ``base``. Returns False when the decoder cannot run in the browser."""
+    coordinates stay at ``base``. Returns False when the decoder cannot run in the browser.
+
+    Until the component has drawn, the page shows the same decoder's image of ``base`` computed here
+    (vae_core.decoder_program.run_program, no torch): a plain image appears as soon as its element
+    arrives, while the component's code still waits for the browser (which on a first visit is busy
+    loading the chart's code). The component hides it once it draws."""
     model = _model_data(path, key)
     if model is None:
         return False
     data, weights = model
+    base = np.asarray(base, np.float32)
+    _, h, w = data["spec"]["image_shape"]
+    height = round(size * h / w)
+    uri = _still_uri(path, stamp(path), tuple(float(v) for v in base), int(label))
+    # st.markdown, not st.html: the markdown element's code is in the browser already (the page's title),
+    # where st.html's would be fetched first, behind the page's other elements' code.
+    st.markdown(f'<div class="vae-pointer-still"><img src="{uri}" alt="the decoder\'s image of z" width="{size}" '
+                f'height="{height}" style="image-rendering:pixelated;border-radius:6px;border:1px solid #ccc;'
+                f'background:#000"><div style="font-size:1.05rem;color:#444;margin-top:.3rem">'
+                f'{_readout(base, dims)}</div></div>', unsafe_allow_html=True)
     data.update({"selector": f".st-key-{chart_key}", "base": [float(v) for v in base],
                  "dims": [int(dims[0]), None if dims[1] is None else int(dims[1])], "label": int(label),
                  "size": size})

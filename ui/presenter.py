@@ -35,18 +35,24 @@ _keys = st.components.v2.component(
 
 
 def presenter_mode() -> bool:
-    """The sidebar toggle (kept in step with the URL's ``presenter``); injects the hall style when on."""
+    """Whether presenter mode is on (a link's ``presenter`` sets it; the sidebar toggle keeps it), with the
+    hall style injected when it is. Call before the page; presenter_toggle draws the toggle after it."""
     flag = url_state.parse_flag(url_state.fresh("presenter"))
     if flag is not None:
         st.session_state[KEY] = flag
+    on = bool(st.session_state.get(KEY, False))
+    if on:
+        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
+    return on
+
+
+def presenter_toggle() -> None:
+    """The sidebar's presenter toggle, kept in step with the URL's ``presenter``."""
     on = st.sidebar.toggle("Presenter mode", key=KEY,
                            help="Large type and images, no sidebar. Keys: PageDown, Right arrow or N for the next "
                                 "scene; PageUp, Left arrow or P for the previous one. Leave with the "
                                 "'Exit presenter mode' button at the top of the page.")
     url_state.write("presenter", "1" if on else None)
-    if on:
-        st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
-    return bool(on)
 
 
 def exit_presenter() -> None:

@@ -34,7 +34,7 @@ def _set_deck(deck: Deck, name: str | None, index: int = 0) -> None:
     st.session_state[INDEX] = step(index, 0, len(deck))
 
 
-def _deck_from_url() -> None:
+def deck_from_url() -> None:
     """A link's ``deck=name&scene=n`` loads that deck from scenes/ (the view itself is in the rest of the URL)."""
     name = url_state.fresh("deck")
     number = url_state.fresh("scene")
@@ -105,16 +105,19 @@ def _load_ui() -> None:
                 return
             st.session_state.scenes_upload_done = up.file_id
             _set_deck(deck, None)
+            st.rerun()  # the scene bar above the page shows the new deck
     elif choice is not None and choice != st.session_state.get(NAME):
         try:
             _set_deck(load_deck(decks[choice], page_names()), choice)
         except SceneError as e:
             st.error(f"scenes/{decks[choice].name}: {e}")
+            return
+        st.rerun()
 
 
 def scenes_sidebar() -> None:
-    """The sidebar's Scenes section: choose a file, see its scenes, jump to one."""
-    _deck_from_url()
+    """The sidebar's Scenes section: choose a file, see its scenes, jump to one (drawn after the page;
+    app.py calls deck_from_url before it)."""
     deck: Deck | None = st.session_state.get(DECK)
     with st.sidebar.expander("Scenes", expanded=deck is not None, icon=":material/slideshow:"):
         _load_ui()

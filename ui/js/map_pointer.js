@@ -22,6 +22,7 @@ export default function (component) {
     readout.textContent = `z${dx + 1} = ${x.toFixed(2)}` + (dy !== null && dy !== undefined ? `, z${dy + 1} = ${y.toFixed(2)}` : "");
   };
   render(z[dx], dy !== null && dy !== undefined ? z[dy] : 0);
+  hideStill();
 
   const state = (window.__vaeMapPointer = window.__vaeMapPointer || { gen: 0 });
   const gen = ++state.gen;
@@ -47,4 +48,16 @@ export default function (component) {
   attach();
   const timer = setInterval(() => { if (state.gen !== gen) { clearInterval(timer); return; } attach(); }, 500);
   return () => clearInterval(timer);
+}
+
+// The page shows the server's image of the same z until this component draws (ui/live_decoder.py):
+// from now on, hide it.
+function hideStill() {
+  if (!document.getElementById("vae-pointer-still-style")) {
+    const style = document.createElement("style");
+    style.id = "vae-pointer-still-style";
+    style.textContent = 'body.vae-pointer-live [data-testid="stElementContainer"]:has(.vae-pointer-still) { display: none; }';
+    document.head.appendChild(style);
+  }
+  document.body.classList.add("vae-pointer-live");
 }
