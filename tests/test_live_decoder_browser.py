@@ -97,6 +97,9 @@ def test_the_latent_map_decodes_under_the_pointer(server, browser):
         wait_until_idle(page)
         canvas = page.locator(".vae-pointer canvas")
         canvas.wait_for(timeout=30_000)
+        # once the browser's decoder has drawn, the server's first image of z = 0 is hidden
+        page.wait_for_function("() => { const s = document.querySelector('.vae-pointer-still');"
+                               " return s && !s.checkVisibility(); }", timeout=30_000)
         readout = page.locator(".vae-pointer .readout")
         plot = page.locator(".st-key-latent_map_chart .js-plotly-plot .nsewdrag").first
         plot.wait_for(state="visible", timeout=30_000)

@@ -223,3 +223,30 @@ def test_posterior_helpers_match_the_model(ck2):
     r = (x[:16] - mu[0, 0]) ** 2 / np.exp(logvar[0, 0]) + (y[:16] - mu[0, 1]) ** 2 / np.exp(logvar[0, 1])
     np.testing.assert_allclose(r, 1.0, rtol=1e-4)  # every vertex lies on the 1-sigma ellipse
     assert posterior.thumbnail_uri(ck2.sample.images[0]).startswith("data:image/png;base64,")
+
+
+@pytest.mark.parametrize("which", ["2d", "8d"])
+def test_the_decoder_panel_first_shows_the_decoders_image_of_z_zero(which, ck2, ck8):
+    """Before the browser's decoder has drawn, the panel shows a plain image decoded on the server:
+    the model's p(x|z) mean at z = 0, pixel for pixel."""
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    ck = ck2 if which == "2d" else ck8
+    page = Page(ck.path)
+    still = [m.value for m in page.at.markdown if "vae-pointer-still" in m.value]
+    assert len(still) == 1
+    uri = re.search(r'src="data:image/png;base64,([^"]+)"', still[0]).group(1)
+    shown = np.asarray(Image.open(io.BytesIO(base64.b64decode(uri))))
+    with torch.inference_mode():
+        want = ck.model.decode(torch.zeros(1, ck.config.latent_dim))[0, 0].numpy()
+    assert shown.shape == want.shape
+    assert np.abs(shown.astype(int) - np.round(want * 255).astype(int)).max() <= 1
+    from vae_core import numpy_model, posterior
+
+    mu = numpy_model.encode(ck.config, ck.arrays, ck.sample.as_array(), ck.sample.labels)[0]
+    dx, dy = posterior.rank_dims(mu.var(0), 2) if ck.config.latent_dim > 2 else (0, 1)
+    assert f"z{dx + 1} = 0.00, z{dy + 1} = 0.00" in still[0]  # the map's axes, as the browser's readout says
