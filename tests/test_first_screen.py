@@ -61,3 +61,17 @@ def test_first_screen_draws_without_torch_then_imports_it_in_the_background(tmp_
     assert got["after_run"] == {}, f"imported while the first screen was drawn: {got['after_run']}"
     assert got["later"].get("torch") == "vae-warm-up", got["later"]
     assert got["built"], "the background warm-up did not build the model"
+
+
+def test_pages_end_early_with_end_page_not_st_stop():
+    """After st.stop() Streamlit draws nothing more in the run, so the sidebar, drawn after the page,
+    would vanish from a page that stopped early (ui/sidebar.py)."""
+    import ast
+
+    offenders = []
+    for f in sorted([*(REPO / "pages").glob("*.py"), *(REPO / "ui").glob("*.py"), REPO / "app.py"]):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "stop"
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "st"):
+                offenders.append(f"{f.relative_to(REPO)}:{node.lineno}")
+    assert offenders == [], f"use ui.common.end_page() instead of st.stop() at {offenders}"
