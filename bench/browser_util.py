@@ -2,6 +2,7 @@
 and waiting until a page has settled."""
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import subprocess
@@ -14,6 +15,17 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic", "--disable-renderer-backgrounding",
         "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"]
+
+
+_STARTED: list[subprocess.Popen] = []  # every server started here; stopped at exit if still running
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """A benchmark that dies early (an exception, a closed output pipe) leaves no server running."""
+    for proc in _STARTED:
+        if proc.poll() is None:
+            stop(proc)
 
 
 def free_port() -> int:
@@ -30,6 +42,7 @@ def start_streamlit(script: str, cwd: Path, home: str, *extra: str, env: dict | 
                              "--server.address", "127.0.0.1", "--server.port", str(port), *extra],
                             cwd=cwd, env=dict(os.environ, VAE_EXPLORER_HOME=home, **(env or {})),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _STARTED.append(proc)
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
