@@ -1,17 +1,18 @@
 """Cached model loading and encoding, shared by every page and session.
 
 Models are cached with ``st.cache_resource`` (one copy per server, never mutated:
-pages only call encode/decode under inference mode); arrays with
+pages only call encode/decode under inference mode), loaded lazily: the weights as NumPy arrays,
+the torch model built on first use, so the first screen needs no torch; arrays with
 ``st.cache_data``. The cache key includes the folder's modification stamp, so a
 checkpoint rewritten on disk is loaded again.
 """
 from __future__ import annotations
 
 import os
+import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-
-import threading
 
 import numpy as np
 import streamlit as st
@@ -107,7 +108,14 @@ def _encode(path: str, _stamp: str) -> tuple[np.ndarray, np.ndarray]:
     if ckpt.sample is None:
         d = ckpt.config.latent_dim
         return np.zeros((0, d), np.float32), np.zeros((0, d), np.float32)
-    # NumPy, not torch: the same numbers (tests hold them to VAE.encode), without importing torch
+    if "torch" in sys.modules:  # imported already (warm_up does it soon after the first screen): torch is
+        import torch            # faster on convolutions (0.14 s against 0.41 s for 2,000 images)
+
+        from vae_core.evaluate import encode_dataset
+
+        with torch.inference_mode():
+            return encode_dataset(ckpt.model, ckpt.sample.as_tensor(), torch.from_numpy(ckpt.sample.labels))
+    # the first screen: NumPy, the same numbers within 1e-4 (tests/test_numpy_model.py), no torch import
     return numpy_model.encode(ckpt.config, ckpt.arrays, ckpt.sample.as_array(), ckpt.sample.labels)
 
 
