@@ -2,6 +2,7 @@
 Chromium driven by Playwright."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -103,3 +105,22 @@ def wait_until_idle(page, timeout_s: float = 90) -> None:
     raise AssertionError("the page kept running for too long")
 
 
+
+
+@contextlib.contextmanager
+def app_page(browser, url: str, permissions: list[str] | None = None):
+    """A fresh browser context open on ``url``, settled; ``page.errors`` collects console and page errors."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    if permissions:
+        parts = urlsplit(url)
+        context.grant_permissions(permissions, origin=f"{parts.scheme}://{parts.netloc}")
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda m: (err := console_error(m)) and page.errors.append(err))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        wait_until_idle(page)
+        yield page
+    finally:
+        context.close()

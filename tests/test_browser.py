@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import ARTIFACTS, console_error, wait_until_idle, browser, server  # noqa: F401
+from browser_support import ARTIFACTS, app_page, browser, server, wait_until_idle  # noqa: F401
 
 PAGES = {  # url path -> text the page must show
     "": "Latent map",
@@ -23,14 +23,7 @@ pytestmark = pytest.mark.browser
 @pytest.mark.parametrize("path", list(PAGES))
 def test_page_renders_without_errors(server, browser, path):
     ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    console_errors: list[str] = []
-    page.on("console", lambda m: (err := console_error(m)) and console_errors.append(err))
-    page.on("pageerror", lambda e: console_errors.append(str(e)))
-    try:
-        page.goto(f"{server}/{path}", wait_until="domcontentloaded")
-        wait_until_idle(page)
+    with app_page(browser, f"{server}/{path}") as page:
         page.get_by_role("heading", name=PAGES[path]).first.wait_for(timeout=30_000)
         shot = ARTIFACTS / f"page-{path or 'latent_map'}.png"
         page.screenshot(path=str(shot), full_page=True)
@@ -38,25 +31,16 @@ def test_page_renders_without_errors(server, browser, path):
         assert exceptions.count() == 0, f"{path or '/'} shows an exception: {exceptions.first.inner_text()[:2000]}"
         errors = page.locator('[data-testid="stAlertContentError"]')
         assert errors.count() == 0, f"{path or '/'} shows an error: {errors.first.inner_text()[:500]}"
-        assert not console_errors, f"{path or '/'}: browser console errors: {console_errors}"
+        assert not page.errors, f"{path or '/'}: browser console errors: {page.errors}"
         assert shot.stat().st_size > 10_000
-    finally:
-        context.close()
 
 
 def test_the_sidebar_keeps_its_choice_across_pages_and_stays_when_a_page_ends_early(server, browser):
     """The sidebar is drawn after the page (ui/sidebar.py), from inside the latent map page on that page:
     its widgets must still be the app's, not the page's, so a model chosen there holds on every page."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: (err := console_error(m)) and errors.append(err))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Loaded model")
-    chosen = lambda: picker.locator("input").input_value()  # noqa: E731
-    try:
-        page.goto(server, wait_until="domcontentloaded")
-        wait_until_idle(page)
+    with app_page(browser, server) as page:
+        picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Loaded model")
+        chosen = lambda: picker.locator("input").input_value()  # noqa: E731
         picker.click()
         page.get_by_role("option", name="digits-8d", exact=True).click()
         wait_until_idle(page)
@@ -73,6 +57,4 @@ def test_the_sidebar_keeps_its_choice_across_pages_and_stays_when_a_page_ends_ea
         wait_until_idle(page)
         assert picker.is_visible() and chosen() == "digits-8d"
         assert page.locator('[data-testid="stException"]').count() == 0
-        assert not errors, errors
-    finally:
-        context.close()
+        assert not page.errors, page.errors

@@ -8,13 +8,12 @@
 from __future__ import annotations
 
 import base64
-import time
 
 import numpy as np
 import pytest
 import torch
 
-from browser_support import REPO, browser, console_error, server, wait_until_idle  # noqa: F401
+from browser_support import REPO, app_page, browser, server, wait_until_idle  # noqa: F401
 from vae_core.checkpoints import list_checkpoints, load_checkpoint
 from vae_core.decoder_program import decoder_program
 
@@ -24,17 +23,9 @@ BUNDLED = list_checkpoints(REPO / "checkpoints")
 
 @pytest.fixture(scope="module")
 def sliders_page(server, browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: (err := console_error(m)) and errors.append(err))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{server}/sliders", wait_until="domcontentloaded")
-    wait_until_idle(page)
-    page.wait_for_function("window.__vaeDecoders && window.__vaeDecoders.size > 0", timeout=30_000)
-    page.errors = errors
-    yield page
-    context.close()
+    with app_page(browser, f"{server}/sliders") as page:
+        page.wait_for_function("window.__vaeDecoders && window.__vaeDecoders.size > 0", timeout=30_000)
+        yield page
 
 
 def test_bundled_models_include_mlp_and_conv_decoders():
@@ -87,14 +78,7 @@ def test_weights_arrive_once_and_a_slider_moves_the_image(sliders_page):
 
 
 def test_the_latent_map_decodes_under_the_pointer(server, browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: (err := console_error(m)) and errors.append(err))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(server, wait_until="domcontentloaded")
-        wait_until_idle(page)
+    with app_page(browser, server) as page:
         canvas = page.locator(".vae-pointer canvas")
         canvas.wait_for(timeout=30_000)
         # once the browser's decoder has drawn, the server's first image of z = 0 is hidden
@@ -121,9 +105,7 @@ def test_the_latent_map_decodes_under_the_pointer(server, browser):
         z1_left = float(texts[0].split("=")[1].split(",")[0])
         z1_right = float(texts[1].split("=")[1].split(",")[0])
         assert z1_left < z1_right  # x grows to the right, as on the chart's axis
-        assert not errors, errors
-    finally:
-        context.close()
+        assert not page.errors, page.errors
 
 
 def test_hovering_a_dot_on_the_latent_map_shows_that_image(server, browser):
@@ -134,14 +116,7 @@ def test_hovering_a_dot_on_the_latent_map_shows_that_image(server, browser):
     from PIL import Image
 
     images = load_checkpoint(REPO / "checkpoints" / "mnist5k-2d").sample.images
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: (err := console_error(m)) and errors.append(err))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(server, wait_until="domcontentloaded")
-        wait_until_idle(page)
+    with app_page(browser, server) as page:
         dots = page.locator(".st-key-latent_map_chart .scatterlayer .trace:not(:first-child) .point")  # the first trace: the click grid
         dots.first.wait_for(state="attached", timeout=30_000)
         tip = page.locator("#vae-map-hover-tip .vae-hover-image")
@@ -171,6 +146,4 @@ def test_hovering_a_dot_on_the_latent_map_shows_that_image(server, browser):
             assert np.abs(shot - want).max() <= 2, f"the preview of image #{shown} shows other pixels"
             checked += 1
         assert checked >= 2, "too few dots could be hovered"
-        assert not errors, errors
-    finally:
-        context.close()
+        assert not page.errors, page.errors

@@ -2,36 +2,21 @@
 shortcuts, and the copy-link button."""
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 
 import pytest
 
-from browser_support import ARTIFACTS, browser, console_error, server, wait_until_idle  # noqa: F401
+from browser_support import ARTIFACTS, app_page, browser, server, wait_until_idle  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def open_page(server, browser):
-    contexts = []
-
-    def _open(path: str, permissions: list[str] | None = None):
-        context = browser.new_context(viewport={"width": 1440, "height": 1000})
-        if permissions:
-            context.grant_permissions(permissions, origin=server)
-        contexts.append(context)
-        page = context.new_page()
-        page.errors = []
-        page.on("console", lambda m: (err := console_error(m)) and page.errors.append(err))
-        page.on("pageerror", lambda e: page.errors.append(str(e)))
-        page.goto(server + path, wait_until="domcontentloaded")
-        wait_until_idle(page)
-        return page
-
-    yield _open
-    for c in contexts:
-        c.close()
+    with contextlib.ExitStack() as pages:
+        yield lambda path, permissions=None: pages.enter_context(app_page(browser, server + path, permissions))
 
 
 def wait_for_url(page, part: str, timeout_s: float = 30) -> None:
