@@ -72,7 +72,8 @@ def _thumbnails(model_path: str, model_stamp: str, _images: np.ndarray) -> dict:
 # decoded image is what a visitor should see first.
 controls = st.container()
 col_map, col_img = st.columns([5, 3], gap="large")
-latent_dims = posterior.rank_dims(mu.var(0), 2) if latent_dim > 2 else [0, 1]  # the axes' defaults
+variances = mu.var(0)
+latent_dims = posterior.rank_dims(variances, 2) if latent_dim > 2 else [0, 1]  # the axes' defaults
 if (st.session_state.get("latent_map_method") or "latent") == "latent" and browser_program(path) is not None:
     axes = (int(st.session_state.get("latent_map_dim_x", latent_dims[0])),
             int(st.session_state.get("latent_map_dim_y", latent_dims[1])) if latent_dim > 1 else None)
@@ -96,7 +97,6 @@ with controls:
              "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
     dims: tuple[int, int] = (0, 1)
     if method == "latent" and latent_dim > 2:
-        variances = mu.var(0)
         fmt = lambda d: f"z{d + 1}  (Var mu {variances[d]:.2f})"  # noqa: E731
         a1, a2 = c_axes.columns(2)
         dx = a1.selectbox("Horizontal axis", range(latent_dim), index=latent_dims[0], format_func=fmt,

@@ -14,14 +14,11 @@ from vae_core.decoder_program import decoder_program, program_from_arrays
 from vae_core.models import VAE
 from vae_core.paths import BUNDLED_DIR
 
-CONFIGS = [
-    ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(32,)),
-    ModelConfig(image_shape=(1, 28, 28), latent_dim=20, hidden=(64, 32)),
-    ModelConfig(image_shape=(1, 28, 28), latent_dim=16, arch="conv", hidden=(8, 16)),
-    ModelConfig(image_shape=(3, 16, 16), latent_dim=4, arch="conv", hidden=(4, 8, 8)),
-    ModelConfig(image_shape=(1, 8, 8), latent_dim=3, hidden=(16,), conditional=True),
+from test_decoder_program import CONFIGS as DECODER_CONFIGS
+
+CONFIGS = [  # the decoder program's configurations, and a conditional conv model and a learned variance
+    *DECODER_CONFIGS,
     ModelConfig(image_shape=(1, 28, 28), latent_dim=5, arch="conv", hidden=(8, 8), conditional=True, num_classes=4),
-    ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(16,), autoencoder=True),
     ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(16,), likelihood="gaussian", gaussian_variance="learned"),
 ]
 IDS = [f"{c.arch}-{'x'.join(map(str, c.image_shape))}-d{c.latent_dim}"

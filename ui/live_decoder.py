@@ -52,7 +52,8 @@ _sliders_component = st.components.v2.component(
     "vae_live_sliders", html=_SLIDERS_HTML, css=(_JS / "live_sliders.css").read_text(),
     js=UNPACK_JS + _CORE + (_JS / "live_sliders.js").read_text())
 _pointer_component = st.components.v2.component(
-    "vae_pointer_decoder", html=_POINTER_HTML, css=_POINTER_CSS, js=UNPACK_JS + _CORE + (_JS / "map_pointer.js").read_text())
+    "vae_pointer_decoder", html=_POINTER_HTML, css=_POINTER_CSS,
+    js=UNPACK_JS + _CORE + (_JS / "map_pointer.js").read_text())
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -114,7 +115,8 @@ def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str
         "inactive": inactive or [False] * len(dims), "label": int(label), "version": version, "size": size,
         "range": 3.0, "step": 0.01,
     })
-    result = _sliders_component(key=key, data=component_data(data, weights), on_z_change=lambda: None, on_loaded_change=lambda: None)
+    result = _sliders_component(key=key, data=component_data(data, weights), on_z_change=lambda: None,
+                                on_loaded_change=lambda: None)
     got = getattr(result, "z", None)
     return list(got) if got else None
 

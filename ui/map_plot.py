@@ -209,4 +209,3 @@ def hover_previews(chart_key: str, sprite: dict) -> None:
     is the hovered image's index among them."""
     _hover_component()(key=f"{chart_key}_hover",
                        data=component_data({"selector": f".st-key-{chart_key}", "sprite": sprite}))
-

@@ -23,13 +23,12 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import uuid
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-
-import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -79,20 +78,17 @@ class Sample:
 
 class Checkpoint:
     """A loaded checkpoint: its config, metadata, stored test images, weights (as NumPy arrays) and the
-    torch model. A lazily loaded checkpoint builds the model on first use of ``model``."""
+    torch model, built from the arrays on first use of ``model``."""
 
-    def __init__(self, path: Path, model: VAE | None = None, config: ModelConfig | None = None,
-                 meta: dict | None = None, sample: Sample | None = None, optimizer_state: dict | None = None,
-                 arrays: dict[str, np.ndarray] | None = None, device="cpu", frozen: bool = False):
-        if model is None and (config is None or arrays is None):
-            raise ValueError("a Checkpoint needs its model, or its config and arrays to build it from")
+    def __init__(self, path: Path, config: ModelConfig, arrays: dict[str, np.ndarray], meta: dict | None = None,
+                 sample: Sample | None = None, device="cpu", frozen: bool = False):
         self.path = Path(path)
-        self.config = config if config is not None else model.cfg
+        self.config = config
+        self.arrays = arrays  # float32, by torch's state_dict names
         self.meta = meta if meta is not None else {}
         self.sample = sample
-        self.optimizer_state = optimizer_state
-        self._arrays = arrays
-        self._model = model
+        self.optimizer_state: dict | None = None
+        self._model: VAE | None = None
         self._device = device
         self._frozen = frozen  # build the model with requires_grad off (for viewing, never training)
         self._lock = threading.Lock()
@@ -103,19 +99,12 @@ class Checkpoint:
         if self._model is None:
             with self._lock:
                 if self._model is None:
-                    self._model = _build_model(self.config, self._arrays, self._device, self._frozen)
+                    self._model = _build_model(self.config, self.arrays, self._device, self._frozen)
         return self._model
 
     @property
     def model_built(self) -> bool:
         return self._model is not None
-
-    @property
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The weights as float32 NumPy arrays, by torch's state_dict names."""
-        if self._arrays is None:
-            self._arrays = {k: v.detach().cpu().numpy() for k, v in self._model.state_dict().items()}
-        return self._arrays
 
     @property
     def name(self) -> str:

@@ -1,7 +1,8 @@
 // The VAE's decoder p(x|z) in the browser: the operations of vae_core/decoder_program.py run on
 // Float32Arrays. Shared by the live components (their JavaScript is ui/component_data.py's unpack,
 // this file, then theirs).
-// A model's weights arrive once (raw float32 after the data's JSON: ui/component_data.py) and stay in window.__vaeDecoders by hash.
+// A model's weights arrive once (raw float32 after the data's JSON: ui/component_data.py) and stay
+// in window.__vaeDecoders by hash.
 
 const CACHE = (window.__vaeDecoders = window.__vaeDecoders || new Map()); // sha -> {spec, w}
 const STATS = (window.__vaeLiveStats = window.__vaeLiveStats || []); // ms per decode + draw
