@@ -12,8 +12,8 @@ streamlit.delta_generator._use_warning_has_been_displayed = True
 from ui import url_state
 from ui.common import PageEnd, choose_model
 from ui.models import warm_up
-from ui.presenter import presenter_keys, presenter_mode
-from ui.scenes import deck_from_url, scene_bar
+from ui.presenter import presenter_mode
+from ui.scenes import SPEAKER_PAGE, deck_from_url, scene_bar
 from ui.sidebar import begin_run, draw_sidebar
 
 st.set_page_config(page_title="VAE Latent Explorer", page_icon=str(Path(__file__).parent / "ui" / "icon.png"), layout="wide")
@@ -27,9 +27,15 @@ PAGES = [
     st.Page("pages/how_it_works.py", title="How it works", icon=":material/school:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
+    # the lecturer's second window, opened from presenter mode's scene bar (not in the menu)
+    st.Page(f"pages/{SPEAKER_PAGE}.py", title="Speaker view", icon=":material/speaker_notes:", url_path=SPEAKER_PAGE,
+            visibility="hidden"),
 ]
 
 nav = st.navigation(PAGES)
+if nav.url_path == SPEAKER_PAGE:  # its own window: no model, sidebar or scene bar
+    nav.run()
+    st.stop()
 st.logo(str(Path(__file__).parent / "ui" / "icon.png"), size="large")
 url_state.forget_absent()  # a parameter gone from the URL counts as new when it comes back
 # The state the page needs is settled first; the sidebar's widgets are drawn after the page's first image
@@ -37,7 +43,7 @@ url_state.forget_absent()  # a parameter gone from the URL counts as new when it
 begin_run(choose_model())
 presenter = presenter_mode()
 deck_from_url()
-scene_bar(presenter, presenter_keys() if presenter else 0)
+scene_bar(presenter, nav.title)
 try:
     nav.run()
 except PageEnd:

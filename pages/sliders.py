@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ui import url_state
+from ui import presenter, url_state
 from ui.common import current_model, end_page, page_header
 from ui.export import point_json
-from ui.images import map_with_marks, show_image
+from ui.images import map_with_marks, position_map_data, show_image
 from ui.live_decoder import browser_program, live_sliders
 from ui.models import encoded_sample, position_canvas
 from vae_core import posterior
@@ -17,6 +17,7 @@ from vae_core.losses import LOG_2PI
 STEP = 0.05
 OTHERS_KEY = "sliders_others"
 Z_NOW_KEY = "sliders_z_now"  # a dict whose "z" is the point on screen
+HALL_MAP_FONT_PX = 26  # the position map's text in presenter mode (the picture is shown at about its size)
 
 page_header("Latent sliders", "Each slider is one coordinate of z, in units of the prior's standard deviation: "
             "the prior N(0, I) keeps about 95% of its samples within +-2 on every axis. The image is the "
@@ -206,18 +207,41 @@ def _show_point(z: np.ndarray) -> None:
     _position_map(z)
 
 
+def _map_dims() -> tuple[int, int] | None:
+    """The position map's latent axes: the plane itself, or the two dimensions whose mu varies most."""
+    if len(mu) == 0 or D < 2:
+        return None
+    return (0, 1) if D == 2 else tuple(sorted(np.argsort(-np.var(mu, 0))[:2].tolist()))
+
+
+def _saved_stars(dims: tuple[int, int]) -> list[tuple[float, float]]:
+    return [(p[dims[0]], p[dims[1]]) for p in st.session_state.get("sliders_saved", [])]
+
+
+def _map_caption(dims: tuple[int, int], moves: str) -> str:
+    return (f"The ring is z among the encoded test images' means (z{dims[0] + 1}, z{dims[1] + 1}), the stars your "
+            f"saved points; it {moves}. The Latent map page has the interactive map.")
+
+
 def _position_map(z: np.ndarray) -> None:
     """z as a ring on the encoded test images' means (two most spread dimensions), saved points as stars."""
-    if len(mu) == 0 or D < 2:
+    dims = _map_dims()
+    if dims is None:
         return
-    dims = (0, 1) if D == 2 else tuple(sorted(np.argsort(-np.var(mu, 0))[:2].tolist()))
     canvas = position_canvas(path, dims, tuple(class_names))
-    stars = [(p[dims[0]], p[dims[1]]) for p in st.session_state.get("sliders_saved", [])]
-    map_with_marks(canvas, (float(z[dims[0]]), float(z[dims[1]])), stars,
+    map_with_marks(canvas, (float(z[dims[0]]), float(z[dims[1]])), _saved_stars(dims),
                    alt=f"the encoded test images' means on z{dims[0] + 1} and z{dims[1] + 1}",
-                   caption=f"The ring is z among the encoded test images' means (z{dims[0] + 1}, z{dims[1] + 1}), "
-                           "the stars your saved points; it moves when a slider is released. The Latent map page "
-                           "has the interactive map.")
+                   caption=_map_caption(dims, "moves when a slider is released"))
+
+
+def _live_position_map(hall: bool) -> dict | None:
+    """The position map for the live sliders, which move its ring themselves while a thumb is dragged."""
+    dims = _map_dims()
+    if dims is None:
+        return None
+    canvas = position_canvas(path, dims, tuple(class_names), font_px=HALL_MAP_FONT_PX if hall else None)
+    return position_map_data(canvas, dims, _saved_stars(dims), caption=_map_caption(dims, "follows the sliders"),
+                             alt=f"the encoded test images' means on z{dims[0] + 1} and z{dims[1] + 1}")
 
 
 def _plain_label(d: int) -> str:
@@ -228,7 +252,7 @@ def _plain_label(d: int) -> str:
     return f"z{d + 1} · KL {activity[d]:.2f}" + (" (inactive)" if activity[d] < posterior.INACTIVE_KL else "")
 
 
-# -- live mode: the sliders and the decoder run in the browser ----------------------------------------
+# -- live mode: the sliders, the decoder, the readout and the ring run in the browser --------------------
 if live:
     y = 0
     if cfg.conditional:
@@ -238,12 +262,15 @@ if live:
     current = np.full(D, others_now)
     current[space.slider_dims] = [posterior.clean_slider_value(st.session_state[slider_key(d)], SLIDER_LIMIT)
                                   for d in space.slider_dims]
-    got = live_sliders(path, current, space.slider_dims, [_plain_label(d) for d in space.slider_dims],
-                       offset=space.offset, scale=space.scale, label=int(y),
-                       inactive=[bool(activity is not None and not cfg.autoencoder
-                                      and activity[d] < posterior.INACTIVE_KL) for d in space.slider_dims],
-                       version=st.session_state.get("sliders_version", 0), size=420, key="sliders_live_decoder")
-    if got is not None and len(got) == D:
+    hall = presenter.is_on()
+    with st.container(key="main_figure"):
+        got = live_sliders(path, current, space.slider_dims, [_plain_label(d) for d in space.slider_dims],
+                           offset=space.offset, scale=space.scale, label=int(y),
+                           inactive=[bool(activity is not None and not cfg.autoencoder
+                                          and activity[d] < posterior.INACTIVE_KL) for d in space.slider_dims],
+                           version=st.session_state.get("sliders_version", 0), size=420, prior=not cfg.autoencoder,
+                           position_map=_live_position_map(hall), hall=hall, key="sliders_live_decoder")
+    if got is not None and len(got) == D:  # z released in the browser (for the values it was given)
         returned = np.array([posterior.clean_slider_value(v, SLIDER_LIMIT) for v in got])
         for d in space.slider_dims:
             st.session_state[slider_key(d)] = float(returned[d])
@@ -253,14 +280,8 @@ if live:
     if space.other_dims:
         st.slider(f"The other {len(space.other_dims)} dimensions (shared value)", -SLIDER_LIMIT, SLIDER_LIMIT,
                   step=STEP, format="%.2f", key=OTHERS_KEY, on_change=_bump)
-    z = sanitize_z(space.to_z(current[space.slider_dims], others_now), D)
-    left, right = st.columns([2, 3], gap="large")
-    with left:
-        st.markdown("**The point z where the sliders were released**")
-        st.caption(_numbers(z))
-        st.code("z = [" + ", ".join(f"{v:.3f}" for v in z) + "]", language=None, wrap_lines=True)
-    with right:
-        _show_point(z)
+    # what Save and Download write: the same z as the image, the readout and the ring
+    st.session_state.setdefault(Z_NOW_KEY, {})["z"] = sanitize_z(space.to_z(current[space.slider_dims], others_now), D)
     end_page()
 
 

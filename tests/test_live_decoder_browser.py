@@ -64,15 +64,14 @@ def test_weights_arrive_once_and_a_slider_moves_the_image(sliders_page):
     assert page.evaluate("window.__vaeLiveStats.length") >= n_before + 40  # one decode per key press
     assert float(slider.input_value()) == pytest.approx(0.40, abs=1e-6)
     assert canvas.screenshot() != before
-    # On release the browser sends z back: the page's readout follows, and that rerun sends no weights.
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=stCaptionContainer]')]"
-        ".some(e => e.innerText.includes('||z|| = 0.40'))", timeout=20_000)
+    # The readout follows every key press; on release the browser sends z back, and that rerun sends no weights.
+    assert page.locator(".vae-live .readout .numbers").inner_text().startswith("||z|| = 0.40")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('sliders_z1') === '0.4'", timeout=30_000)
     wait_until_idle(page)
     page.get_by_text("Save z").click()
     page.get_by_role("button", name="Save this point").click()
     wait_until_idle(page)
-    page.locator(".vae-posmap .vae-star").wait_for(timeout=20_000)  # the saved point is on the map
+    page.locator(".vae-live .posmap .vae-star").wait_for(timeout=30_000)  # the saved point is on the map
     assert page.evaluate("window.__vaeWeightsReceived") == 1
     assert not page.errors, page.errors
 

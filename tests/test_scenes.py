@@ -103,7 +103,7 @@ def _scene_line(at) -> str:
 
 def _press(at, *keys: str) -> None:
     """What the presenter-keys component sends for shortcuts: its "nav" state, the events of this page load."""
-    comp = next(e for e in at._tree.get("bidi_component") if e.proto.component_name == "vae_presenter_keys")
+    comp = next(e for e in at._tree.get("bidi_component") if e.proto.component_name == "vae_presenter_link")
     sent = getattr(at, "keys_sent", [])
     sent = at.keys_sent = sent + [{"id": len(sent) + i + 1, "dir": k} for i, k in enumerate(keys)]
     states = at._tree.get_widget_states()

@@ -15,6 +15,8 @@ from vae_core.paths import uploads_dir, unique_child
 
 from .models import DEFAULT_MODEL, ModelChoice, load_model, model_choices, session_id
 from . import url_state
+from .presenter import KEY as PRESENTER_KEY
+from .scenes import ABOUT_SLOT
 
 HALL_CSS = """
 <style>
@@ -52,8 +54,15 @@ def _leave_pages_folder_mode() -> None:
 
 
 def page_header(title: str, intro: str | None = None) -> None:
+    """The page's title and its explanatory paragraph. In presenter mode the scene bar carries the title and
+    the paragraph folds into the bar's "About" button, so the figure has the screen."""
     _leave_pages_folder_mode()
     st.markdown(HALL_CSS, unsafe_allow_html=True)
+    slot = st.session_state.pop(ABOUT_SLOT, None)
+    if st.session_state.get(PRESENTER_KEY) and slot is not None:
+        if intro:
+            slot.popover("About", icon=":material/info:", width="stretch").markdown(f"**{title}**. {intro}")
+        return
     st.title(title)
     if intro:
         st.caption(intro)

@@ -64,3 +64,14 @@ def map_with_marks(canvas, ring: tuple[float, float] | None, stars=(), alt: str 
             ".vae-posmap .vae-ring{width:26px;height:26px;border:4px solid #000;border-radius:50%;"
             "box-shadow:0 0 0 2px #fff}.vae-posmap .vae-star{font-size:20px;line-height:1;color:#000;"
             "text-shadow:0 0 2px #fff}</style>")
+
+
+def position_map_data(canvas, dims: tuple[int, int], stars=(), caption: str = "", alt: str = "latent map") -> dict:
+    """What a browser component needs to place a ring on a MapCanvas's fixed picture itself (the live
+    sliders move it while a thumb is dragged): the picture, its plot box and extent, the latent axes
+    ``dims`` and the saved points' positions as fractions of the picture."""
+    marks = [canvas.fraction(float(x), float(y)) for x, y in stars]
+    return {"url": canvas.base_data_url, "width": canvas.base.width, "height": canvas.base.height,
+            "box": [float(v) for v in canvas.box], "extent": [float(v) for v in canvas.extent],
+            "dims": [int(d) for d in dims], "stars": [[float(v) for v in m] for m in marks if m is not None],
+            "caption": caption, "alt": alt}

@@ -1,7 +1,8 @@
 """Components that decode in the browser (components v2, inline JavaScript, no build step).
 
 - ``live_sliders``: latent sliders and the decoder; each input event decodes and redraws in
-  JavaScript, and the new z comes back to Python (``z`` state) when the thumb is released.
+  JavaScript, with the readout and the position map's ring, and the new z comes back to Python
+  (``z`` state) when the thumb is released.
 - ``pointer_decoder``: decodes the latent-plane point under the mouse on the latent map.
 
 The decoder program (vae_core.decoder_program) reaches the browser once per model and session
@@ -33,7 +34,10 @@ _SLIDERS_HTML = """
       <button class="play" type="button">▶ Play</button>
     </div>
     <div class="sliders"></div>
+    <div class="readout"><span class="numbers"></span><code class="vector"></code></div>
   </div>
+  <figure class="posmap" hidden><div class="frame"><img alt=""><span class="vae-ring" hidden></span></div>
+    <figcaption></figcaption></figure>
 </div>
 """
 _POINTER_HTML = """
@@ -97,13 +101,18 @@ def _model_data(path: str, key: str) -> tuple[dict, bytes] | None:
 def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str], *,
                  offset: np.ndarray | None = None, scale: np.ndarray | None = None,
                  inactive: list[bool] | None = None, label: int = 0, version: int = 0, size: int = 400,
+                 prior: bool = True, position_map: dict | None = None, hall: bool = False,
                  key: str = "live_decoder") -> list[float] | None:
-    """Draw the component; returns the slider values the browser last sent back (on release), or None.
+    """Draw the component; returns the slider values the browser last sent back (on release) for this
+    ``version`` of the values, or None.
 
     ``values`` holds one value per latent dimension in slider units; the decoder gets
     z = offset + scale * values (offset 0 and scale 1 for a VAE, whose sliders are z itself).
     Only ``dims`` get a slider; the others stay at their value. A new ``version`` makes the
-    browser take ``values`` again (after a reset or "use this image" on the server)."""
+    browser take ``values`` again (after a reset or "use its mu" on the server), and values it sent
+    for an older version are ignored. The readout shows ||z|| (and log p(z) with a ``prior``);
+    ``position_map`` (ui.images.position_map_data) is the picture the ring moves on; ``hall`` sizes it
+    all for a projector."""
     model = _model_data(path, key)
     if model is None:
         return None
@@ -113,12 +122,14 @@ def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str
         "offset": None if offset is None else [float(v) for v in offset],
         "scale": None if scale is None else [float(v) for v in scale],
         "inactive": inactive or [False] * len(dims), "label": int(label), "version": version, "size": size,
-        "range": 3.0, "step": 0.01,
+        "range": 3.0, "step": 0.01, "prior": bool(prior), "posmap": position_map, "hall": bool(hall),
     })
     result = _sliders_component(key=key, data=component_data(data, weights), on_z_change=lambda: None,
                                 on_loaded_change=lambda: None)
     got = getattr(result, "z", None)
-    return list(got) if got else None
+    if isinstance(got, dict) and got.get("version") == version and isinstance(got.get("values"), list):
+        return list(got["values"])
+    return None
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

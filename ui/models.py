@@ -153,7 +153,8 @@ def projection(path: str, method: str, dims: tuple[int, int] = (0, 1)) -> Projec
 
 
 @st.cache_resource(max_entries=16)
-def _position_canvas(path: str, _stamp: str, dims: tuple[int, int], class_names: tuple[str, ...]) -> MapCanvas:
+def _position_canvas(path: str, _stamp: str, dims: tuple[int, int], class_names: tuple[str, ...],
+                     font_px: int | None) -> MapCanvas:
     from .map_plot import class_colours
 
     ckpt = _load(path, _stamp)
@@ -163,7 +164,7 @@ def _position_canvas(path: str, _stamp: str, dims: tuple[int, int], class_names:
     n_colours = max(len(class_names), int(labels.max()) + 1 if len(labels) else 1)
     emb = mu[show][:, list(dims)]
     return MapCanvas(emb, labels[show], list(class_names), class_colours(n_colours), size=460, dot=4,
-                     axis_titles=(f"z{dims[0] + 1}", f"z{dims[1] + 1}"), extent=_square_extent(emb))
+                     axis_titles=(f"z{dims[0] + 1}", f"z{dims[1] + 1}"), extent=_square_extent(emb), font_px=font_px)
 
 
 def _square_extent(emb: np.ndarray) -> tuple[float, float, float, float]:
@@ -175,6 +176,8 @@ def _square_extent(emb: np.ndarray) -> tuple[float, float, float, float]:
     return centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half
 
 
-def position_canvas(path: str, dims: tuple[int, int], class_names: tuple[str, ...]) -> MapCanvas:
-    """The encoded sample's means on the latent axes ``dims``, drawn once per model: pages add a ring."""
-    return _position_canvas(path, stamp(path), tuple(int(d) for d in dims), tuple(class_names))
+def position_canvas(path: str, dims: tuple[int, int], class_names: tuple[str, ...],
+                    font_px: int | None = None) -> MapCanvas:
+    """The encoded sample's means on the latent axes ``dims``, drawn once per model (and text size): pages add
+    a ring. ``font_px``: larger tick and legend text, for a projector."""
+    return _position_canvas(path, stamp(path), tuple(int(d) for d in dims), tuple(class_names), font_px)

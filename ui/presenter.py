@@ -1,10 +1,18 @@
-"""Presenter mode for the lecture hall: large type and images, no sidebar, keyboard shortcuts.
+"""Presenter mode for the lecture hall: type sized for the back of the room, figures that fit the
+screen, no sidebar and no Streamlit toolbar, the clicker's keys, and a speaker view in a second window.
 
-On with the sidebar's toggle or a link's ``presenter=1``; off with the "Exit presenter mode" button
-in the scene bar (the sidebar is hidden) or ``presenter=0``.
+On with the sidebar's toggle or a link's ``presenter=1``; off with the "Exit" button in the scene bar
+(the sidebar is hidden) or ``presenter=0``.
+
+Sizes follow the window's height, in CSS alone: the root font size is a fixed share of it, so every size
+Streamlit gives in rem grows with the screen (labels and captions are 0.875 rem: 20.8 px at 1080 pixels,
+13.9 px at 720), and figures are held to the height left under the scene bar (``FIT``). The window's size
+never travels to Python: a report of it at the first mount would rerun the page it was opened on and undo
+a scene's page switch still in flight.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -13,25 +21,33 @@ from . import url_state
 
 KEY = "presenter"
 SEEN_KEYS = "presenter_keys_seen"  # (page-load token, last applied event id)
-PRESENTER_CSS = """
+SEEN_GOTO = "presenter_goto_seen"  # the stamp of the last step taken from the other window
+ROOT_VH = 2.2  # the root font size, in % of the window's height: 23.8 px at 1080, 15.8 px at 720
+BAR_REM = 4.2  # the scene bar's height with its margins, in rem (the page's figures fit below it)
+FIT = f"calc(100vh - {BAR_REM}rem)"  # CSS: the height under the scene bar
+HIDDEN = ('[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], '
+          '[data-testid="stExpandSidebarButton"], header[data-testid="stHeader"], [data-testid="stToolbar"], '
+          '[data-testid="stDecoration"], [data-testid="stStatusWidget"] button')
+PRESENTER_CSS = f"""
 <style>
-[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"]
-  { display: none !important; }
-[data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 4.5rem 2.5rem 3rem !important; }
-[data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMain"] label,
-[data-testid="stMain"] [data-testid="stMarkdownContainer"] { font-size: 1.4rem !important; }
-[data-testid="stMain"] h1 { font-size: 3.1rem !important; }
-[data-testid="stMain"] h2 { font-size: 2.4rem !important; }
-[data-testid="stMain"] h3 { font-size: 2.0rem !important; }
-[data-testid="stMain"] [data-testid="stCaptionContainer"],
-[data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 1.2rem !important; }
-[data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 2.8rem !important; }
-[data-testid="stMain"] [data-testid="stImage"] img { min-width: min(100%, 360px); height: auto; }
-[data-testid="stMain"] button p { font-size: 1.2rem !important; }
+html {{ font-size: max(12px, {ROOT_VH}vh) !important; }}
+{HIDDEN} {{ display: none !important; }}
+[data-testid="stMainBlockContainer"] {{ max-width: 100% !important; padding: 0.4rem 1.4rem 1rem !important; }}
+[data-testid="stMain"] [data-testid="stImage"] img {{ image-rendering: pixelated; }}
+.st-key-scene_bar {{ border-bottom: 2px solid #c7c9d1; padding-bottom: 0.35rem; }}
+.st-key-scene_bar p {{ margin: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
 </style>
 """
-_keys = st.components.v2.component(
-    "vae_presenter_keys", js=(Path(__file__).parent / "js" / "presenter_keys.js").read_text())
+LINK_CSS = """
+.vae-presenter-link button.speaker { font: inherit; font-size: 0.95rem; padding: 0.35rem 0.8rem; border-radius: 0.5rem;
+  border: 1px solid rgba(49, 51, 63, 0.25); background: #fff; cursor: pointer; white-space: nowrap; width: 100%;
+  min-height: 2.5rem; }
+.vae-presenter-link button.speaker:hover { border-color: #4f46e5; color: #4f46e5; }
+"""
+_link = st.components.v2.component(
+    "vae_presenter_link", html='<div class="vae-presenter-link"><button class="speaker" type="button" hidden>'
+                               'Speaker view ↗</button></div>',
+    css=LINK_CSS, js=(Path(__file__).parent / "js" / "presenter_link.js").read_text())
 
 
 def presenter_mode() -> bool:
@@ -46,12 +62,17 @@ def presenter_mode() -> bool:
     return on
 
 
+def is_on() -> bool:
+    return bool(st.session_state.get(KEY, False))
+
+
 def presenter_toggle() -> None:
     """The sidebar's presenter toggle, kept in step with the URL's ``presenter``."""
     on = st.sidebar.toggle("Presenter mode", key=KEY,
-                           help="Large type and images, no sidebar. Keys: PageDown, Right arrow or N for the next "
-                                "scene; PageUp, Left arrow or P for the previous one. Leave with the "
-                                "'Exit presenter mode' button at the top of the page.")
+                           help="Type and figures sized for a projector, no sidebar, and a speaker view with the "
+                                "lecturer's notes in a second window. Keys: PageDown, Right arrow or N for the next "
+                                "scene; PageUp, Left arrow or P for the previous one. Leave with the 'Exit' button "
+                                "at the top of the page.")
     url_state.write("presenter", "1" if on else None)
 
 
@@ -59,11 +80,52 @@ def exit_presenter() -> None:
     st.session_state[KEY] = False
 
 
-def presenter_keys() -> int:
-    """Listen for the scene shortcuts in the page; returns the scenes to move by in this run
-    (+1 for each "next" press, -1 for each "previous" press not yet applied)."""
-    result = _keys(key="presenter_keys", on_nav_change=lambda: None, height=0)
-    return new_steps(getattr(result, "nav", None))
+# -- charts on a projector -------------------------------------------------------------------------------------
+
+CHART_FONT_PX = 20  # chart text in presenter mode (Plotly sizes are pixels): readable from the back of a hall
+
+
+def chart_font_px(default: int = 12) -> int:
+    """Chart text (ticks, legends, titles): CHART_FONT_PX in presenter mode, else ``default``."""
+    return max(default, CHART_FONT_PX) if is_on() else default
+
+
+def line_px(default: float = 1.0) -> float:
+    """Line widths that survive a projector in presenter mode (at least 2.5 px), else ``default``."""
+    return max(default, 2.5) if is_on() else default
+
+
+# -- the link between the projected window and the speaker view ---------------------------------------------------
+
+@dataclass(frozen=True)
+class LinkEvents:
+    steps: int  # scenes to move by: +1 for each "next" press, -1 for each "previous" press not yet applied
+    goto: int | None  # a scene (0-based) the other window moved to, not yet followed
+
+
+def presenter_link(*, talk: str | None, scene: int | None, speaker_url: str | None = None,
+                   key: str = "presenter_link") -> LinkEvents:
+    """The clicker's keys and the other window's steps. ``talk`` names the deck both windows show
+    (None: no deck); ``scene`` is the scene this window shows; ``speaker_url`` shows the button that opens
+    the speaker view."""
+    result = _link(key=key, data={"talk": talk, "scene": scene, "speaker_url": speaker_url},
+                   on_nav_change=lambda: None, on_goto_change=lambda: None,
+                   height="content" if speaker_url else 0)
+    return LinkEvents(new_steps(getattr(result, "nav", None)), _new_goto(getattr(result, "goto", None)))
+
+
+def _new_goto(goto) -> int | None:
+    """The scene of a step heard from the other window, once per step (its stamp)."""
+    if not isinstance(goto, dict):
+        return None
+    try:
+        scene, stamp = int(goto.get("scene")), float(goto.get("stamp"))
+    except (TypeError, ValueError):
+        return None
+    if stamp <= st.session_state.get(SEEN_GOTO, 0.0):
+        return None
+    st.session_state[SEEN_GOTO] = stamp
+    return scene
 
 
 def new_steps(nav) -> int:

@@ -4,6 +4,10 @@ parameters, exactly as if its link had been opened; the deck and the scene numbe
 (``deck=intro-lecture&scene=3``) for decks from the scenes/ folder."""
 from __future__ import annotations
 
+import hashlib
+import json
+from urllib.parse import urlencode
+
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
@@ -11,7 +15,7 @@ from vae_core.paths import REPO_ROOT
 from vae_core.scenes import Deck, SceneError, deck_format, list_decks, load_deck, parse_deck, step
 
 from . import url_state
-from .presenter import KEY as PRESENTER_KEY, exit_presenter
+from .presenter import KEY as PRESENTER_KEY, exit_presenter, presenter_link
 from .share import copy_link_button
 
 SCENES_DIR = REPO_ROOT / "scenes"
@@ -20,12 +24,15 @@ DECK = "scenes_deck"  # the loaded Deck
 NAME = "scenes_deck_name"  # its name in scenes/, or None for an upload
 INDEX = "scenes_index"  # the current scene, 0-based
 PENDING = "scenes_pending"  # a scene chosen by a button or the list, applied once the script runs
+ABOUT_SLOT = "_scene_bar_about"  # presenter mode: the bar's place for the page's "About" (ui.common.page_header)
 UPLOAD = "\x00upload"
+MAX_TALKS = 64
+SPEAKER_PAGE = "speaker"  # the speaker view: a page of the app, never a scene's page
 
 
 def page_names() -> list[str]:
     """The pages a scene can name: the file names in pages/ without .py (their addresses)."""
-    return sorted(p.stem for p in PAGES_DIR.glob("*.py") if not p.stem.startswith("_"))
+    return sorted(p.stem for p in PAGES_DIR.glob("*.py") if not p.stem.startswith("_") and p.stem != SPEAKER_PAGE)
 
 
 def _set_deck(deck: Deck, name: str | None, index: int = 0) -> None:
@@ -80,6 +87,52 @@ def go(index: int) -> None:
         st.error(f"Scene {index + 1} ({scene.title}) names page {scene.page!r}, which this app cannot show: {e}")
 
 
+# -- talks: the deck a projected window and its speaker view share -------------------------------------------
+
+@st.cache_resource
+def _talks() -> dict[str, Deck]:
+    """talk id -> deck, for the speaker views of this server's process (uploaded decks have no file)."""
+    return {}
+
+
+def talk_id(deck: Deck) -> str:
+    """A name for a deck that both windows of a talk agree on: a hash of its content."""
+    text = json.dumps([deck.title, [(s.title, s.page, s.model, sorted(s.params.items()), s.notes)
+                                    for s in deck.scenes]])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def register_talk(deck: Deck) -> str:
+    talks = _talks()
+    tid = talk_id(deck)
+    if tid not in talks and len(talks) >= MAX_TALKS:
+        talks.pop(next(iter(talks)))
+    talks[tid] = deck
+    return tid
+
+
+def speaker_url(deck: Deck) -> str:
+    """The speaker view's address (relative to the page's own), with the deck it follows."""
+    query = {"talk": register_talk(deck)}
+    if st.session_state.get(NAME):
+        query["deck"] = st.session_state[NAME]
+    return "./speaker?" + urlencode(query)
+
+
+def deck_for_speaker(talk: str | None, name: str | None) -> Deck | None:
+    """The deck a speaker view's link names: a registered talk, else a deck from scenes/ by name."""
+    deck = _talks().get(str(talk or "")[:40])
+    if deck is not None:
+        return deck
+    decks = list_decks(SCENES_DIR)
+    if name is not None and name in decks:  # compared with the folder's listing, never joined into a path
+        try:
+            return load_deck(decks[name], page_names())
+        except SceneError:
+            return None
+    return None
+
+
 def _request(index: int) -> None:
     st.session_state[PENDING] = index
 
@@ -104,20 +157,27 @@ def _load_ui() -> None:
                 st.error(str(e))
                 return
             st.session_state.scenes_upload_done = up.file_id
-            _set_deck(deck, None)
-            st.rerun()  # the scene bar above the page shows the new deck
+            _open_deck(deck, None)
     elif choice is not None and choice != st.session_state.get(NAME):
         try:
-            _set_deck(load_deck(decks[choice], page_names()), choice)
+            deck = load_deck(decks[choice], page_names())
         except SceneError as e:
             st.error(f"scenes/{decks[choice].name}: {e}")
             return
-        st.rerun()
+        _open_deck(deck, choice)
+
+
+def _open_deck(deck: Deck, name: str | None) -> None:
+    """A deck chosen in the sidebar opens on its scene 1, exactly as its link ``?deck=name&scene=1`` does."""
+    _set_deck(deck, name)
+    _request(0)
+    st.rerun()  # the scene bar, drawn before the page, applies it
 
 
 def scenes_sidebar() -> None:
-    """The sidebar's Scenes section: choose a file, see its scenes, jump to one (drawn after the page;
-    app.py calls deck_from_url before it)."""
+    """The sidebar's Scenes section: choose a file, see its scenes and the lecturer's notes, jump to one
+    (drawn after the page; app.py calls deck_from_url before it). In presenter mode the sidebar is hidden,
+    so the notes are never on the projected page: the speaker view shows them."""
     deck: Deck | None = st.session_state.get(DECK)
     with st.sidebar.expander("Scenes", expanded=deck is not None, icon=":material/slideshow:"):
         _load_ui()
@@ -130,42 +190,71 @@ def scenes_sidebar() -> None:
         st.session_state.scenes_pick = st.session_state.get(INDEX, 0)
         st.radio("Scene", range(len(deck)), key="scenes_pick", on_change=_on_pick, label_visibility="collapsed",
                  format_func=lambda i: f"{i + 1}. {deck.scenes[i].title}")
+        notes = deck.scenes[int(st.session_state.get(INDEX, 0))].notes
+        if notes and not st.session_state.get(PRESENTER_KEY):
+            st.markdown("**Notes for the lecturer**")
+            st.caption(notes)
 
 
-def scene_bar(presenter: bool, key_steps: int = 0) -> None:
-    """Above the page: the current scene with Previous / Next (and the presenter's exit); applies a
-    scene chosen by a button, the list, or ``key_steps`` presses of the shortcuts."""
+def scene_bar(presenter: bool, page_title: str) -> None:
+    """Above the page: the current scene with Previous / Next, and in presenter mode the page's title, its
+    "About" slot, the speaker view's button and the exit; applies a scene chosen by a button, the list,
+    the clicker's keys or the speaker view. The lecturer's notes are not here (the speaker view and the
+    sidebar have them)."""
     deck: Deck | None = st.session_state.get(DECK)
     index = int(st.session_state.get(INDEX, 0))
-    if key_steps:
+    if deck is None and not presenter:
+        _apply_pending(deck)
+        return
+    with st.container(border=not presenter, key="scene_bar"):
+        if presenter:
+            widths = [1, 8.6, 1.8, 1, 2.4, 1.6] if deck is not None else [10, 1.8, 1.6]
+            cols = st.columns(widths, vertical_alignment="center", gap="small")
+            link_col = cols[-2] if deck is not None else None
+            about_col, exit_col = (cols[2], cols[-1]) if deck is not None else (cols[1], cols[2])
+            if link_col is not None:
+                with link_col:
+                    events = presenter_link(talk=talk_id(deck), scene=index, speaker_url=speaker_url(deck))
+            else:
+                with exit_col:
+                    events = presenter_link(talk=None, scene=None)
+            _apply_events(deck, index, events)
+            exit_col.button("Exit", on_click=exit_presenter, key="scenes_exit", width="stretch",
+                            icon=":material/close_fullscreen:", help="Leave presenter mode (the sidebar comes back).")
+            st.session_state[ABOUT_SLOT] = about_col
+        else:
+            _apply_pending(deck)
+            cols = st.columns([1, 6, 1], vertical_alignment="center")
+        if deck is None:
+            cols[0].markdown(f"**{page_title}** · presenter mode; load a scenes file to step through scenes")
+            return
+        scene = deck.scenes[index]
+        cols[0].button("◀" if presenter else "◀ Previous", on_click=_request, args=(index - 1,),
+                       disabled=index == 0, key="scenes_prev", width="stretch", help="Previous scene (PageUp)")
+        where = f" · {page_title}" if presenter else ""
+        cols[1].markdown(f"**Scene {index + 1} of {len(deck)}** · {scene.title}{where}")
+        nxt = cols[3] if presenter else cols[2]
+        nxt.button("▶" if presenter else "Next ▶", on_click=_request, args=(index + 1,),
+                   disabled=index >= len(deck) - 1, key="scenes_next", width="stretch", type="primary",
+                   help="Next scene (PageDown)")
+
+
+def _apply_events(deck: Deck | None, index: int, events) -> None:
+    """Turn the clicker's presses and the speaker view's steps into the scene to show, and show it."""
+    if events.steps:
         if deck is None:
             st.toast("Load a scenes file (sidebar, Scenes) to step through scenes with the keyboard.")
         else:
-            st.session_state[PENDING] = step(index, key_steps, len(deck))
+            st.session_state[PENDING] = step(index, events.steps, len(deck))
+    if events.goto is not None and deck is not None and events.goto != index:
+        st.session_state[PENDING] = step(events.goto, 0, len(deck))
+    _apply_pending(deck)
+
+
+def _apply_pending(deck: Deck | None) -> None:
     pending = st.session_state.pop(PENDING, None)
     if pending is not None and deck is not None:
         go(pending)
-    if deck is None and not presenter:
-        return
-    with st.container(border=True, key="scene_bar"):
-        if deck is None:
-            cols = st.columns([6, 2], vertical_alignment="center")
-            cols[0].caption("Presenter mode. Load a scenes file to step through scenes.")
-            cols[1].button("Exit presenter mode", on_click=exit_presenter, key="scenes_exit", width="stretch")
-            return
-        scene = deck.scenes[index]
-        widths = [1, 6, 1] + ([2] if presenter else [])
-        cols = st.columns(widths, vertical_alignment="center")
-        cols[0].button("◀ Previous", on_click=_request, args=(index - 1,), disabled=index == 0,
-                       key="scenes_prev", width="stretch")
-        cols[1].markdown(f"**Scene {index + 1} of {len(deck)}** · {scene.title}")
-        cols[2].button("Next ▶", on_click=_request, args=(index + 1,), disabled=index >= len(deck) - 1,
-                       key="scenes_next", width="stretch", type="primary")
-        if presenter:
-            cols[3].button("Exit presenter mode", on_click=exit_presenter, key="scenes_exit", width="stretch")
-        if scene.notes:
-            with st.expander("Notes for the lecturer"):
-                st.markdown(scene.notes)
 
 
 def share_sidebar() -> None:

@@ -56,7 +56,7 @@ class MapCanvas:
     def __init__(self, emb: np.ndarray, labels: np.ndarray, class_names: list[str], colours: list[str], *,
                  extent: tuple[float, float, float, float] | None = None, axis_titles: tuple[str, str] = ("", ""),
                  title: str = "", prior_sigmas: tuple[float, ...] = (), size: int = 900, dot: int = 5,
-                 legend: bool = True) -> None:
+                 legend: bool = True, font_px: int | None = None) -> None:
         from PIL import Image, ImageDraw
 
         emb = np.asarray(emb, dtype=np.float64).reshape(-1, 2)
@@ -74,10 +74,13 @@ class MapCanvas:
                 extent = (x0 - mx, x1 + mx, y0 - my, y1 + my)
         self.extent = xmin, xmax, ymin, ymax = extent
         self.dot = dot
-        font, small = _font(max(12, size // 45)), _font(max(11, size // 55))
-        legend_w = int(size * 0.2) if legend else 0
-        left, right, top, bottom = (int(size * 0.1), legend_w + 20, int(size * (0.08 if title else 0.03)),
-                                    int(size * 0.1))
+        # font_px: the tick and legend text's size (a projector wants it large); the margins grow with it
+        small_px = font_px or max(11, size // 55)
+        font = _font(max(12, size // 45) if font_px is None else max(12, size // 45, round(font_px * 1.15)))
+        small = _font(small_px)
+        legend_w = max(int(size * 0.2), small_px * 5) if legend else 0
+        left, right, top, bottom = (max(int(size * 0.1), small_px * 3), legend_w + 20,
+                                    int(size * (0.08 if title else 0.03)), max(int(size * 0.1), small_px * 3))
         width, height = size + legend_w, size
         self.box = left, top, width - left - right, height - top - bottom
         pw, ph = self.box[2], self.box[3]
@@ -121,7 +124,7 @@ class MapCanvas:
                 name = class_names[c] if c < len(class_names) else str(c)
                 draw.ellipse([lx, ly, lx + 2 * dot + 4, ly + 2 * dot + 4], fill=rgb[c % len(rgb)])
                 draw.text((lx + 2 * dot + 14, ly + dot + 2), name, fill=TEXT, font=small, anchor="lm")
-                ly += max(2 * dot + 12, size // 30)
+                ly += max(2 * dot + 12, size // 30, round(small_px * 1.5))
         self.base = img
 
     def fraction(self, x: float, y: float) -> tuple[float, float] | None:

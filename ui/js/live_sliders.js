@@ -1,10 +1,59 @@
-// Live latent sliders: each input event decodes and redraws here; z goes back to Python on release.
+// Live latent sliders: each input event decodes and redraws here, and moves everything else that shows
+// z with it: the readout (||z||, log p(z), the vector) and the ring on the position map. z goes back
+// to Python when a thumb is released, with the version of the values it started from: a value sent
+// for an older version (before "use its mu", a link or a scene set z on the server) is not taken.
+
+const LOG_2PI = Math.log(2 * Math.PI);
 
 function gaussian() {
   let u = 0, v = 0;
   while (u === 0) u = Math.random();
   while (v === 0) v = Math.random();
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+function readoutText(latent, prior) {
+  let ss = 0;
+  for (const v of latent) ss += v * v;
+  const d = latent.length;
+  let text = "||z|| = " + Math.sqrt(ss).toFixed(2);
+  if (prior) {
+    text += " (prior samples: about sqrt(" + d + ") = " + Math.sqrt(d).toFixed(2) + ") · log p(z) = "
+      + (-0.5 * (d * LOG_2PI + ss)).toFixed(2);
+  }
+  return text;
+}
+
+// Where a latent point is on the position map's picture, as fractions (null outside the plot's frame).
+function fraction(map, x, y) {
+  const [left, top, pw, ph] = map.box, [xmin, xmax, ymin, ymax] = map.extent;
+  const px = left + (x - xmin) / (xmax - xmin) * pw, py = top + (ymax - y) / (ymax - ymin) * ph;
+  if (!(px >= left && px <= left + pw && py >= top && py <= top + ph)) return null;
+  return [px / map.width, py / map.height];
+}
+
+function place(el, at) {
+  el.hidden = !at;
+  if (at) { el.style.left = (at[0] * 100).toFixed(3) + "%"; el.style.top = (at[1] * 100).toFixed(3) + "%"; }
+}
+
+function drawPositionMap(figure, map) {
+  figure.hidden = !map;
+  if (!map) return;
+  const img = figure.querySelector("img");
+  if (img.getAttribute("src") !== map.url) img.setAttribute("src", map.url);
+  img.alt = map.alt || "latent map";
+  img.style.maxWidth = map.width + "px";
+  figure.querySelector("figcaption").textContent = map.caption || "";
+  const frame = figure.querySelector(".frame");
+  frame.querySelectorAll(".vae-star").forEach((s) => s.remove());
+  for (const at of map.stars || []) {
+    const star = document.createElement("span");
+    star.className = "vae-star";
+    star.textContent = "★";
+    place(star, at);
+    frame.append(star);
+  }
 }
 
 export default function (component) {
@@ -14,6 +63,7 @@ export default function (component) {
   const model = modelFrom(data, setStateValue);
   if (!model) return;
   const root = parentElement.querySelector(".vae-live");
+  root.classList.toggle("hall", !!data.hall);
   const state = (root.__state = root.__state || {});
   const fresh = state.sha !== data.sha || state.version !== data.version;
   if (fresh) {
@@ -29,6 +79,9 @@ export default function (component) {
   const canvas = root.querySelector("canvas");
   sizeCanvas(canvas, model.spec, data.size);
   const range = data.range || 3;
+  const numbers = root.querySelector(".readout .numbers"), vector = root.querySelector(".readout .vector");
+  const figure = root.querySelector("figure.posmap"), ring = figure.querySelector(".vae-ring");
+  drawPositionMap(figure, data.posmap);
 
   const redraw = () => {
     const t0 = performance.now();
@@ -36,10 +89,17 @@ export default function (component) {
     draw(canvas, model.spec, decode(model, state.latent, state.label));
     STATS.push(performance.now() - t0);
     if (STATS.length > 5000) STATS.splice(0, STATS.length - 5000);
+    numbers.textContent = readoutText(state.latent, data.prior);
+    vector.textContent = "z = [" + Array.from(state.latent, (v) => v.toFixed(3)).join(", ") + "]";
+    if (data.posmap) {
+      const [dx, dy] = data.posmap.dims;
+      place(ring, fraction(data.posmap, state.latent[dx], state.latent[dy]));
+    }
   };
-  const send = () => setStateValue("z", Array.from(state.z, (v) => Math.round(v * 1e4) / 1e4));
+  const send = () => setStateValue("z", { values: Array.from(state.z, (v) => Math.round(v * 1e4) / 1e4),
+                                          version: state.version });
   let debounce = null;
-  const sendSoon = () => { clearTimeout(debounce); debounce = setTimeout(send, 250); };
+  const sendSoon = () => { clearTimeout(debounce); debounce = setTimeout(send, 150); };
 
   const list = root.querySelector(".sliders");
   if (fresh || list.childElementCount !== data.dims.length) {
@@ -100,5 +160,6 @@ export default function (component) {
       syncInputs(); redraw();
     }, 33);
   };
+  if (!fresh) syncInputs();
   redraw();
 }
