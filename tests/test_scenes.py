@@ -120,7 +120,7 @@ def test_loading_the_example_and_stepping_through_it():
     at = _app()
     at.selectbox(key="scenes_file").set_value("intro-lecture").run()
     assert not at.exception, at.exception
-    assert len(at.radio(key="scenes_pick").options) == 8
+    assert len([b for b in at.button if b.key.startswith("scenes_jump_")]) == 8
     assert _scene_line(at).startswith("**Scene 1 of 8**")
     next(b for b in at.button if b.key == "scenes_next").click().run()
     assert not at.exception, at.exception
@@ -128,7 +128,7 @@ def test_loading_the_example_and_stepping_through_it():
     assert at.query_params["point"] == "12" and at.query_params["model"] == "digits-2d"
     assert at.query_params["deck"] == "intro-lecture" and at.query_params["scene"] == "2"
     assert any(s.value.startswith("Image #12") for s in at.subheader)  # the latent map shows image 12
-    at.radio(key="scenes_pick").set_value(3).run()  # jump to scene 4: the sliders at z = (1.5, -0.5)
+    at.button(key="scenes_jump_3").click().run()  # jump to scene 4: the sliders at z = (1.5, -0.5)
     assert not at.exception, at.exception
     assert _scene_line(at).startswith("**Scene 4 of 8**")
     assert at.session_state["sliders_z1"] == 1.5 and at.session_state["sliders_z2"] == -0.5

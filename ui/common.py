@@ -13,7 +13,7 @@ import streamlit as st
 from vae_core.checkpoints import Checkpoint, CheckpointError, import_zip, max_upload_bytes, megabytes
 from vae_core.paths import uploads_dir, unique_child
 
-from .models import DEFAULT_MODEL, ModelChoice, load_model, model_choices, session_id
+from .models import DEFAULT_MODEL, ModelChoice, load_model, model_choices, session_id, wait_for_pandas
 from . import url_state
 from .presenter import KEY as PRESENTER_KEY
 from .scenes import ABOUT_SLOT
@@ -57,6 +57,7 @@ def page_header(title: str, intro: str | None = None) -> None:
     """The page's title and its explanatory paragraph. In presenter mode the scene bar carries the title and
     the paragraph folds into the bar's "About" button, so the figure has the screen."""
     _leave_pages_folder_mode()
+    wait_for_pandas()
     st.markdown(HALL_CSS, unsafe_allow_html=True)
     slot = st.session_state.pop(ABOUT_SLOT, None)
     if st.session_state.get(PRESENTER_KEY) and slot is not None:

@@ -73,6 +73,7 @@ def load_model(path: str) -> Checkpoint:
 
 _WARM_UP_DELAY = 1.0  # seconds after the first screen's script run, so its messages and files go out first
 _warm_up_started = threading.Event()
+_pandas_imported = threading.Event()
 
 
 def warm_up(path: str | None) -> None:
@@ -94,12 +95,25 @@ def warm_up(path: str | None) -> None:
         import time
 
         time.sleep(_WARM_UP_DELAY)
-        for module in ("pandas", "torch", "vae_core.latent", "vae_core.evaluate"):
+        try:
+            importlib.import_module("pandas")
+        finally:
+            _pandas_imported.set()
+        for module in ("torch", "vae_core.latent", "vae_core.evaluate"):
             importlib.import_module(module)
         if ckpt is not None:
             ckpt.model  # noqa: B018  (builds it)
 
     threading.Thread(target=work, name="vae-warm-up", daemon=True).start()
+
+
+def wait_for_pandas() -> None:
+    """Once warm_up has started importing pandas, wait until it has finished. Plotly and Streamlit look for
+    pandas in sys.modules without importing it (to test whether a value is a dataframe), and a module still
+    being imported by another thread is there half-made: "partially initialized module 'pandas' has no
+    attribute 'Series'". Every page calls this first (ui.common.page_header)."""
+    if _warm_up_started.is_set():
+        _pandas_imported.wait(timeout=60)
 
 
 @st.cache_data(max_entries=32, show_spinner="Encoding the images...")

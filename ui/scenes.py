@@ -137,10 +137,6 @@ def _request(index: int) -> None:
     st.session_state[PENDING] = index
 
 
-def _on_pick() -> None:
-    _request(int(st.session_state.scenes_pick))
-
-
 def _load_ui() -> None:
     decks = list_decks(SCENES_DIR)
     options = list(decks) + [UPLOAD]
@@ -187,10 +183,13 @@ def scenes_sidebar() -> None:
                        "see scenes/ and the README.")
             return
         st.markdown(f"**{deck.title}** · {len(deck)} scenes")
-        st.session_state.scenes_pick = st.session_state.get(INDEX, 0)
-        st.radio("Scene", range(len(deck)), key="scenes_pick", on_change=_on_pick, label_visibility="collapsed",
-                 format_func=lambda i: f"{i + 1}. {deck.scenes[i].title}")
-        notes = deck.scenes[int(st.session_state.get(INDEX, 0))].notes
+        index = int(st.session_state.get(INDEX, 0))
+        # buttons, not a radio: a radio's value set here each run could come back stale from a browser that was
+        # mid-switch, and its change callback would then jump to the old scene
+        for i, scene in enumerate(deck.scenes):
+            st.button(f"{i + 1}. {scene.title}", key=f"scenes_jump_{i}", on_click=_request, args=(i,),
+                      type="primary" if i == index else "tertiary", width="stretch")
+        notes = deck.scenes[index].notes
         if notes and not st.session_state.get(PRESENTER_KEY):
             st.markdown("**Notes for the lecturer**")
             st.caption(notes)
