@@ -154,6 +154,24 @@ def test_a_deck_link_opens_its_scene_and_keys_step_in_presenter_mode():
     assert at.session_state["presenter"] is False and "presenter" not in at.query_params
 
 
+@pytest.mark.skipif(not (REPO / "checkpoints" / "digits-2d" / "model.safetensors").is_file(),
+                    reason="the bundled checkpoints are not built")
+def test_choosing_a_deck_in_the_sidebar_applies_its_scene_1_as_its_link_does():
+    linked = _app({"deck": "intro-lecture", "scene": "1"})
+    at = _app({"model": "fashion-mnist-20d"})  # another model and page first
+    at.switch_page("pages/sliders.py").run()
+    assert at.session_state["model_path"].endswith("fashion-mnist-20d")
+    at.selectbox(key="scenes_file").set_value("intro-lecture").run()
+    assert not at.exception, at.exception
+    assert _scene_line(at).startswith("**Scene 1 of 8**")
+    for at_ in (at, linked):
+        assert at_.session_state["model_path"].endswith("digits-2d")
+        assert at_.query_params["deck"] == "intro-lecture" and at_.query_params["scene"] == "1"
+        assert at_.query_params["projection"] == "latent"
+    assert dict(at.query_params) == dict(linked.query_params)
+    assert [t.value for t in at.title] == [t.value for t in linked.title] == ["Latent map"]
+
+
 def test_an_unknown_deck_in_a_link_is_only_a_warning():
     at = _app({"deck": "../../etc/passwd", "scene": "99999"})
     assert any("not in scenes/" in w.value for w in at.warning)

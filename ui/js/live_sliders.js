@@ -24,16 +24,22 @@ function readoutText(latent, prior) {
   return text;
 }
 
-// Where a latent point is on the position map's picture, as fractions (null outside the plot's frame).
+// Where a latent point is on the position map's picture, as fractions, held to the plot's frame (a point
+// beyond it sits on its edge, marked "outside"); null when not finite.
 function fraction(map, x, y) {
   const [left, top, pw, ph] = map.box, [xmin, xmax, ymin, ymax] = map.extent;
   const px = left + (x - xmin) / (xmax - xmin) * pw, py = top + (ymax - y) / (ymax - ymin) * ph;
-  if (!(px >= left && px <= left + pw && py >= top && py <= top + ph)) return null;
-  return [px / map.width, py / map.height];
+  if (!Number.isFinite(px) || !Number.isFinite(py)) return null;
+  const cx = Math.min(left + pw, Math.max(left, px)), cy = Math.min(top + ph, Math.max(top, py));
+  const at = [cx / map.width, cy / map.height];
+  at.outside = cx !== px || cy !== py;
+  return at;
 }
 
 function place(el, at) {
   el.hidden = !at;
+  el.classList.toggle("outside", !!(at && at.outside));
+  el.title = at && at.outside ? "z is beyond the map's frame in this direction" : "";
   if (at) { el.style.left = (at[0] * 100).toFixed(3) + "%"; el.style.top = (at[1] * 100).toFixed(3) + "%"; }
 }
 
@@ -47,7 +53,7 @@ function drawPositionMap(figure, map) {
   figure.querySelector("figcaption").textContent = map.caption || "";
   const frame = figure.querySelector(".frame");
   frame.querySelectorAll(".vae-star").forEach((s) => s.remove());
-  for (const at of map.stars || []) {
+  for (const at of map.stars || []) { // saved points inside the frame (Python leaves the others out)
     const star = document.createElement("span");
     star.className = "vae-star";
     star.textContent = "★";
