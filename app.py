@@ -32,7 +32,10 @@ PAGES = [
             visibility="hidden"),
 ]
 
+requested = url_state.requested_page()
 nav = st.navigation(PAGES)
+url_state.unknown_page_notice(requested, {p.url_path: p.title for p in PAGES if p.url_path != SPEAKER_PAGE},
+                              f"the {nav.title} page")
 if nav.url_path == SPEAKER_PAGE:  # its own window: no model, sidebar or scene bar
     nav.run()
     st.stop()

@@ -41,7 +41,7 @@ n_images = len(sample.labels)
 class_names = reference.ckpt.class_names or [str(c) for c in range(10)]
 codes = {m.name: encode_reference(m, reference) for m in members}
 
-chosen = url_state.parse_index(url_state.fresh("point"), n_images)
+chosen = url_state.link_index("point", n_images, "one of the stored test images", "no image is selected")
 if chosen is not None:
     st.session_state[SELECTED] = chosen
 selected = st.session_state.get(SELECTED)

@@ -15,6 +15,7 @@ from ui.export import PLOTLY_CONFIG, map_png_button, point_json_button
 from ui.images import show_grid, show_image
 from ui.map_plot import latent_map_figure
 from ui.models import encoded_sample, model_choices, projection
+from ui.typicality import typicality_section
 from vae_core import posterior
 from vae_core.preprocess import MAX_UPLOAD_BYTES, PreprocessError, decode_data_url, prepare, read_picture
 from vae_core.projection import LABELS, available_methods
@@ -44,6 +45,12 @@ for k, v in (("draw_image", None), ("draw_source", "draw")):
     if k not in st.session_state:
         st.session_state[k] = v
 style, measured = dataset_style(ckpt)
+# the map's projection is part of the view from the start (a link's value is checked even before a drawing)
+map_options = [m for m in LABELS if not available_methods().get(m)]
+chosen = url_state.link_choice("projection", map_options, "the map stays as it was")
+if chosen is not None:
+    st.session_state.draw_projection = chosen
+url_state.write("projection", st.session_state.get("draw_projection", "latent"))
 
 # -- the picture ------------------------------------------------------------------------------------
 col_in, col_x, col_rec = st.columns([3, 2, 2], gap="large")
@@ -151,12 +158,7 @@ if sample is None:
 
 # -- the point on the latent map ---------------------------------------------------------------------
 st.subheader("Where it lands on the latent map")
-reasons = available_methods()
-options = [m for m in LABELS if not reasons.get(m)]
-chosen = url_state.parse_choice(url_state.fresh("projection"), options)
-if chosen is not None:
-    st.session_state.draw_projection = chosen
-method = st.segmented_control("Map", options, format_func=LABELS.get, required=True, key="draw_projection",
+method = st.segmented_control("Map", map_options, format_func=LABELS.get, required=True, key="draw_projection",
                               default=None if "draw_projection" in st.session_state else "latent")
 url_state.write("projection", method)
 dims = (0, 1)
@@ -215,3 +217,6 @@ with c_side:
                    title=f"{ckpt.name}: your picture on the {LABELS[method]} map",
                    highlight=(float(where[0]), float(where[1])), ellipse=ellipse,
                    prior_sigmas=posterior.PRIOR_SIGMAS if native and not cfg.autoencoder else ())
+
+# -- how typical the picture is, in the model's own measure --------------------------------------------
+typicality_section(ckpt, x, y)

@@ -5,10 +5,12 @@ import numpy as np
 import streamlit as st
 import torch
 
+from ui import url_state
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
 from ui.generate_ui import (class_name, class_picker, dim_activity, frames, grid_frames, pick_image_ui,
-                            reset_on_model_change, show_tiled, tiled_image)
+                            reset_on_model_change, show_tiled, take_image, tiled_image)
 from ui.images import show_grid
+from ui.inputs import number_in_range
 from ui.models import encoded_sample
 from vae_core.explain import interpolate, manifold_points, most_active_dims, traversal_values
 from vae_core.latent import SLIDER_LIMIT, decode_batch, normal_ppf, prior_z, traversal
@@ -16,7 +18,9 @@ from vae_core.render import to_gif, to_png
 
 P = "generate_"  # this page's settings, kept across models
 M = "generate_m_"  # settings that belong to the loaded model (image numbers, dimensions, classes)
-TABS = ["Prior samples", "Latent manifold", "Interpolation", "Traversal"]
+TABS = {"prior": "Prior samples", "manifold": "Latent manifold", "interpolation": "Interpolation",
+        "traversal": "Traversal"}  # the link's tab= name -> the tab
+MAX_SEED = 2**31 - 1
 MAX_TRAVERSAL_DIMS = 16
 ALL_CLASSES = -1
 
@@ -56,16 +60,18 @@ def prior_tab() -> None:
         mode = st.selectbox("Class y given to the decoder", [ALL_CLASSES, *range(cfg.num_classes)],
                             key=M + "prior_class", persist_state="session",
                             format_func=lambda c: "one row per class" if c == ALL_CLASSES else class_name(ckpt, c))
+    url_state.take_number("T", P + "temp", 0.1, 2.0, "temperature", step=0.1)
+    url_state.take_number("n", P + "count", 8, 64, "number of images", integer=True, step=8)
+    url_state.take_number("seed", P + "seed", 0, MAX_SEED, "seed", integer=True)
     c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
     temp = c1.slider("Temperature T", 0.1, 2.0, 1.0, 0.1, key=P + "temp", persist_state="session",
                      help="z = T * eps with eps ~ N(0, I). T < 1 stays near the origin (typical, less varied), "
                           "T > 1 reaches the tails the decoder rarely saw.")
     count = c2.slider("Number of images", 8, 64, 32, 8, key=P + "count", persist_state="session",
                       disabled=mode == ALL_CLASSES, help="With one row per class: 8 per class.")
-    if P + "seed" not in st.session_state:
-        st.session_state[P + "seed"] = 0
-    seed = int(c3.number_input("Seed", 0, 2**31 - 1, step=1, key=P + "seed", persist_state="session"))
+    seed = int(number_in_range("Seed", 0, MAX_SEED, 0, key=P + "seed", where=c3, persist_state="session"))
     c3.button("New samples", on_click=bump, args=(P + "seed",), icon=":material/casino:", key=P + "new")
+    link({"T": temp if temp != 1.0 else None, "n": count if count != 32 else None, "seed": seed or None})
     ncols, y = 8, None
     if mode == ALL_CLASSES:
         z = prior_z(ncols, D, temp, seed).repeat(cfg.num_classes, 1)
@@ -90,6 +96,9 @@ def manifold_dims() -> tuple[int, int]:
         return 0, 1
     activity, _ = dim_activity(ckpt)
     top = most_active_dims(activity, 2)
+    # a link names dimensions z1..zD; the pickers count from 0
+    url_state.take_number("x", M + "dim_x", 1, D, "horizontal axis", integer=True, to_widget=lambda v: v - 1)
+    url_state.take_number("y", M + "dim_y", 1, D, "vertical axis", integer=True, to_widget=lambda v: v - 1)
     c1, c2 = st.columns(2)
     i = c1.selectbox("Horizontal axis", list(range(D)), index=top[0], key=M + "dim_x", format_func=dim_name,
                       persist_state="session")
@@ -110,6 +119,7 @@ def manifold_tab() -> None:
     if cfg.autoencoder:
         st.warning("This is a plain autoencoder: its codes do not follow N(0, I), so this grid, shaped by the "
                    "prior, may cover only part of where its codes lie, or empty space between them.")
+    url_state.take_number("grid", P + "grid_n", 10, 30, "grid size", integer=True)
     n = st.slider("Grid size n (n x n images)", 10, 30, 15, 1, key=P + "grid_n", persist_state="session")
     y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "grid_class")) if cfg.conditional else None
     if D == 1:
@@ -123,6 +133,7 @@ def manifold_tab() -> None:
         axes = f"{dim_name(i)} grows from left to right, {dim_name(j)} from bottom to top"
     with st.spinner("Decoding the grid..."):
         images = decode_batch(model, z, y)
+    link({"grid": n if n != 15 else None, **({"x": i + 1, "y": j + 1} if D > 2 else {})})
     lo, hi = float(normal_ppf(np.array([0.05, 0.95]))[0]), float(normal_ppf(np.array([0.05, 0.95]))[1])
     grid = show_tiled(images, ncols=ncols, width=850, caption=f"{axes}, from {lo:.2f} to {hi:.2f}.")
     st.caption("Why the inverse Gaussian CDF: the grid points are z = Φ⁻¹(p) for p evenly spaced from 0.05 to "
@@ -139,6 +150,10 @@ def interpolation_tab() -> None:
                 "from one to the other: **linear** (lerp, a straight line) and **spherical** (slerp, a great "
                 "circle that keeps the norm of z, where Gaussian samples concentrate).")
     present = sorted(int(c) for c in np.unique(ckpt.sample.labels))
+    take_image("a", M + "a", ckpt, "image A")
+    take_image("b", M + "b", ckpt, "image B")
+    url_state.take_number("steps", P + "steps", 5, 20, "number of steps", integer=True)
+    url_state.take_number("fps", P + "fps", 2, 20, "GIF speed", integer=True)
     ca, cb, cc = st.columns([2, 2, 3])
     with ca:
         ia = pick_image_ui(ckpt, M + "a", "Image A", default_class=present[0])
@@ -151,6 +166,7 @@ def interpolation_tab() -> None:
         if cfg.conditional:
             y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "interp_class",
                                           default=int(ckpt.sample.labels[ia])))
+    link({"a": ia, "b": ib, "steps": steps if steps != 10 else None, "fps": fps if fps != 8 else None})
     mu, _ = encoded_sample(str(ckpt.path))
     za, zb = mu[ia], mu[ib]
     cell = min(110, 980 // steps)
@@ -179,19 +195,23 @@ def traversal_start() -> np.ndarray:
     labels = {"zero": "zero (the prior's mean)", "prior": "a sample from the prior", "image": "an image's mu"}
     if ckpt.sample is None or len(ckpt.sample.labels) == 0:
         options.remove("image")
+    url_state.take_choice("start", M + "trav_start", {o: o for o in options}, "start of the sweep")
     start = st.radio("Start z", options, format_func=labels.get, horizontal=True, key=M + "trav_start",
                      persist_state="session")
     if start == "prior":
-        if P + "trav_seed" not in st.session_state:
-            st.session_state[P + "trav_seed"] = 0
+        url_state.take_number("start_seed", P + "trav_seed", 0, MAX_SEED, "seed of the start", integer=True)
         c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
-        seed = int(c1.number_input("Seed of the prior sample", 0, 2**31 - 1, step=1, key=P + "trav_seed",
+        seed = int(number_in_range("Seed of the prior sample", 0, MAX_SEED, 0, key=P + "trav_seed", where=c1,
                                    persist_state="session"))
         c2.button("New start", on_click=bump, args=(P + "trav_seed",), key=P + "trav_new", icon=":material/casino:")
+        link({"start": start, "start_seed": seed or None})
         return prior_z(1, D, 1.0, seed)[0].numpy()
     if start == "image":
+        take_image("start_image", M + "trav_img", ckpt, "the start image")
         idx = pick_image_ui(ckpt, M + "trav_img", "Start image", size=120)
+        link({"start": start, "start_image": idx})
         return encoded_sample(str(ckpt.path))[0][idx]
+    link({"start": None})
     return np.zeros(D, np.float32)
 
 
@@ -202,7 +222,9 @@ def traversal_tab() -> None:
     with c1:
         z0 = traversal_start()
     with c2:
+        url_state.take_number("sweep", P + "trav_steps", 5, 15, "steps per dimension", integer=True)
         steps = st.slider("Steps per dimension", 5, 15, 9, 1, key=P + "trav_steps", persist_state="session")
+        link({"sweep": steps if steps != 9 else None})
         y = None
         if cfg.conditional:
             y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "trav_class"))
@@ -241,9 +263,26 @@ def traversal_tab() -> None:
         st.image(gif)
 
 
-tabs = st.tabs(TABS, key=P + "tab", on_change="rerun")
-for tab, draw, what in zip(tabs, (prior_tab, manifold_tab, interpolation_tab, traversal_tab),
-                           ("Sampling", "The manifold", "The interpolation", "The traversal")):
+# -- the view in the address bar: the open tab and its settings (a link or a scene reopens them) ----------
+LINK_PARAMS = {"prior": ("T", "n", "seed"), "manifold": ("grid", "x", "y"),
+               "interpolation": ("a", "b", "steps", "fps"), "traversal": ("start", "start_seed", "start_image", "sweep")}
+_written: dict[str, object] = {}
+
+
+def link(values: dict) -> None:
+    """The open tab's settings for the URL (None: the default, left out)."""
+    _written.update(values)
+
+
+url_state.take_choice("tab", P + "tab", TABS, "tab")
+tabs = st.tabs(list(TABS.values()), key=P + "tab", on_change="rerun")
+for (name, _), tab, draw, what in zip(TABS.items(), tabs, (prior_tab, manifold_tab, interpolation_tab, traversal_tab),
+                                      ("Sampling", "The manifold", "The interpolation", "The traversal")):
     if tab.open:
         with tab, friendly_errors(what):
             draw()
+        url_state.write("tab", None if name == "prior" else name)
+        for tab_name, params in LINK_PARAMS.items():
+            for param in params:  # the open tab's settings; another tab's would not be on screen
+                value = _written.get(param) if tab_name == name else None
+                url_state.write(param, None if value is None else f"{value:g}" if isinstance(value, float) else value)

@@ -5,9 +5,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from ui import url_state
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
 from ui.generate_ui import (class_name, dim_activity, image_tensor, pick_image_ui, pick_random_image,
-                            reset_on_model_change, stored_sample_loss)
+                            reset_on_model_change, stored_sample_loss, take_image)
 from ui.images import show_grid, show_image
 from ui.models import encoded_sample
 from vae_core.explain import explain_image, most_active_dims
@@ -16,6 +17,7 @@ from vae_core.latent import decode_batch, prior_z
 P = "how_"
 M = "how_m_"  # state that belongs to the loaded model
 SHOWN_DIMS = 8  # the reparameterization table lists at most this many dimensions
+MAX_SEED = 2**31 - 1
 PRIOR_ROW = 8
 
 page_header("How it works", "A VAE, step by step, with the loaded model's own numbers: the encoder q(z|x), "
@@ -83,8 +85,13 @@ def posterior_picture(ex: dict) -> None:
 # ---------------------------------------------------------------- 0. the image
 st.subheader("0. One image x")
 pick, story = st.columns([2, 3])
+# the view in the address bar: the image (point=), its eps draw (eps=) and the prior samples' draw (prior=)
+take_image("point", M + "img", ckpt, "the image")
+url_state.take_number("eps", M + "eps_seed", 0, MAX_SEED, "eps draw", integer=True)
+url_state.take_number("prior", P + "prior_seed", 0, MAX_SEED, "prior samples' draw", integer=True)
 with pick:
     index = pick_image_ui(ckpt, M + "img", "Image", size=200)
+    url_state.write("point", index)
     st.button("Random image", on_click=pick_random_image, args=(ckpt, M + "img"), key=P + "random",
               icon=":material/shuffle:")
 with story:
@@ -103,6 +110,7 @@ with story:
                     "and how far q(z|x) is from the prior N(0, I).")
 
 x = image_tensor(ckpt, index)
+url_state.write("eps", int(st.session_state.get(M + "eps_seed", 0)) or None)
 y = int(ckpt.sample.labels[index]) if cfg.conditional else None
 try:
     ex = explain_image(model, x, y, eps=None if AE else current_eps())
@@ -247,6 +255,7 @@ st.latex(r"p(z) = \mathcal{N}(0, I), \qquad z \sim p(z) \;\Rightarrow\; x \sim p
 if P + "prior_seed" not in st.session_state:
     st.session_state[P + "prior_seed"] = 0
 prior_codes = prior_z(PRIOR_ROW, D, 1.0, seed=int(st.session_state[P + "prior_seed"]))
+url_state.write("prior", int(st.session_state[P + "prior_seed"]) or None)
 prior_images = decode_batch(model, prior_codes, y)
 show_grid(prior_images, ncols=PRIOR_ROW, cell=110,
           caption=f"{PRIOR_ROW} draws z ~ N(0, I), decoded"

@@ -48,11 +48,12 @@ if st.session_state.get("latent_map_model") != path:
         st.session_state.pop(k, None)
 if "latent_map_target" not in st.session_state:
     st.session_state.latent_map_target = None
-# a link's ?projection=pca&point=12 (validated; anything else is ignored)
-url_method = url_state.parse_choice(url_state.fresh("projection"), LABELS)
+# a link's ?projection=pca&point=12 (validated; anything else gets a notice)
+url_method = url_state.link_choice("projection", LABELS, "the map stays as it was")
 if url_method is not None:
     st.session_state.latent_map_method = url_method
-url_point = url_state.parse_index(url_state.fresh("point"), len(sample.labels))
+url_point = url_state.link_index("point", len(sample.labels), "one of this model's stored test images",
+                                 "no image is selected")
 if url_point is not None:
     st.session_state.latent_map_target = {"target": MapTarget("point", index=url_point), "view": None, "sig": None}
 

@@ -94,7 +94,8 @@ for k in keys:
     if k not in st.session_state or not (isinstance(raw, float) and raw == clean):
         st.session_state[k] = clean
 # a link's ?point=12 (start from that image's mu) and ?sliders_z1=1.5&... (validated like any slider value)
-url_point = url_state.parse_index(url_state.fresh("point"), len(mu))
+url_point = url_state.link_index("point", len(mu), "one of this model's stored test images",
+                                 "z stays where it was")
 if url_point is not None:
     _from_image(url_point)
 url_z = {k: url_state.fresh(k) for k in keys}

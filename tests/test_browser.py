@@ -58,3 +58,13 @@ def test_the_sidebar_keeps_its_choice_across_pages_and_stays_when_a_page_ends_ea
         assert picker.is_visible() and chosen() == "digits-8d"
         assert page.locator('[data-testid="stException"]').count() == 0
         assert not page.errors, page.errors
+
+
+def test_a_link_to_a_page_the_app_does_not_have_names_it(server, browser):
+    """The router reads the requested address from Streamlit's script run context (an internal, checked with
+    Streamlit 1.67): this guards it. The main page is shown, with a notice naming the address and the pages."""
+    with app_page(browser, f"{server}/bananas?model=digits-2d") as page:
+        toast = page.locator('[data-testid="stToast"]').filter(has_text="This app has no page 'bananas'")
+        toast.first.wait_for(timeout=30_000)
+        assert "the Latent map page is shown" in toast.first.inner_text()
+        page.get_by_role("heading", name="Latent map").first.wait_for(timeout=30_000)

@@ -66,8 +66,8 @@ class Page:
         return next(m.value for m in self.at.metric if m.label.startswith(label))
 
     def star(self) -> tuple[float, float]:
-        spec = json.loads(self.at.get("plotly_chart")[0].proto.spec)
-        trace = next(t for t in spec["data"] if t.get("name") == "your picture")
+        specs = [json.loads(c.proto.spec) for c in self.at.get("plotly_chart")]  # the map, not the histogram
+        trace = next(t for spec in specs for t in spec["data"] if t.get("name") == "your picture")
         return float(trace["x"][0]), float(trace["y"][0])
 
 
@@ -154,3 +154,22 @@ def test_the_map_png_is_a_picture_of_the_map():
     assert (31, 119, 180) in colours and (255, 127, 14) in colours  # dots in the class colours
     with pytest.raises(ValueError, match="one label per point"):
         map_png(np.zeros((3, 2)), np.zeros(2, int), ["0"], ["#000000"])
+
+
+def test_the_picture_gets_its_own_elbo_and_log_px_ranked_among_the_test_images():
+    """A stored test image, drawn large, is within what the model saw; scattered noise is beyond it."""
+    page = Page("mnist5k-2d")
+    ck = load_checkpoint(CK / "mnist5k-2d")
+    digit = np.kron(ck.sample.images[0] / 255.0, np.ones((10, 10)))  # a test image, as a 280 px drawing
+    page.draw(data_url(digit))
+    labels = [m.label for m in page.at.metric]
+    assert "-ELBO" in labels and "-log p(x)" in labels
+    elbo, log_px = (float(page.metric(name).split()[0]) for name in ("-ELBO", "-log p(x)"))
+    assert log_px <= elbo + 0.05  # the importance-weighted estimate is the tighter bound
+    ranks = [c.value for c in page.at.caption if c.value.startswith("Higher than for")]
+    assert len(ranks) == 2 and all("%" in r for r in ranks)
+    assert not any("Beyond what the model saw" in w.value for w in page.at.warning)
+    noise = (np.random.default_rng(0).random((280, 280)) < 0.5).astype(float)
+    page.draw(data_url(noise))
+    assert any(w.value.startswith("Beyond what the model saw") and "99th percentile" in w.value
+               for w in page.at.warning)

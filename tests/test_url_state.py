@@ -68,12 +68,16 @@ def test_an_unknown_model_warns_and_falls_back_to_the_default(name):
 
 
 @pytest.mark.parametrize("value", ABSURD)
-def test_absurd_points_and_projections_are_ignored(value):
+def test_absurd_points_and_projections_are_ignored_with_a_notice(value):
     at = open_link({"model": "digits-2d", "projection": value, "point": value})
     assert at.button_group(key="latent_map_method").value == "latent"
     expected = value.strip() if value.strip().isdigit() and int(value) < 360 else None
     titles = [s.value for s in at.subheader if s.value.startswith("Image #")]
     assert titles == ([f"Image #{expected} · class {titles[0].split('class ')[1]}"] if expected else [])
+    notices = [t.value for t in at.toast]
+    assert any(n.startswith("The link's projection=") and "latent, pca, tsne, umap" in n for n in notices), notices
+    said_point = [n for n in notices if n.startswith("The link's point=")]
+    assert said_point == ([] if expected else [said_point[0]]) and (expected or "(0 to 359)" in said_point[0])
 
 
 @pytest.mark.parametrize("live", [True, False])

@@ -10,7 +10,9 @@ from vae_core.evaluate import active_units
 from vae_core.explain import mean_kl_per_dim, sample_loss
 from vae_core.render import tile, to_uint8, upscale
 
+from . import url_state
 from .images import scale_for, show_image
+from .inputs import number_in_range
 from .models import encoded_sample, load_model, stamp
 
 ANY_CLASS = -1
@@ -60,13 +62,21 @@ def pick_image_ui(ckpt: Checkpoint, key: str, label: str = "Image", default_clas
     members = _members(ckpt, c)
     if not (0 <= st.session_state.get(idx_key, -1) < len(members)):
         st.session_state[idx_key] = min(max(default_index, 0), len(members) - 1)
-    k = st.number_input(f"{label}: number (0-{len(members) - 1})", min_value=0, max_value=len(members) - 1,
-                        step=1, key=idx_key, persist_state="session")
+    k = number_in_range(f"{label}: number (0-{len(members) - 1})", 0, len(members) - 1, 0, key=idx_key,
+                        persist_state="session")
     index = int(members[int(k)])
     if show:
         show_image(ckpt.sample.images[index], caption=f"{label}: stored test image #{index}, "
                    f"class {class_name(ckpt, int(ckpt.sample.labels[index]))}", target=size)
     return index
+
+
+def take_image(param: str, key: str, ckpt: Checkpoint, label: str) -> None:
+    """Before pick_image_ui(ckpt, key): a link's ``param`` names a stored image by its number (any class)."""
+    index = url_state.link_index(param, len(ckpt.sample.labels), "a stored test image", f"{label} stays as it was")
+    if index is not None:
+        st.session_state[f"{key}_class"] = ANY_CLASS
+        st.session_state[f"{key}_index"] = index
 
 
 def pick_random_image(ckpt: Checkpoint, key: str, rng: np.random.Generator | None = None) -> None:

@@ -118,6 +118,96 @@ def parse_choice(text: str | None, options) -> str | None:
     return t if t in options else None
 
 
+# -- a link's values that cannot be used: said, never dropped in silence ------------------------------
+
+def notice(text: str) -> None:
+    """A short notice that a value was not used as given, and what was used instead."""
+    st.toast(text, icon=":material/info:", duration="long")
+
+
+def _shown(text: str) -> str:
+    text = str(text)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def link_index(param: str, count: int, what: str, instead: str) -> int | None:
+    """A link's image index ``param`` (new to this session): a whole number in [0, count); any other value
+    gets a notice naming it, the range, and ``instead`` (what the page shows), and gives None."""
+    text = fresh(param)
+    index = parse_index(text, count)
+    if text is not None and index is None:
+        notice(f"The link's {param}={_shown(text)} is not {what} (0 to {count - 1}): {instead}.")
+    return index
+
+
+def link_choice(param: str, options, instead: str) -> str | None:
+    """A link's choice ``param`` (new to this session) among ``options``; any other value gets a notice."""
+    text = fresh(param)
+    choice = parse_choice(text, options)
+    if text is not None and choice is None:
+        notice(f"The link's {param}={_shown(text)} is not one of {', '.join(options)}: {instead}.")
+    return choice
+
+
+def take_number(param: str, key: str, lo: float, hi: float, label: str, *, integer: bool = False,
+                step: float | None = None, to_widget=None) -> None:
+    """Before the widget ``key``: a link's ``param`` (new to this session) sets it (through ``to_widget`` when
+    the widget counts differently). A value out of [lo, hi] is held to it, one between the widget's steps goes
+    to the nearest step, and one that is no number is left out: each with a notice."""
+    text = fresh(param)
+    if text is None:
+        return
+    try:
+        value = float(str(text).strip())
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        notice(f"The link's {param}={_shown(text)} is not a number: the {label} keeps its value.")
+        return
+    used = min(max(value, lo), hi)
+    if step:
+        used = lo + round((used - lo) / step) * step
+        used = round(used, 10)
+    used = int(round(used)) if integer else float(used)
+    if used != value:
+        why = f"outside {lo:g} to {hi:g}" if not lo <= value <= hi else (
+            "not a whole number" if integer and not step else f"not on the {label}'s steps of {step:g}")
+        notice(f"The link's {param}={_shown(text)} is {why}: the {label} is {used:g}.")
+    st.session_state[key] = to_widget(used) if to_widget else used
+
+
+def take_choice(param: str, key: str, options: dict, label: str) -> None:
+    """Before the widget ``key``: a link's ``param`` names one of ``options`` (link name -> widget value); any
+    other name gets a notice and leaves the widget as it is."""
+    text = fresh(param)
+    if text is None:
+        return
+    name = str(text).strip().lower()
+    if name in options:
+        st.session_state[key] = options[name]
+    else:
+        notice(f"The link's {param}={_shown(text)} is not one of {', '.join(options)}: the {label} stays as it was.")
+
+
+def requested_page() -> str:
+    """The page address this run was asked for ('' for the main page). Streamlit falls back to the main page
+    for an unknown address with a generic "Page not found" that names neither it nor the pages there are;
+    the router adds a notice that does. Reads a Streamlit internal (checked with Streamlit 1.67: the script
+    run context's pages manager keeps the address of the request); tests/test_url_state.py guards it."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    name = getattr(getattr(ctx, "pages_manager", None), "intended_page_name", None) if ctx else None
+    return str(name or "").strip("/")
+
+
+def unknown_page_notice(requested: str, pages: dict[str, str], shown: str) -> None:
+    """A notice for a link to a page this app does not have. ``pages``: address -> title."""
+    if requested and requested not in pages:
+        listed = ", ".join(a for a in pages if a)
+        notice(f"This app has no page {_shown(requested)}: {shown} is shown. Its pages: {listed}.")
+
+
 # -- the model: a bundled model's or a saved run's name, never a path ---------------------------------
 _MODEL_WARNING = "url_model_warning"
 

@@ -40,13 +40,11 @@ def active_units(mu: np.ndarray, threshold: float = ACTIVE_THRESHOLD) -> tuple[i
 
 
 @torch.inference_mode()
-def iwae_neg_log_likelihood(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None, k: int = 100,
-                            chunk: int = 50) -> torch.Tensor:
-    """-log p(x) estimated with k importance samples from q(z|x), per image (B,).
+def importance_log_weights(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None, k: int = 100,
+                           chunk: int = 50) -> torch.Tensor:
+    """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples z_i ~ q(z|x), shape (k, B).
 
-    log p(x) >= log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x); the bound tightens as k grows
-    and equals the ELBO at k = 1.
-    """
+    Their mean estimates the ELBO; log (1/k) sum_i w_i estimates log p(x) from below (the IWAE bound)."""
     model.eval()
     mu, logvar = model.encode(x, y)
     log_weights = []
@@ -60,7 +58,17 @@ def iwae_neg_log_likelihood(model: VAE, x: torch.Tensor, y: torch.Tensor | None 
         xf = x.unsqueeze(0).expand(m, *x.shape).reshape(-1, *x.shape[1:])
         log_px_z = -reconstruction_nll(logits, xf, model.cfg, model.log_sigma).view(m, -1)
         log_weights.append(log_px_z + log_standard_normal(z) - log_normal(z, mu, logvar))
-    lw = torch.cat(log_weights, 0)
+    return torch.cat(log_weights, 0)
+
+
+def iwae_neg_log_likelihood(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None, k: int = 100,
+                            chunk: int = 50) -> torch.Tensor:
+    """-log p(x) estimated with k importance samples from q(z|x), per image (B,).
+
+    log p(x) >= log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x); the bound tightens as k grows
+    and equals the ELBO at k = 1.
+    """
+    lw = importance_log_weights(model, x, y, k, chunk)
     return -(torch.logsumexp(lw, 0) - math.log(k))
 
 
