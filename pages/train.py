@@ -7,6 +7,7 @@ import streamlit as st
 
 from ui.common import page_header
 from ui.images import show_grid
+from ui.inputs import number_in_range
 from ui.models import session_id
 from ui.training_jobs import job_registry, loss_figure, parse_hidden, save_uploaded_npz
 from vae_core.checkpoints import max_upload_bytes, megabytes
@@ -107,17 +108,18 @@ def settings_ui(disabled: bool) -> JobSpec | None:
     with c3:
         st.markdown("#### Training")
         is_ae = kind == "ae"
-        beta = st.number_input("beta (weight of the KL term)", 0.0, 100.0, 1.0, 0.5, key="train_beta",
-                               disabled=is_ae, help="1 is the ELBO; beta > 1 is a beta-VAE (smoother, blurrier).")
+        beta = number_in_range("beta (weight of the KL term)", 0.0, 100.0, 1.0, step=0.5, integer=False,
+                               key="train_beta", disabled=is_ae,
+                               help="1 is the ELBO; beta > 1 is a beta-VAE (smoother, blurrier).")
         a, b = st.columns(2)
-        epochs = a.number_input("Epochs", 1, 500, 20, key="train_epochs")
-        warmup = b.number_input("KL warm-up epochs", 0, 500, 0, key="train_warmup", disabled=is_ae,
-                                help="The KL weight rises linearly from 0 to beta over these epochs.")
+        epochs = number_in_range("Epochs", 1, 500, 20, key="train_epochs", where=a)
+        warmup = number_in_range("KL warm-up epochs", 0, 500, 0, key="train_warmup", where=b, disabled=is_ae,
+                                 help="The KL weight rises linearly from 0 to beta over these epochs.")
         lr = a.select_slider("Learning rate", LRS, value=JobSpec.lr, key="train_lr", format_func=lambda v: f"{v:g}",
                              help="Adam's peak rate: it warms up over the first 2% of the run, then decays to 0 "
                                   "along a cosine.")
         batch_size = b.selectbox("Batch size", BATCHES, index=BATCHES.index(JobSpec.batch_size), key="train_batch")
-        seed = a.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed")
+        seed = number_in_range("Seed", 0, 2**31 - 1, 0, key="train_seed", where=a)
         suffix = {"vae": "", "cvae": "-cvae", "ae": "-autoencoder"}[kind]
         suffix += "" if beta == 1 or is_ae else f"-beta{beta:g}"
         auto_name = f"my-{'npz' if dataset == UPLOAD else dataset}-{latent_dim}d{suffix}"

@@ -163,3 +163,19 @@ def test_an_uploaded_npz_is_kept_in_the_session_folder_and_trained_on(home, digi
     assert stored[0].read_bytes() == buf.getvalue()
     ckpt = load_checkpoint(runs(home, at) / "from-upload")
     assert ckpt.meta["dataset"] == stored[0].stem and ckpt.meta["n_train"] == 240
+
+
+def test_a_number_outside_its_range_is_held_to_it_with_a_sentence():
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
+    at.switch_page("pages/train.py")
+    at.run()
+    at.number_input(key="train_epochs").set_value(5000).run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="train_epochs").value == 500
+    said = [w.value for w in at.warning if w.value.startswith("Epochs 5000")]
+    assert said == ["Epochs 5000 is above the largest, 500 (allowed: 1 to 500): 500 is used."]
+    at.number_input(key="train_seed").set_value(-3).run()
+    assert at.number_input(key="train_seed").value == 0
+    assert any(w.value.startswith("Seed -3 is below the smallest, 0") for w in at.warning)
+    at.run()  # said once
+    assert not any(w.value.startswith(("Epochs 5000", "Seed -3")) for w in at.warning)
