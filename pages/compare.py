@@ -7,25 +7,28 @@ import functools
 import numpy as np
 import streamlit as st
 
-from ui import url_state
+from ui import presenter, url_state
 from ui.common import end_page, page_header
 from ui.compare_maps import (REFERENCE, decode_uint8, encode_reference, load_trio, reconstruct, sampling_z,
                              thumbnails)
 from ui.export import PLOTLY_CONFIG, map_png_button
 from ui.images import show_grid, show_image
-from ui.map_plot import hover_previews, latent_map_figure, parse_selection
+from ui.map_plot import class_colours, class_legend, hall_style, hover_previews, latent_map_figure, parse_selection
 from vae_core import posterior
 
 SELECTED = "compare_selected"
 CHARTS = "compare_maps"  # the container of the three charts (hover previews look inside it)
 
+WHY = ("**Why a VAE?** The autoencoder's codes are scattered, with gaps between clusters and no known "
+       "distribution, so a random z often decodes to nonsense. The VAE's KL term pulls q(z|x) towards the prior "
+       "N(0, I): the codes fill it without holes, so z ~ N(0, I) decodes to a digit. beta > 1 pulls harder.")
+hall = presenter.is_on()
 page_header("AE vs VAE", "Three models of the same 8x8 digits with a 2-D latent space, on the same test images: "
-            "a plain autoencoder, a VAE and a beta-VAE. Click a dot in any map: the same image is marked in all three.")
-st.info("**Why a VAE?** The autoencoder's codes are scattered, with gaps between clusters and no known "
-        "distribution, so a random z often decodes to nonsense. The VAE's KL term pulls q(z|x) towards the prior "
-        "N(0, I): the codes fill it without holes, so z ~ N(0, I) decodes to a digit. beta > 1 pulls harder.",
-        icon=":material/lightbulb:")
-st.caption("This page always shows the three bundled digits models; the sidebar's model is not used here.")
+            "a plain autoencoder, a VAE and a beta-VAE. Click a dot in any map: the same image is marked in all three."
+            + ("\n\n" + WHY if hall else ""))
+if not hall:  # on a projector the maps need the room; the bar's About has this
+    st.info(WHY, icon=":material/lightbulb:")
+    st.caption("This page always shows the three bundled digits models; the sidebar's model is not used here.")
 
 members, problems = load_trio()
 for p in problems:
@@ -64,12 +67,17 @@ def _label(i: int) -> str:
 
 # -- the three maps -----------------------------------------------------------------------------------
 indices = np.arange(n_images)
+colours = class_colours(max(len(class_names), int(sample.labels.max()) + 1))
+class_legend(class_names, colours, sorted({int(c) for c in sample.labels}))
 with st.container(key=CHARTS):
+    if hall:  # each map square, as large as its third of the screen allows under the bar and the titles
+        st.html(f"<style>.st-key-{CHARTS} [data-testid=stPlotlyChart]"
+                f"{{height:min(calc((100vw - 4rem) / 3), calc(100vh - 13rem)) !important}}</style>")
     cols = st.columns(len(members), gap="medium")
     for col, m in zip(cols, members):
         mu = codes[m.name]
         with col:
-            st.markdown(f"### {m.title}")
+            st.markdown(f"### {m.title}" if not hall else f"#### {m.title}")
             metrics = m.ckpt.meta.get("metrics") or {}
             if m.autoencoder:
                 line = f"recon {metrics.get('test_recon', float('nan')):.1f} nats, no KL, no prior"
@@ -83,12 +91,14 @@ with st.container(key=CHARTS):
                                     equal_axes=True, prior=None if m.autoencoder else posterior.prior_circles(),
                                     highlight=highlight, height=470)
             fig.update_layout(showlegend=False, margin=dict(l=10, r=10, t=10, b=40))
+            hall_style(fig)
             key = f"compare_map_{m.name}"
             st.plotly_chart(fig, key=key, on_select=functools.partial(_on_select, key), selection_mode=("points",),
-                            config=PLOTLY_CONFIG)
-            map_png_button(mu, sample.labels, class_names, file_name=f"{m.name}-map.png", key=f"{key}_png",
-                           extent=extent, axis_titles=("z1", "z2"), title=f"{m.title} ({m.name})",
-                           highlight=highlight, prior_sigmas=() if m.autoencoder else posterior.PRIOR_SIGMAS)
+                            config=PLOTLY_CONFIG, height="stretch" if hall else "content")
+            if not hall:
+                map_png_button(mu, sample.labels, class_names, file_name=f"{m.name}-map.png", key=f"{key}_png",
+                               extent=extent, axis_titles=("z1", "z2"), title=f"{m.title} ({m.name})",
+                               highlight=highlight, prior_sigmas=() if m.autoencoder else posterior.PRIOR_SIGMAS)
     hover_previews(CHARTS, thumbnails(reference))
 st.caption("Colours are the digit classes 0-9 (hover a dot to see its image); dashed circles: the prior N(0, I) "
            "at 1, 2 and 3 sigma. The autoencoder's axes have their own scale: nothing ties its codes to N(0, I).")

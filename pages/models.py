@@ -29,6 +29,9 @@ paths = [c.path for c in choices]
 st.subheader("All models")
 st.dataframe(
     model_rows(choices), hide_index=True, width="stretch",
+    # the scores first, after the name: they are what the table is read for, and stay in view on a laptop
+    column_order=["model", "test_neg_elbo", "test_recon", "test_kl", "dataset", "kind", "latent_dim", "beta", "arch",
+                  "image", "likelihood", "epochs", "origin", "created"],
     column_config={
         "model": st.column_config.TextColumn("Model", pinned=True),
         "origin": st.column_config.TextColumn("Origin", help="bundled with the app, saved by the Train page, "
@@ -63,33 +66,44 @@ st.caption("The .zip holds the weights (safetensors), the config and metrics (JS
 st.subheader("Compare two models on the same images")
 
 
+def _data(p: str) -> tuple:
+    """(image shape, dataset) of a model, or (None, None) when it cannot be loaded."""
+    try:
+        m = load_model(p)
+    except CheckpointError:
+        return (None, None)
+    return image_shape(m), m.meta.get("dataset")
+
+
 def partner(a: str) -> str | None:
-    """B for A: a preset partner if there is one, else another model with the same image shape."""
+    """B for A: a preset partner if there is one, else another model of the same data, else None."""
     name = labels[a].split(" (")[0]
     for x, y in PRESETS:
         other = y if x == name else x if y == name else None
         if other in by_name:
             return by_name[other]
-    def key(p: str) -> tuple:
-        try:
-            m = load_model(p)
-        except CheckpointError:
-            return (None, None)
-        return image_shape(m), m.meta.get("dataset")
+    return next((p for p in paths if p != a and _data(p) == _data(a)), None)
 
-    shape, dataset = key(a)
-    others = [p for p in paths if p != a]
-    same_data = [p for p in others if key(p) == (shape, dataset)]
-    same_shape = [p for p in others if key(p)[0] == shape]
-    return (same_data or same_shape or others or [None])[0]
+
+def default_pair(a: str) -> tuple[str, str | None]:
+    """The comparison opens on two models of the same data: the loaded one and its partner; when it has none,
+    the first preset pair there is (a model of other data would encode images it never saw)."""
+    b = partner(a)
+    if b is not None:
+        return a, b
+    for x, y in PRESETS:
+        if x in by_name and y in by_name:
+            return by_name[x], by_name[y]
+    return a, next((p for p in paths if p != a and _data(p)[0] == _data(a)[0]), None)
 
 
 if st.session_state.get("models_for") != str(ckpt.path) or st.session_state.get("models_a") not in paths:
     st.session_state.models_for = str(ckpt.path)
-    st.session_state.models_a = str(ckpt.path) if str(ckpt.path) in paths else paths[0]
-    st.session_state.models_b = partner(st.session_state.models_a)
+    st.session_state.models_a, st.session_state.models_b = default_pair(
+        str(ckpt.path) if str(ckpt.path) in paths else paths[0])
 if st.session_state.get("models_b") not in paths:
-    st.session_state.models_b = partner(st.session_state.models_a)
+    st.session_state.models_b = partner(st.session_state.models_a) or next(
+        (p for p in paths if p != st.session_state.models_a), None)
 if "models_seed" not in st.session_state:
     st.session_state.models_seed = 0
 

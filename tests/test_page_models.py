@@ -121,3 +121,20 @@ def test_the_download_is_a_zip_that_the_uploader_accepts(home, media, tmp_path):
     assert ckpt.config == bundled.config
     for key, value in bundled.model.state_dict().items():
         assert torch.equal(ckpt.model.state_dict()[key], value), key
+
+
+def test_the_comparison_opens_on_two_models_of_the_same_data(home):
+    at = open_models_page()  # on the default model, mnist5k-2d: no other model of its data is bundled
+    a, b = (load_checkpoint(at.selectbox(key=k).value) for k in ("models_a", "models_b"))
+    assert a.meta["dataset"] == b.meta["dataset"] and a.path != b.path
+    assert not any("different data" in c.value for c in at.caption)
+    at.session_state["model_path"] = str(BUNDLED / "fashion-mnist-20d")  # a model with partners of its data
+    at.run()
+    a, b = (load_checkpoint(at.selectbox(key=k).value) for k in ("models_a", "models_b"))
+    assert a.path.name == "fashion-mnist-20d" and b.meta["dataset"] == "fashion-mnist"
+
+
+def test_the_table_shows_the_scores_right_after_the_name(home):
+    at = open_models_page()
+    order = list(at.get("dataframe")[0].proto.column_order)
+    assert order[:4] == ["model", "test_neg_elbo", "test_recon", "test_kl"]

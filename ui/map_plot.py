@@ -131,6 +131,43 @@ def latent_map_figure(emb: np.ndarray, labels: np.ndarray, indices: np.ndarray, 
     return fig
 
 
+def hall_style(fig: go.Figure) -> go.Figure:
+    """In presenter mode: chart text at presenter.CHART_FONT_PX and lines of 2.5 px or more, for a projector."""
+    from . import presenter
+
+    if not presenter.is_on():
+        return fig
+    size = presenter.chart_font_px()
+    fig.update_layout(font=dict(size=size), legend=dict(font=dict(size=size)), hoverlabel=dict(font_size=size))
+    fig.update_xaxes(tickfont=dict(size=size), title_font=dict(size=size))
+    fig.update_yaxes(tickfont=dict(size=size), title_font=dict(size=size))
+    fig.update_annotations(font_size=size)
+    for trace in fig.data:
+        line = getattr(trace, "line", None)
+        if line is not None and trace.mode == "lines":
+            line.width = presenter.line_px(line.width or 1)
+            if line.color and "rgba(60,60,60" in str(line.color):  # the prior's circles: darker on a projector
+                line.color = "rgba(40,40,40,0.85)"
+        marker = getattr(trace, "marker", None)
+        if marker is not None and trace.meta == SAMPLE_META:
+            marker.size = max(marker.size or 9, 11)
+    return fig
+
+
+def class_legend(class_names: list[str], colours: list[str], present: list[int]) -> None:
+    """One row of class chips (colour and name), for maps drawn without a legend of their own."""
+    import html
+
+    import streamlit as st
+
+    chips = "".join(f'<span style="display:inline-flex;align-items:center;gap:.35em;margin-right:1.1em">'
+                    f'<span style="width:.8em;height:.8em;border-radius:50%;background:{colours[c]};'
+                    f'display:inline-block"></span>{html.escape(class_names[c] if c < len(class_names) else str(c))}'
+                    f'</span>' for c in present)
+    st.markdown(f'<div class="vae-class-legend" style="font-size:1rem;line-height:1.6">{chips}</div>',
+                unsafe_allow_html=True)
+
+
 def sample_traces(fig_json: str | dict) -> list[dict]:
     """The per-class traces of a figure (as its JSON spec), for checks and tests."""
     spec = json.loads(fig_json) if isinstance(fig_json, str) else fig_json
