@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui import url_state
+from ui import presenter, url_state
 from ui.common import current_model, end_page, page_header
 from ui.draw_component import draw_canvas
 from ui.draw_ui import dataset_style, encode_one, nearest_images, place, placement_note
@@ -72,7 +72,7 @@ with col_in:
             else:
                 show_image((grey * 255 + 0.5).astype(np.uint8), caption="the uploaded picture", target=200)
     else:
-        drawn = draw_canvas("draw_canvas", "draw_image", display=320)
+        drawn = draw_canvas("draw_canvas", "draw_image", display=320, hall=presenter.is_on())
         if drawn:
             try:
                 grey = read_picture(decode_data_url(drawn))

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from ui import url_state
+from ui import presenter, url_state
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
 from ui.generate_ui import (class_name, class_picker, dim_activity, frames, grid_frames, pick_image_ui,
                             reset_on_model_change, show_tiled, take_image, tiled_image)
@@ -63,7 +63,12 @@ def prior_tab() -> None:
     url_state.take_number("T", P + "temp", 0.1, 2.0, "temperature", step=0.1)
     url_state.take_number("n", P + "count", 8, 64, "number of images", integer=True, step=8)
     url_state.take_number("seed", P + "seed", 0, MAX_SEED, "seed", integer=True)
-    c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
+    if presenter.is_on():  # on a projector: the grid as tall as the screen allows, its controls beside it
+        shown, side = st.columns([3, 1], gap="large")
+        c1 = c2 = c3 = side
+    else:
+        c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
+        shown = st.container()
     temp = c1.slider("Temperature T", 0.1, 2.0, 1.0, 0.1, key=P + "temp", persist_state="session",
                      help="z = T * eps with eps ~ N(0, I). T < 1 stays near the origin (typical, less varied), "
                           "T > 1 reaches the tails the decoder rarely saw.")
@@ -85,9 +90,8 @@ def prior_tab() -> None:
     else:
         z = prior_z(count, D, temp, seed)
         caption = f"{count} samples from N(0, {temp:.1f}² I), seed {seed}"
-    with st.spinner("Decoding..."):
-        images = decode_batch(model, z, y)
-    grid = show_grid(images, ncols=ncols, caption=caption, cell=110)
+    with st.spinner("Decoding..."), shown, st.container(key="main_figure"):
+        grid = show_grid(decode_batch(model, z, y), ncols=ncols, caption=caption, cell=110)
     download_png(grid, "Download PNG", f"{stem}-prior-T{temp:.1f}-seed{seed}.png", P + "prior_png")
 
 

@@ -21,18 +21,19 @@ _CSS = """
   background: #fff; cursor: pointer; }
 .vae-draw button:hover { border-color: var(--st-primary-color, #4f46e5); color: var(--st-primary-color, #4f46e5); }
 .vae-draw .hint { color: #666; font-size: .95rem; }
+.vae-draw.hall canvas { width: min(calc(100vh - 10rem), 38vw) !important; height: auto !important; }
 """
 _component = st.components.v2.component("vae_draw_canvas", html=_HTML, css=_CSS, js=(_JS / "draw.js").read_text())
 
 
-def draw_canvas(key: str, store: str, *, display: int = 320, brush: int = 22) -> str | None:
+def draw_canvas(key: str, store: str, *, display: int = 320, brush: int = 22, hall: bool = False) -> str | None:
     """Show the canvas and keep its drawing in ``st.session_state[store]`` (a PNG data URL, white on
     black; None when cleared), which is returned. The kept drawing outlives a visit to another page:
-    a new canvas paints it back."""
+    a new canvas paints it back. ``hall``: as large as a projector's screen allows (presenter mode)."""
     def copy() -> None:
         image = (st.session_state.get(key) or {}).get("image")
         st.session_state[store] = image if isinstance(image, str) else None
 
-    _component(key=key, data={"size": 280, "display": display, "brush": brush,
+    _component(key=key, data={"size": 280, "display": display, "brush": brush, "hall": hall,
                               "restore": st.session_state.get(store)}, on_image_change=copy)
     return st.session_state.get(store)

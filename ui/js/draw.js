@@ -12,6 +12,7 @@ export default function ({ parentElement, data, setStateValue }) {
     canvas.width = canvas.height = size;
   }
   canvas.style.width = canvas.style.height = ((data && data.display) || size) + "px";
+  root.classList.toggle("hall", !!(data && data.hall));
   const state = root.__state || (root.__state = { drawing: false, strokes: 0, last: null });
   state.brush = brush * size / 280;
 
