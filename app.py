@@ -36,21 +36,21 @@ requested = url_state.requested_page()
 nav = st.navigation(PAGES)
 url_state.unknown_page_notice(requested, {p.url_path: p.title for p in PAGES if p.url_path != SPEAKER_PAGE},
                               f"the {nav.title} page")
-if nav.url_path == SPEAKER_PAGE:  # its own window: no model, sidebar or scene bar
+if nav.url_path == SPEAKER_PAGE:  # the lecturer's own window: no model, sidebar or scene bar
     nav.run()
-    st.stop()
-st.logo(str(Path(__file__).parent / "ui" / "icon.png"), size="large")
-url_state.forget_absent()  # a parameter gone from the URL counts as new when it comes back
-# The state the page needs is settled first; the sidebar's widgets are drawn after the page's first image
-# (ui/sidebar.py says why), so pages end early with ui.common.end_page(), never st.stop().
-begin_run(choose_model())
-presenter = presenter_mode()
-deck_from_url()
-scene_bar(presenter, nav.title)
-try:
-    nav.run()
-except PageEnd:
-    pass
-finally:  # also when the page raised: the sidebar stays usable
-    draw_sidebar()  # unless the page drew it already
-    warm_up(st.session_state.get("model_path"))
+else:
+    st.logo(str(Path(__file__).parent / "ui" / "icon.png"), size="large")
+    url_state.forget_absent()  # a parameter gone from the URL counts as new when it comes back
+    # The state the page needs is settled first; the sidebar's widgets are drawn after the page's first image
+    # (ui/sidebar.py says why), so pages end early with ui.common.end_page(), never st.stop().
+    begin_run(choose_model())
+    presenter = presenter_mode()
+    deck_from_url()
+    scene_bar(presenter, nav.title)
+    try:
+        nav.run()
+    except PageEnd:
+        pass
+    finally:  # also when the page raised: the sidebar stays usable
+        draw_sidebar()  # unless the page drew it already
+        warm_up(st.session_state.get("model_path"))
