@@ -67,7 +67,7 @@ def _upload_ui() -> None:
         if up is None or st.session_state.get("ckpt_upload_done") == up.file_id:
             loaded = st.session_state.pop("ckpt_upload_loaded", None)
             if loaded:  # said once, in the run after the upload
-                st.success(f"Loaded {loaded}. Only this browser session sees it.")
+                st.success(f"Loaded {loaded}. Only this browser sees it (also after a reload).")
             return
         failed = st.session_state.get("ckpt_upload_failed")
         if failed and failed[0] == up.file_id:  # the same bad file: say it again, do not redo the work
