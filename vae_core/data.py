@@ -650,9 +650,13 @@ def extract_image_archive(data: bytes, dest: str | os.PathLike, max_bytes: int) 
             with zf.open(info) as source, open(target, "wb") as out:
                 shutil.copyfileobj(source, out)
         tmp.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        try:
+            os.replace(tmp, final)  # a reader sees the whole folder or none
+        except OSError:
+            if not any(final.iterdir()):  # an empty folder only: take its place
+                raise
+            # another process unpacked an archive into it first (callers name the folder by its content):
+            # it stays, and may be in use; this copy is discarded
     except (zipfile.BadZipFile, EOFError, zlib.error) as error:
         raise DatasetError(f"The archive is damaged ({error}); zip the folder again.") from error
     finally:

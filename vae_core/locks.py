@@ -24,6 +24,17 @@ def locked(path: str | os.PathLike):
         os.close(fd)  # releases the lock
 
 
+@contextlib.contextmanager
+def locked_folder(folder: str | os.PathLike):
+    """Hold an exclusive lock on the folder itself (no lock file is left in it); waits for it."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 class Slot:
     """One of ``n`` numbered lock files held without waiting: a cap on something shared by processes."""
 
