@@ -264,6 +264,8 @@ def _check_hashes(folder: Path, meta: dict) -> None:
         if name not in HASHED_FILES:
             continue
         if not f.is_file():
+            if name == OPTIMIZER_FILE:  # Adam's moments: needed to resume training, not to view the model
+                continue
             raise CheckpointError(f"{folder} is not a complete checkpoint: {name} is missing")
         if _sha256(f) != expected:
             raise CheckpointError(
