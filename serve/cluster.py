@@ -1,6 +1,7 @@
 """Start, watch and stop the app processes and HAProxy in front of them."""
 from __future__ import annotations
 
+import math
 import os
 import socket
 import subprocess
@@ -19,11 +20,19 @@ START_TIMEOUT = 180.0  # seconds for every process to answer (a loaded machine s
 
 
 def default_processes() -> int:
-    """One app process per CPU core this process may run on."""
+    """One app process per CPU core this process may use: the cores it may run on, or fewer when a
+    container's CPU quota (cgroup v2 ``cpu.max``, set by docker --cpus or a Kubernetes limit) allows fewer."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cores = min(cores, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, cores)
 
 
 def free_port(address: str = "127.0.0.1") -> int:

@@ -21,7 +21,8 @@ def haproxy_binary() -> str:
 
 
 def config(address: str, port: int, backends: list[int], cookie: str = COOKIE, stats_port: int | None = None) -> str:
-    """A configuration that deals new browsers out over ``backends`` (ports on 127.0.0.1) in turn and keeps each browser on its process with an inserted cookie.
+    """A configuration that deals new browsers out over ``backends`` (ports on 127.0.0.1) in turn and
+    keeps each browser on its process with an inserted cookie.
 
     - ``cookie ... insert indirect nocache``: the first response to a browser sets ``cookie`` to the
       process's name; later requests carrying it go to that process (HAProxy strips it before
