@@ -51,8 +51,22 @@ def session_id() -> str:
     return st.session_state.session_uid
 
 
+_bundled: dict[str, object] = {}  # the bundled checkpoints, listed once per change of their folder
+
+
+def _bundled_choices() -> list[ModelChoice]:
+    try:
+        mark = BUNDLED_DIR.stat().st_mtime_ns
+    except OSError:
+        mark = None
+    if _bundled.get("mark") != mark or "choices" not in _bundled:
+        _bundled["choices"] = [ModelChoice(str(p), p.name, "bundled") for p in list_checkpoints(BUNDLED_DIR)]
+        _bundled["mark"] = mark
+    return list(_bundled["choices"])
+
+
 def model_choices() -> list[ModelChoice]:
-    choices = [ModelChoice(str(p), p.name, "bundled") for p in list_checkpoints(BUNDLED_DIR)]
+    choices = _bundled_choices()
     choices += [ModelChoice(str(p), f"{p.name} (saved)", "saved") for p in list_checkpoints(runs_dir())]
     if not share_trained():  # then this session's trainings are in its own folder
         choices += [ModelChoice(str(p), f"{p.name} (trained)", "trained")
