@@ -50,6 +50,7 @@ TIMEOUT_MS = 90_000  # one interaction may take this long before it counts as fa
 ARRIVAL_TIMEOUT_MS = 240_000  # the first page load, while the other sessions arrive too
 TRAINED_NAME = "trained-by-s00"
 PROCESS_COOKIE = "vae_process"  # serve.haproxy.COOKIE: the proxy's cookie that ties a browser to a process
+IDENTITY_COOKIE, IDENTITY_COMPONENT = "vae_browser", "vae_browser_identity"  # ui.identity's
 FRAGMENT_RERUNS = True
 CLASS_PROFILE = False  # --profile class: session 1 does not test the training cap (students train too)  # --full-reruns: websocket clients rerun the whole page for a slider move
 SHOTS: Path | None = None  # --shots: where a failed session saves a screenshot
@@ -466,6 +467,7 @@ class RunView:
     exceptions: int = 0
     fragments: dict[str, str] = field(default_factory=dict)  # widget key -> the fragment it was drawn in ("": none)
     charts: int = 0  # Plotly charts
+    identity: tuple[str, dict] | None = None  # the browser-identity component: (its id, its data)
     progress: list[str] = field(default_factory=list)  # progress bars' texts
 
 
@@ -587,8 +589,23 @@ class WsClient:
             view.exceptions += 1
         elif t == "plotly_chart":
             view.charts += 1
+        elif t == "bidi_component" and sub.component_name.endswith(IDENTITY_COMPONENT):
+            view.identity = (sub.id, json.loads(sub.json or "{}"))
         elif t == "progress":
             view.progress.append(sub.text)
+
+    async def keep_identity(self) -> None:
+        """Do what ui/js/identity.js does in a browser: keep the token the server gave (as the cookie the
+        next visit sends) and say so, after which the server no longer draws the component."""
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        if self.view.identity is None:
+            return
+        wid, data = self.view.identity
+        if not data.get("token"):
+            return
+        self.cookies[IDENTITY_COOKIE] = data["token"]
+        await self.rerun(widgets=[WidgetState(id=wid, json_value=json.dumps({"held": data["token"]}))])
 
     async def fetch(self, url: str) -> int:
         def get() -> int:
@@ -707,6 +724,7 @@ async def run_ws_session(url: str, s: Session, zip_path: Path, start_delay: floa
         await c.open()
         s.process = c.process
         view = await c.rerun(query=f"model={UPLOADED_MODEL.name}")
+        await c.keep_identity()
         s.record("first load", (time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         view = await c.upload("ckpt_upload", zip_path)
@@ -822,6 +840,7 @@ async def run_class_session(url: str, s: Session, zip_path: Path, start_delay: f
         await c.open()
         s.process = c.process
         await c.rerun(query=f"model={UPLOADED_MODEL.name}")
+        await c.keep_identity()
         s.record("first load", (time.perf_counter() - t0) * 1000)
         view = await c.upload("ckpt_upload", zip_path)
         if not any(m.startswith(f"Loaded {zip_path.stem}") for m in view.successes):

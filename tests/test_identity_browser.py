@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from browser_support import app_page, browser, server, wait_until_idle  # noqa: F401
+from browser_support import WAIT_MS, app_page, browser, server, wait_until_idle  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +19,7 @@ def models_listed(page) -> list[str]:
     wait_until_idle(page)
     box = page.locator(PICKER).filter(has_text="Loaded model")
     box.click()
-    page.locator("[role=option]").first.wait_for(timeout=60_000)
+    page.locator("[role=option]").first.wait_for(timeout=WAIT_MS)
     options = [o.strip() for o in page.locator("[role=option]").all_inner_texts()]
     page.keyboard.press("Escape")
     return options
@@ -31,7 +31,7 @@ def chosen(page) -> str:
 
 def train(page, name: str) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Train", exact=True).click()
-    page.get_by_role("heading", name="Train a VAE").first.wait_for(timeout=60_000)
+    page.get_by_role("heading", name="Train a VAE").first.wait_for(timeout=WAIT_MS)
     wait_until_idle(page)
     page.locator(".st-key-train_epochs input").fill("2")
     page.locator(".st-key-train_hidden input").fill("32")
@@ -46,8 +46,8 @@ def token_of(context) -> str | None:
     return next((c["value"] for c in context.cookies() if c["name"] == COOKIE), None)
 
 
-def wait_for_token(page, timeout_s: float = 60) -> str:
-    page.wait_for_function(f"() => document.cookie.includes('{COOKIE}=')", timeout=timeout_s * 1000)
+def wait_for_token(page) -> str:
+    page.wait_for_function(f"() => document.cookie.includes('{COOKIE}=')", timeout=WAIT_MS)
     return page.evaluate("() => localStorage.getItem('vae-latent-explorer.identity')")
 
 
@@ -72,6 +72,7 @@ def test_a_trained_model_survives_a_reload_and_only_its_browser_sees_it(server, 
         page.reload(wait_until="domcontentloaded")
         wait_until_idle(page)
         assert "mine (trained)" in models_listed(page), "the trained model is gone after a reload"
+        assert page.locator(".vae-identity").count() == 0  # its cookie came with the request: nothing to draw
         with window(page.context, server + "/sliders?model=mine") as second:
             assert chosen(second) == "mine (trained)", "its own link does not open it in a second window"
             assert second.get_by_text("that this app does not have").count() == 0
@@ -93,7 +94,7 @@ def test_a_trained_model_survives_a_reload_and_only_its_browser_sees_it(server, 
                 p.goto(server + "/?model=mine", wait_until="domcontentloaded")
                 wait_until_idle(p)
                 assert "mine (trained)" not in models_listed(p), f"the token {bad[:20]}... got the browser's models"
-                p.wait_for_function(f"(bad) => !document.cookie.includes(bad)", arg=bad, timeout=60_000)
+                p.wait_for_function("(bad) => !document.cookie.includes(bad)", arg=bad, timeout=WAIT_MS)
                 assert token_of(context) not in (bad, token)
             finally:
                 context.close()

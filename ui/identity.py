@@ -2,10 +2,11 @@
 second window, and no other browser sees them (vae_core.identity holds the tokens and folders).
 
 The token arrives with the session's first request, as the ``vae_browser`` cookie, so the first run already
-lists the browser's models (and a link to one of them works). A tiny component (ui/js/identity.js) keeps
-the token in local storage and in that cookie; a browser whose cookie was cleared shows its stored token
-through the component, and the session takes it on the next run. Sessions without either (a new browser,
-a script, a test) get a new identity."""
+lists the browser's models (and a link to one of them works), and nothing more is drawn for it. Otherwise a
+tiny component (ui/js/identity.js) gives the browser its token to keep in local storage and in that cookie,
+and says once that it holds it (the component is then no longer drawn); a browser whose cookie was cleared
+shows the token it stored, and the session takes it on the next run. Sessions without either (a new
+browser, a script, a test) get a new identity."""
 from __future__ import annotations
 
 import time
@@ -36,15 +37,17 @@ def _cookie_token() -> str | None:
         return None
 
 
-def _settle(token: str | None, refused: str | None = None) -> dict:
-    """This session's identity: the token's, when it verifies, else a new one."""
+def _settle(token: str | None, refused: str | None = None, held: bool = False) -> dict:
+    """This session's identity: the token's, when it verifies, else a new one. ``held``: the browser
+    is known to keep this token (it came in its cookie)."""
     secret = identity.server_secret()
     ident = identity.verify_token(secret, token) if token else None
     if ident is None:
-        refused = token or refused
+        refused, held = token or refused, False
         token = identity.issue_token(secret)
         ident = identity.verify_token(secret, token)
-    state = {"token": token, "key": identity.folder_key(secret, ident), "refused": refused, "claimed": None}
+    state = {"token": token, "key": identity.folder_key(secret, ident), "refused": refused, "claimed": None,
+             "held": held}
     identity.visit(state["key"])
     return state
 
@@ -61,10 +64,13 @@ def browser_key() -> str:
     browser shows through the component later switches to that identity)."""
     state = st.session_state.get(_STATE)
     if state is None:
-        state = _settle(_cookie_token())
+        state = _settle(_cookie_token(), held=True)
         st.session_state[_STATE] = state
         _sweep_now_and_then()
-    claimed = (st.session_state.get(COMPONENT_KEY) or {}).get("token")
+    shown = st.session_state.get(COMPONENT_KEY) or {}
+    if not state["held"] and shown.get("held") == state["token"]:
+        state["held"] = True  # the browser keeps it now: the component is no longer drawn
+    claimed = shown.get("token")
     if claimed and claimed != state["token"] and claimed != state.get("claimed"):
         secret = identity.server_secret()
         if identity.verify_token(secret, claimed) is not None:
@@ -78,13 +84,16 @@ def browser_key() -> str:
 
 
 def identity_component() -> None:
-    """Give the browser its token to keep (draws nothing visible); call once per run, as an app widget."""
+    """Give the browser its token to keep (draws nothing visible), until it says it holds it; call once per
+    run, as an app widget."""
     browser_key()
     state = st.session_state[_STATE]
+    if state["held"]:
+        return
     with st.sidebar:
         _component(key=COMPONENT_KEY, data={"token": state["token"], "refused": state["refused"],
                                             "claimed": state["claimed"], "cookie": COOKIE},
-                   on_token_change=lambda: None)
+                   on_token_change=lambda: None, on_held_change=lambda: None)
 
 
 def expiry_note() -> str:
