@@ -17,6 +17,19 @@ uploads or trained models; the server must still answer.
 
     python bench/load_test.py                      # 30 sessions, 75 s of load
     python bench/load_test.py --sessions 5 --duration 20 --json /tmp/load.json
+    python bench/load_test.py --client ws --sessions 30 --duration 45 --processes 1,2   # 1 against 2 processes
+    python bench/load_test.py --client ws --profile class --duration 90 --processes 1,2
+
+--processes runs the load once per process count, each behind HAProxy (python -m serve) on a fresh
+home, in one invocation, and prints their p95s side by side. Behind the proxy each session keeps the
+proxy's cookie, as a browser does; the report says how many sessions each process served. Browser
+sessions reload the page at the end (F5) and read their model list again: it must still hold their
+upload and, for session 0, its trained model. The server's CPU time during the load phase is
+divided by the interactions (slider, page, toggle) done then: CPU per interaction.
+
+--profile class: each websocket student acts every 2-5 s (a slider move, or another page), and a
+third of them train a small model on the Train page (again later when the cap refuses), load it,
+and ask for its t-SNE map on the latent map page, looking until it is drawn.
 """
 from __future__ import annotations
 
@@ -842,9 +855,11 @@ async def run_class_session(url: str, s: Session, zip_path: Path, start_delay: f
         await c.rerun(query=f"model={UPLOADED_MODEL.name}")
         await c.keep_identity()
         s.record("first load", (time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
         view = await c.upload("ckpt_upload", zip_path)
         if not any(m.startswith(f"Loaded {zip_path.stem}") for m in view.successes):
             raise RuntimeError(f"the upload was not loaded: {view.errors}")
+        s.record("upload", (time.perf_counter() - t0) * 1000)
         s.uploaded = True
         phases.arrived()
         arrived = True

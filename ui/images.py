@@ -45,18 +45,20 @@ def show_image(image, caption: str | None = None, target: int = 320, inline: boo
 
     ``inline``: the PNG travels inside the page's message as a data: URL instead of being fetched
     from the server's media store afterwards: one round trip less, for images redrawn on every
-    slider release (a busy server answers that fetch late)."""
+    slider release (a busy server answers that fetch late). It holds the image at its own size, and
+    the browser draws it ``scale`` times larger with crisp pixels (HALL_CSS's ``pixelated``): encoding
+    the enlarged picture took about ten times as long, on every release."""
     arr = np.asarray(image)
     if arr.dtype != np.uint8:
         arr = to_uint8(arr)[0]
-    big = upscale(arr, scale_for(arr.shape[0], target))
+    scale = scale_for(arr.shape[0], target)
     if inline:  # a new image on every slider release: not cached
         import base64
 
-        st.image("data:image/png;base64," + base64.b64encode(to_png(big)).decode("ascii"), caption=caption,
-                 output_format="PNG")
+        st.image("data:image/png;base64," + base64.b64encode(to_png(arr)).decode("ascii"), caption=caption,
+                 width=arr.shape[1] * scale, output_format="PNG")
         return
-    st.image(png_bytes(big), caption=caption, output_format="PNG")
+    st.image(png_bytes(upscale(arr, scale)), caption=caption, output_format="PNG")
 
 
 def show_grid(images, ncols: int, caption: str | None = None, cell: int = 96) -> np.ndarray:
