@@ -108,6 +108,7 @@ class Cluster:
     streamlit_args: list[str] = field(default_factory=list)
     apps: list[Child] = field(default_factory=list)
     proxy: Child | None = None
+    stats_port: int = 0  # HAProxy's statistics page on 127.0.0.1 (its view of the processes)
 
     @property
     def url(self) -> str:
@@ -143,7 +144,8 @@ class Cluster:
                 child.start(self.app_dir)
                 self.apps.append(child)
             cfg = self.run_dir / "haproxy.cfg"
-            cfg.write_text(haproxy.config(self.address, self.port, ports))
+            self.stats_port = free_port()
+            cfg.write_text(haproxy.config(self.address, self.port, ports, stats_port=self.stats_port))
             self.proxy = Child("haproxy", [binary, "-f", str(cfg), "-db"], dict(os.environ),
                                self.run_dir / "haproxy.log")
             self.proxy.start(self.run_dir)
@@ -170,6 +172,26 @@ class Cluster:
                 raise TimeoutError(f"{', '.join(c.name for c in waiting)} did not answer within {timeout:.0f} s")
             if waiting:
                 time.sleep(0.3)
+        while (down := self.proxy_servers_down()):  # HAProxy's own checks: new browsers go to every process
+            if time.time() > deadline:
+                raise TimeoutError(f"HAProxy still sees {', '.join(down)} down after {timeout:.0f} s")
+            time.sleep(0.3)
+
+    def proxy_servers_down(self) -> list[str]:
+        """The app processes HAProxy does not (yet) send browsers to, from its statistics (CSV)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.stats_port}/;csv", timeout=5) as r:
+                rows = r.read().decode().splitlines()
+        except OSError:
+            return ["haproxy"]
+        header = rows[0].lstrip("# ").split(",")
+        status = header.index("status")
+        down = []
+        for row in rows[1:]:
+            cells = row.split(",")
+            if cells[0] == "streamlit" and cells[1] not in ("FRONTEND", "BACKEND") and cells[status] != "UP":
+                down.append(cells[1])
+        return down
 
     def watch(self, say: Callable[[str], None] = print, stop_when: Callable[[], bool] = lambda: False,
               poll: float = 1.0) -> None:
