@@ -1,11 +1,12 @@
 """Server CPU per interaction, page by page: what one click costs the server, before and after a change.
 
 One websocket client (bench/load_test.py's, which speaks Streamlit's protocol as a browser does) drives
-one server per checkout, alternating between them so that the machine's noise hits both alike. For each
+one server per checkout, the servers taking turns interaction by interaction so that the machine's
+noise hits both alike. For each
 page it asks for ``--repeats`` runs of the page (what a page switch costs), and on the Latent sliders
 page, with Live off, slider moves (a fragment run, as the browser asks) and the Live toggle (a full run).
-The figure is the server process's CPU time (user + system, from /proc) per interaction, the median of
-``--rounds`` rounds.
+The figure is the server process's CPU time (all its threads, read from its POSIX CPU-time clock)
+per interaction, the median of ``--rounds`` rounds.
 
     python bench/rerun_cost.py --before /tmp/base-checkout          # that checkout against this one
     python bench/rerun_cost.py                                       # this checkout only
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import ctypes.util
 import importlib.util
 import statistics
 import sys
@@ -38,18 +41,39 @@ PAGES = {"": "Latent map", "sliders": "Latent sliders", "generate": "Generate", 
          "models": "Models", "train": "Train a VAE"}
 
 
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+
+
 def cpu_seconds(pid: int) -> float:
-    return lt.proc_stats(pid)[1]
+    """CPU time of the process (all its threads) with nanosecond resolution: its POSIX CPU-time clock
+    (clock_getcpuclockid); /proc/PID/stat counts in 10 ms ticks."""
+    clock = ctypes.c_int()
+    if _libc.clock_getcpuclockid(pid, ctypes.byref(clock)) != 0:
+        return lt.proc_stats(pid)[1]
+    ts = _Timespec()
+    if _libc.clock_gettime(clock.value, ctypes.byref(ts)) != 0:
+        return lt.proc_stats(pid)[1]
+    return ts.tv_sec + ts.tv_nsec / 1e9
 
 
-async def measure(client, pid: int, action, n: int) -> float:
-    """Server CPU milliseconds per call of ``action`` (a coroutine factory), over ``n`` calls."""
-    await action()  # warm: caches filled, code paths imported
-    c0 = cpu_seconds(pid)
+async def measure_pair(clients: dict, servers: dict, actions: dict, n: int) -> dict[str, float]:
+    """Server CPU milliseconds per call of each server's ``action``, the servers taking turns call by call
+    (the machine's noise then falls on both alike); ``n`` calls each."""
+    for name in servers:
+        await actions[name]()  # warm: caches filled, code paths imported
+    spent = dict.fromkeys(servers, 0.0)
     for _ in range(n):
-        await action()
-    await asyncio.sleep(0.2)  # messages still being sent belong to these runs
-    return (cpu_seconds(pid) - c0) * 1000 / n
+        for name, server in servers.items():
+            pid = server.pids()[0]
+            c0 = cpu_seconds(pid)
+            await actions[name]()
+            await asyncio.sleep(0.05)  # messages still being sent belong to this run
+            spent[name] += cpu_seconds(pid) - c0
+    return {name: ms * 1000 / n for name, ms in spent.items()}
 
 
 async def slider_actions(client):
@@ -76,15 +100,14 @@ async def slider_actions(client):
 async def one_round(servers: dict, clients: dict, repeats: int) -> dict:
     out: dict[str, dict[str, float]] = {}
     for page in PAGES:
-        for name, server in servers.items():
-            c = clients[name]
-            out.setdefault(f"page: {PAGES[page]}", {})[name] = await measure(
-                c, server.pids()[0], lambda c=c, page=page: c.rerun(page=page), repeats)
-    for name, server in servers.items():
-        move, toggle = await slider_actions(clients[name])
-        out.setdefault("slider (fragment)", {})[name] = await measure(clients[name], server.pids()[0], move, repeats)
-        out.setdefault("Live toggle (two full runs) / 2", {})[name] = await measure(
-            clients[name], server.pids()[0], toggle, max(repeats // 2, 1)) / 2
+        actions = {name: (lambda c=clients[name], page=page: c.rerun(page=page)) for name in servers}
+        out[f"page: {PAGES[page]}"] = await measure_pair(clients, servers, actions, repeats)
+    moves, toggles = {}, {}
+    for name in servers:
+        moves[name], toggles[name] = await slider_actions(clients[name])
+    out["slider (fragment)"] = await measure_pair(clients, servers, moves, repeats)
+    per_two = await measure_pair(clients, servers, toggles, max(repeats // 2, 1))
+    out["Live toggle (two full runs) / 2"] = {name: ms / 2 for name, ms in per_two.items()}
     return out
 
 
@@ -110,8 +133,8 @@ async def run(servers: dict, rounds: int, repeats: int) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--before", type=Path, default=None, help="another checkout (e.g. git worktree of main)")
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--repeats", type=int, default=10, help="interactions per measurement")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=20, help="interactions per measurement")
     args = ap.parse_args(argv)
     checkouts = ({"before": args.before.resolve()} if args.before else {}) | {"after": REPO}
     servers = {}
