@@ -20,7 +20,18 @@ def haproxy_binary() -> str:
     return found
 
 
-def config(address: str, port: int, backends: list[int], cookie: str = COOKIE, stats_port: int | None = None) -> str:
+def max_connections() -> int:
+    """Connections HAProxy may hold: each takes two file descriptors (browser and app process), and
+    HAProxy refuses to start when it cannot raise its descriptor limit that far."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limit = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    return max(100, min(8000, (limit - 200) // 2))
+
+
+def config(address: str, port: int, backends: list[int], cookie: str = COOKIE, stats_port: int | None = None,
+           maxconn: int | None = None) -> str:
     """A configuration that deals new browsers out over ``backends`` (ports on 127.0.0.1) in turn and
     keeps each browser on its process with an inserted cookie.
 
@@ -33,7 +44,7 @@ def config(address: str, port: int, backends: list[int], cookie: str = COOKIE, s
     """
     lines = [
         "global",
-        "    maxconn 8000  # each connection needs 2 file descriptors; 20000 is a common ulimit",
+        f"    maxconn {maxconn or max_connections()}",
         "",
         "defaults",
         "    mode http",
