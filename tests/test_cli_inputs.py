@@ -1,5 +1,6 @@
 """Input the command line and the uploader used to take silently: each is refused with a message that says
-what was wrong, before any data is loaded, or (a checkpoint without Adam's state) accepted for viewing."""
+what was wrong, before any data is loaded, or (a checkpoint without Adam's state) accepted for viewing.
+The command line runs in this process (tests/test_cli.py runs it in subprocesses end to end)."""
 from __future__ import annotations
 
 import io
@@ -12,9 +13,18 @@ from vae_core.checkpoints import OPTIMIZER_FILE, export_zip, import_zip, load_ch
 from vae_core.config import ModelConfig
 from vae_core.models import VAE
 
-from test_cli import _assert_clean_error, run
+from vae_core.__main__ import main
 
 MISSING_DATA = "/nonexistent/no-such-dataset.npz"  # loading it would fail with a dataset error
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str]:
+    """``python -m vae_core ARGS`` in this process: its exit status and what it wrote to stderr."""
+    try:
+        code = main(list(args))
+    except SystemExit as e:  # argparse's refusal
+        code = e.code
+    return code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flag, value, says", [
@@ -26,26 +36,27 @@ MISSING_DATA = "/nonexistent/no-such-dataset.npz"  # loading it would fail with 
     ("--threads", "-2", "at least 1"),
     ("--sample-size", "-1", "at least 0"),
 ])
-def test_absurd_numbers_are_refused_before_the_data_is_loaded(tmp_path, flag, value, says):
-    proc = run("train", "--dataset", MISSING_DATA, "--out", str(tmp_path / "out"), flag, value)
-    _assert_clean_error(proc)
-    assert flag in proc.stderr and says in proc.stderr and repr(value) in proc.stderr, proc.stderr
-    assert "no-such-dataset" not in proc.stderr  # the data was never looked at
+def test_absurd_numbers_are_refused_before_the_data_is_loaded(tmp_path, capsys, flag, value, says):
+    code, err = run_cli(capsys, "train", "--dataset", MISSING_DATA, "--out", str(tmp_path / "out"), flag, value)
+    assert code == 2 and "error:" in err and "Traceback" not in err, err
+    assert flag in err and says in err and repr(value) in err, err
+    assert "no-such-dataset" not in err  # the data was never looked at
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("make", ["missing", "empty", "not-a-run"])
-def test_resume_on_a_folder_that_is_not_a_run_is_refused_before_the_data_is_loaded(tmp_path, make):
+def test_resume_on_a_folder_that_is_not_a_run_is_refused_before_the_data_is_loaded(tmp_path, capsys, make):
     out = tmp_path / "out"
     if make != "missing":
         out.mkdir()
     if make == "not-a-run":
         (out / "notes.txt").write_text("hello")
-    proc = run("train", "--dataset", MISSING_DATA, "--out", str(out), "--resume")
-    _assert_clean_error(proc)
-    assert "--resume" in proc.stderr and str(out) in proc.stderr and "leave out --resume" in proc.stderr
-    assert "no-such-dataset" not in proc.stderr
-    assert (out / "notes.txt").read_text() == "hello" if make == "not-a-run" else True
+    code, err = run_cli(capsys, "train", "--dataset", MISSING_DATA, "--out", str(out), "--resume")
+    assert code == 2 and "error:" in err, err
+    assert "--resume" in err and str(out) in err and "leave out --resume" in err, err
+    assert "no-such-dataset" not in err
+    if make == "not-a-run":
+        assert (out / "notes.txt").read_text() == "hello" and sorted(p.name for p in out.iterdir()) == ["notes.txt"]
 
 
 def test_a_checkpoint_archive_without_adams_state_is_accepted_for_viewing(tmp_path):
