@@ -603,7 +603,9 @@ class WsClient:
         elif t == "plotly_chart":
             view.charts += 1
         elif t == "bidi_component" and sub.component_name.endswith(IDENTITY_COMPONENT):
-            view.identity = (sub.id, json.loads(sub.json or "{}"))
+            from ui.component_data import unpack
+
+            view.identity = (sub.id, unpack(sub.bytes)[0] if sub.bytes else json.loads(sub.json or "{}"))
         elif t == "progress":
             view.progress.append(sub.text)
 

@@ -18,6 +18,7 @@ import streamlit as st
 from vae_core import identity
 
 from . import url_state
+from .component_data import UNPACK_JS, component_data
 
 COOKIE = "vae_browser"
 COMPONENT_KEY = "vae_browser_identity"
@@ -27,14 +28,15 @@ _last_sweep = [0.0]
 
 _component = st.components.v2.component(
     "vae_browser_identity", html='<div class="vae-identity"></div>',
-    js=(Path(__file__).parent / "js" / "identity.js").read_text())
+    js=UNPACK_JS + (Path(__file__).parent / "js" / "identity.js").read_text())
 
 
 def _cookie_token() -> str | None:
     try:
-        return st.context.cookies.get(COOKIE)
+        token = st.context.cookies.get(COOKIE)
     except Exception:  # noqa: BLE001 - no request context (a script run outside a browser session)
         return None
+    return token if isinstance(token, str) else None  # AppTest's context holds stand-ins, not text
 
 
 def _settle(token: str | None, refused: str | None = None, held: bool = False) -> dict:
@@ -91,8 +93,9 @@ def identity_component() -> None:
     if state["held"]:
         return
     with st.sidebar:
-        _component(key=COMPONENT_KEY, data={"token": state["token"], "refused": state["refused"],
-                                            "claimed": state["claimed"], "cookie": COOKIE},
+        # bytes, not a dict: Streamlit would look into a dict for dataframes, importing pandas on the first screen
+        _component(key=COMPONENT_KEY, data=component_data({"token": state["token"], "refused": state["refused"],
+                                                           "claimed": state["claimed"], "cookie": COOKIE}),
                    on_token_change=lambda: None, on_held_change=lambda: None)
 
 

@@ -7,7 +7,9 @@ function readCookie(name) {
   return hit ? decodeURIComponent(hit.slice(name.length + 1)) : null;
 }
 
-export default function ({ data, setStateValue }) {
+export default function (component) {
+  const { setStateValue } = component;
+  const data = unpack(component.data);
   if (!data || !data.token) return;
   let stored = null;
   try { stored = window.localStorage.getItem(STORE); } catch (e) { stored = null; }
