@@ -610,17 +610,10 @@ class WsClient:
             view.progress.append(sub.text)
 
     async def keep_identity(self) -> None:
-        """Do what ui/js/identity.js does in a browser: keep the token the server gave (as the cookie the
-        next visit sends) and say so, after which the server no longer draws the component."""
-        from streamlit.proto.WidgetStates_pb2 import WidgetState
-
-        if self.view.identity is None:
-            return
-        wid, data = self.view.identity
-        if not data.get("token"):
-            return
-        self.cookies[IDENTITY_COOKIE] = data["token"]
-        await self.rerun(widgets=[WidgetState(id=wid, json_value=json.dumps({"held": data["token"]}))])
+        """Do what ui/js/identity.js does in a browser: keep the token the server gave, as the cookie a next
+        visit sends (this session goes on as a browser's first visit)."""
+        if self.view.identity is not None and self.view.identity[1].get("token"):
+            self.cookies[IDENTITY_COOKIE] = self.view.identity[1]["token"]
 
     async def fetch(self, url: str) -> int:
         def get() -> int:
@@ -900,12 +893,13 @@ def isolation_problems(sessions: list[Session]) -> list[str]:
     problems = []
     for s in sessions:
         mine = f"upload-{s.name} (uploaded)"
+        own = re.compile(rf"upload-{s.name}(-[0-9]+)? \(uploaded\)")  # -2: uploaded again after a reload
         if not s.picker:
             problems.append(f"{s.name}: the model list could not be read")
             continue
         if mine not in s.picker:
             problems.append(f"{s.name}: its own upload is missing from {s.picker}")
-        others = [o for o in s.picker if o.startswith("upload-") and o != mine]
+        others = [o for o in s.picker if o.startswith("upload-") and not own.fullmatch(o)]
         if others:
             problems.append(f"{s.name} sees other sessions' uploads: {others}")
         sees_trained = any(o.startswith(TRAINED_NAME) for o in s.picker)

@@ -89,6 +89,19 @@ def console_error(message) -> str | None:
     return f"{message.text} ({url})" if url else message.text
 
 
+def wait_until(condition, what: str, timeout_s: float = WAIT_MS / 1000):
+    """Poll ``condition()`` (for what page.wait_for_function cannot see: a component's elements live in its
+    shadow root, which document.querySelector does not enter, Playwright's locators do) until it is true."""
+    deadline = time.time() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
+        time.sleep(0.1)
+
+
 def wait_until_idle(page, timeout_s: float = 180) -> None:
     """Wait until the script has finished (Streamlit's 'running' indicator is gone) and the page is stable."""
     page.wait_for_selector('[data-testid="stMain"]', timeout=timeout_s * 1000)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from browser_support import REPO, WAIT_MS, app_page, browser, server, wait_until_idle  # noqa: F401
+from browser_support import REPO, WAIT_MS, app_page, browser, server, wait_until, wait_until_idle  # noqa: F401
 from vae_core.checkpoints import list_checkpoints, load_checkpoint
 from vae_core.decoder_program import decoder_program
 
@@ -96,8 +96,7 @@ def test_the_latent_map_decodes_under_the_pointer(server, browser):
         for fx, fy in ((0.25, 0.25), (0.75, 0.75)):
             before = readout.inner_text()
             page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=3)
-            page.wait_for_function("(before) => { const r = document.querySelector('.vae-pointer .readout');"
-                                   " return r && r.innerText !== before; }", arg=before, timeout=WAIT_MS)
+            wait_until(lambda: readout.inner_text() != before, "the readout following the pointer")
             shots.append(canvas.screenshot())
             texts.append(readout.inner_text())
         assert shots[0] != shots[1], "the decoded image did not follow the pointer"

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from browser_support import ARTIFACTS, WAIT_MS, app_page, browser, server, wait_until_idle  # noqa: F401
+from browser_support import ARTIFACTS, WAIT_MS, app_page, browser, server, wait_until, wait_until_idle  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +19,7 @@ def open_page(server, browser):
         yield lambda path, permissions=None: pages.enter_context(app_page(browser, server + path, permissions))
 
 
-def wait_for_url(page, part: str, timeout_s: float = 30) -> None:
+def wait_for_url(page, part: str, timeout_s: float = WAIT_MS / 1000) -> None:
     """Wait until the address bar holds ``part`` (asked of the page: Playwright's page.url alone is not polled)."""
     page.wait_for_function("(part) => window.location.href.includes(part)", arg=part, timeout=timeout_s * 1000)
     wait_until_idle(page)
@@ -85,8 +85,7 @@ def test_presenter_mode_hides_the_sidebar_and_keys_step_through_scenes(open_page
     before = float(slider.input_value())
     slider.focus()
     page.keyboard.press("ArrowRight")
-    page.wait_for_function("(before) => { const s = document.querySelector('.vae-live input[type=range]');"
-                           " return s && parseFloat(s.value) > before; }", arg=before, timeout=WAIT_MS)
+    wait_until(lambda: float(slider.input_value()) > before, "the focused slider taking the arrow key")
     wait_until_idle(page)
     assert "scene=4" in page.url and float(slider.input_value()) > before
     page.locator("h1").first.click()  # focus leaves the slider

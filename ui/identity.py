@@ -2,10 +2,11 @@
 second window, and no other browser sees them (vae_core.identity holds the tokens and folders).
 
 The token arrives with the session's first request, as the ``vae_browser`` cookie, so the first run already
-lists the browser's models (and a link to one of them works), and nothing more is drawn for it. Otherwise a
-tiny component (ui/js/identity.js) gives the browser its token to keep in local storage and in that cookie,
-and says once that it holds it (the component is then no longer drawn); a browser whose cookie was cleared
-shows the token it stored, and the session takes it on the next run. Sessions without either (a new
+lists the browser's models (and a link to one of them works), and nothing more is drawn for it. Otherwise
+(a browser's first visit) a tiny component (ui/js/identity.js) gives the browser its token to keep in local
+storage and in that cookie; a browser whose cookie was cleared shows the token it stored, and the session
+takes it on the next run. The component never reports otherwise: a report right after a first page load
+would rerun the page with the widgets' states of a page still being drawn. Sessions without either (a new
 browser, a script, a test) get a new identity."""
 from __future__ import annotations
 
@@ -69,10 +70,7 @@ def browser_key() -> str:
         state = _settle(_cookie_token(), held=True)
         st.session_state[_STATE] = state
         _sweep_now_and_then()
-    shown = st.session_state.get(COMPONENT_KEY) or {}
-    if not state["held"] and shown.get("held") == state["token"]:
-        state["held"] = True  # the browser keeps it now: the component is no longer drawn
-    claimed = shown.get("token")
+    claimed = (st.session_state.get(COMPONENT_KEY) or {}).get("token")
     if claimed and claimed != state["token"] and claimed != state.get("claimed"):
         secret = identity.server_secret()
         if identity.verify_token(secret, claimed) is not None:
@@ -86,8 +84,8 @@ def browser_key() -> str:
 
 
 def identity_component() -> None:
-    """Give the browser its token to keep (draws nothing visible), until it says it holds it; call once per
-    run, as an app widget."""
+    """Give the browser its token to keep (draws nothing visible) unless its cookie brought it; call once
+    per run, as an app widget."""
     browser_key()
     state = st.session_state[_STATE]
     if state["held"]:
@@ -96,7 +94,7 @@ def identity_component() -> None:
         # bytes, not a dict: Streamlit would look into a dict for dataframes, importing pandas on the first screen
         _component(key=COMPONENT_KEY, data=component_data({"token": state["token"], "refused": state["refused"],
                                                            "claimed": state["claimed"], "cookie": COOKIE}),
-                   on_token_change=lambda: None, on_held_change=lambda: None)
+                   on_token_change=lambda: None)
 
 
 def expiry_note() -> str:

@@ -21,5 +21,4 @@ export default function (component) {
   if (readCookie(data.cookie) !== data.token) {
     document.cookie = `${data.cookie}=${encodeURIComponent(data.token)}; Max-Age=31536000; Path=/; SameSite=Strict`;
   }
-  setStateValue("held", data.token); // the server stops drawing this component
 }
