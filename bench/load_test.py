@@ -17,6 +17,19 @@ uploads or trained models; the server must still answer.
 
     python bench/load_test.py                      # 30 sessions, 75 s of load
     python bench/load_test.py --sessions 5 --duration 20 --json /tmp/load.json
+    python bench/load_test.py --client ws --sessions 30 --duration 45 --processes 1,2   # 1 against 2 processes
+    python bench/load_test.py --client ws --profile class --duration 90 --processes 1,2
+
+--processes runs the load once per process count, each behind HAProxy (python -m serve) on a fresh
+home, in one invocation, and prints their p95s side by side. Behind the proxy each session keeps the
+proxy's cookie, as a browser does; the report says how many sessions each process served. Browser
+sessions reload the page at the end (F5) and read their model list again: it must still hold their
+upload and, for session 0, its trained model. The server's CPU time during the load phase is
+divided by the interactions (slider, page, toggle) done then: CPU per interaction.
+
+--profile class: each websocket student acts every 2-5 s (a slider move, or another page), and a
+third of them train a small model on the Train page (again later when the cap refuses), load it,
+and ask for its t-SNE map on the latent map page, looking until it is drawn.
 """
 from __future__ import annotations
 
@@ -49,7 +62,12 @@ OTHER_PAGES = {"Latent map": "Latent map", "Generate": "Generate", "How it works
 TIMEOUT_MS = 90_000  # one interaction may take this long before it counts as failed
 ARRIVAL_TIMEOUT_MS = 240_000  # the first page load, while the other sessions arrive too
 TRAINED_NAME = "trained-by-s00"
+PROCESS_COOKIE = "vae_process"  # serve.haproxy.COOKIE: the proxy's cookie that ties a browser to a process
+IDENTITY_COOKIE, IDENTITY_COMPONENT = "vae_browser", "vae_browser_identity"  # ui.identity's
+FRAGMENT_RERUNS = True
+CLASS_PROFILE = False  # --profile class: session 1 does not test the training cap (students train too)  # --full-reruns: websocket clients rerun the whole page for a slider move
 SHOTS: Path | None = None  # --shots: where a failed session saves a screenshot
+INTERACTIONS = ("slider", "page", "toggle")  # what a student does; the server CPU is divided among these
 
 IMAGE = "[data-testid=stMain] [data-testid=stImage] img"
 IDLE = ("!document.querySelector('[data-testid=stStatusWidget]') "
@@ -116,9 +134,12 @@ def proc_stats(pid: int) -> tuple[int, float]:
 
 
 class Server:
-    """``streamlit run app.py`` on 127.0.0.1 with its own data folder; samples its memory."""
+    """``streamlit run app.py`` on 127.0.0.1 with its own data folder; samples its memory and CPU."""
 
-    def __init__(self, home: Path, max_trainings: int = 1):
+    processes = 1
+    proxied = False
+
+    def __init__(self, home: Path, max_trainings: int = 1, app_dir: Path = REPO):
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -129,32 +150,38 @@ class Server:
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port),
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.samples: list[tuple[float, int, float]] = []  # (time, rss, cpu seconds)
-        self._stop = threading.Event()
+            cwd=app_dir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 90
         while not healthy(self.url):
             if self.proc.poll() is not None or time.time() > deadline:
                 self.log.seek(0)
                 raise RuntimeError(f"streamlit did not start:\n{self.log.read()[-3000:]}")
             time.sleep(0.3)
+        self._start_sampling()
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid]
+
+    def _start_sampling(self) -> None:
+        self.samples: list[tuple[float, int, float]] = []  # (time, rss, cpu seconds), summed over the processes
+        self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
 
     def _sample(self) -> None:
         while not self._stop.is_set():
             try:
-                rss, cpu = proc_stats(self.proc.pid)
+                stats = [proc_stats(pid) for pid in self.pids()]
             except (OSError, IndexError, ValueError):
                 return
-            self.samples.append((time.time(), rss, cpu))
+            self.samples.append((time.time(), sum(r for r, _ in stats), sum(c for _, c in stats)))
             self._stop.wait(0.5)
 
     def alive(self) -> bool:
         return self.proc.poll() is None and healthy(self.url)
 
     def rss_now(self) -> int:
-        return proc_stats(self.proc.pid)[0]
+        return sum(proc_stats(pid)[0] for pid in self.pids())
 
     def stop(self) -> None:
         self._stop.set()
@@ -165,6 +192,35 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+
+class ProxiedServer(Server):
+    """``processes`` app processes behind HAProxy with session affinity (serve.Cluster), one data folder."""
+
+    proxied = True
+
+    def __init__(self, home: Path, processes: int, max_trainings: int = 1, app_dir: Path = REPO):
+        from serve.cluster import Cluster, free_port as cluster_port
+
+        self.home = home
+        self.processes = processes
+        env = {"VAE_MAX_TRAININGS": str(max_trainings)}
+        self.cluster = Cluster(processes=processes, port=cluster_port(), home=home, app_dir=app_dir,
+                               run_dir=home.parent / f"serve-{processes}", env=env)
+        os.environ.pop("VAE_SHARE_TRAINED", None)
+        self.cluster.start()
+        self.url = self.cluster.url
+        self._start_sampling()
+
+    def pids(self) -> list[int]:
+        return self.cluster.app_pids()
+
+    def alive(self) -> bool:
+        return all(c.running() for c in self.cluster.apps) and healthy(self.url)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.cluster.stop()
 
 
 # ---------------------------------------------------------------- one browser session
@@ -182,6 +238,11 @@ class Session:
     cap_message: str | None = None
     trained: bool = False
     kind: str = "browser"  # or "ws": a websocket client
+    process: str = ""  # behind the proxy: the app process it was tied to (the affinity cookie's value)
+    heavy: bool = False  # class profile: this student trains a model and computes its map
+    heavy_step: str = ""  # where the student got to: train, training, projection or done
+    refused: int = 0  # trainings refused by the server's cap
+    picker_after_reload: list[str] | None = None  # browser sessions: the model list after F5
 
     @property
     def name(self) -> str:
@@ -363,6 +424,7 @@ async def run_session(browser, url: str, s: Session, zip_path: Path, start_delay
         await page.locator("[data-testid=stMain] h1").first.wait_for(timeout=ARRIVAL_TIMEOUT_MS)
         await wait_idle(page, ARRIVAL_TIMEOUT_MS)
         s.record("first load", (time.perf_counter() - t0) * 1000)
+        s.process = next((c["value"] for c in await context.cookies() if c["name"] == PROCESS_COOKIE), "")
         await upload(page, zip_path, s)
         phases.arrived()
         arrived = True
@@ -374,7 +436,7 @@ async def run_session(browser, url: str, s: Session, zip_path: Path, start_delay
             finally:
                 phases.training_started.set()  # never leave session 1 waiting
         else:
-            if s.index == 1:
+            if s.index == 1 and not CLASS_PROFILE:
                 await second_trainer(page, s, phases)
             while time.time() < load_until:
                 await sliders_round(page, s, rng, presses)
@@ -383,6 +445,10 @@ async def run_session(browser, url: str, s: Session, zip_path: Path, start_delay
                 await page.wait_for_timeout(rng.uniform(300, 1000))
         await wait_idle(page)
         s.picker = await read_picker(page)
+        await page.reload()  # F5: the browser's own models must come back (its identity in local storage)
+        await page.locator("[data-testid=stMain] h1").first.wait_for(timeout=ARRIVAL_TIMEOUT_MS)
+        await wait_idle(page, ARRIVAL_TIMEOUT_MS)
+        s.picker_after_reload = await read_picker(page)
     except Exception as e:  # noqa: BLE001 - reported, and the isolation check then fails for this session
         s.failures.append(f"session: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
         if SHOTS is not None:
@@ -412,6 +478,10 @@ class RunView:
     errors: list[str] = field(default_factory=list)
     successes: list[str] = field(default_factory=list)
     exceptions: int = 0
+    fragments: dict[str, str] = field(default_factory=dict)  # widget key -> the fragment it was drawn in ("": none)
+    charts: int = 0  # Plotly charts
+    identity: tuple[str, dict] | None = None  # the browser-identity component: (its id, its data)
+    progress: list[str] = field(default_factory=list)  # progress bars' texts
 
 
 class WsClient:
@@ -432,29 +502,42 @@ class WsClient:
         self.query = ""
         self.view = RunView()
         self.xsrf = ""
+        self.cookies: dict[str, str] = {}  # as a browser keeps them: the XSRF token, the proxy's process cookie
+
+    @property
+    def process(self) -> str:
+        """The app process the proxy tied this session to (its affinity cookie), or "" without a proxy."""
+        return self.cookies.get(PROCESS_COOKIE, "")
+
+    def cookie_header(self) -> dict[str, str]:
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
 
     async def open(self) -> None:
         import websockets
 
-        self.xsrf = await asyncio.to_thread(self._xsrf_cookie)
-        headers = {"Cookie": f"_streamlit_xsrf={self.xsrf}"} if self.xsrf else {}
+        await asyncio.to_thread(self._first_request)
+        self.xsrf = self.cookies.get("_streamlit_xsrf", "")
         self.ws = await websockets.connect(self.base.replace("http", "ws", 1) + "/_stcore/stream",
                                            subprotocols=["streamlit", self.xsrf or "x"],
-                                           additional_headers=headers, max_size=None, open_timeout=120)
+                                           additional_headers=self.cookie_header(), max_size=None,
+                                           open_timeout=120)
 
-    def _xsrf_cookie(self) -> str:
+    def _first_request(self) -> None:
+        """What a browser's first request brings back: Streamlit's XSRF cookie and, behind the proxy, the
+        cookie naming this browser's process."""
         with urllib.request.urlopen(self.base + "/_stcore/health", timeout=60) as r:
             for header in r.headers.get_all("Set-Cookie") or []:
-                if header.startswith("_streamlit_xsrf="):
-                    return header.split(";", 1)[0].split("=", 1)[1]
-        return ""
+                name, _, value = header.split(";", 1)[0].partition("=")
+                self.cookies[name.strip()] = value.strip()
 
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
 
-    async def rerun(self, page: str | None = None, widgets: list | None = None, query: str | None = None) -> RunView:
-        """One script run: on ``page`` (url path), with ``widgets`` (WidgetState protos) changed."""
+    async def rerun(self, page: str | None = None, widgets: list | None = None, query: str | None = None,
+                    fragment: str = "") -> RunView:
+        """One script run: on ``page`` (url path), with ``widgets`` (WidgetState protos) changed; with
+        ``fragment``, only that fragment reruns, as a browser asks when a widget inside one changes."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
         if page is not None:
@@ -465,12 +548,13 @@ class WsClient:
         state = msg.rerun_script
         state.query_string = self.query
         state.page_script_hash = self.page_hash
+        state.fragment_id = fragment
         if widgets:
             state.widget_states.widgets.extend(widgets)
         await self.ws.send(msg.SerializeToString())
-        return await self._read_run()
+        return await self._read_run(fragment)
 
-    async def _read_run(self) -> RunView:
+    async def _read_run(self, fragment: str = "") -> RunView:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
         view = RunView()
@@ -484,9 +568,12 @@ class WsClient:
                 self.pages = {p.url_pathname: p.page_script_hash for p in fm.navigation.app_pages}
                 self.page_hash = fm.navigation.page_script_hash or self.page_hash
             elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
-                self._element(fm.delta.new_element, view)
+                self._element(fm.delta.new_element, view, fm.delta.fragment_id)
             elif kind == "script_finished":
                 if fm.script_finished in (fm.FINISHED_SUCCESSFULLY, fm.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
+                    if fm.script_finished == fm.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:  # the rest of the page stays
+                        view.widgets = {**self.view.widgets, **view.widgets}
+                        view.fragments = {**self.view.fragments, **view.fragments}
                     self.view = view
                     return view
                 if fm.script_finished == fm.FINISHED_WITH_COMPILE_ERROR:
@@ -494,12 +581,14 @@ class WsClient:
                 view = RunView()  # finished early for a rerun (st.rerun): the next run follows
 
     @staticmethod
-    def _element(el, view: RunView) -> None:
+    def _element(el, view: RunView, fragment_id: str = "") -> None:
         t = el.WhichOneof("type")
         sub = getattr(el, t)
         wid = getattr(sub, "id", "")
         if isinstance(wid, str) and wid.startswith("$$ID-"):
-            view.widgets[wid.split("-", 2)[2]] = sub
+            key = wid.split("-", 2)[2]
+            view.widgets[key] = sub
+            view.fragments[key] = fragment_id
         if t == "heading" and sub.tag == "h1":
             view.titles.append(sub.body)
         elif t == "imgs":
@@ -511,10 +600,25 @@ class WsClient:
             view.successes.append(sub.body)
         elif t == "exception":
             view.exceptions += 1
+        elif t == "plotly_chart":
+            view.charts += 1
+        elif t == "bidi_component" and sub.component_name.endswith(IDENTITY_COMPONENT):
+            from ui.component_data import unpack
+
+            view.identity = (sub.id, unpack(sub.bytes)[0] if sub.bytes else json.loads(sub.json or "{}"))
+        elif t == "progress":
+            view.progress.append(sub.text)
+
+    async def keep_identity(self) -> None:
+        """Do what ui/js/identity.js does in a browser: keep the token the server gave, as the cookie a next
+        visit sends (this session goes on as a browser's first visit)."""
+        if self.view.identity is not None and self.view.identity[1].get("token"):
+            self.cookies[IDENTITY_COOKIE] = self.view.identity[1]["token"]
 
     async def fetch(self, url: str) -> int:
         def get() -> int:
-            with urllib.request.urlopen(self.base + url, timeout=60) as r:
+            req = urllib.request.Request(self.base + url, headers=self.cookie_header())
+            with urllib.request.urlopen(req, timeout=60) as r:
                 return len(r.read())
         return await asyncio.to_thread(get)
 
@@ -551,7 +655,7 @@ class WsClient:
         target = url if url.startswith("http") else self.base + url
         req = urllib.request.Request(target, data=body, method="PUT", headers={
             "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": self.xsrf,
-            "Cookie": f"_streamlit_xsrf={self.xsrf}"})
+            **self.cookie_header()})
         with urllib.request.urlopen(req, timeout=120) as r:
             if r.status not in (200, 204):
                 raise RuntimeError(f"upload answered {r.status}")
@@ -562,8 +666,8 @@ def widget_state(proto, **value):
 
     state = WidgetState(id=proto.id)
     for name, v in value.items():
-        if name == "double_array_value":
-            state.double_array_value.data.extend(v)
+        if name in ("double_array_value", "string_array_value"):
+            getattr(state, name).data.extend(v)
         else:
             setattr(state, name, v)
     return state
@@ -606,7 +710,8 @@ async def ws_sliders_round(c: WsClient, s: Session, rng: random.Random, presses:
         before = c.view.decoded[:1]
 
         async def move_and_show():
-            v = await c.rerun(widgets=[widget_state(c.view.widgets[key], double_array_value=[values[key]])])
+            v = await c.rerun(widgets=[widget_state(c.view.widgets[key], double_array_value=[values[key]])],
+                              fragment=c.view.fragments.get(key, "") if FRAGMENT_RERUNS else "")
             if not v.decoded or v.decoded[:1] == before:
                 raise RuntimeError("the slider move did not draw a new image")
             if not v.decoded[0].startswith("data:"):  # inline images arrive with the message
@@ -625,7 +730,9 @@ async def run_ws_session(url: str, s: Session, zip_path: Path, start_delay: floa
     try:
         t0 = time.perf_counter()
         await c.open()
+        s.process = c.process
         view = await c.rerun(query=f"model={UPLOADED_MODEL.name}")
+        await c.keep_identity()
         s.record("first load", (time.perf_counter() - t0) * 1000)
         t0 = time.perf_counter()
         view = await c.upload("ckpt_upload", zip_path)
@@ -653,6 +760,123 @@ async def run_ws_session(url: str, s: Session, zip_path: Path, start_delay: floa
         await c.close()
 
 
+# ---------------------------------------------------------------- the class profile
+
+CLASS_PAUSE = (2.0, 5.0)  # seconds between a student's actions
+CLASS_EPOCHS = 3  # a student's training: the 8x8 digits, MLP 32, this many epochs
+
+
+async def class_light_step(c: WsClient, s: Session, rng: random.Random) -> None:
+    """One action of a student: mostly a slider move on the sliders page (going there first when elsewhere,
+    with Live off), else a switch to another page."""
+    on_sliders = any(t.startswith("Latent sliders") for t in c.view.titles) or any(
+        k.startswith("sliders_z") for k in c.view.widgets if c.view.fragments.get(k))
+    if rng.random() < 0.6:
+        if not on_sliders:
+            await ws_sliders_round(c, s, rng, presses=0)
+            return
+        keys = sorted(k for k in c.view.widgets if k.startswith("sliders_z"))
+        if not keys:
+            await ws_sliders_round(c, s, rng, presses=0)
+            return
+        key = rng.choice(keys)
+        old = list(c.view.widgets[key].value or c.view.widgets[key].default)[0]
+        new = max(-3.0, min(3.0, round(old + rng.choice([-0.25, 0.25]), 2)))
+        await ws_timed(s, "slider", c.rerun(widgets=[widget_state(c.view.widgets[key], double_array_value=[new])],
+                                            fragment=c.view.fragments.get(key, "") if FRAGMENT_RERUNS else ""))
+        return
+    page = rng.choice([p for p in WS_PAGES if p != "sliders"])
+    view = await ws_timed(s, "page", c.rerun(page=page))
+    if view is not None and not any(t.startswith(WS_PAGES[page]) for t in view.titles):
+        s.failures.append(f"page: {page or 'default'} showed {view.titles}")
+
+
+async def class_heavy_step(c: WsClient, s: Session, state: dict) -> None:
+    """One action of a student who trains: start a small training on the Train page (again later when the
+    server's cap refuses it), look at it until it is saved, load it, then ask for its t-SNE map and look at
+    the latent map until it is drawn."""
+    name = f"class-{s.name}"
+    if state["step"] == "train":
+        view = await ws_timed(s, "page", c.rerun(page="train"))
+        if view is None or "train_start" not in view.widgets:
+            return
+        w = view.widgets
+        t0 = time.perf_counter()
+        view = await ws_timed(s, "train start", c.rerun(widgets=[
+            widget_state(w["train_epochs"], double_value=CLASS_EPOCHS), widget_state(w["train_hidden"], string_value="32"),
+            widget_state(w["train_name"], string_value=name), widget_state(w["train_start"], trigger_value=True)]))
+        if view is None:
+            return
+        if any("already running" in e for e in view.errors):
+            s.refused += 1
+            return
+        state.update(step="training", since=time.time() - (time.perf_counter() - t0))
+    elif state["step"] == "training":
+        view = await ws_timed(s, "page", c.rerun(page="train"))
+        if view is None or "train_load" not in view.widgets:
+            return
+        s.record("training", (time.time() - state["since"]) * 1000)
+        if await ws_timed(s, "load", c.rerun(widgets=[widget_state(view.widgets["train_load"],
+                                                                    trigger_value=True)])) is None:
+            return
+        view = await ws_timed(s, "page", c.rerun(page=""))
+        if view is None or "latent_map_method" not in view.widgets:
+            return
+        state.update(step="projection", since=time.time())
+        view = await ws_timed(s, "map", c.rerun(widgets=[widget_state(view.widgets["latent_map_method"],
+                                                                       string_array_value=["t-SNE"])]))
+        if view is not None and not view.progress:
+            s.record("projection", (time.time() - state["since"]) * 1000)
+            state["step"] = "done"
+    elif state["step"] == "projection":
+        view = await ws_timed(s, "page", c.rerun(page=""))
+        if view is not None and not view.progress:
+            s.record("projection", (time.time() - state["since"]) * 1000)
+            state["step"] = "done"
+            s.trained = True
+
+
+async def run_class_session(url: str, s: Session, zip_path: Path, start_delay: float, phases: "Phases",
+                            heavy: bool) -> None:
+    rng = random.Random(s.index)
+    await asyncio.sleep(start_delay)
+    c = WsClient(url)
+    arrived = False
+    state = {"step": "train" if heavy else "done"}
+    try:
+        t0 = time.perf_counter()
+        await c.open()
+        s.process = c.process
+        await c.rerun(query=f"model={UPLOADED_MODEL.name}")
+        await c.keep_identity()
+        s.record("first load", (time.perf_counter() - t0) * 1000)
+        t0 = time.perf_counter()
+        view = await c.upload("ckpt_upload", zip_path)
+        if not any(m.startswith(f"Loaded {zip_path.stem}") for m in view.successes):
+            raise RuntimeError(f"the upload was not loaded: {view.errors}")
+        s.record("upload", (time.perf_counter() - t0) * 1000)
+        s.uploaded = True
+        phases.arrived()
+        arrived = True
+        await phases.all_in.wait()
+        await asyncio.sleep(rng.uniform(0, CLASS_PAUSE[1]))  # students do not all act on the same beat
+        while time.time() < phases.load_until:
+            if state["step"] != "done":
+                await class_heavy_step(c, s, state)
+            else:
+                await class_light_step(c, s, rng)
+            await asyncio.sleep(rng.uniform(*CLASS_PAUSE))
+        view = await c.rerun()
+        s.picker = list(view.widgets["model_path"].options)
+        s.heavy_step = state["step"]
+    except Exception as e:  # noqa: BLE001 - reported; the isolation check then fails for this session
+        s.failures.append(f"session: {type(e).__name__}: {str(e)[:200]}")
+        if not arrived:
+            phases.arrived()
+    finally:
+        await c.close()
+
+
 # ---------------------------------------------------------------- the run and its report
 
 
@@ -669,12 +893,13 @@ def isolation_problems(sessions: list[Session]) -> list[str]:
     problems = []
     for s in sessions:
         mine = f"upload-{s.name} (uploaded)"
+        own = re.compile(rf"upload-{s.name}(-[0-9]+)? \(uploaded\)")  # -2: uploaded again after a reload
         if not s.picker:
             problems.append(f"{s.name}: the model list could not be read")
             continue
         if mine not in s.picker:
             problems.append(f"{s.name}: its own upload is missing from {s.picker}")
-        others = [o for o in s.picker if o.startswith("upload-") and o != mine]
+        others = [o for o in s.picker if o.startswith("upload-") and not own.fullmatch(o)]
         if others:
             problems.append(f"{s.name} sees other sessions' uploads: {others}")
         sees_trained = any(o.startswith(TRAINED_NAME) for o in s.picker)
@@ -682,11 +907,18 @@ def isolation_problems(sessions: list[Session]) -> list[str]:
             problems.append(f"{s.name}: its trained model is missing from {s.picker}")
         if s.index != 0 and sees_trained:
             problems.append(f"{s.name} sees session 0's trained model")
+        others_trained = [o for o in s.picker if o.startswith("class-") and not o.startswith(f"class-{s.name}")]
+        if others_trained:
+            problems.append(f"{s.name} sees other students' trained models: {others_trained}")
+        if s.picker_after_reload is not None:
+            lost = [o for o in s.picker if o.endswith(("(uploaded)", "(trained)")) and o not in s.picker_after_reload]
+            if lost:
+                problems.append(f"{s.name}: after a reload its models {lost} are gone from {s.picker_after_reload}")
     return problems
 
 
 async def run_load(url: str, n: int, duration: float, ramp: float, presses: int, workdir: Path,
-                   client: str = "browser") -> tuple[list[Session], Phases]:
+                   client: str = "browser", profile: str = "hammer") -> tuple[list[Session], Phases]:
     from playwright.async_api import async_playwright
 
     from vae_core.checkpoints import export_zip
@@ -699,7 +931,9 @@ async def run_load(url: str, n: int, duration: float, ramp: float, presses: int,
         zips.append(path)
     sessions = [Session(i) for i in range(n)]
     phases = Phases(n, duration)
-    if n < 2:
+    global CLASS_PROFILE
+    CLASS_PROFILE = profile == "class"
+    if n < 2 or CLASS_PROFILE:
         phases.cap_checked.set()  # nobody to try a second training
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -708,7 +942,11 @@ async def run_load(url: str, n: int, duration: float, ramp: float, presses: int,
             delay = ramp * s.index / max(n, 1)
             if client == "ws" and s.index >= 2:  # sessions 0 and 1 (training, the cap) stay in browsers
                 s.kind = "ws"
-                tasks.append(run_ws_session(url, s, zips[s.index], delay, phases, presses))
+                if profile == "class":  # a third of the students train and compute a map
+                    s.heavy = s.index % 3 == 2
+                    tasks.append(run_class_session(url, s, zips[s.index], delay, phases, s.heavy))
+                else:
+                    tasks.append(run_ws_session(url, s, zips[s.index], delay, phases, presses))
             else:
                 tasks.append(run_session(browser, url, s, zips[s.index], delay, phases, presses))
         await asyncio.gather(*tasks)
@@ -728,6 +966,11 @@ def summarize(sessions: list[Session], server: Server, started: float, load_from
     rss = [r for _, r, _ in server.samples]
     cpu = [(t, c) for t, _, c in server.samples if load_from <= t <= load_until]
     cpu_share = (cpu[-1][1] - cpu[0][1]) / (cpu[-1][0] - cpu[0][0]) if len(cpu) > 1 else float("nan")
+    cpu_seconds = cpu[-1][1] - cpu[0][1] if len(cpu) > 1 else float("nan")
+    in_load = sum(len(v) for k, v in steady.items() if k.split(" (")[0] in INTERACTIONS)
+    per_process: dict[str, int] = {}
+    for s in sessions:
+        per_process[s.process or "-"] = per_process.get(s.process or "-", 0) + 1
     report = {
         "sessions": n, "load_seconds": duration, "cpu_cores": os.cpu_count(),
         "browser_sessions": sum(s.kind == "browser" for s in sessions),
@@ -740,10 +983,19 @@ def summarize(sessions: list[Session], server: Server, started: float, load_from
         "server_rss_mb": {"idle_before": rss_idle / 2**20, "peak": max(rss) / 2**20 if rss else None,
                           "end": rss[-1] / 2**20 if rss else None},
         "server_cpu_cores_used_during_load": cpu_share,
+        "server_cpu_ms_per_interaction": cpu_seconds * 1000 / in_load if in_load else float("nan"),
+        "interactions_during_load": in_load,
+        "processes": server.processes,
+        "through_proxy": server.proxied,
+        "sessions_per_process": dict(sorted(per_process.items())),
         "failed_interactions": sum(len(s.failures) for s in sessions),
         "failures": [f"{s.name} {f}" for s in sessions for f in s.failures][:40],
         "exceptions_shown": sum(s.exceptions_seen for s in sessions),
         "uploads_done": sum(s.uploaded for s in sessions),
+        "reloads_checked": sum(s.picker_after_reload is not None for s in sessions),
+        "students_who_train": sum(s.heavy for s in sessions),
+        "students_trained_and_mapped": sum(s.heavy and s.heavy_step == "done" for s in sessions),
+        "trainings_refused_by_cap": sum(s.refused for s in sessions),
         "isolation_problems": isolation_problems(sessions),
         "cap_message": next((s.cap_message for s in sessions if s.cap_message), None),
         "trained_model_published": any(s.trained for s in sessions),
@@ -755,8 +1007,10 @@ def summarize(sessions: list[Session], server: Server, started: float, load_from
 
 
 def print_report(r: dict) -> None:
+    where = (f"{r['processes']} app process(es) behind HAProxy, sessions per process {r['sessions_per_process']}"
+             if r["through_proxy"] else "one app process, no proxy")
     print(f"\n{r['sessions']} sessions ({r['browser_sessions']} in Chromium, {r['websocket_sessions']} websocket "
-          f"clients), {r['load_seconds']:.0f} s of load, {r['cpu_cores']} CPU cores")
+          f"clients), {r['load_seconds']:.0f} s of load, {r['cpu_cores']} CPU cores; {where}")
     print(f"{'interaction (client)':<22} {'count':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}   "
           f"{'load phase only: n':>18} {'p50':>6} {'p95':>6}")
     for kind, stats in sorted(r["latency_ms"].items()):
@@ -765,16 +1019,68 @@ def print_report(r: dict) -> None:
               f"{lp['n']:>18} {lp['p50']:>6.0f} {lp['p95']:>6.0f}")
     m = r["server_rss_mb"]
     print(f"server RSS: {m['idle_before']:.0f} MB idle before, {m['peak']:.0f} MB peak, {m['end']:.0f} MB at the end; "
-          f"server CPU during load: {r['server_cpu_cores_used_during_load']:.2f} cores")
+          f"server CPU during load: {r['server_cpu_cores_used_during_load']:.2f} cores, "
+          f"{r['server_cpu_ms_per_interaction']:.0f} ms per interaction ({r['interactions_during_load']} interactions)")
     print(f"failed interactions: {r['failed_interactions']}; exception boxes seen: {r['exceptions_shown']}; "
           f"uploads: {r['uploads_done']}/{r['sessions']}")
     for f in r["failures"][:10]:
         print("  ", f)
     print(f"isolation: {'OK' if not r['isolation_problems'] else r['isolation_problems']}")
-    print(f"training cap message: {r['cap_message']!r}; trained model published: {r['trained_model_published']}")
+    print(f"training cap message: {r['cap_message']!r}; trained model published: {r['trained_model_published']}; "
+          f"model lists checked after a reload: {r['reloads_checked']}")
+    if r["students_who_train"]:
+        print(f"class profile: {r['students_trained_and_mapped']} of {r['students_who_train']} training students "
+              f"trained a model and drew its t-SNE map; {r['trainings_refused_by_cap']} starts refused by the cap "
+              "(tried again later)")
     print(f"server alive at the end: {r['server_alive_at_end']}; wall time {r['wall_seconds']:.0f} s; "
           f"machine load average (1 min) {r['load_average_1min_before']:.1f} before, "
           f"{r['load_average_1min_at_end']:.1f} at the end")
+
+
+def run_once(args, processes: int | None, app_dir: Path) -> dict:
+    """One full run against a fresh data folder: one process (processes None: no proxy) or several behind HAProxy."""
+    ramp = args.ramp if args.ramp is not None else 2.0 * args.sessions
+    workdir = Path(tempfile.mkdtemp(prefix="vae-load-"))
+    (workdir / "home").mkdir()
+    started = time.time()
+    load_before = os.getloadavg()[0]
+    max_trainings = 1 if args.profile == "hammer" else args.max_trainings
+    server = (Server(workdir / "home", max_trainings, app_dir) if processes is None
+              else ProxiedServer(workdir / "home", processes, max_trainings, app_dir))
+    try:
+        time.sleep(2)
+        rss_idle = server.rss_now()
+        sessions, phases = asyncio.run(run_load(server.url, args.sessions, args.duration, ramp, args.presses,
+                                                workdir, args.client, args.profile))
+        report = summarize(sessions, server, started, phases.load_from, phases.load_until, rss_idle,
+                           args.sessions, args.duration)
+        on_disk = sorted(p.name for p in (workdir / "home" / "sessions").glob("*/runs/*"))
+        report["profile"] = args.profile
+        report["trained_models_on_disk"] = on_disk
+        report["load_average_1min_before"] = load_before
+        report["upload_folders_on_disk"] = len(list((workdir / "home" / "uploads").glob("*")))
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print_report(report)
+    return report
+
+
+def print_comparison(reports: list[dict]) -> None:
+    """Each run's p95 (load phase) and its ratio to the first run's, by interaction."""
+    base = reports[0]
+    print("\nThe same load against each server (load phase p95, ms; ratio to the first run):")
+    kinds = sorted(k for k in base["latency_ms_load_phase"] if k.split(" (")[0] in INTERACTIONS)
+    print(f"{'server':<36}" + "".join(f"{k:>20}" for k in kinds) + f"{'CPU ms/interaction':>20}{'RSS MB':>8}")
+    for r in reports:
+        name = f"{r['processes']} process(es)" + (" behind HAProxy" if r["through_proxy"] else ", no proxy")
+        cells = []
+        for k in kinds:
+            v = r["latency_ms_load_phase"].get(k, {}).get("p95", float("nan"))
+            ref = base["latency_ms_load_phase"].get(k, {}).get("p95", float("nan"))
+            cells.append(f"{v:>9.0f} ({v / ref:4.2f}x)" if ref == ref and ref else f"{v:>20.0f}")
+        print(f"{name:<36}" + "".join(f"{c:>20}" for c in cells)
+              + f"{r['server_cpu_ms_per_interaction']:>20.0f}{r['server_rss_mb']['peak']:>8.0f}")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -788,37 +1094,33 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--client", choices=["browser", "ws"], default="browser",
                     help="browser: every session is a Chromium context; ws: sessions 2.. are websocket clients "
                          "(the server sees a browser session, but no page is rendered on this machine)")
+    ap.add_argument("--processes", default=None,
+                    help="comma-separated process counts, e.g. 1,2: one run per count, each behind HAProxy "
+                         "(python -m serve), in this invocation; default: one process, no proxy")
+    ap.add_argument("--profile", choices=["hammer", "class"], default="hammer",
+                    help="hammer: every session acts continuously; class: each acts every 2-5 s and a third of "
+                         "them train a model and compute its t-SNE map")
+    ap.add_argument("--max-trainings", type=int, default=2, help="VAE_MAX_TRAININGS in the class profile")
+    ap.add_argument("--full-reruns", action="store_true",
+                    help="websocket clients rerun the whole page for a slider move (before, the client did; a "
+                         "browser reruns only the slider's fragment)")
+    ap.add_argument("--app-dir", type=Path, default=REPO, help="the checkout whose app.py is served")
     args = ap.parse_args(argv)
-    global SHOTS
+    global SHOTS, FRAGMENT_RERUNS
     SHOTS = Path(args.shots) if args.shots else None
+    FRAGMENT_RERUNS = not args.full_reruns
     if SHOTS:
         SHOTS.mkdir(parents=True, exist_ok=True)
     if not Path(CHROMIUM).exists():
         raise SystemExit(f"{CHROMIUM} is missing: apt-get install chromium")
-    ramp = args.ramp if args.ramp is not None else 2.0 * args.sessions
-    workdir = Path(tempfile.mkdtemp(prefix="vae-load-"))
-    (workdir / "home").mkdir()
-    started = time.time()
-    load_before = os.getloadavg()[0]
-    server = Server(workdir / "home")
-    try:
-        time.sleep(2)
-        rss_idle = server.rss_now()
-        sessions, phases = asyncio.run(run_load(server.url, args.sessions, args.duration, ramp, args.presses,
-                                                workdir, args.client))
-        report = summarize(sessions, server, started, phases.load_from, phases.load_until, rss_idle,
-                           args.sessions, args.duration)
-        on_disk = sorted(p.name for p in (workdir / "home" / "sessions").glob("*/runs/*"))
-        report["trained_models_on_disk"] = on_disk
-        report["load_average_1min_before"] = load_before
-        report["upload_folders_on_disk"] = len(list((workdir / "home" / "uploads").glob("*")))
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    print_report(report)
+    counts = [None] if args.processes is None else [int(n) for n in args.processes.split(",")]
+    reports = [run_once(args, n, args.app_dir.resolve()) for n in counts]
+    if len(reports) > 1:
+        print_comparison(reports)
+    result = reports[0] if len(reports) == 1 else {"runs": reports}
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2))
-    return report
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return result
 
 
 if __name__ == "__main__":

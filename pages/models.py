@@ -5,6 +5,7 @@ import streamlit as st
 
 from ui.common import current_model, end_page, friendly_errors, page_header
 from ui.compare import PRESETS, image_shape, model_rows, on_images, pick_images, prior_samples, zip_bytes
+from ui.identity import expiry_note
 from ui.images import show_grid
 from ui.models import load_model, model_choices
 from vae_core.checkpoints import CheckpointError
@@ -59,7 +60,8 @@ with c2:
     st.download_button(f"Download {name}.zip", zip_bytes(down), file_name=f"{name}.zip", mime="application/zip",
                        icon=":material/download:", key="models_zip")
 st.caption("The .zip holds the weights (safetensors), the config and metrics (JSON) and the stored test images. "
-           "To add a model, use **Upload a checkpoint** in the sidebar: only your browser session sees it.")
+           "To add a model, use **Upload a checkpoint** in the sidebar: only your browser sees it.")
+st.caption(expiry_note())
 
 # ---------------------------------------------------------------- two models side by side
 

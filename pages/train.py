@@ -87,7 +87,7 @@ def settings_ui(disabled: bool) -> JobSpec | None:
                                            "Or a .zip of one folder per class (cats/*.png, dogs/*.png), all "
                                            f"images the same size, at most 256x256 (grey). At most "
                                            f"{megabytes(max_upload_bytes())}.")
-            st.caption("Only this browser session sees the uploaded file.")
+            st.caption("Only this browser sees the uploaded file.")
         else:
             st.caption(DATASETS[dataset] + " " + dataset_status(dataset))
         download = st.checkbox("Download MNIST-style files if missing", value=True, key="train_download",
@@ -245,8 +245,9 @@ def result_panel(s: JobSnapshot) -> None:
             st.caption(f"Saved in {s.out_dir}. Every visitor of this server can now pick "
                        f"'{s.out_dir.name} (saved)' in the sidebar; download it on the Models page.")
         else:
-            st.caption(f"Saved in {s.out_dir}. Only this browser session lists it, as "
-                       f"'{s.out_dir.name} (trained)' in the sidebar: download it on the Models page to keep it.")
+            st.caption(f"Saved in {s.out_dir}. Only this browser lists it (also after a reload), as "
+                       f"'{s.out_dir.name} (trained)' in the sidebar, for a limited time: the Models page says how "
+                       "long, and downloads it to keep.")
     if not s.history:
         return
     progress_ui(s)

@@ -18,6 +18,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
+WAIT_MS = 120_000  # how long a browser test waits for a condition: generous, for a machine busy with other work
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
@@ -40,10 +41,10 @@ def server(tmp_path_factory):
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 180
     while time.time() < deadline:
         try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+            urllib.request.urlopen(url + "/_stcore/health", timeout=5)
             break
         except OSError:
             if proc.poll() is not None:
@@ -51,7 +52,7 @@ def server(tmp_path_factory):
             time.sleep(0.3)
     else:
         proc.kill()
-        pytest.fail("the Streamlit server did not answer within 60 s")
+        pytest.fail("the Streamlit server did not answer within 180 s")
     if proc.poll() is not None:
         log.seek(0)
         pytest.fail(f"streamlit exited early:\n{log.read()[-3000:]}")
@@ -88,7 +89,20 @@ def console_error(message) -> str | None:
     return f"{message.text} ({url})" if url else message.text
 
 
-def wait_until_idle(page, timeout_s: float = 90) -> None:
+def wait_until(condition, what: str, timeout_s: float = WAIT_MS / 1000):
+    """Poll ``condition()`` (for what page.wait_for_function cannot see: a component's elements live in its
+    shadow root, which document.querySelector does not enter, Playwright's locators do) until it is true."""
+    deadline = time.time() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError(f"{what}: not within {timeout_s:.0f} s")
+        time.sleep(0.1)
+
+
+def wait_until_idle(page, timeout_s: float = 180) -> None:
     """Wait until the script has finished (Streamlit's 'running' indicator is gone) and the page is stable."""
     page.wait_for_selector('[data-testid="stMain"]', timeout=timeout_s * 1000)
     deadline = time.time() + timeout_s
@@ -114,6 +128,7 @@ def app_page(browser, url: str, permissions: list[str] | None = None):
     if permissions:
         parts = urlsplit(url)
         context.grant_permissions(permissions, origin=f"{parts.scheme}://{parts.netloc}")
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     page.errors = []
     page.on("console", lambda m: (err := console_error(m)) and page.errors.append(err))

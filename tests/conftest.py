@@ -129,7 +129,7 @@ def texts(elements) -> str:
     return " ".join(e.value for e in elements)
 
 
-def run_until(at, done, deadline: float = 90):
+def run_until(at, done, deadline: float = 300):
     """Rerun the AppTest until done(at) holds (a background training has ended), failing after deadline s."""
     end = time.time() + deadline
     while not done(at):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import ARTIFACTS, app_page, browser, server, wait_until_idle  # noqa: F401
+from browser_support import ARTIFACTS, WAIT_MS, app_page, browser, server, wait_until_idle  # noqa: F401
 
 PAGES = {  # url path -> text the page must show
     "": "Latent map",
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 def test_page_renders_without_errors(server, browser, path):
     ARTIFACTS.mkdir(exist_ok=True)
     with app_page(browser, f"{server}/{path}") as page:
-        page.get_by_role("heading", name=PAGES[path]).first.wait_for(timeout=30_000)
+        page.get_by_role("heading", name=PAGES[path]).first.wait_for(timeout=WAIT_MS)
         shot = ARTIFACTS / f"page-{path or 'latent_map'}.png"
         page.screenshot(path=str(shot), full_page=True)
         exceptions = page.locator('[data-testid="stException"]')
@@ -48,12 +48,11 @@ def test_the_sidebar_keeps_its_choice_across_pages_and_stays_when_a_page_ends_ea
         for name in ("Latent sliders", "Generate", "Latent map"):
             page.locator('[data-testid="stSidebarNav"]').get_by_text(name, exact=True).click()
             wait_until_idle(page)
-            page.get_by_role("heading", name=name).first.wait_for(timeout=30_000)
+            page.get_by_role("heading", name=name).first.wait_for(timeout=WAIT_MS)
             assert chosen() == "digits-8d", f"the model picker lost its choice on {name}"
         # t-SNE computes in the background: the page ends early (ui.common.end_page) and the sidebar stays
         page.locator('[data-testid="stMain"] [data-testid="stButtonGroup"]').get_by_text("t-SNE", exact=True).click()
-        page.wait_for_timeout(300)
-        assert picker.is_visible() and chosen() == "digits-8d"
+        assert picker.is_visible() and chosen() == "digits-8d"  # while the page runs (and ends early)
         wait_until_idle(page)
         assert picker.is_visible() and chosen() == "digits-8d"
         assert page.locator('[data-testid="stException"]').count() == 0

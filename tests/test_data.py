@@ -491,7 +491,7 @@ def test_image_folder_corrupt_file(tmp_path):
 def test_image_folder_mixed_sizes(tmp_path):
     root = make_folder(tmp_path / "shapes")
     write_png(root / "squares" / "wide.png", size=(30, 12))
-    with pytest.raises(DatasetError, match=r"differ in size.*00.png is 10x12.*wide.png is 30x12.*resize_to"):
+    with pytest.raises(DatasetError, match=r"differ in size.*00.png is 10x12.*wide.png is 30x12.*same size first.*mogrify -resize"):
         load_image_folder(root)
 
 

@@ -14,7 +14,7 @@ from vae_core.paths import UnsafeNameError
 
 from conftest import file_hashes
 
-TIMEOUT = 90  # seconds; a tiny job takes one to three seconds even on a busy machine
+TIMEOUT = 300  # seconds; a tiny job takes one to three seconds even on a busy machine
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from browser_support import REPO, app_page, browser, server, wait_until_idle  # noqa: F401
+from browser_support import REPO, WAIT_MS, app_page, browser, server, wait_until, wait_until_idle  # noqa: F401
 from vae_core.checkpoints import list_checkpoints, load_checkpoint
 from vae_core.decoder_program import decoder_program
 
@@ -24,7 +24,7 @@ BUNDLED = list_checkpoints(REPO / "checkpoints")
 @pytest.fixture(scope="module")
 def sliders_page(server, browser):
     with app_page(browser, f"{server}/sliders") as page:
-        page.wait_for_function("window.__vaeDecoders && window.__vaeDecoders.size > 0", timeout=30_000)
+        page.wait_for_function("window.__vaeDecoders && window.__vaeDecoders.size > 0", timeout=WAIT_MS)
         yield page
 
 
@@ -66,12 +66,12 @@ def test_weights_arrive_once_and_a_slider_moves_the_image(sliders_page):
     assert canvas.screenshot() != before
     # The readout follows every key press; on release the browser sends z back, and that rerun sends no weights.
     assert page.locator(".vae-live .readout .numbers").inner_text().startswith("||z|| = 0.40")
-    page.wait_for_function("() => new URLSearchParams(location.search).get('sliders_z1') === '0.4'", timeout=30_000)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('sliders_z1') === '0.4'", timeout=WAIT_MS)
     wait_until_idle(page)
     page.get_by_text("Save z").click()
     page.get_by_role("button", name="Save this point").click()
     wait_until_idle(page)
-    page.locator(".vae-live .posmap .vae-star").wait_for(timeout=30_000)  # the saved point is on the map
+    page.locator(".vae-live .posmap .vae-star").wait_for(timeout=WAIT_MS)  # the saved point is on the map
     assert page.evaluate("window.__vaeWeightsReceived") == 1
     assert not page.errors, page.errors
 
@@ -79,24 +79,23 @@ def test_weights_arrive_once_and_a_slider_moves_the_image(sliders_page):
 def test_the_latent_map_decodes_under_the_pointer(server, browser):
     with app_page(browser, server) as page:
         canvas = page.locator(".vae-pointer canvas")
-        canvas.wait_for(timeout=30_000)
+        canvas.wait_for(timeout=WAIT_MS)
         # once the browser's decoder has drawn, the server's first image of z = 0 is hidden
         page.wait_for_function("() => { const s = document.querySelector('.vae-pointer-still');"
-                               " return s && !s.checkVisibility(); }", timeout=30_000)
+                               " return s && !s.checkVisibility(); }", timeout=WAIT_MS)
         readout = page.locator(".vae-pointer .readout")
         plot = page.locator(".st-key-latent_map_chart .js-plotly-plot .nsewdrag").first
-        plot.wait_for(state="visible", timeout=30_000)
-        box = None
-        for _ in range(100):  # the chart may still be laying out
-            box = plot.bounding_box()
-            if box and box["width"] > 50:
-                break
-            page.wait_for_timeout(100)
+        plot.wait_for(state="visible", timeout=WAIT_MS)
+        page.wait_for_function(  # the chart may still be laying out
+            "() => { const r = document.querySelector('.st-key-latent_map_chart .js-plotly-plot .nsewdrag');"
+            " return r && r.getBoundingClientRect().width > 50; }", timeout=WAIT_MS)
+        box = plot.bounding_box()
         assert box, "the latent map chart has no position on the page"
         shots, texts = [], []
         for fx, fy in ((0.25, 0.25), (0.75, 0.75)):
+            before = readout.inner_text()
             page.mouse.move(box["x"] + fx * box["width"], box["y"] + fy * box["height"], steps=3)
-            page.wait_for_timeout(200)
+            wait_until(lambda: readout.inner_text() != before, "the readout following the pointer")
             shots.append(canvas.screenshot())
             texts.append(readout.inner_text())
         assert shots[0] != shots[1], "the decoded image did not follow the pointer"
@@ -117,7 +116,7 @@ def test_hovering_a_dot_on_the_latent_map_shows_that_image(server, browser):
     images = load_checkpoint(REPO / "checkpoints" / "mnist5k-2d").sample.images
     with app_page(browser, server) as page:
         dots = page.locator(".st-key-latent_map_chart .scatterlayer .trace:not(:first-child) .point")  # the first trace: the click grid
-        dots.first.wait_for(state="attached", timeout=30_000)
+        dots.first.wait_for(state="attached", timeout=WAIT_MS)
         tip = page.locator("#vae-map-hover-tip .vae-hover-image")
 
         def hovered_image():
@@ -133,7 +132,7 @@ def test_hovering_a_dot_on_the_latent_map_shows_that_image(server, browser):
                 continue
             page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=2)
             try:
-                tip.wait_for(state="visible", timeout=5_000)
+                tip.wait_for(state="visible", timeout=20_000)
             except Exception:  # noqa: BLE001  (a dot under another dot does not hover)
                 continue
             assert hovered_image() is not None, "the pointer is on a dot but Plotly hovers no image"

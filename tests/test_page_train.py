@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from vae_core.checkpoints import load_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEADLINE = 90  # seconds for a tiny training to end, even on a busy machine
+DEADLINE = 300  # seconds for a tiny training to end, even on a busy machine
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import NoReturn
 import streamlit as st
 
 from vae_core.checkpoints import Checkpoint, CheckpointError, import_zip, max_upload_bytes, megabytes
-from vae_core.paths import uploads_dir, unique_child
+from vae_core.paths import reserve_child, uploads_dir
 
 from .models import DEFAULT_MODEL, ModelChoice, load_model, model_choices, session_id, wait_for_pandas
 from . import url_state
@@ -77,17 +77,21 @@ def _upload_ui() -> None:
         if up is None or st.session_state.get("ckpt_upload_done") == up.file_id:
             loaded = st.session_state.pop("ckpt_upload_loaded", None)
             if loaded:  # said once, in the run after the upload
-                st.success(f"Loaded {loaded}. Only this browser session sees it.")
+                st.success(f"Loaded {loaded}. Only this browser sees it (also after a reload).")
             return
         failed = st.session_state.get("ckpt_upload_failed")
         if failed and failed[0] == up.file_id:  # the same bad file: say it again, do not redo the work
             st.error(failed[1])
             return
         stem = up.name.rsplit(".", 1)[0] or "uploaded"
-        try:
-            dest = unique_child(uploads_dir(session_id()), stem)
+        dest = None
+        try:  # the folder is reserved first: two windows of one browser uploading the same name get two folders
+            dest = reserve_child(uploads_dir(session_id()), stem)
             ckpt = import_zip(up.getvalue(), dest)
         except (CheckpointError, ValueError, OSError) as e:
+            if dest is not None:
+                with contextlib.suppress(OSError):
+                    dest.rmdir()  # the reservation, still empty
             message = f"That checkpoint was not loaded: {e}"
             st.session_state.ckpt_upload_failed = (up.file_id, message)
             st.error(message)

@@ -8,7 +8,6 @@ checkpoint rewritten on disk is loaded again.
 """
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from vae_core.map_image import MapCanvas
 from vae_core.paths import BUNDLED_DIR, runs_dir, session_runs_dir, share_trained, uploads_dir
 from vae_core.projection import Projection
 from vae_core.projection_cache import load_or_fit
+
+from .identity import browser_key
 
 DEFAULT_MODEL = "mnist5k-2d"
 
@@ -45,13 +46,27 @@ def stamp(path: str | Path) -> str:
 
 
 def session_id() -> str:
-    if "session_uid" not in st.session_state:
-        st.session_state.session_uid = os.urandom(8).hex()
+    """The folder key of this browser (ui.identity): its uploads and trained models are under it."""
+    st.session_state.session_uid = browser_key()
     return st.session_state.session_uid
 
 
+_bundled: dict[str, object] = {}  # the bundled checkpoints, listed once per change of their folder
+
+
+def _bundled_choices() -> list[ModelChoice]:
+    try:
+        mark = BUNDLED_DIR.stat().st_mtime_ns
+    except OSError:
+        mark = None
+    if _bundled.get("mark") != mark or "choices" not in _bundled:
+        _bundled["choices"] = [ModelChoice(str(p), p.name, "bundled") for p in list_checkpoints(BUNDLED_DIR)]
+        _bundled["mark"] = mark
+    return list(_bundled["choices"])
+
+
 def model_choices() -> list[ModelChoice]:
-    choices = [ModelChoice(str(p), p.name, "bundled") for p in list_checkpoints(BUNDLED_DIR)]
+    choices = _bundled_choices()
     choices += [ModelChoice(str(p), f"{p.name} (saved)", "saved") for p in list_checkpoints(runs_dir())]
     if not share_trained():  # then this session's trainings are in its own folder
         choices += [ModelChoice(str(p), f"{p.name} (trained)", "trained")

@@ -34,7 +34,7 @@ html {{ font-size: max(12px, {ROOT_VH}vh) !important; }}
 {HIDDEN} {{ display: none !important; }}
 [data-testid="stMainBlockContainer"] {{ max-width: 100% !important; padding: 0.4rem 1.4rem 1rem !important; }}
 [data-testid="stMain"] [data-testid="stImage"] img {{ image-rendering: pixelated; max-height: calc(100vh - 12rem);
-  width: auto !important; max-width: 100%; object-fit: contain; }}
+  object-fit: contain; }}
 .st-key-scene_bar {{ border-bottom: 2px solid #c7c9d1; padding-bottom: 0.35rem; }}
 .st-key-scene_bar p {{ margin: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
 </style>

@@ -12,6 +12,7 @@ import contextlib
 import streamlit as st
 
 from .common import model_sidebar
+from .identity import identity_component
 from .models import ModelChoice
 from .presenter import presenter_toggle
 from .scenes import scenes_sidebar, share_sidebar
@@ -37,6 +38,7 @@ def draw_sidebar() -> None:
         presenter_toggle()
         scenes_sidebar()
         share_sidebar()
+        identity_component()
 
 
 def _as_app_widgets():

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import uuid
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -46,10 +48,13 @@ def save_uploaded_npz(data: bytes, file_name: str, session_id: str) -> Path:
     folder = uploads_dir(session_id) / "datasets"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stem}-{hashlib.sha256(data).hexdigest()[:8]}.npz"
-    if not path.is_file():
-        tmp = path.with_name(f".{path.name}.part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    if not path.is_file():  # a unique temporary name: processes storing the same file at once never mix bytes
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.part")
+        try:
+            tmp.write_bytes(data)
+            tmp.replace(path)
+        finally:
+            tmp.unlink(missing_ok=True)
     return path
 
 

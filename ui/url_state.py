@@ -43,6 +43,11 @@ def forget_all() -> None:
     st.session_state[_SEEN] = {}
 
 
+def forget(param: str) -> None:
+    """The URL's value of ``param`` counts as new on its next read (what it names may exist now)."""
+    _seen().pop(param, None)
+
+
 def fresh(param: str) -> str | None:
     """The URL's value of ``param`` when this session has not seen it yet, else None."""
     value = st.query_params.get(param)
@@ -225,7 +230,7 @@ def apply_url_model(choices, default_path: str) -> None:
     name = fresh("model")
     if name is None:
         return
-    for origin in ("bundled", "saved"):
+    for origin in ("bundled", "saved", "trained"):
         match = next((c for c in choices if c.origin == origin and model_url_name(c) == name.strip()), None)
         if match is not None:
             st.session_state.model_path = match.path

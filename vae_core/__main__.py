@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -23,6 +24,32 @@ def _hidden(text: str) -> tuple[int, ...]:
     if not sizes or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"--hidden {text!r}: give at least one positive integer")
     return sizes
+
+
+def _seconds(text: str) -> float:
+    """--time-limit: a finite number of seconds above 0 (NaN is not "no limit": leave the flag out for that)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds above 0: give e.g. --time-limit 60, or leave the flag out to "
+            "train for --epochs")
+    return value
+
+
+def _count(least: int, what: str):
+    """An argparse type for a whole number of at least ``least``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least {least} ({what})")
+        return value
+    return parse
 
 
 def train_config(args: argparse.Namespace, device: str) -> TrainConfig:
@@ -77,9 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--conditional", action="store_true", help="conditional VAE: the label goes to encoder and decoder")
     t.add_argument("--autoencoder", action="store_true", help="plain autoencoder (no sampling, no KL)")
     t.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
-    t.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
-    t.add_argument("--sample-size", type=int, default=1000, help="test images stored in the checkpoint for the app")
-    t.add_argument("--time-limit", type=float, default=None,
+    t.add_argument("--threads", type=_count(1, "CPU threads for torch"), default=None,
+                   help="CPU threads for torch (default: torch's choice)")
+    t.add_argument("--sample-size", type=_count(0, "test images stored with the model; 0 stores none"), default=1000,
+                   help="test images stored in the checkpoint for the app")
+    t.add_argument("--time-limit", type=_seconds, default=None,
                    help="train for this many seconds: it stops then (mid-epoch), the learning-rate schedule "
                         "completed (for a model in a fixed time, and for equal-time comparisons)")
     t.add_argument("--no-optimizer-state", action="store_true",
@@ -148,16 +177,21 @@ def _download_progress():
 def cmd_train(args) -> int:
     import torch
 
+    from .checkpoints import CheckpointError, is_checkpoint
     from .data import load_dataset
     from .train import Trainer
 
+    out = Path(args.out)
+    if args.resume and not is_checkpoint(out):  # said before the data is loaded
+        what = "does not exist" if not out.exists() else "holds no checkpoint (config.json and model.safetensors)"
+        raise CheckpointError(f"--resume: {out} {what}: give the folder of an earlier run, or leave out --resume "
+                              "to start a new run there")
     if args.threads:
         torch.set_num_threads(args.threads)
     train_cfg = train_config(args, args.device)
     data = load_dataset(args.dataset, data_dir=args.data_dir, download=not args.no_download,
                         progress=_download_progress(), test_fraction=args.test_fraction, seed=args.seed)
     model_cfg = model_config(args, data)
-    out = Path(args.out)
     command = "python -m vae_core " + shlex.join(sys.argv[1:] if args._argv is None else args._argv)
     print(f"training on {data.train.name}: {len(data.train)} train / {len(data.test)} test images "
           f"of shape {data.train.image_shape}", file=sys.stderr)

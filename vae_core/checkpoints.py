@@ -36,6 +36,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_arrays
 
 from .config import ConfigError, ModelConfig
+from .locks import locked_folder
 from .numpy_model import state_shapes
 
 if TYPE_CHECKING:
@@ -216,24 +217,33 @@ def _process_alive(pid: int) -> bool:
 
 
 def _swap_into_place(tmp: Path, final: Path) -> None:
-    if not final.exists():
+    """Put the complete folder ``tmp`` at ``final``: renames only, under a lock on the parent folder, so
+    writers in several processes take turns (the last one's folder stays) and a reader never sees half of one."""
+    with locked_folder(final.parent):
+        if not final.exists() or (final.is_dir() and not any(final.iterdir())):
+            os.replace(tmp, final)  # onto nothing, or onto an empty folder reserved for it (paths.reserve_child)
+            return
+        old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(final, old)
         os.replace(tmp, final)
-        return
-    old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
-    os.replace(final, old)
-    os.replace(tmp, final)
     shutil.rmtree(old, ignore_errors=True)
 
 
 def _recover_interrupted_swap(final: Path) -> None:
-    """A save killed between its two renames leaves only the ``.old`` folder: put it back."""
+    """A save killed between its two renames leaves only the ``.old`` folder: put it back. A swap in
+    progress in another process holds the lock, so its own ``.old`` folder is left to it."""
     if final.exists():
         for stale in final.parent.glob(f".{final.name}.old-*"):
             shutil.rmtree(stale, ignore_errors=True)
         return
-    olds = sorted(final.parent.glob(f".{final.name}.old-*"), key=lambda p: p.stat().st_mtime)
-    if olds:
-        os.replace(olds[-1], final)
+    if not any(final.parent.glob(f".{final.name}.old-*")):
+        return
+    with locked_folder(final.parent):
+        if final.exists():
+            return
+        olds = sorted(final.parent.glob(f".{final.name}.old-*"), key=lambda p: p.stat().st_mtime)
+        if olds:
+            os.replace(olds[-1], final)
 
 
 def _read_json(path: Path) -> dict:
@@ -254,6 +264,8 @@ def _check_hashes(folder: Path, meta: dict) -> None:
         if name not in HASHED_FILES:
             continue
         if not f.is_file():
+            if name == OPTIMIZER_FILE:  # Adam's moments: needed to resume training, not to view the model
+                continue
             raise CheckpointError(f"{folder} is not a complete checkpoint: {name} is missing")
         if _sha256(f) != expected:
             raise CheckpointError(
@@ -317,12 +329,38 @@ def _load_sample(folder: Path) -> Sample | None:
     return Sample(images=images, labels=labels, class_names=names)
 
 
+def _folder_id(folder: Path) -> tuple[int, int] | None:
+    try:
+        st = folder.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu", *, with_optimizer: bool = False,
                     lazy: bool = False) -> Checkpoint:
     """Read and check config.json, meta.json, the weights (every key and shape) and the sample, then
     build the model; with ``lazy=True`` the model is built on first use of ``Checkpoint.model``, with
-    requires_grad off (a lazily loaded checkpoint is for viewing: encoding and decoding)."""
+    requires_grad off (a lazily loaded checkpoint is for viewing: encoding and decoding).
+
+    A save swaps in a new folder (another process may save while this one reads): when the folder was
+    replaced during the read, its files may come from two saves, so it is read again."""
     folder = Path(path)
+    for _ in range(20):
+        before = _folder_id(folder)
+        try:
+            ckpt = _load_once(folder, device, with_optimizer=with_optimizer, lazy=lazy)
+        except (CheckpointError, OSError):  # OSError: a file deleted with the folder it was read from
+            if before is None or _folder_id(folder) == before:
+                raise
+            continue
+        if _folder_id(folder) == before:
+            return ckpt
+    raise CheckpointError(f"{folder} was rewritten during every attempt to read it: is a training saving it "
+                          "many times a second? Try again when it has finished")
+
+
+def _load_once(folder: Path, device, *, with_optimizer: bool, lazy: bool) -> Checkpoint:
     _recover_interrupted_swap(folder)
     if not folder.is_dir():
         raise CheckpointError(f"no checkpoint folder at {folder}")

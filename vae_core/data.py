@@ -523,7 +523,7 @@ def _read_image(path: Path, mode: str, resize_to: tuple[int, int] | None) -> np.
             if resize_to is None and max(size) > MAX_SIDE:
                 raise DatasetError(
                     f"{path}: image is {size[0]}x{size[1]}; at most {MAX_SIDE}x{MAX_SIDE} is supported. "
-                    "Downscale the images first (in Python, load_image_folder also takes resize_to=(H, W))."
+                    "Downscale the images first, e.g. with ImageMagick: mogrify -resize 28x28! */*.png"
                 )
             image.load()
             if resize_to is None:
@@ -593,7 +593,8 @@ def load_image_folder(
             if pixels.shape != first[1]:
                 raise DatasetError(
                     f"Images differ in size: {first[0]} is {_size(first[1])} but {file} is {_size(pixels.shape)}. "
-                    "Make them all the same size or pass resize_to=(H, W)."
+                    "Make them all the same size first, e.g. with ImageMagick: mogrify -resize 28x28! */*.png "
+                    "(the size you want, the same for every image)."
                 )
             images.append(pixels)
             labels.append(label)
@@ -650,9 +651,13 @@ def extract_image_archive(data: bytes, dest: str | os.PathLike, max_bytes: int) 
             with zf.open(info) as source, open(target, "wb") as out:
                 shutil.copyfileobj(source, out)
         tmp.mkdir(parents=True, exist_ok=True)
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        try:
+            os.replace(tmp, final)  # a reader sees the whole folder or none
+        except OSError:
+            if not any(final.iterdir()):  # an empty folder only: take its place
+                raise
+            # another process unpacked an archive into it first (callers name the folder by its content):
+            # it stays, and may be in use; this copy is discarded
     except (zipfile.BadZipFile, EOFError, zlib.error) as error:
         raise DatasetError(f"The archive is damaged ({error}); zip the folder again.") from error
     finally:

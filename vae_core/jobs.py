@@ -30,7 +30,8 @@ from .checkpoints import CheckpointError
 from .config import DEFAULT_HIDDEN, ConfigError, ModelConfig, TrainConfig
 from .data import DataSplit, DatasetError, load_dataset
 from .latent import decode_batch, prior_z
-from .paths import safe_name, trained_dir, unique_child
+from .locks import Slot, take_slot
+from .paths import app_home, reserve_child, safe_name, trained_dir
 from .render import to_uint8
 from .train import Callback, EpochStats, Trainer, TrainingDiverged
 
@@ -181,8 +182,9 @@ class _Recorder(Callback):
 class TrainingJob:
     """One training run in its own thread. Read it with snapshot(); end it early with stop()."""
 
-    def __init__(self, spec: JobSpec, out_dir: Path, work_dir: Path, owner: str = ""):
+    def __init__(self, spec: JobSpec, out_dir: Path, work_dir: Path, owner: str = "", slot: Slot | None = None):
         self.id = uuid.uuid4().hex[:12]
+        self._slot = slot  # one of the home's training slots, held until the job ends
         self.spec = spec
         self.owner = owner
         self.out_dir = out_dir
@@ -241,8 +243,12 @@ class TrainingJob:
             self._state.update(state=state, message=message, finished=time.time())
 
     def _run(self) -> None:
-        state, message = self._train()
-        self._cleanup()  # before the state says the job ended, so a reader never sees a half-cleaned folder
+        try:
+            state, message = self._train()
+            self._cleanup()  # before the state says the job ended, so a reader never sees a half-cleaned folder
+        finally:
+            if self._slot is not None:
+                self._slot.release()
         self._finish(state, message)
 
     def _train(self) -> tuple[str, str]:
@@ -328,8 +334,14 @@ class TrainingJob:
                 pass
 
 
+def training_slots_dir() -> Path:
+    """The lock files that count the trainings running on this server, whatever process runs them."""
+    return app_home() / ".locks" / "trainings"
+
+
 def max_running() -> int:
-    """How many trainings may run at once on this server: $VAE_MAX_TRAININGS, default 2."""
+    """How many trainings may run at once on this server (every process sharing its home):
+    $VAE_MAX_TRAININGS, default 2."""
     text = os.environ.get("VAE_MAX_TRAININGS", "")
     try:
         return max(1, int(text)) if text.strip() else DEFAULT_MAX_RUNNING
@@ -347,7 +359,7 @@ class JobRegistry:
     def start(self, spec: JobSpec, owner: str = "") -> TrainingJob:
         """Validate, reserve a new folder under trained_dir(owner) and start training in a thread.
 
-        The folder is the owner's own (paths.trained_dir: other sessions do not list it) unless
+        The folder is the owner's own (paths.trained_dir: other browsers do not list it) unless
         $VAE_SHARE_TRAINED is set or there is no owner. Raises UnsafeNameError (a ValueError) for a
         name with a path in it, ConfigError for out-of-range settings and TooManyTrainings when the
         cap is reached."""
@@ -356,18 +368,21 @@ class JobRegistry:
         spec.validate()
         with self._lock:
             limit = max_running()
-            if sum(j.active for j in self._jobs.values()) >= limit:
+            slot = take_slot(training_slots_dir(), limit)  # held by the job: counts across processes
+            if slot is None:
                 raise TooManyTrainings(
                     f"{limit} trainings are already running on this server (the limit, set by "
                     "VAE_MAX_TRAININGS). Wait for one to finish, or stop yours, then start again.")
-            root = trained_dir(owner)
-            root.mkdir(parents=True, exist_ok=True)
-            out_dir = unique_child(root, name)
-            out_dir.mkdir()  # reserves the name: unique_child skips it from now on
-            job_key = uuid.uuid4().hex[:12]
-            work_dir = root / ".training" / job_key / out_dir.name
-            work_dir.parent.mkdir(parents=True)
-            job = TrainingJob(spec, out_dir, work_dir, owner)
+            try:
+                root = trained_dir(owner)
+                out_dir = reserve_child(root, name)  # an empty folder: no other job or process gets this name
+                job_key = uuid.uuid4().hex[:12]
+                work_dir = root / ".training" / job_key / out_dir.name
+                work_dir.parent.mkdir(parents=True)
+            except BaseException:
+                slot.release()
+                raise
+            job = TrainingJob(spec, out_dir, work_dir, owner, slot)
             self._jobs[job.id] = job
             self._forget_old()
         job._thread.start()

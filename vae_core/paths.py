@@ -82,3 +82,18 @@ def unique_child(parent: Path, name: str) -> Path:
         candidate = parent / f"{base}-{i}"
         i += 1
     return candidate
+
+
+def reserve_child(parent: Path, name: str) -> Path:
+    """Create and return an empty folder parent/name (or name-2, -3, ...) that did not exist: the name is
+    reserved atomically (mkdir), so two processes asking at once get two different folders."""
+    base = safe_name(name)
+    parent.mkdir(parents=True, exist_ok=True)
+    i = 1
+    while True:
+        candidate = parent / (base if i == 1 else f"{base}-{i}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            i += 1

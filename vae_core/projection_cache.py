@@ -111,20 +111,35 @@ def load(fingerprint: str, mu: np.ndarray, params: dict, options: dict | None = 
 def save(fingerprint: str, params: dict, proj: Projection) -> Path:
     """Write the fitted map atomically (a reader sees the old file or the new one) and prune old maps."""
     path = cache_path(fingerprint, params)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp.npz")
-    try:
-        np.savez(tmp, format=np.int64(FORMAT), params=np.array(json.dumps(params)), backend=np.array(proj.backend_),
-                 embedding=np.asarray(proj.embedding_, np.float32), mu=np.asarray(proj.mu_, np.float32))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp.npz")  # unique per writer
+    for attempt in range(3):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            np.savez(tmp, format=np.int64(FORMAT), params=np.array(json.dumps(params)),
+                     backend=np.array(proj.backend_), embedding=np.asarray(proj.embedding_, np.float32),
+                     mu=np.asarray(proj.mu_, np.float32))
+            os.replace(tmp, path)  # two processes storing the same map: the last one's complete file stays
+            break
+        except FileNotFoundError:  # another process's prune removed the (then empty) folder: make it again
+            if attempt == 2:
+                raise
+        finally:
+            tmp.unlink(missing_ok=True)
     prune()
     return path
 
 
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # pruned by another process meanwhile
+        return None
+
+
 def prune(max_files: int = MAX_FILES) -> None:
-    files = sorted(projections_dir().glob("*/*.npz"), key=lambda p: p.stat().st_mtime)
+    stamped = [(t, p) for p in projections_dir().glob("*/*.npz") if not p.name.startswith(".")
+               and (t := _mtime(p)) is not None]
+    files = [p for _, p in sorted(stamped)]
     for old in files[:max(len(files) - max_files, 0)]:
         old.unlink(missing_ok=True)
         try:
