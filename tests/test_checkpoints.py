@@ -29,7 +29,7 @@ from vae_core.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from vae_core.models import VAE
+from vae_core.torch_model import VAE
 
 from conftest import file_hashes, tiny_model_config
 

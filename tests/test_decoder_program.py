@@ -7,7 +7,7 @@ from torch import nn
 
 from vae_core.config import ModelConfig
 from vae_core.decoder_program import UnsupportedDecoder, decoder_program, run_program
-from vae_core.models import VAE
+from vae_core.torch_model import VAE
 
 CONFIGS = [
     ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(32,)),

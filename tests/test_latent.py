@@ -21,7 +21,7 @@ from vae_core.latent import (
     slerp,
     traversal,
 )
-from vae_core.models import VAE
+from vae_core.torch_model import VAE
 from vae_core.render import tile, to_gif, to_png, to_uint8, upscale
 
 from conftest import tiny_model_config

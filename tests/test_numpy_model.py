@@ -11,7 +11,7 @@ from vae_core import numpy_model
 from vae_core.checkpoints import list_checkpoints, load_checkpoint
 from vae_core.config import ModelConfig
 from vae_core.decoder_program import decoder_program, program_from_arrays
-from vae_core.models import VAE
+from vae_core.torch_model import VAE
 from vae_core.paths import BUNDLED_DIR
 
 from test_decoder_program import CONFIGS as DECODER_CONFIGS

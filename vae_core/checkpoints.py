@@ -41,7 +41,7 @@ from .numpy_model import state_shapes
 if TYPE_CHECKING:
     import torch
 
-    from .models import VAE
+    from .torch_model import VAE
 
 FORMAT = "vae-latent-explorer/checkpoint-1"
 CONFIG_FILE = "config.json"
@@ -295,7 +295,7 @@ def _read_weights(folder: Path, cfg: ModelConfig) -> dict[str, np.ndarray]:
 def _build_model(cfg: ModelConfig, arrays: dict[str, np.ndarray], device, frozen: bool) -> VAE:
     import torch
 
-    from .models import VAE
+    from .torch_model import VAE
 
     model = VAE(cfg)
     model.load_state_dict({k: torch.tensor(v) for k, v in arrays.items()}, strict=True)

@@ -70,10 +70,10 @@ def program_from_arrays(cfg: ModelConfig, arrays: dict[str, np.ndarray]) -> tupl
 
 
 def _check_layers(model) -> None:
-    """Refuse a torch decoder with a layer other than the ones vae_core.models builds (a changed model)."""
+    """Refuse a torch decoder with a layer other than the ones vae_core.torch_model builds (a changed model)."""
     from torch import nn
 
-    from .models import ConvDecoder, MLPDecoder
+    from .torch_model import ConvDecoder, MLPDecoder
 
     dec = model.decoder
     if isinstance(dec, MLPDecoder):
@@ -88,13 +88,13 @@ def _check_layers(model) -> None:
                     or m.kernel_size != (KERNEL, KERNEL) or m.stride != (STRIDE, STRIDE)
                     or m.padding != (PADDING, PADDING)):
                 raise UnsupportedDecoder(f"only the {KERNEL}x{KERNEL} stride-{STRIDE} ConvTranspose2d layers "
-                                         "vae_core.models builds run in the browser")
+                                         "vae_core.torch_model builds run in the browser")
         elif not isinstance(m, (nn.Linear, nn.ReLU)):
             raise UnsupportedDecoder(f"the layer {type(m).__name__} has no browser implementation")
 
 
 def decoder_program(model) -> tuple[dict, bytes]:
-    """The program of a torch VAE's decoder (vae_core.models.VAE)."""
+    """The program of a torch VAE's decoder (vae_core.torch_model.VAE)."""
     _check_layers(model)
     return program_from_arrays(model.cfg, {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()})
 

@@ -39,7 +39,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from .losses import kl_divergence, reconstruction_nll
-from .models import VAE
+from .torch_model import VAE
 from .train import Trainer
 
 LAUNCH = "torchrun --nproc_per_node=N -m vae_core.distributed"

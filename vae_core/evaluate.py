@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .losses import kl_per_dim, log_normal, log_standard_normal, reconstruction_nll
-from .models import VAE
+from .torch_model import VAE
 from .train import evaluate_neg_elbo
 
 ACTIVE_THRESHOLD = 0.01  # Burda et al.: dimension i is active when Cov_x(E_q[z_i]) > 0.01

@@ -12,7 +12,7 @@ import torch
 
 from .latent import lerp, manifold_grid, normal_ppf, slerp
 from .losses import kl_per_dim, reconstruction_nll
-from .models import VAE
+from .torch_model import VAE
 from .train import evaluate_neg_elbo
 
 INTERPOLATIONS = ("lerp", "slerp")

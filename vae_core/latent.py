@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from .config import SLIDER_LIMIT  # noqa: F401  (re-exported: pages import it from here)
-from .models import VAE
+from .torch_model import VAE
 
 ABSURD_LIMIT = 1e3  # anything beyond this is refused rather than decoded
 

@@ -4,7 +4,7 @@ torch takes about 1.6 s to import; the app's first screen (the latent map of the
 needs none of it. What it needs is here: the names and shapes every tensor of a checkpoint must
 have (``state_shapes``, checked on load without building the model), the order of the decoder's
 layers (``decoder_layers``, from which vae_core.decoder_program builds the browser's program), and
-q(z|x) for the stored test images (``encode``). vae_core.models builds the same layers in torch;
+q(z|x) for the stored test images (``encode``). vae_core.torch_model builds the same layers in torch;
 tests hold the two to the same names, shapes and outputs.
 """
 from __future__ import annotations

@@ -13,7 +13,7 @@ import numpy as np
 from .render import to_png, upscale
 
 if TYPE_CHECKING:
-    from .models import VAE
+    from .torch_model import VAE
 
 PRIOR_SIGMAS = (1.0, 2.0, 3.0)  # radii of the prior N(0, I) contours drawn on the 2-D plane
 INACTIVE_KL = 0.01  # nats: a dimension whose average KL is below this carries no information

@@ -22,7 +22,7 @@ from .checkpoints import Sample, load_checkpoint, save_checkpoint
 from .config import ModelConfig, TrainConfig
 from .devices import pick_device
 from .losses import kl_weight
-from .models import VAE
+from .torch_model import VAE
 
 
 class TrainingDiverged(RuntimeError):

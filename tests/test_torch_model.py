@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vae_core.config import ConfigError, ModelConfig, TrainConfig
-from vae_core.models import AE_LOGVAR, VAE, build_model
+from vae_core.torch_model import AE_LOGVAR, VAE, build_model
 
 
 def _cfg(**kw) -> ModelConfig:
