@@ -1,5 +1,5 @@
-"""The NumPy side of a model (vae_core.numpy_model): the tensor names and shapes a checkpoint must
-hold, q(z|x) computed without torch, and the browser's decoder program built from a checkpoint's
+"""The torch-free side of a model: the tensor names and shapes a checkpoint must hold (vae_core.architecture),
+q(z|x) computed without torch, and the browser's decoder program built from a checkpoint's
 arrays. Each is held to the torch model it stands in for."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core import numpy_model
+from vae_core import architecture, numpy_model
 from vae_core.checkpoints import list_checkpoints, load_checkpoint
 from vae_core.config import ModelConfig
 from vae_core.decoder_program import decoder_program, program_from_arrays
@@ -41,7 +41,7 @@ def _arrays(model: VAE) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)
 def test_state_shapes_name_every_tensor_of_the_torch_model(cfg):
     expected = {k: tuple(v.shape) for k, v in VAE(cfg).state_dict().items()}
-    assert numpy_model.state_shapes(cfg) == expected
+    assert architecture.state_shapes(cfg) == expected
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)

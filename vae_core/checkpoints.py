@@ -13,7 +13,7 @@ Loading never unpickles anything: safetensors holds raw tensors, JSON holds
 plain values, and ``np.load`` runs with ``allow_pickle=False``.
 
 Loading checks every file without torch: the weights are read as NumPy arrays and held to the
-names and shapes vae_core.numpy_model.state_shapes gives for the config. ``load_checkpoint(...,
+names and shapes vae_core.architecture.state_shapes gives for the config. ``load_checkpoint(...,
 lazy=True)`` stops there and builds the torch model on first use of ``Checkpoint.model``, so an
 app can show a model's encodings and its decoder's browser program before torch is imported.
 """
@@ -36,7 +36,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_arrays
 
 from .config import ConfigError, ModelConfig
-from .numpy_model import state_shapes
+from .architecture import state_shapes
 
 if TYPE_CHECKING:
     import torch

@@ -9,6 +9,8 @@ import dataclasses
 import numbers
 from dataclasses import dataclass, field
 
+from .architecture import conv_fit_error
+
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
 LR_SCHEDULES = ("cosine", "constant")
@@ -42,7 +44,7 @@ class ModelConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of one input image
     latent_dim: int = 20  # size of z; 1 to 64
     arch: str = "mlp"  # "mlp" (fully connected) or "conv" (strided convolutions)
-    hidden: tuple[int, ...] = (400,)  # MLP: widths of hidden layers; conv: channels per stride-2 block
+    hidden: tuple[int, ...] = (400,)  # MLP: widths of hidden layers; conv: channels per convolution block
     likelihood: str = "bernoulli"  # p(x|z): "bernoulli" (BCE on [0,1] pixels) or "gaussian"
     gaussian_variance: str = "fixed"  # gaussian only: "fixed" sigma, or one "learned" log-variance per pixel
     gaussian_sigma: float = 0.1  # gaussian only: the fixed sigma, and the start value when learned
@@ -70,14 +72,8 @@ class ModelConfig:
         if not (self.gaussian_sigma > 0):
             raise ConfigError(f"gaussian_sigma={self.gaussian_sigma} must be positive")
         _check_range("num_classes", self.num_classes, 1, 10_000)
-        if self.arch == "conv":
-            _, h, w = self.image_shape
-            factor = 2 ** len(self.hidden)
-            if h % factor or w % factor:
-                raise ConfigError(
-                    f"arch='conv' with {len(self.hidden)} stride-2 blocks needs height and width "
-                    f"divisible by {factor}; the images are {h}x{w}. Use fewer --hidden entries or --arch mlp"
-                )
+        if self.arch == "conv" and (problem := conv_fit_error(self.image_shape, self.hidden)):
+            raise ConfigError(problem)
 
     @property
     def num_pixels(self) -> int:

@@ -1,8 +1,9 @@
-"""The VAE: encoder q(z|x) = N(mu(x), sigma^2(x)), decoder p(x|z), prior N(0, I).
+"""The VAE in torch: encoder q(z|x) = N(mu(x), sigma^2(x)), decoder p(x|z), prior N(0, I).
 
-The four methods read like Kingma & Welling (2014): ``encode``,
-``reparameterize``, ``decode`` and ``forward``. One class covers the VAE, the
-beta-VAE, the conditional VAE and the plain autoencoder; the config chooses.
+The four methods read like Kingma & Welling (2014): ``encode``, ``reparameterize``, ``decode`` and
+``forward``. The layers are the ones vae_core.architecture describes: each operation with weights
+becomes a torch module at its name, and encode and decode run the operations in order. One class
+covers the VAE, the beta-VAE, the conditional VAE and the plain autoencoder; the config chooses.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .architecture import KERNEL, PADDING, STRIDE, Op, describe
 from .config import AE_LOGVAR, ModelConfig
 from .losses import kl_divergence, reconstruction_nll
 
@@ -33,97 +35,87 @@ class VAEOutput:
         return self.recon + self.kl
 
 
-def _mlp(sizes: list[int]) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+class ArchitectureMismatch(ValueError):
+    """A module of the model is no longer the one its description built."""
 
 
-class MLPEncoder(nn.Module):
-    def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        n_in = cfg.num_pixels + (cfg.num_classes if cfg.conditional else 0)
-        self.body = _mlp([n_in, *cfg.hidden])
-        self.body.append(nn.ReLU())
-        self.fc_mu = nn.Linear(cfg.hidden[-1], cfg.latent_dim)
-        self.fc_logvar = None if cfg.autoencoder else nn.Linear(cfg.hidden[-1], cfg.latent_dim)
-
-    def features(self, x: torch.Tensor, y_onehot: torch.Tensor | None) -> torch.Tensor:
-        h = x.flatten(1)
-        if y_onehot is not None:
-            h = torch.cat([h, y_onehot], dim=1)
-        return self.body(h)
+def _module(op: Op) -> nn.Module:
+    """The torch module of an operation that has one."""
+    if op.kind == "linear":
+        return nn.Linear(op.in_shape[0], op.out_shape[0])
+    if op.kind == "conv":
+        return nn.Conv2d(op.in_shape[0], op.out_shape[0], KERNEL, STRIDE, PADDING)
+    if op.kind == "convT":
+        return nn.ConvTranspose2d(op.in_shape[0], op.out_shape[0], KERNEL, STRIDE, PADDING)
+    if op.kind == "relu":
+        return nn.ReLU()
+    raise ValueError(f"the operation {op.kind!r} has no torch module")
 
 
-class ConvEncoder(nn.Module):
-    def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        c, h, w = cfg.image_shape
-        blocks: list[nn.Module] = []
-        for c_in, c_out in zip([c, *cfg.hidden[:-1]], cfg.hidden):
-            blocks += [nn.Conv2d(c_in, c_out, kernel_size=4, stride=2, padding=1), nn.ReLU()]
-        self.body = nn.Sequential(*blocks)
-        factor = 2 ** len(cfg.hidden)
-        n_flat = cfg.hidden[-1] * (h // factor) * (w // factor)
-        n_feat = n_flat + (cfg.num_classes if cfg.conditional else 0)
-        self.fc_mu = nn.Linear(n_feat, cfg.latent_dim)
-        self.fc_logvar = None if cfg.autoencoder else nn.Linear(n_feat, cfg.latent_dim)
-
-    def features(self, x: torch.Tensor, y_onehot: torch.Tensor | None) -> torch.Tensor:
-        h = self.body(x).flatten(1)
-        if y_onehot is not None:
-            h = torch.cat([h, y_onehot], dim=1)
-        return h
-
-
-class MLPDecoder(nn.Module):
-    def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        n_in = cfg.latent_dim + (cfg.num_classes if cfg.conditional else 0)
-        self.net = _mlp([n_in, *reversed(cfg.hidden), cfg.num_pixels])
-        self.image_shape = cfg.image_shape
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).view(-1, *self.image_shape)
-
-
-class ConvDecoder(nn.Module):
-    def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        c, h, w = cfg.image_shape
-        factor = 2 ** len(cfg.hidden)
-        self.start_shape = (cfg.hidden[-1], h // factor, w // factor)
-        n_in = cfg.latent_dim + (cfg.num_classes if cfg.conditional else 0)
-        self.fc = nn.Linear(n_in, math.prod(self.start_shape))
-        chans = list(reversed(cfg.hidden))
-        blocks: list[nn.Module] = []
-        for i, (c_in, c_out) in enumerate(zip(chans, [*chans[1:], c])):
-            blocks.append(nn.ConvTranspose2d(c_in, c_out, kernel_size=4, stride=2, padding=1))
-            if i < len(chans) - 1:
-                blocks.append(nn.ReLU())
-        self.body = nn.Sequential(*blocks)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.fc(z)).view(-1, *self.start_shape)
-        return self.body(h)
+def _owner(root: nn.Module, name: str) -> tuple[nn.Module, str]:
+    """The module that holds the dotted name under root, and the name's last part; the containers on the way
+    are made when missing (an nn.Sequential where the next part is a position, as in encoder.body.0)."""
+    *path, leaf = name.split(".")
+    node = root
+    for part, following in zip(path, [*path[1:], leaf]):
+        if not hasattr(node, part):
+            node.add_module(part, nn.Sequential() if following.isdigit() else nn.Module())
+        node = getattr(node, part)
+    return node, leaf
 
 
 class VAE(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.encoder = MLPEncoder(cfg) if cfg.arch == "mlp" else ConvEncoder(cfg)
-        self.decoder = MLPDecoder(cfg) if cfg.arch == "mlp" else ConvDecoder(cfg)
-        if cfg.likelihood == "gaussian" and cfg.gaussian_variance == "learned":
-            self.log_sigma = nn.Parameter(torch.full(cfg.image_shape, math.log(cfg.gaussian_sigma)))
-        else:
-            self.log_sigma = None
-        # The mean training image: the encoder sees x minus it (centred inputs train faster). Zero, and so
-        # no change, in models trained without it; set by init_from_data.
-        self.register_buffer("pixel_mean", torch.zeros(cfg.image_shape))
+        self.architecture = describe(cfg)
+        for op in self.architecture.ops:  # in order: a Sequential's positions are its layers' names
+            if op.name:
+                owner, leaf = _owner(self, op.name)
+                owner.add_module(leaf, _module(op))
+        if self.architecture.logvar is None:
+            self.encoder.fc_logvar = None  # q(z|x) is a point: no log-variance head
+        for name, spec in self.architecture.tensors.items():
+            owner, leaf = _owner(self, name)
+            if spec.start == "uniform":
+                value = torch.rand(spec.shape)
+            else:
+                value = torch.full(spec.shape, float(spec.start))
+            if spec.learned:
+                owner.register_parameter(leaf, nn.Parameter(value))
+            else:
+                owner.register_buffer(leaf, value)
+        if "log_sigma" not in self.architecture.tensors:
+            self.register_parameter("log_sigma", None)  # p(x|z) has a fixed sigma (or none): no parameter
+
+    def check_modules(self, ops=None) -> None:
+        """Raise ArchitectureMismatch naming the first module (of ``ops``, default all) that differs from the one
+        its operation builds: another type, or other sizes or settings (a layer swapped after construction)."""
+        for op in self.architecture.ops if ops is None else ops:
+            if not op.name:
+                continue
+            with torch.device("meta"):  # the reference module, without weights (no random numbers drawn)
+                want = _module(op)
+            got = self.get_submodule(op.name)
+            if type(got) is not type(want) or repr(got) != repr(want):
+                raise ArchitectureMismatch(f"{op.name} is {got!r}, not the {want!r} its description builds")
+
+    def _run(self, ops, h: torch.Tensor, y_onehot: torch.Tensor | None) -> torch.Tensor:
+        """A batch through the operations, in order."""
+        for op in ops:
+            if op.name:
+                h = self.get_submodule(op.name)(h)
+            elif op.kind == "relu":
+                h = F.relu(h)
+            elif op.kind == "flatten":
+                h = h.flatten(1)
+            elif op.kind == "label":
+                h = torch.cat([h, y_onehot], dim=1)
+            elif op.kind == "reshape":
+                h = h.view(-1, *op.out_shape)
+            else:
+                raise ValueError(f"the operation {op.kind!r} has no torch implementation")
+        return h
 
     @torch.no_grad()
     def init_from_data(self, images: torch.Tensor) -> None:
@@ -135,9 +127,7 @@ class VAE(nn.Module):
         self.pixel_mean.copy_(mean.reshape(self.pixel_mean.shape))
         p = mean.clamp(1e-3, 1 - 1e-3)
         logit = torch.log(p) - torch.log1p(-p)
-        last = [m for m in self.decoder.modules() if isinstance(m, (nn.Linear, nn.ConvTranspose2d, nn.Conv2d))][-1]
-        if last.bias is None:
-            return
+        last = self.get_submodule([op.name for op in self.architecture.decoder if op.tensor_shapes()][-1])
         if isinstance(last, nn.Linear) and last.bias.numel() == logit.numel():
             last.bias.copy_(logit.reshape(-1))
         elif last.bias.numel() == logit.shape[0]:  # one bias per channel
@@ -166,7 +156,7 @@ class VAE(nn.Module):
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """q(z|x): returns mu and log sigma^2, each (B, D)."""
-        h = self.encoder.features(x - self.pixel_mean, self._onehot(y, x.shape[0]))
+        h = self._run(self.architecture.encoder, x - self.pixel_mean, self._onehot(y, x.shape[0]))
         mu = self.encoder.fc_mu(h)
         if self.encoder.fc_logvar is None:
             return mu, torch.full_like(mu, AE_LOGVAR)
@@ -181,10 +171,9 @@ class VAE(nn.Module):
         return mu + torch.exp(0.5 * logvar) * eps
 
     def decode_logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        y1 = self._onehot(y, z.shape[0])
-        if y1 is not None:
-            z = torch.cat([z, y1], dim=1)
-        return self.decoder(z)
+        """The decoder's output before the sigmoid, (B, C, H, W)."""
+        logits = self._run(self.architecture.decoder, z, self._onehot(y, z.shape[0]))
+        return logits.view(-1, *self.cfg.image_shape)
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """p(x|z): the mean image, (B, C, H, W) in [0, 1]."""
