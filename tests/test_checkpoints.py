@@ -111,7 +111,7 @@ def test_round_trip_of_every_variant(tmp_path, kw):
             p.add_(torch.randn_like(p))  # not the default init: values must really be restored
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     y = torch.arange(4) if model.cfg.conditional else None
-    model(torch.rand(4, 1, 8, 8), y).loss.backward()
+    model(torch.rand(4, 1, 8, 8), y).loss().backward()
     opt.step()
     images = np.random.default_rng(0).integers(0, 256, size=(6, 8, 8), dtype=np.uint8)
     sample = Sample(images=images, labels=np.arange(6, dtype=np.int64), class_names=list("abcdef"))

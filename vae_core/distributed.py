@@ -35,11 +35,8 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from .losses import kl_divergence, reconstruction_nll
-from .torch_model import VAE
 from .train import Trainer
 
 LAUNCH = "torchrun --nproc_per_node=N -m vae_core.distributed"
@@ -54,24 +51,6 @@ def slice_bounds(n: int, world_size: int, rank: int) -> tuple[int, int]:
     base, extra = divmod(n, world_size)
     lo = rank * base + min(rank, extra)
     return lo, lo + base + (1 if rank < extra else 0)
-
-
-class _SliceTerms(nn.Module):
-    """The VAE's per-image loss terms with the noise eps given from outside; DDP wraps this module.
-
-    The same steps as VAE.forward, except that eps is the process's rows of the global batch's noise."""
-
-    def __init__(self, vae: VAE):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None, eps: torch.Tensor | None):
-        vae = self.vae
-        mu, logvar = vae.encode(x, y)
-        z = vae.reparameterize(mu, logvar, eps)
-        recon = reconstruction_nll(vae.decode_logits(z, y), x, vae.cfg, vae.log_sigma)  # (b,)
-        kl = torch.zeros_like(recon) if vae.cfg.autoencoder else kl_divergence(mu, logvar)  # (b,)
-        return recon, kl
 
 
 class DistributedTrainer(Trainer):
@@ -91,21 +70,18 @@ class DistributedTrainer(Trainer):
         self.backend = dist.get_backend()
         ids = [self.device.index if self.device.index is not None else torch.cuda.current_device()] \
             if self.device.type == "cuda" else None
-        self.ddp = DistributedDataParallel(_SliceTerms(self.model), device_ids=ids)
+        self.ddp = DistributedDataParallel(self.model, device_ids=ids)
 
     def _batch_loss(self, idx: torch.Tensor, weight: float) -> tuple[torch.Tensor, float, torch.Tensor]:
         n = len(idx)
         lo, hi = slice_bounds(n, self.world_size, self.rank)
-        eps = None
-        if not self.model_cfg.autoencoder:
-            # what randn_like(mu) draws for the whole batch in one process; every process draws it all
-            eps = torch.randn(n, self.model_cfg.latent_dim, device=self.device)[lo:hi]
+        eps = self.model.draw_eps(n)  # what one process draws for the whole batch; every process draws it all
         mine = idx[lo:hi]
         y = self.y_train[mine] if self.model_cfg.conditional else None
-        recon, kl = self.ddp(self.x_train[mine], y, eps)
-        per_image = recon + weight * kl
+        out = self.ddp(self.x_train[mine], y, eps=None if eps is None else eps[lo:hi])
+        per_image = out.per_image(weight)
         loss = per_image.sum() * (self.world_size / n)  # DDP divides the summed gradients by world_size
-        sums = torch.stack([per_image.detach().sum(), recon.detach().sum(), kl.detach().sum()]).double()
+        sums = torch.stack([per_image.detach().sum(), out.recon.detach().sum(), out.kl.detach().sum()]).double()
         dist.all_reduce(sums)  # every process sees the global batch's loss (and stops together if it diverges)
         return loss, (sums[0] / n).item(), sums
 

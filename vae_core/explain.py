@@ -37,35 +37,26 @@ def explain_image(model: VAE, x, y=None, eps=None) -> dict:
     model.eval()
     x = torch.as_tensor(np.asarray(x, dtype=np.float32)).reshape(1, *model.cfg.image_shape)
     yy = _label(model, y)
-    mu, logvar = model.encode(x, yy)
-    d = model.latent_dim
-    if model.cfg.autoencoder:
-        eps_t, z = None, mu
-    else:
-        eps_t = torch.randn(1, d) if eps is None else torch.as_tensor(np.asarray(eps, np.float32)).reshape(1, d)
-        z = model.reparameterize(mu, logvar, eps_t)
-    logits_z = model.decode_logits(z, yy)
-    logits_mu = model.decode_logits(mu, yy)
-    recon = float(reconstruction_nll(logits_z, x, model.cfg, model.log_sigma)[0])
+    eps_t = model.draw_eps(1) if eps is None else torch.as_tensor(np.asarray(eps, np.float32)).reshape(1, -1)
+    out = model(x, yy, eps=eps_t)  # the loss terms, as training computes them
+    logits_mu = model.decode_logits(out.mu, yy)
     recon_mu = float(reconstruction_nll(logits_mu, x, model.cfg, model.log_sigma)[0])
-    out = {
+    result = {
         "autoencoder": model.cfg.autoencoder,
-        "mu": mu[0].numpy(), "z": z[0].numpy(),
-        "decoded_z": torch.sigmoid(logits_z)[0].numpy(),  # mean of p(x|z), (C, H, W)
+        "mu": out.mu[0].numpy(), "z": out.z[0].numpy(),
+        "decoded_z": torch.sigmoid(out.logits)[0].numpy(),  # mean of p(x|z), (C, H, W)
         "decoded_mu": torch.sigmoid(logits_mu)[0].numpy(),  # mean of p(x|z = mu)
-        "recon": recon,  # -log p(x|z) in nats
+        "recon": float(out.recon[0]),  # -log p(x|z) in nats
         "recon_at_mu": recon_mu,
         "logvar": None, "sigma": None, "eps": None, "sigma_eps": None,
-        "kl_per_dim": None, "kl": None, "neg_elbo": recon,
+        "kl_per_dim": None, "kl": None, "neg_elbo": float(out.neg_elbo[0]),
     }
-    if not model.cfg.autoencoder:
-        sigma = torch.exp(0.5 * logvar)
-        kl_dims = kl_per_dim(mu, logvar)[0]
-        kl = float(kl_dims.sum())
-        out.update(logvar=logvar[0].numpy(), sigma=sigma[0].numpy(), eps=eps_t[0].numpy(),
-                   sigma_eps=(sigma * eps_t)[0].numpy(), kl_per_dim=kl_dims.numpy(), kl=kl,
-                   neg_elbo=recon + kl)
-    return out
+    if "kl" in out.terms:
+        sigma = torch.exp(0.5 * out.logvar)
+        result.update(logvar=out.logvar[0].numpy(), sigma=sigma[0].numpy(), eps=eps_t[0].numpy(),
+                      sigma_eps=(sigma * eps_t)[0].numpy(), kl_per_dim=kl_per_dim(out.mu, out.logvar)[0].numpy(),
+                      kl=float(out.terms["kl"][0]))
+    return result
 
 
 def sample_loss(model: VAE, images: torch.Tensor, labels: torch.Tensor, seed: int = 0) -> dict:

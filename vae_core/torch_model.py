@@ -21,18 +21,39 @@ from .losses import kl_divergence, reconstruction_nll
 
 @dataclass
 class VAEOutput:
-    loss: torch.Tensor  # () scalar to minimise: mean over the batch of recon + kl_weight * kl
-    recon: torch.Tensor  # (B,) -log p(x|z), nats per image summed over pixels
-    kl: torch.Tensor  # (B,) KL(q(z|x) || p(z)) in nats; zeros for the autoencoder
+    """One pass over a batch: the loss as named terms, each per image in nats, and the values on the way."""
+
+    terms: dict[str, torch.Tensor]  # (B,) each: "recon" = -log p(x|z) summed over pixels; "kl" = KL(q(z|x) || p(z))
     mu: torch.Tensor  # (B, D)
     logvar: torch.Tensor  # (B, D)
     z: torch.Tensor  # (B, D) the reparameterized sample
     logits: torch.Tensor  # (B, C, H, W) decoder output before the sigmoid
 
     @property
+    def recon(self) -> torch.Tensor:
+        return self.terms["recon"]
+
+    @property
+    def kl(self) -> torch.Tensor:
+        """(B,) the KL term; zeros for a model without one (the autoencoder)."""
+        return self.terms["kl"] if "kl" in self.terms else torch.zeros_like(self.recon)
+
+    @property
     def neg_elbo(self) -> torch.Tensor:
         """(B,) the negative ELBO = reconstruction + KL, whatever beta was used for the loss."""
-        return self.recon + self.kl
+        return self.per_image()
+
+    def per_image(self, kl_weight: float = 1.0) -> torch.Tensor:
+        """(B,) the sum of the terms, the KL term times kl_weight (beta, or its warm-up ramp)."""
+        total = None
+        for name, term in self.terms.items():
+            term = term * kl_weight if name == "kl" else term
+            total = term if total is None else total + term
+        return total
+
+    def loss(self, kl_weight: float = 1.0) -> torch.Tensor:
+        """() what training minimises: the mean over the batch of per_image(kl_weight)."""
+        return self.per_image(kl_weight).mean()
 
 
 class ArchitectureMismatch(ValueError):
@@ -162,12 +183,18 @@ class VAE(nn.Module):
             return mu, torch.full_like(mu, AE_LOGVAR)
         return mu, self.encoder.fc_logvar(h)
 
+    def draw_eps(self, batch: int) -> torch.Tensor | None:
+        """The reparameterization's noise for a batch, eps ~ N(0, I) (B, D); None when q(z|x) is a point."""
+        if self.cfg.autoencoder:
+            return None
+        return torch.randn(batch, self.latent_dim, device=self.device)
+
     def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
         """z = mu + sigma * eps with eps ~ N(0, I): the sample stays differentiable in mu and sigma."""
         if self.cfg.autoencoder:
             return mu
         if eps is None:
-            eps = torch.randn_like(mu)
+            eps = self.draw_eps(len(mu))
         return mu + torch.exp(0.5 * logvar) * eps
 
     def decode_logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -179,14 +206,16 @@ class VAE(nn.Module):
         """p(x|z): the mean image, (B, C, H, W) in [0, 1]."""
         return torch.sigmoid(self.decode_logits(z, y))
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, kl_weight: float = 1.0) -> VAEOutput:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, eps: torch.Tensor | None = None) -> VAEOutput:
+        """The loss terms of a batch x (B, C, H, W) with labels y (a conditional model's), one sample of z per image
+        drawn with the noise eps (B, D) (drawn here when None)."""
         mu, logvar = self.encode(x, y)
-        z = self.reparameterize(mu, logvar)
+        z = self.reparameterize(mu, logvar, eps)
         logits = self.decode_logits(z, y)
-        recon = reconstruction_nll(logits, x, self.cfg, self.log_sigma)
-        kl = torch.zeros_like(recon) if self.cfg.autoencoder else kl_divergence(mu, logvar)
-        loss = (recon + kl_weight * kl).mean()
-        return VAEOutput(loss=loss, recon=recon, kl=kl, mu=mu, logvar=logvar, z=z, logits=logits)
+        terms = {"recon": reconstruction_nll(logits, x, self.cfg, self.log_sigma)}
+        if not self.cfg.autoencoder:
+            terms["kl"] = kl_divergence(mu, logvar)
+        return VAEOutput(terms=terms, mu=mu, logvar=logvar, z=z, logits=logits)
 
     @torch.no_grad()
     def prior_sample(self, n: int, temperature: float = 1.0, y: torch.Tensor | None = None,

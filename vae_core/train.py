@@ -193,9 +193,10 @@ class Trainer:
         """The loss to backpropagate for the training images idx, its value (the mean over the batch), and
         the batch's sums of (loss, recon, kl) as float64 (3,). vae_core.distributed overrides this."""
         y = self.y_train[idx] if self.model_cfg.conditional else None
-        out = self.model(self.x_train[idx], y, kl_weight=weight)
-        sums = torch.stack([out.loss.detach() * len(idx), out.recon.detach().sum(), out.kl.detach().sum()]).double()
-        return out.loss, out.loss.item(), sums
+        out = self.model(self.x_train[idx], y)
+        loss = out.loss(kl_weight=weight)
+        sums = torch.stack([loss.detach() * len(idx), out.recon.detach().sum(), out.kl.detach().sum()]).double()
+        return loss, loss.item(), sums
 
     def _evaluate(self) -> tuple[float, float, float]:
         """Test (negative ELBO, recon, KL) after an epoch; vae_core.distributed overrides this."""
