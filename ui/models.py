@@ -76,9 +76,13 @@ _warm_up_started = threading.Event()
 
 
 def warm_up(path: str | None) -> None:
-    """Once per server, in the background: import torch (about 1.6 s) and pandas, and build the model
-    of ``path``, so the first click that needs them does not wait. The first screen needs neither
-    (checkpoints load lazily; the map's encodings are computed in NumPy), so it is on screen sooner."""
+    """Once per server, in the background: import torch (about 1.6 s) and build the model of ``path``, so
+    the first click that needs them does not wait. The first screen needs neither (checkpoints load lazily;
+    the map's encodings are computed in NumPy), so it is on screen sooner.
+
+    Not pandas: Plotly looks for a dataframe in every chart's data through ``sys.modules["pandas"]``, and a
+    pandas still being imported in this thread is half a module there ("partially initialized module
+    'pandas' has no attribute 'Series'" on a chart drawn meanwhile). Pages import it when they need it."""
     if _warm_up_started.is_set():
         return
     _warm_up_started.set()
@@ -94,7 +98,7 @@ def warm_up(path: str | None) -> None:
         import time
 
         time.sleep(_WARM_UP_DELAY)
-        for module in ("pandas", "torch", "vae_core.latent", "vae_core.evaluate"):
+        for module in ("torch", "vae_core.latent", "vae_core.evaluate"):
             importlib.import_module(module)
         if ckpt is not None:
             ckpt.model  # noqa: B018  (builds it)
