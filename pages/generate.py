@@ -10,8 +10,9 @@ from ui.generate_ui import (class_name, class_picker, dim_activity, frames, grid
                             reset_on_model_change, show_tiled, tiled_image)
 from ui.images import show_grid
 from ui.models import encoded_sample
-from vae_core.explain import interpolate, manifold_points, most_active_dims, traversal_values
-from vae_core.latent import SLIDER_LIMIT, decode_batch, normal_ppf, prior_z, traversal
+from vae_core.activity import rank_dims
+from vae_core.explain import interpolate, manifold_points, traversal_values
+from vae_core.latent import SLIDER_LIMIT, decode_batch, normal_ppf, traversal
 from vae_core.render import to_gif, to_png
 
 P = "generate_"  # this page's settings, kept across models
@@ -27,7 +28,7 @@ if ckpt is None:
     end_page()
 reset_on_model_change(M, str(ckpt.path))
 cfg, model = ckpt.config, ckpt.model
-D = cfg.latent_dim
+D, kind, prior = cfg.latent_dim, cfg.variant, ckpt.prior
 stem = ckpt.name
 
 
@@ -45,14 +46,14 @@ def download_png(img: np.ndarray, label: str, file_name: str, key: str) -> None:
 
 
 def prior_tab() -> None:
-    st.markdown("Draw **z ~ N(0, T² I)** and decode it: every image is the mean of **p(x|z)**. "
+    st.markdown(f"Draw **z ~ {prior.tempered_name}** and decode it: every image is the mean of **p(x|z)**. "
                 "The temperature T scales the prior's standard deviation.")
-    if cfg.autoencoder:
+    if not kind.has_prior:
         st.warning("This is a plain autoencoder: nothing in its training made the codes follow N(0, I), so "
                    "decoding prior draws lands where the decoder learned little. Expect blurry or broken images; "
                    "compare a VAE trained on the same data.")
     mode = None
-    if cfg.conditional:
+    if kind.conditional:
         mode = st.selectbox("Class y given to the decoder", [ALL_CLASSES, *range(cfg.num_classes)],
                             key=M + "prior_class", persist_state="session",
                             format_func=lambda c: "one row per class" if c == ALL_CLASSES else class_name(ckpt, c))
@@ -68,17 +69,17 @@ def prior_tab() -> None:
     c3.button("New samples", on_click=bump, args=(P + "seed",), icon=":material/casino:", key=P + "new")
     ncols, y = 8, None
     if mode == ALL_CLASSES:
-        z = prior_z(ncols, D, temp, seed).repeat(cfg.num_classes, 1)
+        z = np.tile(prior.sample(ncols, temp, seed), (cfg.num_classes, 1))
         y = torch.arange(cfg.num_classes).repeat_interleave(ncols)
         order = ", ".join(class_name(ckpt, c) for c in range(cfg.num_classes))
         caption = (f"One row per class (top to bottom: {order}), T = {temp:.1f}, seed {seed}. Each column uses "
                    "the same z: the class y sets the identity, z the style.")
     elif mode is not None:
-        z, y = prior_z(count, D, temp, seed), torch.tensor(mode)
+        z, y = prior.sample(count, temp, seed), torch.tensor(mode)
         caption = f"{count} samples of class {class_name(ckpt, mode)}, T = {temp:.1f}, seed {seed}"
     else:
-        z = prior_z(count, D, temp, seed)
-        caption = f"{count} samples from N(0, {temp:.1f}² I), seed {seed}"
+        z = prior.sample(count, temp, seed)
+        caption = f"{count} samples from {prior.tempered_name.replace('T', f'{temp:.1f}')}, seed {seed}"
     with st.spinner("Decoding..."):
         images = decode_batch(model, z, y)
     grid = show_grid(images, ncols=ncols, caption=caption, cell=110)
@@ -89,7 +90,7 @@ def manifold_dims() -> tuple[int, int]:
     if D == 2:
         return 0, 1
     activity, _ = dim_activity(ckpt)
-    top = most_active_dims(activity, 2)
+    top = rank_dims(activity, 2)
     c1, c2 = st.columns(2)
     i = c1.selectbox("Horizontal axis", list(range(D)), index=top[0], key=M + "dim_x", format_func=dim_name,
                       persist_state="session")
@@ -107,11 +108,11 @@ def manifold_dims() -> tuple[int, int]:
 def manifold_tab() -> None:
     st.markdown("Decode a regular grid of latent points, as in Figure 4 of Kingma & Welling (2014): "
                 "the **learned manifold** shows how the decoder covers the latent space.")
-    if cfg.autoencoder:
+    if not kind.has_prior:
         st.warning("This is a plain autoencoder: its codes do not follow N(0, I), so this grid, shaped by the "
                    "prior, may cover only part of where its codes lie, or empty space between them.")
     n = st.slider("Grid size n (n x n images)", 10, 30, 15, 1, key=P + "grid_n", persist_state="session")
-    y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "grid_class")) if cfg.conditional else None
+    y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "grid_class")) if kind.conditional else None
     if D == 1:
         z = manifold_points(n, 1)
         st.caption("This model has a single latent dimension: the manifold is one row.")
@@ -148,7 +149,7 @@ def interpolation_tab() -> None:
         steps = st.slider("Steps", 5, 20, 10, 1, key=P + "steps", persist_state="session")
         fps = st.slider("GIF frames per second", 2, 20, 8, 1, key=P + "fps", persist_state="session")
         y = None
-        if cfg.conditional:
+        if kind.conditional:
             y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "interp_class",
                                           default=int(ckpt.sample.labels[ia])))
     mu, _ = encoded_sample(str(ckpt.path))
@@ -188,7 +189,7 @@ def traversal_start() -> np.ndarray:
         seed = int(c1.number_input("Seed of the prior sample", 0, 2**31 - 1, step=1, key=P + "trav_seed",
                                    persist_state="session"))
         c2.button("New start", on_click=bump, args=(P + "trav_seed",), key=P + "trav_new", icon=":material/casino:")
-        return prior_z(1, D, 1.0, seed)[0].numpy()
+        return prior.sample(1, 1.0, seed)[0]
     if start == "image":
         idx = pick_image_ui(ckpt, M + "trav_img", "Start image", size=120)
         return encoded_sample(str(ckpt.path))[0][idx]
@@ -204,16 +205,16 @@ def traversal_tab() -> None:
     with c2:
         steps = st.slider("Steps per dimension", 5, 15, 9, 1, key=P + "trav_steps", persist_state="session")
         y = None
-        if cfg.conditional:
+        if kind.conditional:
             y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "trav_class"))
     activity, score = dim_activity(ckpt)
     if D > MAX_TRAVERSAL_DIMS:
-        dims = most_active_dims(activity, MAX_TRAVERSAL_DIMS)
+        dims = rank_dims(activity, MAX_TRAVERSAL_DIMS)
         st.caption(f"The {MAX_TRAVERSAL_DIMS} most active of {D} dimensions, by average "
                    f"{'KL' if score == 'KL' else 'variance of mu'} over the stored images, most active first.")
     else:
         dims = list(range(D))
-    if cfg.autoencoder:
+    if not kind.has_prior:
         st.info("An autoencoder has no KL term: rows are labelled with the variance of mu over the stored images, "
                 "and its codes need not lie in −3..3.")
     values = traversal_values(steps, SLIDER_LIMIT)

@@ -17,6 +17,7 @@ from ui.models import encoded_sample, stamp
 from ui.projection_jobs import projection_or_progress
 from ui.sidebar import draw_sidebar
 from vae_core import posterior
+from vae_core.activity import rank_dims
 from vae_core.projection import LABELS, available_methods
 
 CHART_KEY = "latent_map_chart"
@@ -39,6 +40,7 @@ if ckpt is None or not require_sample(ckpt):
 
 path = str(ckpt.path)
 cfg = ckpt.config
+kind = cfg.variant
 sample = ckpt.sample
 class_names = ckpt.class_names or [str(c) for c in range(cfg.num_classes)]
 if st.session_state.get("latent_map_model") != path:
@@ -73,7 +75,7 @@ def _thumbnails(model_path: str, model_stamp: str, _images: np.ndarray) -> dict:
 controls = st.container()
 col_map, col_img = st.columns([5, 3], gap="large")
 variances = mu.var(0)
-latent_dims = posterior.rank_dims(variances, 2) if latent_dim > 2 else [0, 1]  # the axes' defaults
+latent_dims = rank_dims(variances, 2) if latent_dim > 2 else [0, 1]  # the axes' defaults
 if (st.session_state.get("latent_map_method") or "latent") == "latent" and browser_program(path) is not None:
     axes = (int(st.session_state.get("latent_map_dim_x", latent_dims[0])),
             int(st.session_state.get("latent_map_dim_y", latent_dims[1])) if latent_dim > 1 else None)
@@ -81,7 +83,7 @@ if (st.session_state.get("latent_map_method") or "latent") == "latent" and brows
         st.markdown("### Under the pointer")
         pointer_decoder(path, CHART_KEY, np.zeros(latent_dim, np.float32), axes, size=240,
                         key="latent_map_pointer",
-                        label=int(st.session_state.get("latent_map_class") or 0) if cfg.conditional else 0)
+                        label=int(st.session_state.get("latent_map_class") or 0) if kind.conditional else 0)
         st.caption("Decoded in your browser while the mouse moves over the map"
                    + (", every other dimension at 0." if latent_dim > 2 else "."))
 draw_sidebar()  # after the first image, before the slower chart
@@ -120,9 +122,9 @@ with controls:
                                        help="Fewer points draw faster; the map is always computed from all images.")
     native_2d = method == "latent" and latent_dim >= 2
     show_prior = show_ellipses = False
-    if native_2d and not cfg.autoencoder:
-        show_prior = c_opts.toggle("Prior N(0, I) contours", value=True, key="latent_map_prior",
-                                   help="Circles at 1, 2 and 3 standard deviations of the prior p(z).")
+    if native_2d and kind.has_prior:
+        show_prior = c_opts.toggle(f"Prior {ckpt.prior.name} contours", value=True, key="latent_map_prior",
+                                   help=ckpt.prior.contours_caption)
         show_ellipses = c_opts.toggle(
             "1-sigma ellipses of q(z|x)", value=False, key="latent_map_ellipses",
             help="Each image's posterior: centre mu, half-axes sigma_i = exp(0.5 log sigma_i^2).")
@@ -169,7 +171,7 @@ if method == "latent":
 else:
     axis_titles = (f"{LABELS[method]} 1", f"{LABELS[method]} 2")
 emb = emb_all[shown]
-extent = posterior.map_extent(emb, include=(-3.2, 3.2, -3.2, 3.2) if show_prior else None, square=native_2d)
+extent = posterior.map_extent(emb, include=ckpt.prior.view_box(dims) if show_prior else None, square=native_2d)
 ellipses = None
 if show_ellipses:
     pick = shown[posterior.subsample(len(shown), ELLIPSE_LIMIT, seed=1)]
@@ -183,7 +185,7 @@ if target is not None and stored.get("sig") != chart_sig:
 fig = latent_map_figure(
     emb, sample.labels[shown], shown, class_names, axis_titles=axis_titles,
     grid=posterior.square_grid(*extent, GRID_N), extent=extent, equal_axes=native_2d,
-    prior=posterior.prior_circles() if show_prior else None, ellipses=ellipses, highlight=highlight)
+    prior=ckpt.prior.contours(dims) if show_prior else None, ellipses=ellipses, highlight=highlight)
 
 with col_map:
     st.plotly_chart(fig, key=CHART_KEY, on_select=functools.partial(_on_select, view, chart_sig),
@@ -201,7 +203,7 @@ with col_map:
     map_png_button(emb, sample.labels[shown], class_names, file_name=f"{ckpt.name}-{method}-map.png",
                    key="latent_map_png", extent=extent, axis_titles=axis_titles, highlight=chosen_xy,
                    title=f"{ckpt.name}: {LABELS[method]} map of q(z|x) means",
-                   prior_sigmas=posterior.PRIOR_SIGMAS if show_prior else ())
+                   prior=ckpt.prior.contours(dims) if show_prior else ())
 
 
 # -- what was clicked -------------------------------------------------------------------------
@@ -226,7 +228,7 @@ def _location_latent(t: MapTarget) -> tuple[np.ndarray, str]:
         return z, f"The map is the latent line itself, so this is exactly z = {t.x:.2f}."
     rest = ""
     if latent_dim > 2:
-        rest = ", every other dimension held at 0" + ("" if cfg.autoencoder else " (the prior mean)")
+        rest = ", every other dimension held at 0" + (" (the prior mean)" if kind.has_prior else "")
     return z, INVERSE_NOTE["latent"].format(x=t.x, y=t.y, rest=rest)
 
 
@@ -240,15 +242,16 @@ def _point_details(i: int, recon: np.ndarray, samples: np.ndarray) -> None:
     with c2:
         show_image(recon, caption="reconstruction: decode(mu)", target=200)
     with c3:
-        if cfg.autoencoder:
+        if not kind.gaussian_posterior:
             st.info("An autoencoder has no q(z|x) to sample from: its code is the single point z = mu.")
         else:
             show_grid(samples, ncols=4, cell=96,
                       caption=f"{N_POSTERIOR} samples z = mu + sigma * eps, eps ~ N(0, I), each decoded")
     sigma = posterior.sigma_from_logvar(logvar[i])
     table = {"mu": mu[i], "sigma": sigma}
-    if not cfg.autoencoder:
-        table["KL (nats)"] = posterior.mean_kl_per_dim(mu[i:i + 1], logvar[i:i + 1])
+    kl_dims = kind.kl_per_dim(mu[i:i + 1], logvar[i:i + 1]) if kind.has_prior else None
+    if kl_dims is not None:
+        table["KL (nats)"] = kl_dims[0]
     st.dataframe(pd.DataFrame(table, index=[f"z{d + 1}" for d in range(latent_dim)]).T.style.format("{:.3f}"),
                  width="stretch")
 
@@ -259,7 +262,7 @@ with col_img:
         st.caption("A dot shows that image's posterior q(z|x) below the map; empty space is decoded here.")
     elif target.kind == "point":
         i = target.index
-        y = int(sample.labels[i]) if cfg.conditional else None
+        y = int(sample.labels[i]) if kind.conditional else None
         recon, samples = posterior.decode_posterior(ckpt.model, mu[i], logvar[i], N_POSTERIOR, seed=i, y=y)
         st.markdown(f"### decode(mu) of image #{i}")
         show_image(recon, target=320,
@@ -272,7 +275,7 @@ with col_img:
             z_loc, note = _location_latent(target)
         if z_loc is not None:
             y = None
-            if cfg.conditional:
+            if kind.conditional:
                 y = st.selectbox("Decode as class", range(len(class_names)), format_func=lambda c: class_names[c],
                                  key="latent_map_class", help="A conditional VAE's decoder p(x|z, y) also needs y.")
             from vae_core.latent import decode_batch

@@ -158,7 +158,7 @@ with friendly_errors("Encoding the images"):
                                           (k[2], "KL", res.kl, other and other.kl)):
                 kc.metric(title, f"{value:.2f}", delta=None if ref is None else f"{value - ref:+.2f} vs A",
                           delta_color="inverse")
-            if m.config.autoencoder:
+            if not m.config.variant.has_prior:
                 st.caption("An autoencoder has no KL term: its -ELBO is only the reconstruction "
                            "and is not a bound on -log p(x).")
     st.caption("Negative ELBO = reconstruction -log p(x|z) + KL(q(z|x) || N(0, I)). A larger beta buys a "
@@ -174,4 +174,4 @@ with friendly_errors("Encoding the images"):
                         "gives images it was never trained to make.")
             else:
                 show_grid(samples, ncols=8, cell=90, caption=f"{m.name}: 16 samples"
-                          + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.conditional else ""))
+                          + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""))

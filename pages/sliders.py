@@ -11,8 +11,8 @@ from ui.images import map_with_marks, show_image
 from ui.live_decoder import browser_program, live_sliders
 from ui.models import encoded_sample, position_canvas
 from vae_core import posterior
-from vae_core.latent import SLIDER_LIMIT, decode_batch, prior_z, sanitize_z
-from vae_core.losses import LOG_2PI
+from vae_core.activity import INACTIVE_KL
+from vae_core.latent import SLIDER_LIMIT, decode_batch, sanitize_z
 
 STEP = 0.05
 OTHERS_KEY = "sliders_others"
@@ -27,19 +27,20 @@ if ckpt is None:
 
 path = str(ckpt.path)
 cfg = ckpt.config
-D = cfg.latent_dim
+D, kind, prior = cfg.latent_dim, cfg.variant, ckpt.prior
 sample = ckpt.sample if ckpt.sample is not None and len(ckpt.sample.labels) else None
 class_names = ckpt.class_names or [str(c) for c in range(cfg.num_classes)]
 mu, logvar = encoded_sample(path) if sample is not None else (np.zeros((0, D)), np.zeros((0, D)))
 
-# -- what each dimension does: average KL for a VAE, spread of mu for an autoencoder ----------------
-if cfg.autoencoder:
-    spread = mu.std(0) if len(mu) > 1 else np.ones(D)
-    activity = mu.var(0) if len(mu) > 1 else None
-    space = posterior.SliderSpace(D, activity, offset=mu.mean(0) if len(mu) else None, scale=spread)
+# -- what each dimension does (the variant's score: average KL for a VAE, spread of mu for an autoencoder), and
+# the sliders' units: the prior's mean and standard deviation, or without a prior the codes' -------------------
+activity = kind.activity(mu, logvar) if len(mu) else None
+BY_KL = kind.activity_name == "KL"  # activity is an average KL (else the variance of mu)
+if kind.has_prior:
+    space = posterior.SliderSpace(D, activity, offset=prior.mean(), scale=prior.std())
 else:
-    activity = posterior.mean_kl_per_dim(mu, logvar) if len(mu) else None
-    space = posterior.SliderSpace(D, activity)
+    space = posterior.SliderSpace(D, activity, offset=mu.mean(0) if len(mu) else None,
+                                  scale=mu.std(0) if len(mu) > 1 else np.ones(D))
 
 
 def slider_key(d: int) -> str:
@@ -63,8 +64,8 @@ def _reset() -> None:
 
 
 def _randomize() -> None:
-    z = prior_z(1, D)[0].numpy()
-    if cfg.autoencoder:  # no prior: a standard normal draw in slider units
+    z = prior.sample(1)[0]
+    if not kind.has_prior:  # no prior: a standard normal draw in slider units
         z = space.offset + space.scale * z
     _set_values(space.to_sliders(z, SLIDER_LIMIT))
     _bump()
@@ -72,7 +73,7 @@ def _randomize() -> None:
 
 def _from_image(i: int) -> None:
     _set_values(space.to_sliders(mu[i], SLIDER_LIMIT), 0.0)
-    if cfg.conditional:
+    if kind.conditional:
         st.session_state.sliders_class = int(sample.labels[i])
     _bump()
 
@@ -107,9 +108,9 @@ if any(v is not None for v in url_z.values()):
 def slider_label(d: int) -> str:
     if activity is None:
         return f"z{d + 1}"
-    if cfg.autoencoder:
+    if not BY_KL:
         return f"z{d + 1} · Var {activity[d]:.2f}"
-    if activity[d] < posterior.INACTIVE_KL:
+    if activity[d] < INACTIVE_KL:
         return f":gray[z{d + 1} · KL {activity[d]:.3f} · inactive]"
     return f"z{d + 1} · KL {activity[d]:.2f}"
 
@@ -179,10 +180,10 @@ if sample is not None:
         _image_picker()
 if not live:  # the live sliders have their own reset and randomize buttons
     tools[2].button("Reset", on_click=_reset, width="stretch", key="sliders_reset", icon=":material/restart_alt:",
-                    help="Every slider to 0: the prior's mean." if not cfg.autoencoder
+                    help="Every slider to 0: the prior's mean." if kind.has_prior
                     else "Every slider to 0: the codes' mean.")
     tools[3].button("Random z", on_click=_randomize, width="stretch", key="sliders_random", icon=":material/casino:",
-                    help=("Draw the sliders' values from the prior N(0, I)" if not cfg.autoencoder else
+                    help=(f"Draw the sliders' values from the prior {prior.name}" if kind.has_prior else
                           "Draw the sliders' values from a standard normal (an autoencoder has no prior)")
                     + (" (the other dimensions keep their shared value)." if space.other_dims else "."))
 with tools[4]:
@@ -194,10 +195,11 @@ if not live_ok:
 
 def _numbers(z: np.ndarray) -> str:
     norm = float(np.linalg.norm(z))
-    if cfg.autoencoder:
+    if not kind.has_prior:
         return f"||z|| = {norm:.2f}"
-    log_prior = -0.5 * (D * LOG_2PI + float(np.sum(z.astype(np.float64) ** 2)))
-    return f"||z|| = {norm:.2f} (prior samples: about sqrt({D}) = {np.sqrt(D):.2f}) · log p(z) = {log_prior:.2f}"
+    typical = float(np.sqrt(np.sum(prior.mean() ** 2 + prior.std() ** 2)))  # sqrt(E ||z||^2): sqrt(D) for N(0, I)
+    log_prior = float(prior.log_density(z[None])[0])
+    return f"||z|| = {norm:.2f} (prior samples: about {typical:.2f}) · log p(z) = {log_prior:.2f}"
 
 
 def _show_point(z: np.ndarray) -> None:
@@ -223,15 +225,15 @@ def _position_map(z: np.ndarray) -> None:
 def _plain_label(d: int) -> str:
     if activity is None:
         return f"z{d + 1}"
-    if cfg.autoencoder:
+    if not BY_KL:
         return f"z{d + 1} · Var {activity[d]:.2f}"
-    return f"z{d + 1} · KL {activity[d]:.2f}" + (" (inactive)" if activity[d] < posterior.INACTIVE_KL else "")
+    return f"z{d + 1} · KL {activity[d]:.2f}" + (" (inactive)" if activity[d] < INACTIVE_KL else "")
 
 
 # -- live mode: the sliders and the decoder run in the browser ----------------------------------------
 if live:
     y = 0
-    if cfg.conditional:
+    if kind.conditional:
         y = st.selectbox("Class y (the decoder is p(x|z, y))", range(len(class_names)),
                          format_func=lambda c: class_names[c], key="sliders_class")
     others_now = posterior.clean_slider_value(st.session_state.get(OTHERS_KEY, 0.0), SLIDER_LIMIT)
@@ -240,8 +242,8 @@ if live:
                                   for d in space.slider_dims]
     got = live_sliders(path, current, space.slider_dims, [_plain_label(d) for d in space.slider_dims],
                        offset=space.offset, scale=space.scale, label=int(y),
-                       inactive=[bool(activity is not None and not cfg.autoencoder
-                                      and activity[d] < posterior.INACTIVE_KL) for d in space.slider_dims],
+                       inactive=[bool(activity is not None and BY_KL
+                                      and activity[d] < INACTIVE_KL) for d in space.slider_dims],
                        version=st.session_state.get("sliders_version", 0), size=420, key="sliders_live_decoder")
     if got is not None and len(got) == D:
         returned = np.array([posterior.clean_slider_value(v, SLIDER_LIMIT) for v in got])
@@ -274,11 +276,11 @@ def server_sliders() -> None:
     col_img, col_sliders = st.columns([2, 3], gap="large")
     with col_img:
         y = None
-        if cfg.conditional:
+        if kind.conditional:
             y = st.selectbox("Class y (the decoder is p(x|z, y))", range(len(class_names)),
                              format_func=lambda c: class_names[c], key="sliders_class")
         caption = "decode(z): the mean of p(x|z). " + _numbers(z)
-        if cfg.autoencoder:
+        if not kind.has_prior:
             caption += (". An autoencoder has no prior: sliders are in units of the spread of the encoded test "
                         "images around their mean, and points far from the codes may decode to nonsense.")
         show_image(decode_batch(ckpt.model, z[None], y)[0], target=400, caption=caption, inline=True)
@@ -294,21 +296,21 @@ def server_sliders() -> None:
                 box.slider(
                     slider_label(d), -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=slider_key(d),
                     bind="query-params",  # a link to the page keeps the point
-                    help=None if activity is None or cfg.autoencoder else
+                    help=None if activity is None or not BY_KL else
                     f"Average KL(q(z{d + 1}|x) || N(0, 1)) over the stored test images: {activity[d]:.3f} nats. "
                     "Near 0 means the encoder does not use this dimension.")
         if space.other_dims:
             others_kl = activity[space.other_dims] if activity is not None else np.zeros(len(space.other_dims))
-            what = "Var" if cfg.autoencoder else "KL"
+            what = "KL" if BY_KL else "Var"
             st.slider(
                 f"The other {len(space.other_dims)} dimensions (each {what} <= {others_kl.max():.2f})",
                 -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=OTHERS_KEY,
                 help="The least active dimensions share this one value. " + (
-                    "Their average KL is small: the decoder barely listens to them." if not cfg.autoencoder else ""))
-        if activity is not None and not cfg.autoencoder:
-            n_inactive = int((activity < posterior.INACTIVE_KL).sum())
+                    "Their average KL is small: the decoder barely listens to them." if BY_KL else ""))
+        if activity is not None and BY_KL:
+            n_inactive = int((activity < INACTIVE_KL).sum())
             if n_inactive:
-                st.caption(f"{n_inactive} of {D} dimensions are inactive (average KL < {posterior.INACTIVE_KL} nats): "
+                st.caption(f"{n_inactive} of {D} dimensions are inactive (average KL < {INACTIVE_KL} nats): "
                            "the KL term pulled their q(z_i|x) onto the prior, so they carry no information and "
                            "moving them changes nothing. This is called posterior collapse.")
         _show_point(z)

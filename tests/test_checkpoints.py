@@ -100,8 +100,8 @@ def test_round_trip_of_a_trained_checkpoint(trained, digits):
 
 @pytest.mark.parametrize("kw", [
     dict(arch="conv", hidden=(4, 8), likelihood="gaussian", gaussian_variance="learned"),
-    dict(conditional=True, latent_dim=3),
-    dict(autoencoder=True),
+    dict(kind="cvae", latent_dim=3),
+    dict(kind="ae"),
 ])
 def test_round_trip_of_every_variant(tmp_path, kw):
     torch.manual_seed(0)
@@ -110,7 +110,7 @@ def test_round_trip_of_every_variant(tmp_path, kw):
         for p in model.parameters():
             p.add_(torch.randn_like(p))  # not the default init: values must really be restored
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    y = torch.arange(4) if model.cfg.conditional else None
+    y = torch.arange(4) if model.cfg.variant.conditional else None
     model(torch.rand(4, 1, 8, 8), y).loss().backward()
     opt.step()
     images = np.random.default_rng(0).integers(0, 256, size=(6, 8, 8), dtype=np.uint8)

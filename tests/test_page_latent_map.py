@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from ui.map_plot import MapTarget, latent_map_figure, parse_selection, sample_traces
 from vae_core import posterior
+from vae_core.activity import rank_dims
 from vae_core.checkpoints import load_checkpoint
 from vae_core.evaluate import encode_dataset
 from vae_core.latent import decode_batch
@@ -248,5 +249,5 @@ def test_the_decoder_panel_first_shows_the_decoders_image_of_z_zero(which, ck2, 
     from vae_core import numpy_model, posterior
 
     mu = numpy_model.encode(ck.config, ck.arrays, ck.sample.as_array(), ck.sample.labels)[0]
-    dx, dy = posterior.rank_dims(mu.var(0), 2) if ck.config.latent_dim > 2 else (0, 1)
+    dx, dy = rank_dims(mu.var(0), 2) if ck.config.latent_dim > 2 else (0, 1)
     assert f"z{dx + 1} = 0.00, z{dy + 1} = 0.00" in still[0]  # the map's axes, as the browser's readout says

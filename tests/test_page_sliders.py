@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from vae_core import posterior
+from vae_core.activity import INACTIVE_KL, mean_kl_per_dim, rank_dims
 from vae_core.checkpoints import load_checkpoint
 from vae_core.evaluate import encode_dataset
 from vae_core.latent import SLIDER_LIMIT
@@ -103,7 +104,7 @@ class Page:
 def _kl(path: Path) -> tuple[np.ndarray, np.ndarray]:
     ck = load_checkpoint(path)
     mu, logvar = encode_dataset(ck.model, ck.sample.as_tensor())
-    return mu, posterior.mean_kl_per_dim(mu, logvar)
+    return mu, mean_kl_per_dim(mu, logvar)
 
 
 def test_one_slider_per_dimension_labelled_with_its_kl(app_home):
@@ -112,9 +113,9 @@ def test_one_slider_per_dimension_labelled_with_its_kl(app_home):
     labels = [s.label for s in page.at.slider]
     assert len(labels) == 8
     for d, label in enumerate(labels):
-        digits = 3 if kl[d] < posterior.INACTIVE_KL else 2
+        digits = 3 if kl[d] < INACTIVE_KL else 2
         assert label.replace(":gray[", "").startswith(f"z{d + 1} · KL {kl[d]:.{digits}f}")
-        assert ("inactive" in label) == (kl[d] < posterior.INACTIVE_KL)
+        assert ("inactive" in label) == (kl[d] < INACTIVE_KL)
     assert page.values() == [0.0] * 8
     assert "||z|| = 0.00" in page.decoded_image().captions[0]
 
@@ -154,7 +155,7 @@ def test_a_20d_model_gets_16_sliders_for_its_most_active_dims_and_one_for_the_re
     labels = [s.label for s in page.at.slider]
     assert len(labels) == 17
     shown = [int(re.search(r"z(\d+)", lab).group(1)) - 1 for lab in labels[:16]]
-    assert shown == posterior.rank_dims(kl, 16)
+    assert shown == rank_dims(kl, 16)
     assert labels[16].startswith("The other 4 dimensions")
     at_zero = page.decoded()
     page.at.slider(key="sliders_others").set_value(-3.0)
@@ -243,7 +244,7 @@ def test_slider_space_and_value_cleaning():
 
 def test_a_conditional_model_gets_a_class_picker_that_changes_the_image(app_home, digits):
     out = app_home / "runs" / "cvae-3d"
-    Trainer(tiny_model_config(latent_dim=3, conditional=True), tiny_train_config(epochs=1), digits, out_dir=out,
+    Trainer(tiny_model_config(latent_dim=3, kind="cvae"), tiny_train_config(epochs=1), digits, out_dir=out,
             sample_size=50, command="pytest fixture").fit()
     page = Page(out)
     assert len(page.at.slider) == 3

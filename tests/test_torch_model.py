@@ -113,7 +113,7 @@ def test_forward_returns_named_terms_and_uses_the_noise_it_is_given():
     torch.testing.assert_close(a.z, a.mu + torch.exp(0.5 * a.logvar) * eps)
     assert torch.equal(a.terms["recon"], b.terms["recon"]) and torch.equal(a.terms["kl"], b.terms["kl"])
     assert not torch.equal(model(x).z, a.z)  # without eps, new noise
-    assert list(VAE(_cfg(autoencoder=True))(x).terms) == ["recon"]  # no KL term at all
+    assert list(VAE(_cfg(kind="ae"))(x).terms) == ["recon"]  # no KL term at all
 
 
 @pytest.mark.parametrize("arch,hidden", [("mlp", (16,)), ("conv", (8, 8))])
@@ -144,7 +144,7 @@ def test_prior_sample_is_reproducible_with_a_generator():
 @pytest.mark.parametrize("arch,hidden", [("mlp", (16,)), ("conv", (8,))])
 def test_conditional_needs_labels_and_uses_them(arch, hidden):
     torch.manual_seed(0)
-    model = VAE(_cfg(arch=arch, hidden=hidden, conditional=True, num_classes=10))
+    model = VAE(_cfg(arch=arch, hidden=hidden, kind="cvae", num_classes=10))
     x = _images(4)
     y = torch.tensor([0, 3, 9, 1])
     out = model(x, y)
@@ -173,7 +173,7 @@ def test_unconditional_model_ignores_labels():
 
 def test_autoencoder_has_no_sampling_and_no_kl():
     torch.manual_seed(0)
-    model = VAE(_cfg(autoencoder=True))
+    model = VAE(_cfg(kind="ae"))
     assert model.encoder.fc_logvar is None
     x = _images(5)
     out = model(x)
@@ -240,7 +240,7 @@ def test_latent_dim_limits_are_inclusive():
 
 
 def test_model_config_dict_round_trip_and_unknown_keys():
-    cfg = _cfg(arch="conv", hidden=(4, 8), conditional=True, num_classes=7)
+    cfg = _cfg(arch="conv", hidden=(4, 8), kind="cvae", num_classes=7)
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
     # JSON turns tuples into lists: from_dict must give back an equal config
     as_json = {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.to_dict().items()}

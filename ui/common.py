@@ -125,9 +125,8 @@ def model_sidebar(choice: ModelChoice | None) -> None:
 
 def _model_summary(ckpt: Checkpoint) -> None:
     cfg = ckpt.config
-    kind = "Autoencoder" if cfg.autoencoder else ("Conditional VAE" if cfg.conditional else "VAE")
     m = ckpt.meta.get("metrics") or {}
-    lines = [f"**{kind}**, {cfg.arch.upper()}, latent dim **{cfg.latent_dim}**",
+    lines = [f"**{cfg.variant.title}**, {cfg.arch.upper()}, latent dim **{cfg.latent_dim}**",
              f"{ckpt.meta.get('dataset', '?')}, {cfg.image_shape[1]}x{cfg.image_shape[2]} px, {cfg.likelihood}"]
     if "test_neg_elbo" in m:
         lines.append(f"test -ELBO {m['test_neg_elbo']:.1f} nats")

@@ -31,15 +31,15 @@ class Member:
 
     @property
     def title(self) -> str:
-        cfg = self.ckpt.config
-        if cfg.autoencoder:
-            return "Autoencoder"
-        beta = (self.ckpt.meta.get("train_config") or {}).get("beta", 1.0)
-        return "VAE (beta = 1)" if float(beta) == 1.0 else f"beta-VAE (beta = {float(beta):g})"
+        kind = self.ckpt.config.variant
+        if not kind.has_prior:  # no KL term for beta to weight
+            return kind.title
+        beta = float((self.ckpt.meta.get("train_config") or {}).get("beta", 1.0))
+        return f"{kind.title} (beta = 1)" if beta == 1.0 else f"beta-{kind.title} (beta = {beta:g})"
 
     @property
-    def autoencoder(self) -> bool:
-        return bool(self.ckpt.config.autoencoder)
+    def has_prior(self) -> bool:
+        return self.ckpt.config.variant.has_prior
 
 
 def load_trio(folder: Path = BUNDLED_DIR) -> tuple[list[Member], list[str]]:
@@ -80,7 +80,7 @@ def sampling_z(member: Member, codes: np.ndarray, n: int = N_PRIOR, seed: int = 
     """The z a sampler would decode, from the same eps ~ N(0, I) for every model: z = eps for a VAE (its
     prior); for an autoencoder, which has no prior, z = mean + std * eps with the mean and spread of its codes."""
     eps = np.random.default_rng(seed).standard_normal((n, codes.shape[1])).astype(np.float32)
-    if member.autoencoder:
+    if not member.has_prior:
         return codes.mean(0) + codes.std(0) * eps
     return eps
 

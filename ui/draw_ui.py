@@ -53,7 +53,7 @@ def encode_one(ckpt: Checkpoint, x: np.ndarray, y: int | None = None) -> Encodin
     model = ckpt.model
     model.eval()
     xt = torch.from_numpy(np.asarray(x, np.float32)[None]).to(model.device)
-    yt = torch.tensor([int(y)], device=model.device) if (y is not None and ckpt.config.conditional) else None
+    yt = torch.tensor([int(y)], device=model.device) if (y is not None and ckpt.config.variant.conditional) else None
     mu, logvar = model.encode(xt, yt)
     recon = model.decode(mu, yt)
     return Encoding(np.asarray(x, np.float32), mu[0].float().cpu().numpy(), logvar[0].float().cpu().numpy(),

@@ -6,8 +6,7 @@ import streamlit as st
 import torch
 
 from vae_core.checkpoints import Checkpoint
-from vae_core.evaluate import active_units
-from vae_core.explain import mean_kl_per_dim, sample_loss
+from vae_core.explain import sample_loss
 from vae_core.render import tile, to_uint8, upscale
 
 from .images import scale_for, show_image
@@ -127,14 +126,10 @@ def stored_sample_loss(path: str) -> dict:
 
 
 def dim_activity(ckpt: Checkpoint) -> tuple[np.ndarray, str]:
-    """How much each latent dimension is used, and the name of the score.
-
-    VAE: the average KL(q(z_i|x) || N(0, 1)) over the stored images. Autoencoder (no KL):
-    the variance of mu_i over the stored images. Zeros when no images are stored."""
-    d = ckpt.config.latent_dim
+    """How much each latent dimension is used over the stored images, as the model's variant scores it (a
+    VAE: the average KL(q(z_i|x) || N(0, 1)); an autoencoder: the variance of mu_i), and the score's name.
+    Zeros when no images are stored."""
+    kind = ckpt.config.variant
     if ckpt.sample is None or len(ckpt.sample.labels) == 0:
-        return np.zeros(d), "KL"
-    mu, logvar = encoded_sample(str(ckpt.path))
-    if ckpt.config.autoencoder:
-        return active_units(mu)[1], "var"
-    return mean_kl_per_dim(mu, logvar), "KL"
+        return np.zeros(ckpt.config.latent_dim), kind.activity_name
+    return kind.activity(*encoded_sample(str(ckpt.path))), kind.activity_name

@@ -36,11 +36,15 @@ def conv_transpose_out(n: int) -> int:
     return (n - 1) * STRIDE - 2 * PADDING + KERNEL
 
 
+def conv_factor(blocks: int) -> int:
+    """What image sides must divide by for this many convolution blocks (the decoder doubles them back)."""
+    return STRIDE ** blocks
+
+
 def conv_fit_error(image_shape: tuple[int, int, int], hidden: tuple[int, ...]) -> str | None:
-    """Why ``len(hidden)`` convolution blocks cannot take images of this shape, or None when they can:
-    the decoder doubles the sides back, so each side must divide by STRIDE ** blocks."""
+    """Why ``len(hidden)`` convolution blocks cannot take images of this shape, or None when they can."""
     _, h, w = image_shape
-    factor = STRIDE ** len(hidden)
+    factor = conv_factor(len(hidden))
     if h % factor == 0 and w % factor == 0:
         return None
     return (f"arch='conv' with {len(hidden)} stride-{STRIDE} blocks needs height and width divisible by {factor}; "
@@ -85,7 +89,7 @@ class Architecture:
     mu: Op  # the features -> mu of q(z|x)
     logvar: Op | None  # the features -> log sigma^2 of q(z|x); None when q(z|x) is a point (z = mu)
     decoder: tuple[Op, ...]  # z (D,) -> the logits of p(x|z), C*H*W values in (C, H, W) order (flat or as a map)
-    tensors: dict[str, TensorSpec]  # by state_dict name
+    tensors: dict[str, TensorSpec]  # by state_dict name: the input centre, a learned sigma, the variant's own
 
     @property
     def ops(self) -> tuple[Op, ...]:
@@ -119,7 +123,7 @@ class _Chain:
 
 def _label_classes(cfg: ModelConfig) -> int:
     """How many classes the one-hot label has (0: the model takes no label)."""
-    return cfg.num_classes if cfg.conditional else 0
+    return cfg.num_classes if cfg.variant.conditional else 0
 
 
 def _encoder(cfg: ModelConfig) -> tuple[_Chain, tuple[int, ...]]:
@@ -169,7 +173,7 @@ def describe(cfg: ModelConfig) -> Architecture:
     encoder, last_map = _encoder(cfg)
     features = encoder.shape[0]
     mu = Op("linear", (features,), (cfg.latent_dim,), "encoder.fc_mu")
-    logvar = None if cfg.autoencoder else Op("linear", (features,), (cfg.latent_dim,), "encoder.fc_logvar")
+    logvar = Op("linear", (features,), (cfg.latent_dim,), "encoder.fc_logvar") if cfg.variant.gaussian_posterior else None
     decoder = _decoder(cfg, last_map)
     if math.prod(decoder.shape) != cfg.num_pixels:
         raise ValueError(f"the decoder ends at {decoder.shape}, not the {cfg.num_pixels} pixels of {cfg.image_shape}")
@@ -179,6 +183,7 @@ def describe(cfg: ModelConfig) -> Architecture:
     # The mean training image: the encoder sees x minus it (centred inputs train faster); zero, and so no change,
     # in models trained without it.
     tensors["pixel_mean"] = TensorSpec(tuple(cfg.image_shape), learned=False)
+    tensors.update(cfg.variant.extra_tensors(cfg))
     return Architecture(tuple(encoder.ops), mu, logvar, tuple(decoder.ops), tensors)
 
 

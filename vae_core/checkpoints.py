@@ -36,7 +36,9 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_arrays
 
 from .config import ConfigError, ModelConfig
+from . import numpy_model
 from .architecture import state_shapes
+from .priors import Prior
 
 if TYPE_CHECKING:
     import torch
@@ -89,6 +91,7 @@ class Checkpoint:
         self.sample = sample
         self.optimizer_state: dict | None = None
         self._model: VAE | None = None
+        self._prior: Prior | None = None
         self._device = device
         self._frozen = frozen  # build the model with requires_grad off (for viewing, never training)
         self._lock = threading.Lock()
@@ -109,6 +112,16 @@ class Checkpoint:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def prior(self) -> Prior:
+        """p(z) of this model as its variant gives it, from the arrays (no torch until it draws)."""
+        if self._prior is None:
+            def posterior(x):
+                return numpy_model.encode(self.config, self.arrays, x)
+
+            self._prior = self.config.variant.prior(self.config, self.arrays, posterior)
+        return self._prior
 
     @property
     def class_names(self) -> list[str]:

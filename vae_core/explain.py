@@ -11,7 +11,6 @@ import numpy as np
 import torch
 
 from .latent import lerp, manifold_grid, normal_ppf, slerp
-from .losses import kl_per_dim, reconstruction_nll
 from .torch_model import VAE
 from .train import evaluate_neg_elbo
 
@@ -19,7 +18,7 @@ INTERPOLATIONS = ("lerp", "slerp")
 
 
 def _label(model: VAE, y) -> torch.Tensor | None:
-    if not model.cfg.conditional:
+    if not model.variant.conditional:
         return None
     if y is None:
         raise ValueError("this is a conditional VAE: give the image's class label")
@@ -40,9 +39,8 @@ def explain_image(model: VAE, x, y=None, eps=None) -> dict:
     eps_t = model.draw_eps(1) if eps is None else torch.as_tensor(np.asarray(eps, np.float32)).reshape(1, -1)
     out = model(x, yy, eps=eps_t)  # the loss terms, as training computes them
     logits_mu = model.decode_logits(out.mu, yy)
-    recon_mu = float(reconstruction_nll(logits_mu, x, model.cfg, model.log_sigma)[0])
+    recon_mu = float(model.reconstruction_nll(logits_mu, x)[0])
     result = {
-        "autoencoder": model.cfg.autoencoder,
         "mu": out.mu[0].numpy(), "z": out.z[0].numpy(),
         "decoded_z": torch.sigmoid(out.logits)[0].numpy(),  # mean of p(x|z), (C, H, W)
         "decoded_mu": torch.sigmoid(logits_mu)[0].numpy(),  # mean of p(x|z = mu)
@@ -53,8 +51,9 @@ def explain_image(model: VAE, x, y=None, eps=None) -> dict:
     }
     if "kl" in out.terms:
         sigma = torch.exp(0.5 * out.logvar)
+        kl_dims = model.variant.kl_per_dim(out.mu.numpy(), out.logvar.numpy())  # None: the KL does not split
         result.update(logvar=out.logvar[0].numpy(), sigma=sigma[0].numpy(), eps=eps_t[0].numpy(),
-                      sigma_eps=(sigma * eps_t)[0].numpy(), kl_per_dim=kl_per_dim(out.mu, out.logvar)[0].numpy(),
+                      sigma_eps=(sigma * eps_t)[0].numpy(), kl_per_dim=None if kl_dims is None else kl_dims[0],
                       kl=float(out.terms["kl"][0]))
     return result
 
@@ -65,20 +64,6 @@ def sample_loss(model: VAE, images: torch.Tensor, labels: torch.Tensor, seed: in
         raise ValueError("no images to average the loss over")
     neg_elbo, recon, kl = evaluate_neg_elbo(model, images, labels, seed=seed)
     return {"neg_elbo": neg_elbo, "recon": recon, "kl": kl, "n": int(len(images)), "seed": seed}
-
-
-def mean_kl_per_dim(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
-    """(D,) the average over images of KL(q(z_i|x) || N(0, 1)): how much each dimension is used."""
-    if len(mu) == 0:
-        return np.zeros(mu.shape[1], np.float64)
-    mu_t, logvar_t = torch.as_tensor(mu, dtype=torch.float64), torch.as_tensor(logvar, dtype=torch.float64)
-    return kl_per_dim(mu_t, logvar_t).mean(0).numpy()
-
-
-def most_active_dims(score: np.ndarray, k: int = 16) -> list[int]:
-    """Indices of the k largest scores (KL or variance per dimension), largest first; ties keep index order."""
-    order = np.argsort(-np.asarray(score, dtype=np.float64), kind="stable")
-    return [int(i) for i in order[:k]]
 
 
 def manifold_points(n: int, latent_dim: int, dims: tuple[int, int] = (0, 1)) -> np.ndarray:

@@ -24,13 +24,6 @@ def sanitize_z(z, latent_dim: int, limit: float = ABSURD_LIMIT) -> np.ndarray:
     return np.clip(arr, -limit, limit).astype(np.float32)
 
 
-def prior_z(n: int, latent_dim: int, temperature: float = 1.0, seed: int | None = None) -> torch.Tensor:
-    """n draws from N(0, temperature^2 I), (n, D)."""
-    g = torch.Generator()
-    g.manual_seed(seed if seed is not None else torch.seed())
-    return torch.randn(n, latent_dim, generator=g) * temperature
-
-
 def normal_ppf(p: np.ndarray) -> np.ndarray:
     """Inverse CDF of N(0, 1): sqrt(2) * erfinv(2p - 1)."""
     return math.sqrt(2.0) * torch.erfinv(torch.as_tensor(2 * np.asarray(p) - 1, dtype=torch.float64)).numpy()
@@ -98,7 +91,7 @@ def decode_batch(model: VAE, z, y=None, batch_size: int = 1024) -> np.ndarray:
     if model.training:
         model.eval()
     z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim).to(model.device)
-    yy = _labels_for(y, len(z)) if model.cfg.conditional else None
+    yy = _labels_for(y, len(z)) if model.variant.conditional else None
     if len(z) == 0:
         return np.zeros((0, *model.cfg.image_shape), np.float32)
     if len(z) <= batch_size:

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .activity import rank_dims
 from .render import to_png, upscale
 
 if TYPE_CHECKING:
     from .torch_model import VAE
 
 PRIOR_SIGMAS = (1.0, 2.0, 3.0)  # radii of the prior N(0, I) contours drawn on the 2-D plane
-INACTIVE_KL = 0.01  # nats: a dimension whose average KL is below this carries no information
 
 
 def sigma_from_logvar(logvar) -> np.ndarray:
@@ -47,26 +47,6 @@ def prior_circles(sigmas=PRIOR_SIGMAS, vertices: int = 96) -> list[tuple[float, 
         x, y = ellipse_outlines(np.zeros((1, 2)), np.full((1, 2), float(s)), vertices)
         out.append((float(s), x[:-1], y[:-1]))
     return out
-
-
-def mean_kl_per_dim(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
-    """KL(q(z_i|x) || N(0, 1)) averaged over the images, one number in nats per dimension, (D,)."""
-    import torch
-
-    from .losses import kl_per_dim
-
-    mu_t = torch.as_tensor(np.asarray(mu, dtype=np.float32))
-    lv_t = torch.as_tensor(np.asarray(logvar, dtype=np.float32))
-    if len(mu_t) == 0:
-        return np.zeros(mu_t.shape[1], np.float32)
-    return kl_per_dim(mu_t, lv_t).mean(0).numpy()
-
-
-def rank_dims(scores: np.ndarray, k: int | None = None) -> list[int]:
-    """Indices of the k highest scores, highest first (ties keep the lower index first)."""
-    s = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=-np.inf)
-    order = np.argsort(-s, kind="stable")
-    return [int(i) for i in order[: (len(order) if k is None else k)]]
 
 
 def posterior_samples(mu, logvar, n: int, seed: int = 0) -> np.ndarray:

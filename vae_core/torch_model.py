@@ -7,16 +7,17 @@ covers the VAE, the beta-VAE, the conditional VAE and the plain autoencoder; the
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from .architecture import KERNEL, PADDING, STRIDE, Op, describe
 from .config import AE_LOGVAR, ModelConfig
-from .losses import kl_divergence, reconstruction_nll
+from .losses import reconstruction_nll
+from .priors import Prior
 
 
 @dataclass
@@ -89,6 +90,7 @@ class VAE(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
+        self.variant = cfg.variant
         self.architecture = describe(cfg)
         for op in self.architecture.ops:  # in order: a Sequential's positions are its layers' names
             if op.name:
@@ -154,6 +156,7 @@ class VAE(nn.Module):
         elif last.bias.numel() == logit.shape[0]:  # one bias per channel
             p_c = mean.reshape(mean.shape[0], -1).mean(1).clamp(1e-3, 1 - 1e-3)
             last.bias.copy_(torch.log(p_c) - torch.log1p(-p_c))
+        self.variant.init_from_data(self, images)
 
     @property
     def latent_dim(self) -> int:
@@ -164,7 +167,7 @@ class VAE(nn.Module):
         return next(self.parameters()).device
 
     def _onehot(self, y: torch.Tensor | None, batch: int) -> torch.Tensor | None:
-        if not self.cfg.conditional:
+        if not self.variant.conditional:
             return None
         if y is None:
             raise ValueError("this is a conditional VAE: pass the class labels y with x or z")
@@ -185,13 +188,13 @@ class VAE(nn.Module):
 
     def draw_eps(self, batch: int) -> torch.Tensor | None:
         """The reparameterization's noise for a batch, eps ~ N(0, I) (B, D); None when q(z|x) is a point."""
-        if self.cfg.autoencoder:
+        if not self.variant.gaussian_posterior:
             return None
         return torch.randn(batch, self.latent_dim, device=self.device)
 
     def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
         """z = mu + sigma * eps with eps ~ N(0, I): the sample stays differentiable in mu and sigma."""
-        if self.cfg.autoencoder:
+        if not self.variant.gaussian_posterior:
             return mu
         if eps is None:
             eps = self.draw_eps(len(mu))
@@ -212,17 +215,34 @@ class VAE(nn.Module):
         mu, logvar = self.encode(x, y)
         z = self.reparameterize(mu, logvar, eps)
         logits = self.decode_logits(z, y)
-        terms = {"recon": reconstruction_nll(logits, x, self.cfg, self.log_sigma)}
-        if not self.cfg.autoencoder:
-            terms["kl"] = kl_divergence(mu, logvar)
+        terms = self.variant.loss_terms(self, x, mu, logvar, z, logits)
         return VAEOutput(terms=terms, mu=mu, logvar=logvar, z=z, logits=logits)
+
+    def reconstruction_nll(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """-log p(x|z) per image (B,), for the decoder's logits at z."""
+        return reconstruction_nll(logits, x, self.cfg, self.log_sigma)
+
+    def log_prior(self, z: torch.Tensor) -> torch.Tensor:
+        """log p(z) per row of z (B,)."""
+        return self.variant.log_prior(self, z)
+
+    @torch.no_grad()
+    def prior(self) -> Prior:
+        """p(z) of this model, as its variant gives it (for a prior made of encodings, of its weights now)."""
+        tensors = {k: v.detach().cpu().numpy() for k, v in self.state_dict().items()}
+
+        def posterior(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            mu, logvar = self.encode(torch.as_tensor(x, dtype=torch.float32, device=self.device))
+            return mu.cpu().numpy(), logvar.cpu().numpy()
+
+        return self.variant.prior(self.cfg, tensors, posterior)
 
     @torch.no_grad()
     def prior_sample(self, n: int, temperature: float = 1.0, y: torch.Tensor | None = None,
                      generator: torch.Generator | None = None) -> torch.Tensor:
-        """New images: z ~ N(0, temperature^2 I), decoded to the mean of p(x|z)."""
-        z = torch.randn(n, self.latent_dim, generator=generator).to(self.device) * temperature
-        return self.decode(z, y)
+        """New images: z drawn from the prior (its spread times temperature), decoded to the mean of p(x|z)."""
+        z = self.prior().sample(n, temperature, generator=generator)
+        return self.decode(torch.from_numpy(z).to(self.device), y)
 
 
 def build_model(cfg: ModelConfig) -> VAE:
