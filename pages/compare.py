@@ -9,7 +9,7 @@ import streamlit as st
 
 from ui import url_state
 from ui.common import end_page, page_header
-from ui.compare_maps import (REFERENCE, decode_uint8, encode_reference, load_trio, reconstruct, sampling_z,
+from ui.compare_ui import (REFERENCE, decode_uint8, encode_reference, load_trio, reconstruct, sampling_z,
                              thumbnails)
 from ui.export import PLOTLY_CONFIG, map_png_button
 from ui.images import show_grid, show_image

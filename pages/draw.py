@@ -14,7 +14,7 @@ from ui.draw_ui import dataset_style, encode_one, nearest_images, place, placeme
 from ui.export import PLOTLY_CONFIG, map_png_button, point_json_button
 from ui.images import show_grid, show_image
 from ui.map_plot import latent_map_figure
-from ui.models import encoded_sample, model_choices, projection
+from ui.model_choices import encoded_sample, model_choices, projection
 from vae_core import posterior
 from vae_core.activity import rank_dims
 from vae_core.preprocess import MAX_UPLOAD_BYTES, PreprocessError, decode_data_url, prepare, read_picture

@@ -9,7 +9,7 @@ from ui.common import current_model, end_page, friendly_errors, page_header, req
 from ui.generate_ui import (class_name, class_picker, dim_activity, frames, grid_frames, pick_image_ui,
                             reset_on_model_change, show_tiled, tiled_image)
 from ui.images import show_grid
-from ui.models import encoded_sample
+from ui.model_choices import encoded_sample
 from vae_core.activity import rank_dims
 from vae_core.explain import interpolate, manifold_points, traversal_values
 from vae_core.latent import SLIDER_LIMIT, decode_batch, normal_ppf, traversal

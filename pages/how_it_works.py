@@ -9,7 +9,7 @@ from ui.common import current_model, end_page, friendly_errors, page_header, req
 from ui.generate_ui import (class_name, dim_activity, image_tensor, pick_image_ui, pick_random_image,
                             reset_on_model_change, stored_sample_loss)
 from ui.images import show_grid, show_image
-from ui.models import encoded_sample
+from ui.model_choices import encoded_sample
 from vae_core.activity import rank_dims
 from vae_core.explain import explain_image
 from vae_core.latent import decode_batch

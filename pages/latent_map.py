@@ -13,7 +13,7 @@ from ui.export import PLOTLY_CONFIG, map_png_button
 from ui.images import show_grid, show_image
 from ui.live_decoder import browser_program, pointer_decoder
 from ui.map_plot import MapTarget, hover_previews, latent_map_figure, parse_selection
-from ui.models import encoded_sample, stamp
+from ui.model_choices import encoded_sample, stamp
 from ui.projection_jobs import projection_or_progress
 from ui.sidebar import draw_sidebar
 from vae_core import posterior

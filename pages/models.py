@@ -4,9 +4,9 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import current_model, end_page, friendly_errors, page_header
-from ui.compare import PRESETS, image_shape, model_rows, on_images, pick_images, prior_samples, zip_bytes
+from ui.models_ui import PRESETS, image_shape, model_rows, on_images, pick_images, prior_samples, zip_bytes
 from ui.images import show_grid
-from ui.models import load_model, model_choices
+from ui.model_choices import load_model, model_choices
 from vae_core.checkpoints import CheckpointError
 
 page_header(

@@ -9,7 +9,7 @@ from ui.common import current_model, end_page, page_header
 from ui.export import point_json
 from ui.images import map_with_marks, show_image
 from ui.live_decoder import browser_program, live_sliders
-from ui.models import encoded_sample, position_canvas
+from ui.model_choices import encoded_sample, position_canvas
 from vae_core import posterior
 from vae_core.activity import INACTIVE_KL
 from vae_core.latent import SLIDER_LIMIT, decode_batch, sanitize_z

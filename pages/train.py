@@ -8,7 +8,7 @@ import streamlit as st
 
 from ui.common import page_header
 from ui.images import show_grid
-from ui.models import session_id
+from ui.model_choices import session_id
 from ui.training_jobs import job_registry, loss_figure, save_uploaded_npz
 from vae_core.checkpoints import max_upload_bytes, megabytes
 from vae_core.config import DEFAULT_HIDDEN, MAX_LATENT_DIM, ConfigError, parse_hidden

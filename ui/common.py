@@ -13,7 +13,7 @@ import streamlit as st
 from vae_core.checkpoints import Checkpoint, CheckpointError, import_zip, max_upload_bytes, megabytes
 from vae_core.paths import uploads_dir, unique_child
 
-from .models import DEFAULT_MODEL, ModelChoice, load_model, model_choices, session_id
+from .model_choices import DEFAULT_MODEL, ModelChoice, load_model, model_choices, session_id
 from . import url_state
 
 HALL_CSS = """

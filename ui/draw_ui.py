@@ -11,7 +11,7 @@ from vae_core.checkpoints import Checkpoint
 from vae_core.preprocess import DatasetStyle, PreprocessError
 from vae_core.projection import LABELS, Projection
 
-from .models import load_model, stamp
+from .model_choices import load_model, stamp
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -10,7 +10,7 @@ from vae_core.explain import sample_loss
 from vae_core.render import tile, to_uint8, upscale
 
 from .images import scale_for, show_image
-from .models import encoded_sample, load_model, stamp
+from .model_choices import encoded_sample, load_model, stamp
 
 ANY_CLASS = -1
 

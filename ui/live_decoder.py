@@ -18,7 +18,7 @@ from vae_core.decoder_program import UnsupportedDecoder, program_from_arrays, ru
 from vae_core.render import to_png, to_uint8
 
 from .component_data import UNPACK_JS, component_data
-from .models import load_model, stamp
+from .model_choices import load_model, stamp
 
 _JS = Path(__file__).parent / "js"
 _CORE = (_JS / "decoder_core.js").read_text()

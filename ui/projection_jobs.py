@@ -15,7 +15,7 @@ from typing import Callable
 
 import streamlit as st
 
-from ui.models import _projection_store, encoded_sample, projection, projection_key
+from ui.model_choices import _projection_store, encoded_sample, projection, projection_key
 from vae_core.projection import LABELS, Projection
 from vae_core.projection_cache import CACHED_METHODS, load, load_or_fit, map_params, model_fingerprint
 

@@ -12,7 +12,7 @@ import contextlib
 import streamlit as st
 
 from .common import model_sidebar
-from .models import ModelChoice
+from .model_choices import ModelChoice
 from .presenter import presenter_toggle
 from .scenes import scenes_sidebar, share_sidebar
 

@@ -16,7 +16,7 @@ from vae_core.render import to_uint8
 from vae_core.train import evaluate_neg_elbo
 from vae_core.variants import Variant
 
-from .models import ModelChoice, stamp
+from .model_choices import ModelChoice, stamp
 
 # Pairs that each show one idea: beta trades reconstruction for KL; an autoencoder has no KL; more latent
 # dimensions reconstruct better. Only the pairs whose checkpoints exist are offered.

@@ -15,7 +15,7 @@ from vae_core.latent import decode_batch
 from vae_core.paths import BUNDLED_DIR
 from vae_core.render import to_uint8
 
-from .models import load_model, stamp
+from .model_choices import load_model, stamp
 
 TRIO = ("digits-2d-autoencoder", "digits-2d", "digits-2d-beta2")  # same data, same 2-D latent, same test images
 REFERENCE = "digits-2d"  # whose stored test images all three encode
