@@ -11,7 +11,7 @@ streamlit.delta_generator._use_warning_has_been_displayed = True
 
 from ui import url_state
 from ui.common import PageEnd, choose_model
-from ui.model_choices import warm_up
+from ui.loaded_model import warm_up
 from ui.presenter import presenter_keys, presenter_mode
 from ui.scenes import deck_from_url, scene_bar
 from ui.sidebar import begin_run, draw_sidebar

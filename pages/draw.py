@@ -14,9 +14,9 @@ from ui.draw_ui import dataset_style, encode_one, nearest_images, place, placeme
 from ui.export import PLOTLY_CONFIG, map_png_button, point_json_button
 from ui.images import show_grid, show_image
 from ui.map_plot import latent_map_figure
-from ui.model_choices import encoded_sample, model_choices, projection
+from ui.model_choices import model_choices
+from ui.projection_jobs import projection
 from vae_core import posterior
-from vae_core.activity import rank_dims
 from vae_core.preprocess import MAX_UPLOAD_BYTES, PreprocessError, decode_data_url, prepare, read_picture
 from vae_core.projection import LABELS, available_methods
 from vae_core.render import to_png, to_uint8
@@ -28,9 +28,10 @@ N_NEAREST = 8
 page_header("Draw & encode", "Draw a digit (or upload a picture): it is framed like the training images, then "
             "the encoder gives its posterior q(z|x) = N(mu, sigma^2), the decoder p(x|z) redraws it from mu, "
             "and the map shows where it lands among the encoded test images.")
-ckpt = current_model()
-if ckpt is None:
+loaded = current_model()
+if loaded is None:
     end_page()
+ckpt = loaded.checkpoint
 
 path = str(ckpt.path)
 cfg = ckpt.config
@@ -45,7 +46,7 @@ if st.session_state.get("draw_model") != path:
 for k, v in (("draw_image", None), ("draw_source", "draw")):
     if k not in st.session_state:
         st.session_state[k] = v
-style, measured = dataset_style(ckpt)
+style, measured = dataset_style(loaded)
 
 # -- the picture ------------------------------------------------------------------------------------
 col_in, col_x, col_rec = st.columns([3, 2, 2], gap="large")
@@ -131,7 +132,7 @@ else:
 
 mu_all = logvar_all = None
 if sample is not None:
-    mu_all, logvar_all = encoded_sample(path)
+    mu_all, logvar_all = loaded.encodings()
     near = nearest_images(mu_all, enc.mu, N_NEAREST)
     names = [class_names[int(c)] if int(c) < len(class_names) else str(int(c)) for c in sample.labels[near]]
     st.markdown(f"**The {N_NEAREST} test images whose mu is nearest** (classes: {', '.join(names)})")
@@ -144,7 +145,8 @@ with b1:
                       source="upload" if source == "upload" else "drawing", **extra)
 with b2:
     if kind.has_prior and D <= posterior.MAX_SLIDERS:
-        query = {f"sliders_z{d + 1}": f"{v:.3f}" for d, v in enumerate(np.clip(enc.mu, -3, 3))}
+        space = loaded.slider_space()  # the link sets the sliders, in their units, to this z
+        query = {f"sliders_z{d + 1}": f"{v:.3f}" for d, v in zip(space.slider_dims, space.to_sliders(enc.mu, 3))}
         if st.button("Open this z on the Latent sliders", key="draw_to_sliders", icon=":material/tune:"):
             url_state.forget_all()
             name = next((url_state.model_url_name(c) for c in model_choices() if c.path == path), None)
@@ -166,10 +168,10 @@ method = st.segmented_control("Map", options, format_func=LABELS.get, required=T
 url_state.write("projection", method)
 dims = (0, 1)
 if method == "latent" and D > 2:
-    dims = tuple(sorted(rank_dims(mu_all.var(0), 2)))
+    dims = loaded.default_axes()
 proj = None
 try:
-    proj = projection(path, method, dims)
+    proj = projection(loaded, method, dims, background=False)
 except ValueError as e:
     st.error(f"The {LABELS[method]} map failed: {e}")
     end_page()
@@ -213,7 +215,8 @@ with c_side:
     elif not native:
         st.caption("The 1-sigma ellipse is drawn on the native latent plane only: the other maps bend distances.")
     if method == "latent" and D > 2:
-        st.caption(f"Shown: z{dims[0] + 1} and z{dims[1] + 1}, the two dimensions whose mu varies most.")
+        st.caption(f"Shown: z{dims[0] + 1} and z{dims[1] + 1}, the two most active dimensions (largest "
+                   f"{kind.activity_label}).")
     st.caption(f"{len(shown):,} of {len(mu_all):,} test images shown.")
     map_png_button(emb, sample.labels[shown], class_names, file_name=f"{ckpt.name}-drawing-{method}.png",
                    key="draw_map_png", extent=extent, axis_titles=axis_titles,

@@ -6,10 +6,9 @@ import streamlit as st
 import torch
 
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
-from ui.generate_ui import (class_name, class_picker, dim_activity, frames, grid_frames, pick_image_ui,
+from ui.generate_ui import (class_name, class_picker, frames, grid_frames, pick_image_ui,
                             reset_on_model_change, show_tiled, tiled_image)
 from ui.images import show_grid
-from ui.model_choices import encoded_sample
 from vae_core.activity import rank_dims
 from vae_core.explain import interpolate, manifold_points, traversal_values
 from vae_core.latent import SLIDER_LIMIT, decode_batch, normal_ppf, traversal
@@ -23,9 +22,10 @@ ALL_CLASSES = -1
 
 page_header("Generate", "New images from the decoder p(x|z): samples from the prior N(0, I), the latent "
             "manifold, paths between two encoded images, and one latent dimension at a time.")
-ckpt = current_model()
-if ckpt is None:
+loaded = current_model()
+if loaded is None:
     end_page()
+ckpt = loaded.checkpoint
 reset_on_model_change(M, str(ckpt.path))
 cfg, model = ckpt.config, ckpt.model
 D, kind, prior = cfg.latent_dim, cfg.variant, ckpt.prior
@@ -89,8 +89,7 @@ def prior_tab() -> None:
 def manifold_dims() -> tuple[int, int]:
     if D == 2:
         return 0, 1
-    activity, _ = dim_activity(ckpt)
-    top = rank_dims(activity, 2)
+    top = loaded.default_axes()
     c1, c2 = st.columns(2)
     i = c1.selectbox("Horizontal axis", list(range(D)), index=top[0], key=M + "dim_x", format_func=dim_name,
                       persist_state="session")
@@ -101,7 +100,7 @@ def manifold_dims() -> tuple[int, int]:
     j = c2.selectbox("Vertical axis", rest, key=M + "dim_y", format_func=dim_name, persist_state="session")
     others = "The other dimension is" if D == 3 else f"The other {D - 2} dimensions are"
     st.caption(f"{others} held at 0, the prior's mean. The two axes start at the "
-               "dimensions with the largest average KL, the ones the model uses most.")
+               f"dimensions with the largest {kind.activity_label}, the ones the model uses most.")
     return i, j
 
 
@@ -152,7 +151,7 @@ def interpolation_tab() -> None:
         if kind.conditional:
             y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "interp_class",
                                           default=int(ckpt.sample.labels[ia])))
-    mu, _ = encoded_sample(str(ckpt.path))
+    mu, _ = loaded.encodings()
     za, zb = mu[ia], mu[ib]
     cell = min(110, 980 // steps)
     gifs = {}
@@ -192,7 +191,7 @@ def traversal_start() -> np.ndarray:
         return prior.sample(1, 1.0, seed)[0]
     if start == "image":
         idx = pick_image_ui(ckpt, M + "trav_img", "Start image", size=120)
-        return encoded_sample(str(ckpt.path))[0][idx]
+        return loaded.encodings()[0][idx]
     return np.zeros(D, np.float32)
 
 
@@ -207,18 +206,18 @@ def traversal_tab() -> None:
         y = None
         if kind.conditional:
             y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "trav_class"))
-    activity, score = dim_activity(ckpt)
+    activity, score = loaded.activity()
     if D > MAX_TRAVERSAL_DIMS:
         dims = rank_dims(activity, MAX_TRAVERSAL_DIMS)
-        st.caption(f"The {MAX_TRAVERSAL_DIMS} most active of {D} dimensions, by average "
-                   f"{'KL' if score == 'KL' else 'variance of mu'} over the stored images, most active first.")
+        st.caption(f"The {MAX_TRAVERSAL_DIMS} most active of {D} dimensions, by {kind.activity_label} "
+                   "over the stored images, most active first.")
     else:
         dims = list(range(D))
     if not kind.has_prior:
         st.info("An autoencoder has no KL term: rows are labelled with the variance of mu over the stored images, "
                 "and its codes need not lie in −3..3.")
     values = traversal_values(steps, SLIDER_LIMIT)
-    z = traversal(torch.as_tensor(z0), dims, values)
+    z = traversal(torch.tensor(z0), dims, values)
     with st.spinner("Decoding..."):
         images = decode_batch(model, z, y).reshape(len(dims), steps, *cfg.image_shape)
     st.caption("Columns: value of the swept dimension, " + ", ".join(f"{v:+.1f}" for v in values)

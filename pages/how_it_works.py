@@ -6,11 +6,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
-from ui.generate_ui import (class_name, dim_activity, image_tensor, pick_image_ui, pick_random_image,
-                            reset_on_model_change, stored_sample_loss)
+from ui.generate_ui import class_name, image_tensor, pick_image_ui, pick_random_image, reset_on_model_change
 from ui.images import show_grid, show_image
-from ui.model_choices import encoded_sample
-from vae_core.activity import rank_dims
 from vae_core.explain import explain_image
 from vae_core.latent import decode_batch
 from vae_core.priors import prior_z
@@ -23,9 +20,10 @@ PRIOR_ROW = 8
 page_header("How it works", "A VAE, step by step, with the loaded model's own numbers: the encoder q(z|x), "
             "the reparameterization trick, the decoder p(x|z), the loss (negative ELBO = reconstruction + KL) "
             "and the prior N(0, I).")
-ckpt = current_model()
-if ckpt is None:
+loaded = current_model()
+if loaded is None:
     end_page()
+ckpt = loaded.checkpoint
 reset_on_model_change(M, str(ckpt.path))
 if not require_sample(ckpt):
     end_page()
@@ -57,12 +55,9 @@ def current_eps() -> np.ndarray:
 
 def posterior_picture(ex: dict) -> None:
     """For D >= 2: the stored codes, this image's q(z|x) as a 2-sigma ellipse, mu and the drawn z."""
-    all_mu, _ = encoded_sample(str(ckpt.path))
+    all_mu, _ = loaded.encodings()
     mu = ex["mu"]
-    if D == 2:
-        i, j = 0, 1
-    else:
-        i, j = sorted(rank_dims(dim_activity(ckpt)[0], 2))
+    i, j = loaded.default_axes()
     fig = go.Figure()
     fig.add_trace(go.Scattergl(x=all_mu[:, i], y=all_mu[:, j], mode="markers", name="mu of the stored images",
                                marker=dict(size=5, color="rgba(120,120,120,0.35)")))
@@ -79,8 +74,8 @@ def posterior_picture(ex: dict) -> None:
     fig.update_layout(xaxis_title=dim_name(i), yaxis_title=dim_name(j), yaxis_scaleanchor="x")
     st.plotly_chart(fig_style(fig, 420), key=P + "latent_chart")
     if D > 2:
-        st.caption(f"Dimensions {dim_name(i)} and {dim_name(j)}, the two the model uses most (largest average "
-                   f"{'KL' if not AE else 'variance of mu'}).")
+        st.caption(f"Dimensions {dim_name(i)} and {dim_name(j)}, the two the model uses most (largest "
+                   f"{kind.activity_label}).")
 
 
 # ---------------------------------------------------------------- 0. the image
@@ -226,7 +221,7 @@ if beta != 1.0:
              r"\mathrm{KL}\!\left(q(z \mid x)\,\|\,p(z)\right)")
 
 with friendly_errors("Averaging the loss over the stored images"):
-    avg = stored_sample_loss(str(ckpt.path))
+    avg = loaded.sample_loss()
     metrics = ckpt.meta.get("metrics") or {}
     rows = [("This image" if AE else "This image, this eps", ex["recon"], ex["kl"], ex["neg_elbo"]),
             (f"Mean over the {avg['n']} stored test images (one z each, seed {avg['seed']})",
@@ -255,7 +250,7 @@ show_grid(prior_images, ncols=PRIOR_ROW, cell=110,
           caption=f"{PRIOR_ROW} draws z ~ {prior.name}, decoded"
           + (f" with class {class_name(ckpt, y)}, the chosen image's" if y is not None else ""))
 st.button("New prior samples", on_click=bump, args=(P + "prior_seed",), key=P + "new_prior", icon=":material/casino:")
-all_mu, all_logvar = encoded_sample(str(ckpt.path))
+all_mu, all_logvar = loaded.encodings()
 if AE:
     spread = all_mu.std(axis=0)
     st.warning("Why these look poor: an autoencoder was never asked to make its codes follow N(0, I). "

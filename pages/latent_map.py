@@ -11,13 +11,11 @@ from ui import url_state
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
 from ui.export import PLOTLY_CONFIG, map_png_button
 from ui.images import show_grid, show_image
-from ui.live_decoder import browser_program, pointer_decoder
+from ui.live_decoder import pointer_decoder
 from ui.map_plot import MapTarget, hover_previews, latent_map_figure, parse_selection
-from ui.model_choices import encoded_sample, stamp
-from ui.projection_jobs import projection_or_progress
+from ui.projection_jobs import projection
 from ui.sidebar import draw_sidebar
 from vae_core import posterior
-from vae_core.activity import rank_dims
 from vae_core.projection import LABELS, available_methods
 
 CHART_KEY = "latent_map_chart"
@@ -34,9 +32,10 @@ INVERSE_NOTE = {
 page_header("Latent map", "Each dot is one test image x, placed at the mean mu(x) of its posterior "
             "q(z|x) = N(mu, sigma^2). Colours are classes the VAE never saw. Hover a dot to see its image, "
             "click a dot to see q(z|x), click empty space to decode that location with p(x|z).")
-ckpt = current_model()
-if ckpt is None or not require_sample(ckpt):
+loaded = current_model()
+if loaded is None or not require_sample(loaded.checkpoint):
     end_page()
+ckpt = loaded.checkpoint
 
 path = str(ckpt.path)
 cfg = ckpt.config
@@ -58,14 +57,8 @@ url_point = url_state.parse_index(url_state.fresh("point"), len(sample.labels))
 if url_point is not None:
     st.session_state.latent_map_target = {"target": MapTarget("point", index=url_point), "view": None, "sig": None}
 
-mu, logvar = encoded_sample(path)
+mu, logvar = loaded.encodings()
 n_images, latent_dim = mu.shape
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _thumbnails(model_path: str, model_stamp: str, _images: np.ndarray) -> dict:
-    """The stored images on one PNG sheet, for the hover previews (computed once per model)."""
-    return posterior.thumbnail_sprite(_images)
 
 
 # -- layout -------------------------------------------------------------------------------
@@ -74,14 +67,14 @@ def _thumbnails(model_path: str, model_stamp: str, _images: np.ndarray) -> dict:
 # decoded image is what a visitor should see first.
 controls = st.container()
 col_map, col_img = st.columns([5, 3], gap="large")
-variances = mu.var(0)
-latent_dims = rank_dims(variances, 2) if latent_dim > 2 else [0, 1]  # the axes' defaults
-if (st.session_state.get("latent_map_method") or "latent") == "latent" and browser_program(path) is not None:
+scores, _ = loaded.activity()
+latent_dims = loaded.default_axes()
+if (st.session_state.get("latent_map_method") or "latent") == "latent" and loaded.browser_program() is not None:
     axes = (int(st.session_state.get("latent_map_dim_x", latent_dims[0])),
             int(st.session_state.get("latent_map_dim_y", latent_dims[1])) if latent_dim > 1 else None)
     with col_img:
         st.markdown("### Under the pointer")
-        pointer_decoder(path, CHART_KEY, np.zeros(latent_dim, np.float32), axes, size=240,
+        pointer_decoder(loaded, CHART_KEY, np.zeros(latent_dim, np.float32), axes, size=240,
                         key="latent_map_pointer",
                         label=int(st.session_state.get("latent_map_class") or 0) if kind.conditional else 0)
         st.caption("Decoded in your browser while the mouse moves over the map"
@@ -99,7 +92,7 @@ with controls:
              "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
     dims: tuple[int, int] = (0, 1)
     if method == "latent" and latent_dim > 2:
-        fmt = lambda d: f"z{d + 1}  (Var mu {variances[d]:.2f})"  # noqa: E731
+        fmt = lambda d: f"z{d + 1}  ({kind.activity_name} {scores[d]:.2f})"  # noqa: E731
         a1, a2 = c_axes.columns(2)
         dx = a1.selectbox("Horizontal axis", range(latent_dim), index=latent_dims[0], format_func=fmt,
                           key="latent_map_dim_x")
@@ -109,7 +102,7 @@ with controls:
             st.warning("Pick two different latent dimensions for the two axes.")
             end_page()
         dims = (int(dx), int(dy))
-        c_axes.caption("Defaults: the two dimensions whose mu varies most over the images (the most active).")
+        c_axes.caption(f"Defaults: the two most active dimensions (largest {kind.activity_label} over the images).")
     elif method == "latent" and latent_dim == 1:
         c_axes.caption("This model has one latent dimension: the map shows z1 on the horizontal axis.")
 
@@ -139,7 +132,7 @@ with controls:
 
     proj = None
     with friendly_errors(f"Computing the {LABELS[method]} map"):
-        proj = projection_or_progress(path, method, dims)  # None while t-SNE / UMAP compute in the background
+        proj = projection(loaded, method, dims)  # None while t-SNE / UMAP compute in the background
     if proj is None:
         end_page()
 
@@ -190,7 +183,7 @@ fig = latent_map_figure(
 with col_map:
     st.plotly_chart(fig, key=CHART_KEY, on_select=functools.partial(_on_select, view, chart_sig),
                     selection_mode=("points",), config=PLOTLY_CONFIG)
-    hover_previews(CHART_KEY, _thumbnails(path, stamp(path), sample.images))
+    hover_previews(CHART_KEY, loaded.thumbnails())
     notes = [f"{len(shown):,} of {n_images:,} test images."]
     if show_ellipses and len(shown) > ELLIPSE_LIMIT:
         notes.append(f"Ellipses drawn for {ELLIPSE_LIMIT} of them.")

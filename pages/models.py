@@ -6,7 +6,8 @@ import streamlit as st
 from ui.common import current_model, end_page, friendly_errors, page_header
 from ui.models_ui import PRESETS, image_shape, model_rows, on_images, pick_images, prior_samples, zip_bytes
 from ui.images import show_grid
-from ui.model_choices import load_model, model_choices
+from ui.loaded_model import loaded_model
+from ui.model_choices import model_choices
 from vae_core.checkpoints import CheckpointError
 
 page_header(
@@ -15,9 +16,10 @@ page_header(
     "you uploaded. The score is the test negative ELBO = reconstruction + KL, in nats per image: "
     "lower is better, but only models of the same dataset can be compared by it.",
 )
-ckpt = current_model()
-if ckpt is None:
+loaded = current_model()
+if loaded is None:
     end_page()
+ckpt = loaded.checkpoint
 
 choices = model_choices()
 labels = {c.path: c.label for c in choices}
@@ -72,7 +74,7 @@ def partner(a: str) -> str | None:
             return by_name[other]
     def key(p: str) -> tuple:
         try:
-            m = load_model(p)
+            m = loaded_model(p).checkpoint
         except CheckpointError:
             return (None, None)
         return image_shape(m), m.meta.get("dataset")
@@ -115,7 +117,7 @@ path_b = cb.selectbox("Model B", paths, key="models_b", format_func=labels.get)
 n_images = cn.slider("Images", 4, 32, 8, step=4, key="models_n")
 
 try:
-    model_a, model_b = load_model(path_a), load_model(path_b)
+    model_a, model_b = loaded_model(path_a).checkpoint, loaded_model(path_b).checkpoint
 except CheckpointError as e:
     st.error(f"That checkpoint cannot be used: {e}. Pick another model.")
     end_page()

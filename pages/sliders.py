@@ -8,8 +8,7 @@ from ui import url_state
 from ui.common import current_model, end_page, page_header
 from ui.export import point_json
 from ui.images import map_with_marks, show_image
-from ui.live_decoder import browser_program, live_sliders
-from ui.model_choices import encoded_sample, position_canvas
+from ui.live_decoder import live_sliders
 from vae_core import posterior
 from vae_core.activity import INACTIVE_KL
 from vae_core.latent import SLIDER_LIMIT, decode_batch, sanitize_z
@@ -21,26 +20,23 @@ Z_NOW_KEY = "sliders_z_now"  # a dict whose "z" is the point on screen
 page_header("Latent sliders", "Each slider is one coordinate of z, in units of the prior's standard deviation: "
             "the prior N(0, I) keeps about 95% of its samples within +-2 on every axis. The image is the "
             "decoder's mean of p(x|z). Dimensions whose average KL is about 0 are ignored by the decoder.")
-ckpt = current_model()
-if ckpt is None:
+loaded = current_model()
+if loaded is None:
     end_page()
+ckpt = loaded.checkpoint
 
 path = str(ckpt.path)
 cfg = ckpt.config
 D, kind, prior = cfg.latent_dim, cfg.variant, ckpt.prior
 sample = ckpt.sample if ckpt.sample is not None and len(ckpt.sample.labels) else None
 class_names = ckpt.class_names or [str(c) for c in range(cfg.num_classes)]
-mu, logvar = encoded_sample(path) if sample is not None else (np.zeros((0, D)), np.zeros((0, D)))
+mu, logvar = loaded.encodings()
 
 # -- what each dimension does (the variant's score: average KL for a VAE, spread of mu for an autoencoder), and
-# the sliders' units: the prior's mean and standard deviation, or without a prior the codes' -------------------
-activity = kind.activity(mu, logvar) if len(mu) else None
+# the sliders' units (the prior's mean and standard deviation, or without a prior the codes') ------------------
+activity = loaded.activity()[0] if len(mu) else None
 BY_KL = kind.activity_name == "KL"  # activity is an average KL (else the variance of mu)
-if kind.has_prior:
-    space = posterior.SliderSpace(D, activity, offset=prior.mean(), scale=prior.std())
-else:
-    space = posterior.SliderSpace(D, activity, offset=mu.mean(0) if len(mu) else None,
-                                  scale=mu.std(0) if len(mu) > 1 else np.ones(D))
+space = loaded.slider_space()
 
 
 def slider_key(d: int) -> str:
@@ -169,7 +165,7 @@ def _point_menu() -> None:
                       on_click=lambda: st.session_state.pop("sliders_saved", None))
 
 
-live_ok = browser_program(path) is not None
+live_ok = loaded.browser_program() is not None
 tools = st.columns([2.6, 1.9, 1.2, 1.5, 1.5], vertical_alignment="center")
 live = tools[0].toggle("Live: decode in the browser", value=live_ok, disabled=not live_ok,
                        key="sliders_live", help="The decoder's weights are sent to your browser once; every "
@@ -212,8 +208,8 @@ def _position_map(z: np.ndarray) -> None:
     """z as a ring on the encoded test images' means (two most spread dimensions), saved points as stars."""
     if len(mu) == 0 or D < 2:
         return
-    dims = (0, 1) if D == 2 else tuple(sorted(np.argsort(-np.var(mu, 0))[:2].tolist()))
-    canvas = position_canvas(path, dims, tuple(class_names))
+    dims = loaded.default_axes()
+    canvas = loaded.position_canvas(dims, tuple(class_names))
     stars = [(p[dims[0]], p[dims[1]]) for p in st.session_state.get("sliders_saved", [])]
     map_with_marks(canvas, (float(z[dims[0]]), float(z[dims[1]])), stars,
                    alt=f"the encoded test images' means on z{dims[0] + 1} and z{dims[1] + 1}",
@@ -240,7 +236,7 @@ if live:
     current = np.full(D, others_now)
     current[space.slider_dims] = [posterior.clean_slider_value(st.session_state[slider_key(d)], SLIDER_LIMIT)
                                   for d in space.slider_dims]
-    got = live_sliders(path, current, space.slider_dims, [_plain_label(d) for d in space.slider_dims],
+    got = live_sliders(loaded, current, space.slider_dims, [_plain_label(d) for d in space.slider_dims],
                        offset=space.offset, scale=space.scale, label=int(y),
                        inactive=[bool(activity is not None and BY_KL
                                       and activity[d] < INACTIVE_KL) for d in space.slider_dims],

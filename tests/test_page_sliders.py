@@ -205,7 +205,7 @@ def test_the_position_map_rings_z_and_stars_the_saved_points(app_home):
     # the same place the server-side drawing would use
     ck = load_checkpoint(DIGITS_2D)
     mu, _ = encode_dataset(ck.model, ck.sample.as_tensor())
-    from ui.model_choices import _square_extent
+    from ui.loaded_model import _square_extent
 
     canvas = MapCanvas(mu[:1000], ck.sample.labels[:1000], [str(c) for c in range(10)], ["#000000"] * 10,
                        size=460, dot=4, axis_titles=("z1", "z2"), extent=_square_extent(mu[:1000]))

@@ -13,7 +13,8 @@ import streamlit as st
 from vae_core.checkpoints import Checkpoint, CheckpointError, import_zip, max_upload_bytes, megabytes
 from vae_core.paths import uploads_dir, unique_child
 
-from .model_choices import DEFAULT_MODEL, ModelChoice, load_model, model_choices, session_id
+from .loaded_model import LoadedModel, loaded_model
+from .model_choices import DEFAULT_MODEL, ModelChoice, model_choices, session_id
 from . import url_state
 
 HALL_CSS = """
@@ -116,7 +117,7 @@ def model_sidebar(choice: ModelChoice | None) -> None:
                          format_func=lambda p: labels.get(p, p))
     url_state.write_url_model(choice)
     try:
-        ckpt = load_model(choice.path)
+        ckpt = loaded_model(choice.path).checkpoint
     except CheckpointError as e:
         st.sidebar.error(f"This checkpoint cannot be used: {e}")
         return
@@ -133,14 +134,14 @@ def _model_summary(ckpt: Checkpoint) -> None:
     st.sidebar.caption("  \n".join(lines))
 
 
-def current_model() -> Checkpoint | None:
-    """The loaded checkpoint of this session, or None (after showing why)."""
+def current_model() -> LoadedModel | None:
+    """This session's model (its checkpoint and what the app derives from it), or None (after showing why)."""
     path = st.session_state.get("model_path")
     if not path:
         st.info("Pick a model in the sidebar.")
         return None
     try:
-        return load_model(path)
+        return loaded_model(path)
     except CheckpointError as e:
         st.error(f"The selected checkpoint cannot be used: {e}. Pick another model in the sidebar.")
         return None

@@ -5,17 +5,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import streamlit as st
 import torch
 
-from vae_core import posterior
 from vae_core.checkpoints import Checkpoint, CheckpointError
-from vae_core.evaluate import encode_dataset
 from vae_core.latent import decode_batch
 from vae_core.paths import BUNDLED_DIR
 from vae_core.render import to_uint8
 
-from .model_choices import load_model, stamp
+from .loaded_model import LoadedModel, loaded_model
 
 TRIO = ("digits-2d-autoencoder", "digits-2d", "digits-2d-beta2")  # same data, same 2-D latent, same test images
 REFERENCE = "digits-2d"  # whose stored test images all three encode
@@ -26,8 +23,11 @@ PRIOR_SEED = 0
 @dataclass(frozen=True)
 class Member:
     name: str
-    path: str
-    ckpt: Checkpoint
+    loaded: LoadedModel
+
+    @property
+    def ckpt(self) -> Checkpoint:
+        return self.loaded.checkpoint
 
     @property
     def title(self) -> str:
@@ -51,21 +51,15 @@ def load_trio(folder: Path = BUNDLED_DIR) -> tuple[list[Member], list[str]]:
             problems.append(f"{name} is not built (bash checkpoints/rebuild.sh)")
             continue
         try:
-            members.append(Member(name, str(path), load_model(str(path))))
+            members.append(Member(name, loaded_model(path)))
         except CheckpointError as e:
             problems.append(f"{name} cannot be loaded: {e}")
     return members, problems
 
 
-@st.cache_data(max_entries=8, show_spinner="Encoding the test images with each model...")
-def _encode(path: str, _stamp: str, ref_path: str, _ref_stamp: str) -> np.ndarray:
-    ref = load_model(ref_path).sample
-    return encode_dataset(load_model(path).model, ref.as_tensor())[0]
-
-
 def encode_reference(member: Member, reference: Member) -> np.ndarray:
     """mu (N, 2) of the reference model's stored test images under this model's encoder."""
-    return _encode(member.path, stamp(member.path), reference.path, stamp(reference.path))
+    return member.loaded.encodings_of(reference.loaded)
 
 
 @torch.inference_mode()
@@ -89,11 +83,6 @@ def decode_uint8(member: Member, z: np.ndarray) -> np.ndarray:
     return to_uint8(decode_batch(member.ckpt.model, z))
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def _thumbs(path: str, _stamp: str) -> dict:
-    return posterior.thumbnail_sprite(load_model(path).sample.images)
-
-
 def thumbnails(member: Member) -> dict:
     """The member's stored test images on one PNG sheet, for the hover previews."""
-    return _thumbs(member.path, stamp(member.path))
+    return member.loaded.thumbnails()

@@ -6,11 +6,9 @@ import streamlit as st
 import torch
 
 from vae_core.checkpoints import Checkpoint
-from vae_core.explain import sample_loss
 from vae_core.render import tile, to_uint8, upscale
 
 from .images import scale_for, show_image
-from .model_choices import encoded_sample, load_model, stamp
 
 ANY_CLASS = -1
 
@@ -112,24 +110,3 @@ def grid_frames(blocks: list[np.ndarray], ncols: int, cell: int = 96) -> np.ndar
         arr = to_uint8(np.stack([b[t] for b in blocks]))
         out.append(upscale(tile(arr, ncols, pad=1), scale_for(arr.shape[1] + 1, cell)))
     return np.stack(out)
-
-
-@st.cache_data(max_entries=32, show_spinner="Computing the loss over the stored test images...")
-def _sample_loss(path: str, _stamp: str) -> dict:
-    ckpt = load_model(path)
-    return sample_loss(ckpt.model, ckpt.sample.as_tensor(), torch.from_numpy(ckpt.sample.labels), seed=0)
-
-
-def stored_sample_loss(path: str) -> dict:
-    """Mean recon, KL, -ELBO over the model's stored test images (one z per image, seed 0)."""
-    return _sample_loss(path, stamp(path))
-
-
-def dim_activity(ckpt: Checkpoint) -> tuple[np.ndarray, str]:
-    """How much each latent dimension is used over the stored images, as the model's variant scores it (a
-    VAE: the average KL(q(z_i|x) || N(0, 1)); an autoencoder: the variance of mu_i), and the score's name.
-    Zeros when no images are stored."""
-    kind = ckpt.config.variant
-    if ckpt.sample is None or len(ckpt.sample.labels) == 0:
-        return np.zeros(ckpt.config.latent_dim), kind.activity_name
-    return kind.activity(*encoded_sample(str(ckpt.path))), kind.activity_name

@@ -43,7 +43,9 @@ def _read_json(path: Path) -> dict:
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def _row(path: str, _stamp: str) -> dict:
+def _row(path: str, folder_stamp: str) -> dict:
+    """The table's row of a checkpoint folder as it is now: the stamp is part of the key (a rewritten folder is
+    read again), so it has no leading underscore."""
     folder = Path(path)
     cfg = _read_json(folder / "config.json").get("model") or {}
     meta = _read_json(folder / "meta.json")
@@ -75,7 +77,7 @@ def model_rows(choices: list[ModelChoice]) -> list[dict]:
 
 
 @st.cache_data(max_entries=8, show_spinner="Packing the checkpoint...")
-def _zip(path: str, _stamp: str) -> bytes:
+def _zip(path: str, folder_stamp: str) -> bytes:
     return export_zip(path)
 
 

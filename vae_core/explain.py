@@ -87,8 +87,8 @@ def interpolate(z0, z1, steps: int, method: str = "lerp") -> torch.Tensor:
         raise ValueError(f"method={method!r} is not one of {INTERPOLATIONS}")
     if steps < 2:
         raise ValueError(f"steps={steps} must be at least 2")
-    a = torch.as_tensor(np.asarray(z0, np.float32)).reshape(-1)
-    b = torch.as_tensor(np.asarray(z1, np.float32)).reshape(-1)
+    a = torch.from_numpy(np.array(z0, np.float32)).reshape(-1)
+    b = torch.from_numpy(np.array(z1, np.float32)).reshape(-1)
     return (lerp if method == "lerp" else slerp)(a, b, steps).float()
 
 

@@ -90,7 +90,7 @@ def decode_batch(model: VAE, z, y=None, batch_size: int = 1024) -> np.ndarray:
     """Decode latent points to mean images, (N, C, H, W) float32 in [0, 1] as numpy."""
     if model.training:
         model.eval()
-    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim).to(model.device)
+    z = torch.from_numpy(np.array(z, dtype=np.float32)).reshape(-1, model.latent_dim).to(model.device)  # a copy
     yy = _labels_for(y, len(z)) if model.variant.conditional else None
     if len(z) == 0:
         return np.zeros((0, *model.cfg.image_shape), np.float32)

@@ -16,6 +16,7 @@ class Autoencoder(Variant):
     has_prior = False
     kl_estimate = None
     activity_name = "var"
+    activity_label = "variance of mu"
 
     def kl_per_dim(self, mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
         """No KL term: no dimension carries any."""
