@@ -14,7 +14,7 @@ from ui.compare_ui import (REFERENCE, decode_uint8, encode_reference, load_trio,
 from ui.export import PLOTLY_CONFIG, map_png_button
 from ui.images import show_grid, show_image
 from ui.map_plot import hover_previews, latent_map_figure, parse_selection
-from vae_core import posterior
+from vae_core import map_layout
 
 SELECTED = "compare_selected"
 CHARTS = "compare_maps"  # the container of the three charts (hover previews look inside it)
@@ -77,7 +77,7 @@ with st.container(key=CHARTS):
                 line = (f"-ELBO {metrics.get('test_neg_elbo', float('nan')):.1f} = recon "
                         f"{metrics.get('test_recon', float('nan')):.1f} + KL {metrics.get('test_kl', float('nan')):.2f}")
             st.caption(f"`{m.name}` · {line}")
-            extent = posterior.map_extent(mu, square=True, include=m.ckpt.prior.view_box() if m.has_prior else None)
+            extent = map_layout.map_extent(mu, square=True, include=m.ckpt.prior.view_box() if m.has_prior else None)
             highlight = None if selected is None else (float(mu[selected, 0]), float(mu[selected, 1]))
             fig = latent_map_figure(mu, sample.labels, indices, class_names, axis_titles=("z1", "z2"), extent=extent,
                                     equal_axes=True, prior=m.ckpt.prior.contours() if m.has_prior else None,

@@ -16,10 +16,11 @@ from ui.images import show_grid, show_image
 from ui.map_plot import latent_map_figure
 from ui.model_choices import model_choices
 from ui.projection_jobs import projection
-from vae_core import posterior
+from vae_core import map_layout
 from vae_core.preprocess import MAX_UPLOAD_BYTES, PreprocessError, decode_data_url, prepare, read_picture
 from vae_core.projection import LABELS, available_methods
 from vae_core.render import to_png, to_uint8
+from vae_core.sliders import MAX_SLIDERS
 
 SOURCES = {"draw": "Draw", "upload": "Upload a picture"}
 MAP_POINTS = 2000  # at most this many test images drawn around the new point
@@ -144,7 +145,7 @@ with b1:
     point_json_button(ckpt.name, enc.mu, file_name=f"{ckpt.name}-drawing-point.json", key="draw_point_json",
                       source="upload" if source == "upload" else "drawing", **extra)
 with b2:
-    if kind.has_prior and D <= posterior.MAX_SLIDERS:
+    if kind.has_prior and D <= MAX_SLIDERS:
         space = loaded.slider_space()  # the link sets the sliders, in their units, to this z
         query = {f"sliders_z{d + 1}": f"{v:.3f}" for d, v in zip(space.slider_dims, space.to_sliders(enc.mu, 3))}
         if st.button("Open this z on the Latent sliders", key="draw_to_sliders", icon=":material/tune:"):
@@ -183,9 +184,9 @@ except (ValueError, RuntimeError) as e:
     end_page()
 
 native = method == "latent" and D >= 2
-shown = posterior.subsample(len(mu_all), MAP_POINTS)
+shown = map_layout.subsample(len(mu_all), MAP_POINTS)
 emb = proj.embedding_[shown]
-extent = posterior.map_extent(np.vstack([emb, where[None]]), square=native,
+extent = map_layout.map_extent(np.vstack([emb, where[None]]), square=native,
                               include=ckpt.prior.view_box(dims) if native and kind.has_prior else None)
 if method == "latent":
     axis_titles = (f"z{dims[0] + 1}", f"z{dims[1] + 1}" if D > 1 else "")
@@ -197,7 +198,7 @@ fig = latent_map_figure(emb, sample.labels[shown], shown, class_names, axis_titl
 ellipse = None
 if native and kind.gaussian_posterior:
     ellipse = (float(enc.sigma[dims[0]]), float(enc.sigma[dims[1]]))
-    ex, ey = posterior.ellipse_outlines(where[None], np.array([ellipse]), 64)
+    ex, ey = map_layout.ellipse_outlines(where[None], np.array([ellipse]), 64)
     fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", name="your q(z|x): 1 sigma", hoverinfo="skip",
                              line=dict(color="black", width=3)))
 fig.add_trace(go.Scatter(x=[where[0]], y=[where[1]], mode="markers", name="your picture", hoverinfo="skip",

@@ -10,8 +10,8 @@ from ui.generate_ui import (class_name, class_picker, frames, grid_frames, pick_
                             reset_on_model_change, show_tiled, tiled_image)
 from ui.images import show_grid
 from vae_core.activity import rank_dims
-from vae_core.explain import interpolate, manifold_points, traversal_values
-from vae_core.latent import SLIDER_LIMIT, decode_batch, normal_ppf, traversal
+from vae_core.latent import (SLIDER_LIMIT, decode_batch, interpolate, manifold_points, normal_ppf, traversal,
+                             traversal_values)
 from vae_core.render import to_gif, to_png
 
 P = "generate_"  # this page's settings, kept across models

@@ -15,7 +15,7 @@ from ui.live_decoder import pointer_decoder
 from ui.map_plot import MapTarget, hover_previews, latent_map_figure, parse_selection
 from ui.projection_jobs import projection
 from ui.sidebar import draw_sidebar
-from vae_core import posterior
+from vae_core import map_layout, posterior
 from vae_core.projection import LABELS, available_methods
 
 CHART_KEY = "latent_map_chart"
@@ -139,7 +139,7 @@ with controls:
 
 view = (method, dims)
 chart_sig = (view, shown_n, show_prior, show_ellipses)  # what the chart shows, apart from the chosen spot
-shown = posterior.subsample(n_images, shown_n)
+shown = map_layout.subsample(n_images, shown_n)
 emb_all = proj.embedding_
 stored = st.session_state.latent_map_target
 if stored is not None and stored["target"].kind == "location" and stored["view"] != view:
@@ -164,12 +164,12 @@ if method == "latent":
 else:
     axis_titles = (f"{LABELS[method]} 1", f"{LABELS[method]} 2")
 emb = emb_all[shown]
-extent = posterior.map_extent(emb, include=ckpt.prior.view_box(dims) if show_prior else None, square=native_2d)
+extent = map_layout.map_extent(emb, include=ckpt.prior.view_box(dims) if show_prior else None, square=native_2d)
 ellipses = None
 if show_ellipses:
-    pick = shown[posterior.subsample(len(shown), ELLIPSE_LIMIT, seed=1)]
+    pick = shown[map_layout.subsample(len(shown), ELLIPSE_LIMIT, seed=1)]
     sig = posterior.sigma_from_logvar(logvar[pick][:, list(dims)])
-    ellipses = posterior.ellipse_outlines(mu[pick][:, list(dims)], sig)
+    ellipses = map_layout.ellipse_outlines(mu[pick][:, list(dims)], sig)
 highlight = None
 if target is not None and stored.get("sig") != chart_sig:
     # A spot clicked on this very chart is already marked by Plotly's selection style; a marker trace is
@@ -177,7 +177,7 @@ if target is not None and stored.get("sig") != chart_sig:
     highlight = tuple(emb_all[target.index]) if target.kind == "point" else (target.x, target.y)
 fig = latent_map_figure(
     emb, sample.labels[shown], shown, class_names, axis_titles=axis_titles,
-    grid=posterior.square_grid(*extent, GRID_N), extent=extent, equal_axes=native_2d,
+    grid=map_layout.square_grid(*extent, GRID_N), extent=extent, equal_axes=native_2d,
     prior=ckpt.prior.contours(dims) if show_prior else None, ellipses=ellipses, highlight=highlight)
 
 with col_map:

@@ -9,9 +9,9 @@ from ui.common import current_model, end_page, page_header
 from ui.export import point_json
 from ui.images import map_with_marks, show_image
 from ui.live_decoder import live_sliders
-from vae_core import posterior
 from vae_core.activity import INACTIVE_KL
 from vae_core.latent import SLIDER_LIMIT, decode_batch, sanitize_z
+from vae_core.sliders import clean_slider_value
 
 STEP = 0.05
 OTHERS_KEY = "sliders_others"
@@ -45,9 +45,9 @@ def slider_key(d: int) -> str:
 
 def _set_values(values, others: float | None = None) -> None:
     for d, v in zip(space.slider_dims, values):
-        st.session_state[slider_key(d)] = posterior.clean_slider_value(v, SLIDER_LIMIT)
+        st.session_state[slider_key(d)] = clean_slider_value(v, SLIDER_LIMIT)
     if others is not None and space.other_dims:
-        st.session_state[OTHERS_KEY] = posterior.clean_slider_value(others, SLIDER_LIMIT)
+        st.session_state[OTHERS_KEY] = clean_slider_value(others, SLIDER_LIMIT)
 
 
 def _bump() -> None:
@@ -86,7 +86,7 @@ if st.session_state.get("sliders_model") != path:
     _bump()
 for k in keys:
     raw = st.session_state.get(k, 0.0)
-    clean = posterior.clean_slider_value(raw, SLIDER_LIMIT)
+    clean = clean_slider_value(raw, SLIDER_LIMIT)
     if k not in st.session_state or not (isinstance(raw, float) and raw == clean):
         st.session_state[k] = clean
 # a link's ?point=12 (start from that image's mu) and ?sliders_z1=1.5&... (validated like any slider value)
@@ -97,7 +97,7 @@ url_z = {k: url_state.fresh(k) for k in keys}
 if any(v is not None for v in url_z.values()):
     for k, v in url_z.items():
         if v is not None:
-            st.session_state[k] = posterior.clean_slider_value(v, SLIDER_LIMIT)
+            st.session_state[k] = clean_slider_value(v, SLIDER_LIMIT)
     _bump()
 
 
@@ -114,9 +114,9 @@ def slider_label(d: int) -> str:
 # -- the toolbar: live or not, start from an image, reset / randomize, save or download the point -----
 def _z_from_state() -> np.ndarray:
     """The point the sliders show now (every slider's value is in session state under its key)."""
-    values = [posterior.clean_slider_value(st.session_state.get(slider_key(d), 0.0), SLIDER_LIMIT)
+    values = [clean_slider_value(st.session_state.get(slider_key(d), 0.0), SLIDER_LIMIT)
               for d in space.slider_dims]
-    others = posterior.clean_slider_value(st.session_state.get(OTHERS_KEY, 0.0), SLIDER_LIMIT)
+    others = clean_slider_value(st.session_state.get(OTHERS_KEY, 0.0), SLIDER_LIMIT)
     return sanitize_z(space.to_z(values, others), D)
 
 
@@ -232,9 +232,9 @@ if live:
     if kind.conditional:
         y = st.selectbox("Class y (the decoder is p(x|z, y))", range(len(class_names)),
                          format_func=lambda c: class_names[c], key="sliders_class")
-    others_now = posterior.clean_slider_value(st.session_state.get(OTHERS_KEY, 0.0), SLIDER_LIMIT)
+    others_now = clean_slider_value(st.session_state.get(OTHERS_KEY, 0.0), SLIDER_LIMIT)
     current = np.full(D, others_now)
-    current[space.slider_dims] = [posterior.clean_slider_value(st.session_state[slider_key(d)], SLIDER_LIMIT)
+    current[space.slider_dims] = [clean_slider_value(st.session_state[slider_key(d)], SLIDER_LIMIT)
                                   for d in space.slider_dims]
     got = live_sliders(loaded, current, space.slider_dims, [_plain_label(d) for d in space.slider_dims],
                        offset=space.offset, scale=space.scale, label=int(y),
@@ -242,7 +242,7 @@ if live:
                                       and activity[d] < INACTIVE_KL) for d in space.slider_dims],
                        version=st.session_state.get("sliders_version", 0), size=420, key="sliders_live_decoder")
     if got is not None and len(got) == D:
-        returned = np.array([posterior.clean_slider_value(v, SLIDER_LIMIT) for v in got])
+        returned = np.array([clean_slider_value(v, SLIDER_LIMIT) for v in got])
         for d in space.slider_dims:
             st.session_state[slider_key(d)] = float(returned[d])
         current[space.slider_dims] = returned[space.slider_dims]

@@ -19,8 +19,8 @@ from streamlit.testing.v1 import AppTest
 from vae_core.activity import mean_kl_per_dim, rank_dims
 from vae_core.checkpoints import load_checkpoint
 from vae_core.config import ModelConfig, TrainConfig
-from vae_core.explain import interpolate, manifold_points, traversal_values
-from vae_core.latent import decode_batch, manifold_grid, normal_ppf
+from vae_core.latent import (decode_batch, interpolate, manifold_grid, manifold_points, normal_ppf,
+                             traversal_values)
 from vae_core.priors import prior_z
 from vae_core.render import tile, to_uint8
 from vae_core.train import Trainer

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vae_core import posterior
 from vae_core.activity import INACTIVE_KL, mean_kl_per_dim, rank_dims
 from vae_core.checkpoints import load_checkpoint
 from vae_core.evaluate import encode_dataset
 from vae_core.latent import SLIDER_LIMIT
+from vae_core.sliders import SliderSpace, clean_slider_value
 from vae_core.train import Trainer
 
 from conftest import tiny_model_config, tiny_train_config
@@ -205,10 +205,10 @@ def test_the_position_map_rings_z_and_stars_the_saved_points(app_home):
     # the same place the server-side drawing would use
     ck = load_checkpoint(DIGITS_2D)
     mu, _ = encode_dataset(ck.model, ck.sample.as_tensor())
-    from ui.loaded_model import _square_extent
+    from vae_core.map_layout import square_extent
 
     canvas = MapCanvas(mu[:1000], ck.sample.labels[:1000], [str(c) for c in range(10)], ["#000000"] * 10,
-                       size=460, dot=4, axis_titles=("z1", "z2"), extent=_square_extent(mu[:1000]))
+                       size=460, dot=4, axis_titles=("z1", "z2"), extent=square_extent(mu[:1000]))
     fx, fy = canvas.fraction(1.0, 0.0)
     assert ring == pytest.approx((fx * 100, fy * 100), abs=1e-3)
     page.click("Save this point")
@@ -229,17 +229,17 @@ def test_values_from_the_url_or_session_state_cannot_break_the_page(app_home):
 
 
 def test_slider_space_and_value_cleaning():
-    space = posterior.SliderSpace(5, np.array([0.1, 3.0, 0.0, 2.0, 1.0]), max_sliders=3)
+    space = SliderSpace(5, np.array([0.1, 3.0, 0.0, 2.0, 1.0]), max_sliders=3)
     assert space.slider_dims == [1, 3, 4] and space.other_dims == [0, 2]
     z = space.to_z([1.0, -1.0, 0.5], others=0.25)
     np.testing.assert_allclose(z, [0.25, 1.0, 0.25, -1.0, 0.5])
     np.testing.assert_allclose(space.to_sliders(z, 3.0), [1.0, -1.0, 0.5])
-    ae = posterior.SliderSpace(2, None, offset=np.array([10.0, -5.0]), scale=np.array([2.0, 0.5]))
+    ae = SliderSpace(2, None, offset=np.array([10.0, -5.0]), scale=np.array([2.0, 0.5]))
     np.testing.assert_allclose(ae.to_z([1.0, -2.0]), [12.0, -6.0])
     np.testing.assert_allclose(ae.to_sliders([12.0, -6.0], 3.0), [1.0, -2.0])
     for raw, want in [("nan", 0.0), (float("nan"), 0.0), (None, 0.0), ("abc", 0.0), ("1.5", 1.5),
                       (float("inf"), 3.0), (-7, -3.0), ([1, 2], 0.0)]:
-        assert posterior.clean_slider_value(raw, 3.0) == want
+        assert clean_slider_value(raw, 3.0) == want
 
 
 def test_a_conditional_model_gets_a_class_picker_that_changes_the_image(app_home, digits):

@@ -24,10 +24,11 @@ from vae_core.activity import default_axes
 from vae_core.checkpoints import Checkpoint, load_checkpoint
 from vae_core.decoder_program import UnsupportedDecoder, program_from_arrays, run_program
 from vae_core.map_image import MapCanvas
-from vae_core.posterior import SliderSpace, thumbnail_sprite
+from vae_core.map_layout import square_extent
 from vae_core.projection import Projection
 from vae_core.projection_cache import load, load_or_fit, map_params, model_fingerprint
-from vae_core.render import to_png, to_uint8
+from vae_core.render import thumbnail_sprite, to_png, to_uint8
+from vae_core.sliders import SliderSpace
 
 from .model_choices import stamp
 
@@ -161,7 +162,7 @@ class LoadedModel:
             n_colours = max(len(class_names), int(labels.max()) + 1 if len(labels) else 1)
             emb = mu[show][:, list(dims)]
             return MapCanvas(emb, labels[show], list(class_names), class_colours(n_colours), size=460, dot=4,
-                             axis_titles=(f"z{dims[0] + 1}", f"z{dims[1] + 1}"), extent=_square_extent(emb))
+                             axis_titles=(f"z{dims[0] + 1}", f"z{dims[1] + 1}"), extent=square_extent(emb))
         return self._once(("position_canvas", tuple(dims), tuple(class_names)), compute)
 
     def thumbnails(self) -> dict:
@@ -212,15 +213,6 @@ class LoadedModel:
             except PreprocessError:
                 return None
         return self._once("dataset_style", compute)
-
-
-def _square_extent(emb: np.ndarray) -> tuple[float, float, float, float]:
-    """Equal units on both axes (distances in z look like distances), with a margin."""
-    if len(emb) == 0:
-        return -3.0, 3.0, -3.0, 3.0
-    lo, hi = emb.min(0), emb.max(0)
-    centre, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2 * 1.08, 1e-3)
-    return centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half
 
 
 @st.cache_resource(max_entries=16, show_spinner="Loading the model...")

@@ -1,20 +1,16 @@
-"""The VAE's computations spelled out for display: one image's path through
-q(z|x), the reparameterization and p(x|z) with its loss terms, and the latent
-walks (manifold, interpolation, traversal) in the latent space of any size.
+"""The VAE's computations spelled out for How it works: one image's path through q(z|x), the
+reparameterization and p(x|z) with its loss terms, and the loss averaged over a set of images.
 
-Every function returns plain numbers and arrays, computed with the model's own
-``encode``, ``reparameterize``, ``decode_logits`` and the losses module.
+Every function returns plain numbers and arrays, computed with the model's own ``encode``, ``forward``
+(its named loss terms) and ``decode_logits``.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .latent import lerp, manifold_grid, normal_ppf, slerp
 from .torch_model import VAE
 from .train import evaluate_neg_elbo
-
-INTERPOLATIONS = ("lerp", "slerp")
 
 
 def _label(model: VAE, y) -> torch.Tensor | None:
@@ -64,34 +60,3 @@ def sample_loss(model: VAE, images: torch.Tensor, labels: torch.Tensor, seed: in
         raise ValueError("no images to average the loss over")
     neg_elbo, recon, kl = evaluate_neg_elbo(model, images, labels, seed=seed)
     return {"neg_elbo": neg_elbo, "recon": recon, "kl": kl, "n": int(len(images)), "seed": seed}
-
-
-def manifold_points(n: int, latent_dim: int, dims: tuple[int, int] = (0, 1)) -> np.ndarray:
-    """(n*n, D) the inverse-CDF grid of Kingma & Welling's Fig. 4 placed on two dimensions, the others 0.
-
-    For latent_dim == 1, (n, 1): the inverse-CDF ticks along the only axis."""
-    if latent_dim == 1:
-        return normal_ppf(np.linspace(0.05, 0.95, n)).astype(np.float32).reshape(-1, 1)
-    i, j = (int(d) for d in dims)
-    if i == j or not (0 <= i < latent_dim and 0 <= j < latent_dim):
-        raise ValueError(f"dims={dims} must be two different dimensions in 0..{latent_dim - 1}")
-    grid = manifold_grid(n)
-    z = np.zeros((len(grid), latent_dim), np.float32)
-    z[:, i], z[:, j] = grid[:, 0], grid[:, 1]
-    return z
-
-
-def interpolate(z0, z1, steps: int, method: str = "lerp") -> torch.Tensor:
-    """(steps, D) from z0 to z1, both ends included; "lerp" (straight line) or "slerp" (great circle)."""
-    if method not in INTERPOLATIONS:
-        raise ValueError(f"method={method!r} is not one of {INTERPOLATIONS}")
-    if steps < 2:
-        raise ValueError(f"steps={steps} must be at least 2")
-    a = torch.from_numpy(np.array(z0, np.float32)).reshape(-1)
-    b = torch.from_numpy(np.array(z1, np.float32)).reshape(-1)
-    return (lerp if method == "lerp" else slerp)(a, b, steps).float()
-
-
-def traversal_values(steps: int, limit: float = 3.0) -> np.ndarray:
-    """The values one coordinate takes in a traversal: steps points evenly spaced in [-limit, limit]."""
-    return np.linspace(-limit, limit, steps).astype(np.float32)
