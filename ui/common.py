@@ -44,7 +44,8 @@ def _leave_pages_folder_mode() -> None:
     Streamlit treats a ``pages/`` folder beside the entry script as its older multipage mode
     until the entry script has called ``st.navigation`` once in the process; a first visit that
     goes straight to a page's address would then run the page without app.py (no sidebar, no
-    model). Switching the mode off and rerunning sends the request through app.py."""
+    model). Switching the mode off and rerunning sends the request through app.py. A Streamlit internal,
+    checked with Streamlit 1.67.0 (tests/test_streamlit_internals.py visits a page first)."""
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:

@@ -41,7 +41,9 @@ def draw_sidebar() -> None:
 
 def _as_app_widgets():
     """Draw as app.py, not as the page that is running: Streamlit scopes a widget to the script that draws
-    it, and a widget of a page is a new widget (with its value reset) on every other page."""
+    it, and a widget of a page is a new widget (with its value reset) on every other page. A Streamlit
+    internal, checked with Streamlit 1.67.0 (tests/test_streamlit_internals.py; tests/test_browser.py follows
+    the picker's choice across pages)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()
