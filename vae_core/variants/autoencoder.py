@@ -14,7 +14,6 @@ class Autoencoder(Variant):
     run_name_suffix = "-autoencoder"
     gaussian_posterior = False
     has_prior = False
-    kl_estimate = None
     activity_name = "var"
     activity_label = "variance of mu"
 

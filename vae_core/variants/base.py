@@ -38,7 +38,6 @@ class Variant:
     conditional = False  # the one-hot class label y goes to the encoder and the decoder
     gaussian_posterior = True  # q(z|x) = N(mu, sigma^2) and z = mu + sigma * eps; False: z = mu, a point
     has_prior = True  # a prior p(z): a KL term, samples, a likelihood p(x); False: none of these
-    kl_estimate = "closed form"  # how the KL term is computed, as How it works says it
     activity_name = "KL"  # what activity() measures, short: "KL" (average nats) or "var" (variance of mu)
     activity_label = "average KL"  # the same in words
     # How it works writes the prior and the KL term of this kind so (LaTeX, and the sentence under it):
