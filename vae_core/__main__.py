@@ -140,7 +140,10 @@ def cmd_evaluate(args) -> int:
     else:
         print(f"-log p(x)         n/a: {result['note']}")
     print(f"active units      {result['active_units']} of {result['latent_dim']} (Cov_x(E_q[z_i]) > 0.01)")
-    print("KL per dimension  " + " ".join(f"{v:.2f}" for v in result["kl_per_dim"]))
+    if result["kl_per_dim"] is None:
+        print(f"KL per dimension  n/a: against the prior {ckpt.prior.name} the KL does not split by dimension")
+    else:
+        print("KL per dimension  " + " ".join(f"{v:.2f}" for v in result["kl_per_dim"]))
     return 0
 
 

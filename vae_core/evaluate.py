@@ -70,6 +70,7 @@ def evaluate_model(model: VAE, images: torch.Tensor, labels: torch.Tensor, *, iw
     result = {
         "n_images": int(len(images)),
         "neg_elbo": neg_elbo, "recon": recon, "kl": kl,
+        # None when the KL does not split by dimension (its prior couples them: the variant says so)
         "kl_per_dim": None if kl_dims is None else [round(float(v), 6) for v in kl_dims.mean(0)],
         "active_units": n_active,
         "latent_dim": model.latent_dim,
