@@ -69,6 +69,10 @@ def uploaded_dataset(upload) -> str:
     return str(folder)
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def settings_ui(disabled: bool) -> JobSpec | None:
     """The settings widgets; returns the JobSpec when Start is pressed and the settings are valid."""
     c1, c2, c3 = st.columns(3)
@@ -107,7 +111,7 @@ def settings_ui(disabled: bool) -> JobSpec | None:
         sigma = st.number_input("Gaussian sigma", 0.001, 10.0, JobSpec.gaussian_sigma, 0.01, format="%.3f",
                                 key="train_sigma", disabled=likelihood == "bernoulli",
                                 help="A Gaussian p(x|z)'s sigma: fixed, or the value a learned one starts at.")
-        options = {f.name: st.number_input(f.metadata.get("help", f.name).capitalize(), value=f.default,
+        options = {f.name: st.number_input(_sentence(f.metadata.get("help", f.name)), value=f.default,
                                            key=f"train_{kind}_{f.name}")
                    for f in dataclasses.fields(VARIANTS[kind].Options)}  # this kind's own settings
     with c3:
