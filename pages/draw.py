@@ -194,6 +194,7 @@ else:
     axis_titles = (f"{LABELS[method]} 1", f"{LABELS[method]} 2")
 fig = latent_map_figure(emb, sample.labels[shown], shown, class_names, axis_titles=axis_titles, extent=extent,
                         equal_axes=native, prior=ckpt.prior.contours(dims) if native and kind.has_prior else None,
+                        prior_name=ckpt.prior.name,
                         height=620)
 ellipse = None
 if native and kind.gaussian_posterior:

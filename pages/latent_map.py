@@ -178,7 +178,8 @@ if target is not None and stored.get("sig") != chart_sig:
 fig = latent_map_figure(
     emb, sample.labels[shown], shown, class_names, axis_titles=axis_titles,
     grid=map_layout.square_grid(*extent, GRID_N), extent=extent, equal_axes=native_2d,
-    prior=ckpt.prior.contours(dims) if show_prior else None, ellipses=ellipses, highlight=highlight)
+    prior=ckpt.prior.contours(dims) if show_prior else None, prior_name=ckpt.prior.name, ellipses=ellipses,
+    highlight=highlight)
 
 with col_map:
     st.plotly_chart(fig, key=CHART_KEY, on_select=functools.partial(_on_select, view, chart_sig),
