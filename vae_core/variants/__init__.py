@@ -8,8 +8,9 @@ from __future__ import annotations
 from .autoencoder import Autoencoder
 from .base import NoOptions, Variant
 from .vae import ConditionalVAE, StandardVAE
+from .vamp import VampPriorVAE
 
-VARIANTS: dict[str, Variant] = {v.kind: v for v in (StandardVAE(), ConditionalVAE(), Autoencoder())}
+VARIANTS: dict[str, Variant] = {v.kind: v for v in (StandardVAE(), ConditionalVAE(), Autoencoder(), VampPriorVAE())}
 KINDS = tuple(VARIANTS)
 
 
