@@ -65,8 +65,6 @@ class JobSpec(RunSpec):
         super().validate()
         if not (1 <= self.n_preview <= 64):
             raise ConfigError(f"n_preview={self.n_preview} must be between 1 and 64")
-        if not (0 <= self.sample_size <= 10_000):
-            raise ConfigError(f"sample_size={self.sample_size} must be between 0 and 10000")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ from .devices import DEVICE_CHOICES
 from .variants import KINDS, VARIANTS, variant
 
 
+MAX_SAMPLE_SIZE = 10_000  # test images a checkpoint may store for the app's maps
+
+
 def _arg(default, help: str, flag: str | None = None, **argparse_kwargs):
     """A field with its command-line flag (default: --name-with-dashes) and argparse's other settings."""
     kind = dataclasses.MISSING if callable(default) else default
@@ -99,8 +102,8 @@ class RunSpec:
         self.train_config()
         side = conv_factor(len(self.hidden_sizes()))  # the smallest images the model fits
         self.model_config((1, side, side), 2)
-        if not (0 <= self.sample_size <= 100_000):
-            raise ConfigError(f"sample_size={self.sample_size} must be between 0 and 100000")
+        if not (0 <= self.sample_size <= MAX_SAMPLE_SIZE):
+            raise ConfigError(f"sample_size={self.sample_size} must be between 0 and {MAX_SAMPLE_SIZE}")
         for name in ("threads", "time_limit"):
             value = getattr(self, name)
             if value is not None and not value > 0:
