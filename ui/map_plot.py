@@ -144,7 +144,7 @@ export default function (component) {
   const data = unpack(component.data);
   // One shared state per page: a re-render updates the images; older timers notice and stop.
   const state = window.__vaeMapHover || (window.__vaeMapHover = { gen: 0 });
-  state.sprite = (data && data.sprite) || null;  // every stored image on one sheet (posterior.thumbnail_sprite)
+  state.sprite = (data && data.sprite) || null;  // every stored image on one sheet (render.thumbnail_sprite)
   state.selector = (data && data.selector) || "";
   const gen = ++state.gen;
   const SIZE = 112;  // px: the preview's longer side
@@ -207,7 +207,7 @@ def _hover_component():
 def hover_previews(chart_key: str, sprite: dict) -> None:
     """Show the hovered image next to the cursor on the Plotly chart drawn with ``key=chart_key``.
 
-    ``sprite`` is vae_core.posterior.thumbnail_sprite of the stored images; the chart's customdata[0]
+    ``sprite`` is vae_core.render.thumbnail_sprite of the stored images; the chart's customdata[0]
     is the hovered image's index among them."""
     _hover_component()(key=f"{chart_key}_hover",
                        data=component_data({"selector": f".st-key-{chart_key}", "sprite": sprite}))
