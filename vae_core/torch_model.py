@@ -1,9 +1,11 @@
-"""The VAE in torch: encoder q(z|x) = N(mu(x), sigma^2(x)), decoder p(x|z), prior N(0, I).
+"""The VAE in torch: encoder q(z|x) = N(mu(x), sigma^2(x)), decoder p(x|z), prior p(z).
 
 The four methods read like Kingma & Welling (2014): ``encode``, ``reparameterize``, ``decode`` and
 ``forward``. The layers are the ones vae_core.architecture describes: each operation with weights
 becomes a torch module at its name, and encode and decode run the operations in order. One class
-covers the VAE, the beta-VAE, the conditional VAE and the plain autoencoder; the config chooses.
+serves every kind of model (the VAE, the beta-VAE, the conditional VAE, the plain autoencoder, the
+VampPrior VAE): the config's variant (vae_core.variants) adds its tensors and gives the loss terms
+and the prior.
 """
 from __future__ import annotations
 
@@ -246,4 +248,5 @@ class VAE(nn.Module):
 
 
 def build_model(cfg: ModelConfig) -> VAE:
+    """The torch model of a config, whatever its kind."""
     return VAE(cfg)
