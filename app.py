@@ -5,13 +5,14 @@ import streamlit as st
 import streamlit.delta_generator
 
 # Before its first element in a process, Streamlit checks whether it runs in a REPL (to print a hint) by
-# reading the source of every frame on the stack: 0.15 s of the first screen. Under `streamlit run` it
-# never is, so the check is marked done.
+# reading the source of every frame on the stack: 40 to 270 ms of the first screen here (python
+# bench/streamlit_internals.py). Under `streamlit run` it never is, so the check is marked done. A Streamlit
+# internal, checked with Streamlit 1.67.0 (tests/test_streamlit_internals.py).
 streamlit.delta_generator._use_warning_has_been_displayed = True
 
 from ui import url_state
 from ui.common import PageEnd, choose_model
-from ui.models import warm_up
+from ui.loaded_model import warm_up
 from ui.presenter import presenter_mode
 from ui.scenes import SPEAKER_PAGE, deck_from_url, scene_bar
 from ui.sidebar import begin_run, draw_sidebar

@@ -56,7 +56,7 @@ def main() -> None:
     for path in list_checkpoints(REPO / "checkpoints"):
         ckpt = load_checkpoint(path)
         model, d = ckpt.model, ckpt.config.latent_dim
-        y = 0 if ckpt.config.conditional else None
+        y = 0 if ckpt.config.variant.conditional else None
         z1 = torch.randn(1, d)
         grid = torch.randn(400, d)
         one = timed(lambda: decode_batch(model, z1, y), 200)

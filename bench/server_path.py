@@ -41,7 +41,6 @@ MINIMAL_APP = textwrap.dedent("""
     import streamlit as st
 
     sys.path.insert(0, {repo!r})
-    from vae_core import posterior
     from vae_core.checkpoints import load_checkpoint
     from vae_core.evaluate import encode_dataset
     from vae_core.latent import decode_batch
@@ -103,7 +102,8 @@ def summary(values: list[float]) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from vae_core import posterior
+    from vae_core.activity import mean_kl_per_dim
+    from vae_core.sliders import SliderSpace
     from vae_core.checkpoints import load_checkpoint
     from vae_core.evaluate import encode_dataset
 
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> dict:
     ckpt = load_checkpoint(path, "cpu")
     cfg = ckpt.config
     mu, logvar = encode_dataset(ckpt.model, ckpt.sample.as_tensor())
-    dims = [int(d) for d in posterior.SliderSpace(cfg.latent_dim, posterior.mean_kl_per_dim(mu, logvar)).slider_dims]
+    dims = [int(d) for d in SliderSpace(cfg.latent_dim, mean_kl_per_dim(mu, logvar)).slider_dims]
     c, h, w = cfg.image_shape
     scale = max(1, 400 // w)
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,12 +9,12 @@ import streamlit as st
 
 from ui import presenter, url_state
 from ui.common import end_page, page_header
-from ui.compare_maps import (REFERENCE, decode_uint8, encode_reference, load_trio, reconstruct, sampling_z,
+from ui.compare_ui import (REFERENCE, decode_uint8, encode_reference, load_trio, reconstruct, sampling_z,
                              thumbnails)
 from ui.export import PLOTLY_CONFIG, map_png_button
 from ui.images import show_grid, show_image
 from ui.map_plot import class_colours, class_legend, hall_style, hover_previews, latent_map_figure, parse_selection
-from vae_core import posterior
+from vae_core import map_layout
 
 SELECTED = "compare_selected"
 CHARTS = "compare_maps"  # the container of the three charts (hover previews look inside it)
@@ -79,16 +79,16 @@ with st.container(key=CHARTS):
         with col:
             st.markdown(f"### {m.title}" if not hall else f"#### {m.title}")
             metrics = m.ckpt.meta.get("metrics") or {}
-            if m.autoencoder:
+            if not m.has_prior:
                 line = f"recon {metrics.get('test_recon', float('nan')):.1f} nats, no KL, no prior"
             else:
                 line = (f"-ELBO {metrics.get('test_neg_elbo', float('nan')):.1f} = recon "
                         f"{metrics.get('test_recon', float('nan')):.1f} + KL {metrics.get('test_kl', float('nan')):.2f}")
             st.caption(f"`{m.name}` · {line}")
-            extent = posterior.map_extent(mu, square=True, include=None if m.autoencoder else (-3.2, 3.2, -3.2, 3.2))
+            extent = map_layout.map_extent(mu, square=True, include=m.ckpt.prior.view_box() if m.has_prior else None)
             highlight = None if selected is None else (float(mu[selected, 0]), float(mu[selected, 1]))
             fig = latent_map_figure(mu, sample.labels, indices, class_names, axis_titles=("z1", "z2"), extent=extent,
-                                    equal_axes=True, prior=None if m.autoencoder else posterior.prior_circles(),
+                                    equal_axes=True, prior=m.ckpt.prior.contours() if m.has_prior else None,
                                     highlight=highlight, height=470)
             fig.update_layout(showlegend=False, margin=dict(l=10, r=10, t=10, b=40))
             hall_style(fig)
@@ -98,7 +98,7 @@ with st.container(key=CHARTS):
             if not hall:
                 map_png_button(mu, sample.labels, class_names, file_name=f"{m.name}-map.png", key=f"{key}_png",
                                extent=extent, axis_titles=("z1", "z2"), title=f"{m.title} ({m.name})",
-                               highlight=highlight, prior_sigmas=() if m.autoencoder else posterior.PRIOR_SIGMAS)
+                               highlight=highlight, prior=m.ckpt.prior.contours() if m.has_prior else ())
     hover_previews(CHARTS, thumbnails(reference))
 st.caption("Colours are the digit classes 0-9 (hover a dot to see its image); dashed circles: the prior N(0, I) "
            "at 1, 2 and 3 sigma. The autoencoder's axes have their own scale: nothing ties its codes to N(0, I).")

@@ -14,12 +14,14 @@ from ui.draw_ui import dataset_style, encode_one, nearest_images, place, placeme
 from ui.export import PLOTLY_CONFIG, map_png_button, point_json_button
 from ui.images import show_grid, show_image
 from ui.map_plot import latent_map_figure
-from ui.models import encoded_sample, model_choices, projection
+from ui.model_choices import model_choices
+from ui.projection_jobs import projection
 from ui.typicality import typicality_section
-from vae_core import posterior
+from vae_core import map_layout
 from vae_core.preprocess import MAX_UPLOAD_BYTES, PreprocessError, decode_data_url, prepare, read_picture
 from vae_core.projection import LABELS, available_methods
 from vae_core.render import to_png, to_uint8
+from vae_core.sliders import MAX_SLIDERS
 
 SOURCES = {"draw": "Draw", "upload": "Upload a picture"}
 MAP_POINTS = 2000  # at most this many test images drawn around the new point
@@ -28,14 +30,16 @@ N_NEAREST = 8
 page_header("Draw & encode", "Draw a digit (or upload a picture): it is framed like the training images, then "
             "the encoder gives its posterior q(z|x) = N(mu, sigma^2), the decoder p(x|z) redraws it from mu, "
             "and the map shows where it lands among the encoded test images.")
-ckpt = current_model()
-if ckpt is None:
+loaded = current_model()
+if loaded is None:
     end_page()
+ckpt = loaded.checkpoint
 
 path = str(ckpt.path)
 cfg = ckpt.config
 C, H, W = cfg.image_shape
 D = cfg.latent_dim
+kind = cfg.variant
 sample = ckpt.sample if ckpt.sample is not None and len(ckpt.sample.labels) else None
 class_names = ckpt.class_names or [str(c) for c in range(cfg.num_classes)]
 if st.session_state.get("draw_model") != path:
@@ -44,7 +48,7 @@ if st.session_state.get("draw_model") != path:
 for k, v in (("draw_image", None), ("draw_source", "draw")):
     if k not in st.session_state:
         st.session_state[k] = v
-style, measured = dataset_style(ckpt)
+style, measured = dataset_style(loaded)
 # the map's projection is part of the view from the start (a link's value is checked even before a drawing)
 map_options = [m for m in LABELS if not available_methods().get(m)]
 chosen = url_state.link_choice("projection", map_options, "the map stays as it was")
@@ -79,7 +83,7 @@ with col_in:
             except PreprocessError as e:
                 st.error(f"The drawing could not be read: {e}")
     y = None
-    if cfg.conditional:
+    if kind.conditional:
         y = st.selectbox("Class y (a conditional VAE encodes q(z|x, y))", range(len(class_names)),
                          format_func=lambda c: class_names[c], key="draw_class")
 
@@ -117,23 +121,26 @@ with col_rec:
     st.metric("Mean |x - decode(mu)| per pixel", f"{err:.3f}")
 
 # -- q(z|x) -------------------------------------------------------------------------------------------
-st.subheader("The encoder's answer" + (": the code z" if cfg.autoencoder else ": q(z|x) = N(mu, sigma^2)"))
-table = {"mu" if not cfg.autoencoder else "z": enc.mu}
-if not cfg.autoencoder:
+st.subheader("The encoder's answer" + (": q(z|x) = N(mu, sigma^2)" if kind.gaussian_posterior else ": the code z"))
+table = {"mu" if kind.gaussian_posterior else "z": enc.mu}
+kl_dims = kind.kl_per_dim(enc.mu[None], enc.logvar[None]) if kind.has_prior else None  # None: it does not split
+if kind.gaussian_posterior:
     table["sigma"] = enc.sigma
-    table["KL (nats)"] = posterior.mean_kl_per_dim(enc.mu[None], enc.logvar[None])
+if kl_dims is not None:
+    table["KL (nats)"] = kl_dims[0]
 st.dataframe(pd.DataFrame(table, index=[f"z{d + 1}" for d in range(D)]).T.style.format("{:.3f}"), width="stretch")
 m1, m2, m3 = st.columns(3)
 m1.metric("||mu||", f"{np.linalg.norm(enc.mu):.2f}")
-if cfg.autoencoder:
+if not kind.gaussian_posterior:
     m2.caption("An autoencoder's code is one point, z = mu: no sigma, no KL, nothing to sample.")
 else:
-    m2.metric("KL(q(z|x) || N(0, I))", f"{float(table['KL (nats)'].sum()):.2f} nats")
+    if kl_dims is not None:
+        m2.metric(f"KL(q(z|x) || {ckpt.prior.name})", f"{float(kl_dims.sum()):.2f} nats")
     m3.metric("mean sigma", f"{float(enc.sigma.mean()):.3f}")
 
 mu_all = logvar_all = None
 if sample is not None:
-    mu_all, logvar_all = encoded_sample(path)
+    mu_all, logvar_all = loaded.encodings()
     near = nearest_images(mu_all, enc.mu, N_NEAREST)
     names = [class_names[int(c)] if int(c) < len(class_names) else str(int(c)) for c in sample.labels[near]]
     st.markdown(f"**The {N_NEAREST} test images whose mu is nearest** (classes: {', '.join(names)})")
@@ -141,12 +148,13 @@ if sample is not None:
 
 b1, b2 = st.columns(2)
 with b1:
-    extra = {"sigma": enc.sigma, "log_sigma2": enc.logvar} if not cfg.autoencoder else {}
+    extra = {"sigma": enc.sigma, "log_sigma2": enc.logvar} if kind.gaussian_posterior else {}
     point_json_button(ckpt.name, enc.mu, file_name=f"{ckpt.name}-drawing-point.json", key="draw_point_json",
                       source="upload" if source == "upload" else "drawing", **extra)
 with b2:
-    if not cfg.autoencoder and D <= posterior.MAX_SLIDERS:
-        query = {f"sliders_z{d + 1}": f"{v:.3f}" for d, v in enumerate(np.clip(enc.mu, -3, 3))}
+    if kind.has_prior and D <= MAX_SLIDERS:
+        space = loaded.slider_space()  # the link sets the sliders, in their units, to this z
+        query = {f"sliders_z{d + 1}": f"{v:.3f}" for d, v in zip(space.slider_dims, space.to_sliders(enc.mu, 3))}
         if st.button("Open this z on the Latent sliders", key="draw_to_sliders", icon=":material/tune:"):
             url_state.forget_all()
             name = next((url_state.model_url_name(c) for c in model_choices() if c.path == path), None)
@@ -163,10 +171,10 @@ method = st.segmented_control("Map", map_options, format_func=LABELS.get, requir
 url_state.write("projection", method)
 dims = (0, 1)
 if method == "latent" and D > 2:
-    dims = tuple(sorted(posterior.rank_dims(mu_all.var(0), 2)))
+    dims = loaded.default_axes()
 proj = None
 try:
-    proj = projection(path, method, dims)
+    proj = projection(loaded, method, dims, background=False)
 except ValueError as e:
     st.error(f"The {LABELS[method]} map failed: {e}")
     end_page()
@@ -178,21 +186,22 @@ except (ValueError, RuntimeError) as e:
     end_page()
 
 native = method == "latent" and D >= 2
-shown = posterior.subsample(len(mu_all), MAP_POINTS)
+shown = map_layout.subsample(len(mu_all), MAP_POINTS)
 emb = proj.embedding_[shown]
-extent = posterior.map_extent(np.vstack([emb, where[None]]), square=native,
-                              include=(-3.2, 3.2, -3.2, 3.2) if native and not cfg.autoencoder else None)
+extent = map_layout.map_extent(np.vstack([emb, where[None]]), square=native,
+                              include=ckpt.prior.view_box(dims) if native and kind.has_prior else None)
 if method == "latent":
     axis_titles = (f"z{dims[0] + 1}", f"z{dims[1] + 1}" if D > 1 else "")
 else:
     axis_titles = (f"{LABELS[method]} 1", f"{LABELS[method]} 2")
 fig = latent_map_figure(emb, sample.labels[shown], shown, class_names, axis_titles=axis_titles, extent=extent,
-                        equal_axes=native, prior=posterior.prior_circles() if native and not cfg.autoencoder else None,
+                        equal_axes=native, prior=ckpt.prior.contours(dims) if native and kind.has_prior else None,
+                        prior_name=ckpt.prior.name,
                         height=620)
 ellipse = None
-if native and not cfg.autoencoder:
+if native and kind.gaussian_posterior:
     ellipse = (float(enc.sigma[dims[0]]), float(enc.sigma[dims[1]]))
-    ex, ey = posterior.ellipse_outlines(where[None], np.array([ellipse]), 64)
+    ex, ey = map_layout.ellipse_outlines(where[None], np.array([ellipse]), 64)
     fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", name="your q(z|x): 1 sigma", hoverinfo="skip",
                              line=dict(color="black", width=3)))
 fig.add_trace(go.Scatter(x=[where[0]], y=[where[1]], mode="markers", name="your picture", hoverinfo="skip",
@@ -203,20 +212,21 @@ with c_map:
 with c_side:
     st.markdown(f"**{LABELS[method]}**")
     st.caption(placement_note(proj))
-    if native and not cfg.autoencoder:
+    if native and kind.gaussian_posterior:
         st.caption("The black ellipse is your picture's posterior: centre mu, half-axes sigma "
-                   f"(z{dims[0] + 1}: {ellipse[0]:.2f}, z{dims[1] + 1}: {ellipse[1]:.2f}). Dashed circles: the "
-                   "prior N(0, I) at 1, 2 and 3 sigma.")
+                   f"(z{dims[0] + 1}: {ellipse[0]:.2f}, z{dims[1] + 1}: {ellipse[1]:.2f}). "
+                   + ckpt.prior.contours_caption)
     elif not native:
         st.caption("The 1-sigma ellipse is drawn on the native latent plane only: the other maps bend distances.")
     if method == "latent" and D > 2:
-        st.caption(f"Shown: z{dims[0] + 1} and z{dims[1] + 1}, the two dimensions whose mu varies most.")
+        st.caption(f"Shown: z{dims[0] + 1} and z{dims[1] + 1}, the two most active dimensions (largest "
+                   f"{kind.activity_label}).")
     st.caption(f"{len(shown):,} of {len(mu_all):,} test images shown.")
     map_png_button(emb, sample.labels[shown], class_names, file_name=f"{ckpt.name}-drawing-{method}.png",
                    key="draw_map_png", extent=extent, axis_titles=axis_titles,
                    title=f"{ckpt.name}: your picture on the {LABELS[method]} map",
                    highlight=(float(where[0]), float(where[1])), ellipse=ellipse,
-                   prior_sigmas=posterior.PRIOR_SIGMAS if native and not cfg.autoencoder else ())
+                   prior=ckpt.prior.contours(dims) if native and kind.has_prior else ())
 
 # -- how typical the picture is, in the model's own measure --------------------------------------------
-typicality_section(ckpt, x, y)
+typicality_section(loaded, x, y)

@@ -7,13 +7,13 @@ import torch
 
 from ui import presenter, url_state
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
-from ui.generate_ui import (class_name, class_picker, dim_activity, frames, grid_frames, pick_image_ui,
+from ui.generate_ui import (class_name, class_picker, frames, grid_frames, pick_image_ui,
                             reset_on_model_change, show_tiled, take_image, tiled_image)
 from ui.images import show_grid
 from ui.inputs import number_in_range
-from ui.models import encoded_sample
-from vae_core.explain import interpolate, manifold_points, most_active_dims, traversal_values
-from vae_core.latent import SLIDER_LIMIT, decode_batch, normal_ppf, prior_z, traversal
+from vae_core.activity import rank_dims
+from vae_core.latent import (SLIDER_LIMIT, decode_batch, interpolate, manifold_points, normal_ppf, traversal,
+                             traversal_values)
 from vae_core.render import to_gif, to_png
 
 P = "generate_"  # this page's settings, kept across models
@@ -26,12 +26,13 @@ ALL_CLASSES = -1
 
 page_header("Generate", "New images from the decoder p(x|z): samples from the prior N(0, I), the latent "
             "manifold, paths between two encoded images, and one latent dimension at a time.")
-ckpt = current_model()
-if ckpt is None:
+loaded = current_model()
+if loaded is None:
     end_page()
+ckpt = loaded.checkpoint
 reset_on_model_change(M, str(ckpt.path))
 cfg, model = ckpt.config, ckpt.model
-D = cfg.latent_dim
+D, kind, prior = cfg.latent_dim, cfg.variant, ckpt.prior
 stem = ckpt.name
 
 
@@ -49,14 +50,14 @@ def download_png(img: np.ndarray, label: str, file_name: str, key: str) -> None:
 
 
 def prior_tab() -> None:
-    st.markdown("Draw **z ~ N(0, T² I)** and decode it: every image is the mean of **p(x|z)**. "
+    st.markdown(f"Draw **z ~ {prior.tempered_name}** and decode it: every image is the mean of **p(x|z)**. "
                 "The temperature T scales the prior's standard deviation.")
-    if cfg.autoencoder:
+    if not kind.has_prior:
         st.warning("This is a plain autoencoder: nothing in its training made the codes follow N(0, I), so "
                    "decoding prior draws lands where the decoder learned little. Expect blurry or broken images; "
                    "compare a VAE trained on the same data.")
     mode = None
-    if cfg.conditional:
+    if kind.conditional:
         mode = st.selectbox("Class y given to the decoder", [ALL_CLASSES, *range(cfg.num_classes)],
                             key=M + "prior_class", persist_state="session",
                             format_func=lambda c: "one row per class" if c == ALL_CLASSES else class_name(ckpt, c))
@@ -79,17 +80,17 @@ def prior_tab() -> None:
     link({"T": temp if temp != 1.0 else None, "n": count if count != 32 else None, "seed": seed or None})
     ncols, y = 8, None
     if mode == ALL_CLASSES:
-        z = prior_z(ncols, D, temp, seed).repeat(cfg.num_classes, 1)
+        z = np.tile(prior.sample(ncols, temp, seed), (cfg.num_classes, 1))
         y = torch.arange(cfg.num_classes).repeat_interleave(ncols)
         order = ", ".join(class_name(ckpt, c) for c in range(cfg.num_classes))
         caption = (f"One row per class (top to bottom: {order}), T = {temp:.1f}, seed {seed}. Each column uses "
                    "the same z: the class y sets the identity, z the style.")
     elif mode is not None:
-        z, y = prior_z(count, D, temp, seed), torch.tensor(mode)
+        z, y = prior.sample(count, temp, seed), torch.tensor(mode)
         caption = f"{count} samples of class {class_name(ckpt, mode)}, T = {temp:.1f}, seed {seed}"
     else:
-        z = prior_z(count, D, temp, seed)
-        caption = f"{count} samples from N(0, {temp:.1f}² I), seed {seed}"
+        z = prior.sample(count, temp, seed)
+        caption = f"{count} samples from {prior.tempered_name.replace('T', f'{temp:.1f}')}, seed {seed}"
     with st.spinner("Decoding..."), shown, st.container(key="main_figure"):
         grid = show_grid(decode_batch(model, z, y), ncols=ncols, caption=caption, cell=110)
     download_png(grid, "Download PNG", f"{stem}-prior-T{temp:.1f}-seed{seed}.png", P + "prior_png")
@@ -98,8 +99,7 @@ def prior_tab() -> None:
 def manifold_dims() -> tuple[int, int]:
     if D == 2:
         return 0, 1
-    activity, _ = dim_activity(ckpt)
-    top = most_active_dims(activity, 2)
+    top = loaded.default_axes()
     # a link names dimensions z1..zD; the pickers count from 0
     url_state.take_number("x", M + "dim_x", 1, D, "horizontal axis", integer=True, to_widget=lambda v: v - 1)
     url_state.take_number("y", M + "dim_y", 1, D, "vertical axis", integer=True, to_widget=lambda v: v - 1)
@@ -113,19 +113,19 @@ def manifold_dims() -> tuple[int, int]:
     j = c2.selectbox("Vertical axis", rest, key=M + "dim_y", format_func=dim_name, persist_state="session")
     others = "The other dimension is" if D == 3 else f"The other {D - 2} dimensions are"
     st.caption(f"{others} held at 0, the prior's mean. The two axes start at the "
-               "dimensions with the largest average KL, the ones the model uses most.")
+               f"dimensions with the largest {kind.activity_label}, the ones the model uses most.")
     return i, j
 
 
 def manifold_tab() -> None:
     st.markdown("Decode a regular grid of latent points, as in Figure 4 of Kingma & Welling (2014): "
                 "the **learned manifold** shows how the decoder covers the latent space.")
-    if cfg.autoencoder:
+    if not kind.has_prior:
         st.warning("This is a plain autoencoder: its codes do not follow N(0, I), so this grid, shaped by the "
                    "prior, may cover only part of where its codes lie, or empty space between them.")
     url_state.take_number("grid", P + "grid_n", 10, 30, "grid size", integer=True)
     n = st.slider("Grid size n (n x n images)", 10, 30, 15, 1, key=P + "grid_n", persist_state="session")
-    y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "grid_class")) if cfg.conditional else None
+    y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "grid_class")) if kind.conditional else None
     if D == 1:
         z = manifold_points(n, 1)
         st.caption("This model has a single latent dimension: the manifold is one row.")
@@ -167,11 +167,11 @@ def interpolation_tab() -> None:
         steps = st.slider("Steps", 5, 20, 10, 1, key=P + "steps", persist_state="session")
         fps = st.slider("GIF frames per second", 2, 20, 8, 1, key=P + "fps", persist_state="session")
         y = None
-        if cfg.conditional:
+        if kind.conditional:
             y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "interp_class",
                                           default=int(ckpt.sample.labels[ia])))
     link({"a": ia, "b": ib, "steps": steps if steps != 10 else None, "fps": fps if fps != 8 else None})
-    mu, _ = encoded_sample(str(ckpt.path))
+    mu, _ = loaded.encodings()
     za, zb = mu[ia], mu[ib]
     cell = min(110, 980 // steps)
     gifs = {}
@@ -209,12 +209,12 @@ def traversal_start() -> np.ndarray:
                                    persist_state="session"))
         c2.button("New start", on_click=bump, args=(P + "trav_seed",), key=P + "trav_new", icon=":material/casino:")
         link({"start": start, "start_seed": seed or None})
-        return prior_z(1, D, 1.0, seed)[0].numpy()
+        return prior.sample(1, 1.0, seed)[0]
     if start == "image":
         take_image("start_image", M + "trav_img", ckpt, "the start image")
         idx = pick_image_ui(ckpt, M + "trav_img", "Start image", size=120)
         link({"start": start, "start_image": idx})
-        return encoded_sample(str(ckpt.path))[0][idx]
+        return loaded.encodings()[0][idx]
     link({"start": None})
     return np.zeros(D, np.float32)
 
@@ -230,20 +230,20 @@ def traversal_tab() -> None:
         steps = st.slider("Steps per dimension", 5, 15, 9, 1, key=P + "trav_steps", persist_state="session")
         link({"sweep": steps if steps != 9 else None})
         y = None
-        if cfg.conditional:
+        if kind.conditional:
             y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", M + "trav_class"))
-    activity, score = dim_activity(ckpt)
+    activity, score = loaded.activity()
     if D > MAX_TRAVERSAL_DIMS:
-        dims = most_active_dims(activity, MAX_TRAVERSAL_DIMS)
-        st.caption(f"The {MAX_TRAVERSAL_DIMS} most active of {D} dimensions, by average "
-                   f"{'KL' if score == 'KL' else 'variance of mu'} over the stored images, most active first.")
+        dims = rank_dims(activity, MAX_TRAVERSAL_DIMS)
+        st.caption(f"The {MAX_TRAVERSAL_DIMS} most active of {D} dimensions, by {kind.activity_label} "
+                   "over the stored images, most active first.")
     else:
         dims = list(range(D))
-    if cfg.autoencoder:
+    if not kind.has_prior:
         st.info("An autoencoder has no KL term: rows are labelled with the variance of mu over the stored images, "
                 "and its codes need not lie in −3..3.")
     values = traversal_values(steps, SLIDER_LIMIT)
-    z = traversal(torch.as_tensor(z0), dims, values)
+    z = traversal(torch.tensor(z0), dims, values)
     with st.spinner("Decoding..."):
         images = decode_batch(model, z, y).reshape(len(dims), steps, *cfg.image_shape)
     st.caption("Columns: value of the swept dimension, " + ", ".join(f"{v:+.1f}" for v in values)

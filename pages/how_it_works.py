@@ -7,12 +7,12 @@ import plotly.graph_objects as go
 import streamlit as st
 from ui import url_state
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
-from ui.generate_ui import (class_name, dim_activity, image_tensor, pick_image_ui, pick_random_image,
-                            reset_on_model_change, stored_sample_loss, take_image)
+from ui.generate_ui import (class_name, image_tensor, pick_image_ui, pick_random_image, reset_on_model_change,
+                            take_image)
 from ui.images import show_grid, show_image
-from ui.models import encoded_sample
-from vae_core.explain import explain_image, most_active_dims
-from vae_core.latent import decode_batch, prior_z
+from vae_core.explain import explain_image
+from vae_core.latent import decode_batch
+from vae_core.priors import prior_z
 
 P = "how_"
 M = "how_m_"  # state that belongs to the loaded model
@@ -23,14 +23,16 @@ PRIOR_ROW = 8
 page_header("How it works", "A VAE, step by step, with the loaded model's own numbers: the encoder q(z|x), "
             "the reparameterization trick, the decoder p(x|z), the loss (negative ELBO = reconstruction + KL) "
             "and the prior N(0, I).")
-ckpt = current_model()
-if ckpt is None:
+loaded = current_model()
+if loaded is None:
     end_page()
+ckpt = loaded.checkpoint
 reset_on_model_change(M, str(ckpt.path))
 if not require_sample(ckpt):
     end_page()
-cfg, model = ckpt.config, ckpt.model
-D, AE = cfg.latent_dim, cfg.autoencoder
+cfg, model, prior = ckpt.config, ckpt.model, ckpt.prior
+kind = cfg.variant
+D, AE = cfg.latent_dim, not kind.has_prior  # AE: a plain autoencoder, z = mu, no KL term and no prior
 beta = float((ckpt.meta.get("train_config") or {}).get("beta", 1.0))
 
 
@@ -51,17 +53,14 @@ def fig_style(fig: go.Figure, height: int = 360) -> go.Figure:
 def current_eps() -> np.ndarray:
     if M + "eps_seed" not in st.session_state:
         st.session_state[M + "eps_seed"] = 0
-    return prior_z(1, D, 1.0, seed=int(st.session_state[M + "eps_seed"]))[0].numpy()
+    return prior_z(1, D, 1.0, seed=int(st.session_state[M + "eps_seed"]))[0].numpy()  # eps ~ N(0, I)
 
 
 def posterior_picture(ex: dict) -> None:
     """For D >= 2: the stored codes, this image's q(z|x) as a 2-sigma ellipse, mu and the drawn z."""
-    all_mu, _ = encoded_sample(str(ckpt.path))
+    all_mu, _ = loaded.encodings()
     mu = ex["mu"]
-    if D == 2:
-        i, j = 0, 1
-    else:
-        i, j = sorted(most_active_dims(dim_activity(ckpt)[0], 2))
+    i, j = loaded.default_axes()
     fig = go.Figure()
     fig.add_trace(go.Scattergl(x=all_mu[:, i], y=all_mu[:, j], mode="markers", name="mu of the stored images",
                                marker=dict(size=5, color="rgba(120,120,120,0.35)")))
@@ -78,8 +77,8 @@ def posterior_picture(ex: dict) -> None:
     fig.update_layout(xaxis_title=dim_name(i), yaxis_title=dim_name(j), yaxis_scaleanchor="x")
     st.plotly_chart(fig_style(fig, 420), key=P + "latent_chart")
     if D > 2:
-        st.caption(f"Dimensions {dim_name(i)} and {dim_name(j)}, the two the model uses most (largest average "
-                   f"{'KL' if not AE else 'variance of mu'}).")
+        st.caption(f"Dimensions {dim_name(i)} and {dim_name(j)}, the two the model uses most (largest "
+                   f"{kind.activity_label}).")
 
 
 # ---------------------------------------------------------------- 0. the image
@@ -96,7 +95,7 @@ with pick:
               icon=":material/shuffle:")
 with story:
     st.markdown(f"The model **{ckpt.name}** sees an image x of {cfg.num_pixels} pixel values in [0, 1]"
-                + (" together with its class y" if cfg.conditional else "") + ".")
+                + (" together with its class y" if kind.conditional else "") + ".")
     if AE:
         st.latex(r"x \;\xrightarrow{\text{encoder}}\; z \;\xrightarrow{\text{decoder}}\; \hat x")
         st.markdown("This is a **plain autoencoder**: the encoder gives one code z, the decoder turns it back "
@@ -107,11 +106,11 @@ with story:
                  r"\; z \;\xrightarrow{\text{decoder}}\; p(x \mid z)")
         st.markdown("The encoder describes a whole **distribution** over codes, q(z|x); one z is drawn from it "
                     "with the reparameterization trick and decoded; the loss adds how well x is reconstructed "
-                    "and how far q(z|x) is from the prior N(0, I).")
+                    f"and how far q(z|x) is from the prior {prior.name}.")
 
 x = image_tensor(ckpt, index)
 url_state.write("eps", int(st.session_state.get(M + "eps_seed", 0)) or None)
-y = int(ckpt.sample.labels[index]) if cfg.conditional else None
+y = int(ckpt.sample.labels[index]) if kind.conditional else None
 try:
     ex = explain_image(model, x, y, eps=None if AE else current_eps())
 except (ValueError, RuntimeError) as e:
@@ -131,7 +130,9 @@ else:
     st.markdown("The encoder network outputs two vectors of length "
                 f"{D}: the mean **mu(x)** and **log sigma²(x)** of a Gaussian over z, one pair per latent dimension.")
     enc = pd.DataFrame({"dim": [dim_name(d) for d in range(D)], "mu": mu, "sigma": ex["sigma"],
-                        "log sigma²": ex["logvar"], "KL (nats)": ex["kl_per_dim"]})
+                        "log sigma²": ex["logvar"]})
+    if ex["kl_per_dim"] is not None:  # None: against this prior the KL does not split by dimension
+        enc["KL (nats)"] = ex["kl_per_dim"]
 c_chart, c_map = st.columns(2)
 with c_chart:
     st.markdown("**mu(x)**" + ("" if AE else " with ± **sigma(x)** bars, per latent dimension"))
@@ -143,7 +144,7 @@ with c_map:
     if D >= 2:
         posterior_picture(ex)
 st.dataframe(enc.round(3), hide_index=True, key=P + "enc_table", height="auto" if D <= 10 else 400)
-if not AE:
+if ex["kl_per_dim"] is not None:
     st.caption("KL per dimension: how far this image's q(z_i|x) is from the prior N(0, 1). Dimensions the "
                "model does not use have mu near 0, sigma near 1 and KL near 0.")
 
@@ -205,15 +206,13 @@ if AE:
     st.info("An autoencoder is trained on the reconstruction term only; without the KL term it defines no "
             "ELBO and no likelihood p(x).")
 else:
-    m2.metric("KL(q(z|x) ‖ p(z))", f"{ex['kl']:.2f}", help="nats, closed form, summed over latent dimensions")
+    m2.metric("KL(q(z|x) ‖ p(z))", f"{ex['kl']:.2f}", help=kind.kl_help)
     m3.metric("Negative ELBO", f"{ex['neg_elbo']:.2f}", help="reconstruction + KL, nats")
 if not AE:
     st.latex(r"\mathrm{ELBO}(x) = \mathbb{E}_{q(z|x)}\!\left[\log p(x \mid z)\right] - "
              r"\mathrm{KL}\!\left(q(z \mid x)\,\|\,p(z)\right) \;\le\; \log p(x)")
-    st.latex(r"\mathrm{KL}\!\left(\mathcal{N}(\mu, \sigma^2)\,\|\,\mathcal{N}(0, I)\right) = "
-             r"-\tfrac12 \sum_{i=1}^{D}\left(1 + \log\sigma_i^2 - \mu_i^2 - \sigma_i^2\right)")
-    st.caption("The KL has a closed form (Kingma & Welling, Appendix B): it does not depend on eps. The "
-               "reconstruction term is estimated with the one z drawn above, so it changes with eps.")
+    st.latex(kind.kl_formula)
+    st.caption(kind.kl_caption)
 if cfg.likelihood == "bernoulli":
     st.markdown("**Likelihood in use: Bernoulli**, the binary cross-entropy summed over pixels, with "
                 "p = decoder(z) the mean image:")
@@ -231,7 +230,7 @@ if beta != 1.0:
              r"\mathrm{KL}\!\left(q(z \mid x)\,\|\,p(z)\right)")
 
 with friendly_errors("Averaging the loss over the stored images"):
-    avg = stored_sample_loss(str(ckpt.path))
+    avg = loaded.sample_loss()
     metrics = ckpt.meta.get("metrics") or {}
     rows = [("This image" if AE else "This image, this eps", ex["recon"], ex["kl"], ex["neg_elbo"]),
             (f"Mean over the {avg['n']} stored test images (one z each, seed {avg['seed']})",
@@ -250,18 +249,18 @@ with friendly_errors("Averaging the loss over the stored images"):
 
 # ---------------------------------------------------------------- 5. prior
 st.divider()
-st.subheader("5. The prior p(z) = N(0, I) and new images")
-st.latex(r"p(z) = \mathcal{N}(0, I), \qquad z \sim p(z) \;\Rightarrow\; x \sim p(x \mid z)")
+st.subheader(f"5. The prior p(z) = {prior.name} and new images")
+st.latex(kind.prior_formula + r", \qquad z \sim p(z) \;\Rightarrow\; x \sim p(x \mid z)")
 if P + "prior_seed" not in st.session_state:
     st.session_state[P + "prior_seed"] = 0
-prior_codes = prior_z(PRIOR_ROW, D, 1.0, seed=int(st.session_state[P + "prior_seed"]))
+prior_codes = prior.sample(PRIOR_ROW, 1.0, seed=int(st.session_state[P + "prior_seed"]))
 url_state.write("prior", int(st.session_state[P + "prior_seed"]) or None)
 prior_images = decode_batch(model, prior_codes, y)
 show_grid(prior_images, ncols=PRIOR_ROW, cell=110,
-          caption=f"{PRIOR_ROW} draws z ~ N(0, I), decoded"
+          caption=f"{PRIOR_ROW} draws z ~ {prior.name}, decoded"
           + (f" with class {class_name(ckpt, y)}, the chosen image's" if y is not None else ""))
 st.button("New prior samples", on_click=bump, args=(P + "prior_seed",), key=P + "new_prior", icon=":material/casino:")
-all_mu, all_logvar = encoded_sample(str(ckpt.path))
+all_mu, all_logvar = loaded.encodings()
 if AE:
     spread = all_mu.std(axis=0)
     st.warning("Why these look poor: an autoencoder was never asked to make its codes follow N(0, I). "
@@ -271,11 +270,12 @@ if AE:
                f"from {spread.min():.2f} to {spread.max():.2f}, against 1 for the prior.")
 else:
     # the aggregate posterior (the mixture of every q(z|x)) has variance Var(mu) + E[sigma^2] per dimension
-    spread = np.sqrt(all_mu.var(axis=0) + np.exp(all_logvar).mean(axis=0))
+    spread, (lo, hi) = np.sqrt(all_mu.var(axis=0) + np.exp(all_logvar).mean(axis=0)), np.sort(prior.std())[[0, -1]]
+    prior_says = f"{lo:g}" if hi - lo < 1e-9 else f"from {lo:.2f} to {hi:.2f}"
     st.caption("Generating needs no encoder: draw z from the prior and decode. This works because the KL term "
-               "pulled every q(z|x) toward N(0, I) during training. Over the stored images, the mixture of all "
+               f"pulled every q(z|x) toward {prior.name} during training. Over the stored images, the mixture of all "
                "q(z|x) has a standard deviation per dimension from "
-               f"{spread.min():.2f} to {spread.max():.2f}; the prior's is 1.")
+               f"{spread.min():.2f} to {spread.max():.2f}; the prior's is {prior_says}.")
 
 # ---------------------------------------------------------------- 6. training history
 st.divider()

@@ -11,12 +11,11 @@ from ui import url_state
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
 from ui.export import PLOTLY_CONFIG, map_png_button
 from ui.images import show_grid, show_image
-from ui.live_decoder import browser_program, pointer_decoder
+from ui.live_decoder import pointer_decoder
 from ui.map_plot import MapTarget, hover_previews, latent_map_figure, parse_selection
-from ui.models import encoded_sample, stamp
-from ui.projection_jobs import projection_or_progress
+from ui.projection_jobs import projection
 from ui.sidebar import draw_sidebar
-from vae_core import posterior
+from vae_core import map_layout, posterior
 from vae_core.projection import LABELS, available_methods
 
 CHART_KEY = "latent_map_chart"
@@ -33,12 +32,14 @@ INVERSE_NOTE = {
 page_header("Latent map", "Each dot is one test image x, placed at the mean mu(x) of its posterior "
             "q(z|x) = N(mu, sigma^2). Colours are classes the VAE never saw. Hover a dot to see its image, "
             "click a dot to see q(z|x), click empty space to decode that location with p(x|z).")
-ckpt = current_model()
-if ckpt is None or not require_sample(ckpt):
+loaded = current_model()
+if loaded is None or not require_sample(loaded.checkpoint):
     end_page()
+ckpt = loaded.checkpoint
 
 path = str(ckpt.path)
 cfg = ckpt.config
+kind = cfg.variant
 sample = ckpt.sample
 class_names = ckpt.class_names or [str(c) for c in range(cfg.num_classes)]
 if st.session_state.get("latent_map_model") != path:
@@ -57,14 +58,8 @@ url_point = url_state.link_index("point", len(sample.labels), "one of this model
 if url_point is not None:
     st.session_state.latent_map_target = {"target": MapTarget("point", index=url_point), "view": None, "sig": None}
 
-mu, logvar = encoded_sample(path)
+mu, logvar = loaded.encodings()
 n_images, latent_dim = mu.shape
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _thumbnails(model_path: str, model_stamp: str, _images: np.ndarray) -> dict:
-    """The stored images on one PNG sheet, for the hover previews (computed once per model)."""
-    return posterior.thumbnail_sprite(_images)
 
 
 # -- layout -------------------------------------------------------------------------------
@@ -73,16 +68,16 @@ def _thumbnails(model_path: str, model_stamp: str, _images: np.ndarray) -> dict:
 # decoded image is what a visitor should see first.
 controls = st.container()
 col_map, col_img = st.columns([5, 3], gap="large")
-variances = mu.var(0)
-latent_dims = posterior.rank_dims(variances, 2) if latent_dim > 2 else [0, 1]  # the axes' defaults
-if (st.session_state.get("latent_map_method") or "latent") == "latent" and browser_program(path) is not None:
+scores, _ = loaded.activity()
+latent_dims = loaded.default_axes()
+if (st.session_state.get("latent_map_method") or "latent") == "latent" and loaded.browser_program() is not None:
     axes = (int(st.session_state.get("latent_map_dim_x", latent_dims[0])),
             int(st.session_state.get("latent_map_dim_y", latent_dims[1])) if latent_dim > 1 else None)
     with col_img:
         st.markdown("### Under the pointer")
-        pointer_decoder(path, CHART_KEY, np.zeros(latent_dim, np.float32), axes, size=240,
+        pointer_decoder(loaded, CHART_KEY, np.zeros(latent_dim, np.float32), axes, size=240,
                         key="latent_map_pointer",
-                        label=int(st.session_state.get("latent_map_class") or 0) if cfg.conditional else 0)
+                        label=int(st.session_state.get("latent_map_class") or 0) if kind.conditional else 0)
         st.caption("Decoded in your browser while the mouse moves over the map"
                    + (", every other dimension at 0." if latent_dim > 2 else "."))
 draw_sidebar()  # after the first image, before the slower chart
@@ -98,7 +93,7 @@ with controls:
              "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
     dims: tuple[int, int] = (0, 1)
     if method == "latent" and latent_dim > 2:
-        fmt = lambda d: f"z{d + 1}  (Var mu {variances[d]:.2f})"  # noqa: E731
+        fmt = lambda d: f"z{d + 1}  ({kind.activity_name} {scores[d]:.2f})"  # noqa: E731
         a1, a2 = c_axes.columns(2)
         dx = a1.selectbox("Horizontal axis", range(latent_dim), index=latent_dims[0], format_func=fmt,
                           key="latent_map_dim_x")
@@ -108,7 +103,7 @@ with controls:
             st.warning("Pick two different latent dimensions for the two axes.")
             end_page()
         dims = (int(dx), int(dy))
-        c_axes.caption("Defaults: the two dimensions whose mu varies most over the images (the most active).")
+        c_axes.caption(f"Defaults: the two most active dimensions (largest {kind.activity_label} over the images).")
     elif method == "latent" and latent_dim == 1:
         c_axes.caption("This model has one latent dimension: the map shows z1 on the horizontal axis.")
 
@@ -121,9 +116,9 @@ with controls:
                                        help="Fewer points draw faster; the map is always computed from all images.")
     native_2d = method == "latent" and latent_dim >= 2
     show_prior = show_ellipses = False
-    if native_2d and not cfg.autoencoder:
-        show_prior = c_opts.toggle("Prior N(0, I) contours", value=True, key="latent_map_prior",
-                                   help="Circles at 1, 2 and 3 standard deviations of the prior p(z).")
+    if native_2d and kind.has_prior:
+        show_prior = c_opts.toggle(f"Prior {ckpt.prior.name} contours", value=True, key="latent_map_prior",
+                                   help=ckpt.prior.contours_caption)
         show_ellipses = c_opts.toggle(
             "1-sigma ellipses of q(z|x)", value=False, key="latent_map_ellipses",
             help="Each image's posterior: centre mu, half-axes sigma_i = exp(0.5 log sigma_i^2).")
@@ -138,14 +133,14 @@ with controls:
 
     proj = None
     with friendly_errors(f"Computing the {LABELS[method]} map"):
-        proj = projection_or_progress(path, method, dims)  # None while t-SNE / UMAP compute in the background
+        proj = projection(loaded, method, dims)  # None while t-SNE / UMAP compute in the background
     if proj is None:
         end_page()
 
 
 view = (method, dims)
 chart_sig = (view, shown_n, show_prior, show_ellipses)  # what the chart shows, apart from the chosen spot
-shown = posterior.subsample(n_images, shown_n)
+shown = map_layout.subsample(n_images, shown_n)
 emb_all = proj.embedding_
 stored = st.session_state.latent_map_target
 if stored is not None and stored["target"].kind == "location" and stored["view"] != view:
@@ -170,12 +165,12 @@ if method == "latent":
 else:
     axis_titles = (f"{LABELS[method]} 1", f"{LABELS[method]} 2")
 emb = emb_all[shown]
-extent = posterior.map_extent(emb, include=(-3.2, 3.2, -3.2, 3.2) if show_prior else None, square=native_2d)
+extent = map_layout.map_extent(emb, include=ckpt.prior.view_box(dims) if show_prior else None, square=native_2d)
 ellipses = None
 if show_ellipses:
-    pick = shown[posterior.subsample(len(shown), ELLIPSE_LIMIT, seed=1)]
+    pick = shown[map_layout.subsample(len(shown), ELLIPSE_LIMIT, seed=1)]
     sig = posterior.sigma_from_logvar(logvar[pick][:, list(dims)])
-    ellipses = posterior.ellipse_outlines(mu[pick][:, list(dims)], sig)
+    ellipses = map_layout.ellipse_outlines(mu[pick][:, list(dims)], sig)
 highlight = None
 if target is not None and stored.get("sig") != chart_sig:
     # A spot clicked on this very chart is already marked by Plotly's selection style; a marker trace is
@@ -183,13 +178,14 @@ if target is not None and stored.get("sig") != chart_sig:
     highlight = tuple(emb_all[target.index]) if target.kind == "point" else (target.x, target.y)
 fig = latent_map_figure(
     emb, sample.labels[shown], shown, class_names, axis_titles=axis_titles,
-    grid=posterior.square_grid(*extent, GRID_N), extent=extent, equal_axes=native_2d,
-    prior=posterior.prior_circles() if show_prior else None, ellipses=ellipses, highlight=highlight)
+    grid=map_layout.square_grid(*extent, GRID_N), extent=extent, equal_axes=native_2d,
+    prior=ckpt.prior.contours(dims) if show_prior else None, prior_name=ckpt.prior.name, ellipses=ellipses,
+    highlight=highlight)
 
 with col_map:
     st.plotly_chart(fig, key=CHART_KEY, on_select=functools.partial(_on_select, view, chart_sig),
                     selection_mode=("points",), config=PLOTLY_CONFIG)
-    hover_previews(CHART_KEY, _thumbnails(path, stamp(path), sample.images))
+    hover_previews(CHART_KEY, loaded.thumbnails())
     notes = [f"{len(shown):,} of {n_images:,} test images."]
     if show_ellipses and len(shown) > ELLIPSE_LIMIT:
         notes.append(f"Ellipses drawn for {ELLIPSE_LIMIT} of them.")
@@ -202,7 +198,7 @@ with col_map:
     map_png_button(emb, sample.labels[shown], class_names, file_name=f"{ckpt.name}-{method}-map.png",
                    key="latent_map_png", extent=extent, axis_titles=axis_titles, highlight=chosen_xy,
                    title=f"{ckpt.name}: {LABELS[method]} map of q(z|x) means",
-                   prior_sigmas=posterior.PRIOR_SIGMAS if show_prior else ())
+                   prior=ckpt.prior.contours(dims) if show_prior else ())
 
 
 # -- what was clicked -------------------------------------------------------------------------
@@ -227,7 +223,7 @@ def _location_latent(t: MapTarget) -> tuple[np.ndarray, str]:
         return z, f"The map is the latent line itself, so this is exactly z = {t.x:.2f}."
     rest = ""
     if latent_dim > 2:
-        rest = ", every other dimension held at 0" + ("" if cfg.autoencoder else " (the prior mean)")
+        rest = ", every other dimension held at 0" + (" (the prior mean)" if kind.has_prior else "")
     return z, INVERSE_NOTE["latent"].format(x=t.x, y=t.y, rest=rest)
 
 
@@ -241,15 +237,16 @@ def _point_details(i: int, recon: np.ndarray, samples: np.ndarray) -> None:
     with c2:
         show_image(recon, caption="reconstruction: decode(mu)", target=200)
     with c3:
-        if cfg.autoencoder:
+        if not kind.gaussian_posterior:
             st.info("An autoencoder has no q(z|x) to sample from: its code is the single point z = mu.")
         else:
             show_grid(samples, ncols=4, cell=96,
                       caption=f"{N_POSTERIOR} samples z = mu + sigma * eps, eps ~ N(0, I), each decoded")
     sigma = posterior.sigma_from_logvar(logvar[i])
     table = {"mu": mu[i], "sigma": sigma}
-    if not cfg.autoencoder:
-        table["KL (nats)"] = posterior.mean_kl_per_dim(mu[i:i + 1], logvar[i:i + 1])
+    kl_dims = kind.kl_per_dim(mu[i:i + 1], logvar[i:i + 1]) if kind.has_prior else None
+    if kl_dims is not None:
+        table["KL (nats)"] = kl_dims[0]
     st.dataframe(pd.DataFrame(table, index=[f"z{d + 1}" for d in range(latent_dim)]).T.style.format("{:.3f}"),
                  width="stretch")
 
@@ -260,7 +257,7 @@ with col_img:
         st.caption("A dot shows that image's posterior q(z|x) below the map; empty space is decoded here.")
     elif target.kind == "point":
         i = target.index
-        y = int(sample.labels[i]) if cfg.conditional else None
+        y = int(sample.labels[i]) if kind.conditional else None
         recon, samples = posterior.decode_posterior(ckpt.model, mu[i], logvar[i], N_POSTERIOR, seed=i, y=y)
         st.markdown(f"### decode(mu) of image #{i}")
         show_image(recon, target=320,
@@ -273,7 +270,7 @@ with col_img:
             z_loc, note = _location_latent(target)
         if z_loc is not None:
             y = None
-            if cfg.conditional:
+            if kind.conditional:
                 y = st.selectbox("Decode as class", range(len(class_names)), format_func=lambda c: class_names[c],
                                  key="latent_map_class", help="A conditional VAE's decoder p(x|z, y) also needs y.")
             from vae_core.latent import decode_batch

@@ -4,10 +4,11 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.common import current_model, end_page, friendly_errors, page_header
-from ui.compare import PRESETS, image_shape, model_rows, on_images, pick_images, prior_samples, zip_bytes
 from ui.identity import expiry_note
+from ui.models_ui import PRESETS, image_shape, model_rows, on_images, pick_images, prior_samples, zip_bytes
 from ui.images import show_grid
-from ui.models import load_model, model_choices
+from ui.loaded_model import loaded_model
+from ui.model_choices import model_choices
 from vae_core.checkpoints import CheckpointError
 
 page_header(
@@ -16,9 +17,10 @@ page_header(
     "you uploaded. The score is the test negative ELBO = reconstruction + KL, in nats per image: "
     "lower is better, but only models of the same dataset can be compared by it.",
 )
-ckpt = current_model()
-if ckpt is None:
+loaded = current_model()
+if loaded is None:
     end_page()
+ckpt = loaded.checkpoint
 
 choices = model_choices()
 labels = {c.path: c.label for c in choices}
@@ -71,7 +73,7 @@ st.subheader("Compare two models on the same images")
 def _data(p: str) -> tuple:
     """(image shape, dataset) of a model, or (None, None) when it cannot be loaded."""
     try:
-        m = load_model(p)
+        m = loaded_model(p).checkpoint
     except CheckpointError:
         return (None, None)
     return image_shape(m), m.meta.get("dataset")
@@ -131,7 +133,7 @@ path_b = cb.selectbox("Model B", paths, key="models_b", format_func=labels.get)
 n_images = cn.slider("Images", 4, 32, 8, step=4, key="models_n")
 
 try:
-    model_a, model_b = load_model(path_a), load_model(path_b)
+    model_a, model_b = loaded_model(path_a).checkpoint, loaded_model(path_b).checkpoint
 except CheckpointError as e:
     st.error(f"That checkpoint cannot be used: {e}. Pick another model.")
     end_page()
@@ -174,7 +176,7 @@ with friendly_errors("Encoding the images"):
                                           (k[2], "KL", res.kl, other and other.kl)):
                 kc.metric(title, f"{value:.2f}", delta=None if ref is None else f"{value - ref:+.2f} vs A",
                           delta_color="inverse")
-            if m.config.autoencoder:
+            if not m.config.variant.has_prior:
                 st.caption("An autoencoder has no KL term: its -ELBO is only the reconstruction "
                            "and is not a bound on -log p(x).")
     st.caption("Negative ELBO = reconstruction -log p(x|z) + KL(q(z|x) || N(0, I)). A larger beta buys a "
@@ -190,4 +192,4 @@ with friendly_errors("Encoding the images"):
                         "gives images it was never trained to make.")
             else:
                 show_grid(samples, ncols=8, cell=90, caption=f"{m.name}: 16 samples"
-                          + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.conditional else ""))
+                          + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""))

@@ -8,11 +8,10 @@ from ui import presenter, url_state
 from ui.common import current_model, end_page, page_header
 from ui.export import point_json
 from ui.images import map_with_marks, position_map_data, show_image
-from ui.live_decoder import browser_program, live_sliders
-from ui.models import encoded_sample, position_canvas
-from vae_core import posterior
-from vae_core.latent import SLIDER_LIMIT, decode_batch, prior_z, sanitize_z
-from vae_core.losses import LOG_2PI
+from ui.live_decoder import live_sliders
+from vae_core.activity import INACTIVE_KL
+from vae_core.latent import SLIDER_LIMIT, decode_batch, sanitize_z
+from vae_core.sliders import clean_slider_value
 
 STEP = 0.05
 OTHERS_KEY = "sliders_others"
@@ -22,25 +21,23 @@ HALL_MAP_FONT_PX = 26  # the position map's text in presenter mode (the picture 
 page_header("Latent sliders", "Each slider is one coordinate of z, in units of the prior's standard deviation: "
             "the prior N(0, I) keeps about 95% of its samples within +-2 on every axis. The image is the "
             "decoder's mean of p(x|z). Dimensions whose average KL is about 0 are ignored by the decoder.")
-ckpt = current_model()
-if ckpt is None:
+loaded = current_model()
+if loaded is None:
     end_page()
+ckpt = loaded.checkpoint
 
 path = str(ckpt.path)
 cfg = ckpt.config
-D = cfg.latent_dim
+D, kind, prior = cfg.latent_dim, cfg.variant, ckpt.prior
 sample = ckpt.sample if ckpt.sample is not None and len(ckpt.sample.labels) else None
 class_names = ckpt.class_names or [str(c) for c in range(cfg.num_classes)]
-mu, logvar = encoded_sample(path) if sample is not None else (np.zeros((0, D)), np.zeros((0, D)))
+mu, logvar = loaded.encodings()
 
-# -- what each dimension does: average KL for a VAE, spread of mu for an autoencoder ----------------
-if cfg.autoencoder:
-    spread = mu.std(0) if len(mu) > 1 else np.ones(D)
-    activity = mu.var(0) if len(mu) > 1 else None
-    space = posterior.SliderSpace(D, activity, offset=mu.mean(0) if len(mu) else None, scale=spread)
-else:
-    activity = posterior.mean_kl_per_dim(mu, logvar) if len(mu) else None
-    space = posterior.SliderSpace(D, activity)
+# -- what each dimension does (the variant's score: average KL for a VAE, spread of mu for an autoencoder), and
+# the sliders' units (the prior's mean and standard deviation, or without a prior the codes') ------------------
+activity = loaded.activity()[0] if len(mu) else None
+BY_KL = kind.activity_name == "KL"  # activity is an average KL (else the variance of mu)
+space = loaded.slider_space()
 
 
 def slider_key(d: int) -> str:
@@ -49,9 +46,9 @@ def slider_key(d: int) -> str:
 
 def _set_values(values, others: float | None = None) -> None:
     for d, v in zip(space.slider_dims, values):
-        st.session_state[slider_key(d)] = posterior.clean_slider_value(v, SLIDER_LIMIT)
+        st.session_state[slider_key(d)] = clean_slider_value(v, SLIDER_LIMIT)
     if others is not None and space.other_dims:
-        st.session_state[OTHERS_KEY] = posterior.clean_slider_value(others, SLIDER_LIMIT)
+        st.session_state[OTHERS_KEY] = clean_slider_value(others, SLIDER_LIMIT)
 
 
 def _bump() -> None:
@@ -64,8 +61,8 @@ def _reset() -> None:
 
 
 def _randomize() -> None:
-    z = prior_z(1, D)[0].numpy()
-    if cfg.autoencoder:  # no prior: a standard normal draw in slider units
+    z = prior.sample(1)[0]
+    if not kind.has_prior:  # no prior: a standard normal draw in slider units
         z = space.offset + space.scale * z
     _set_values(space.to_sliders(z, SLIDER_LIMIT))
     _bump()
@@ -73,7 +70,7 @@ def _randomize() -> None:
 
 def _from_image(i: int) -> None:
     _set_values(space.to_sliders(mu[i], SLIDER_LIMIT), 0.0)
-    if cfg.conditional:
+    if kind.conditional:
         st.session_state.sliders_class = int(sample.labels[i])
     _bump()
 
@@ -90,7 +87,7 @@ if st.session_state.get("sliders_model") != path:
     _bump()
 for k in keys:
     raw = st.session_state.get(k, 0.0)
-    clean = posterior.clean_slider_value(raw, SLIDER_LIMIT)
+    clean = clean_slider_value(raw, SLIDER_LIMIT)
     if k not in st.session_state or not (isinstance(raw, float) and raw == clean):
         st.session_state[k] = clean
 # a link's ?point=12 (start from that image's mu) and ?sliders_z1=1.5&... (validated like any slider value)
@@ -102,16 +99,16 @@ url_z = {k: url_state.fresh(k) for k in keys}
 if any(v is not None for v in url_z.values()):
     for k, v in url_z.items():
         if v is not None:
-            st.session_state[k] = posterior.clean_slider_value(v, SLIDER_LIMIT)
+            st.session_state[k] = clean_slider_value(v, SLIDER_LIMIT)
     _bump()
 
 
 def slider_label(d: int) -> str:
     if activity is None:
         return f"z{d + 1}"
-    if cfg.autoencoder:
+    if not BY_KL:
         return f"z{d + 1} · Var {activity[d]:.2f}"
-    if activity[d] < posterior.INACTIVE_KL:
+    if activity[d] < INACTIVE_KL:
         return f":gray[z{d + 1} · KL {activity[d]:.3f} · inactive]"
     return f"z{d + 1} · KL {activity[d]:.2f}"
 
@@ -119,9 +116,9 @@ def slider_label(d: int) -> str:
 # -- the toolbar: live or not, start from an image, reset / randomize, save or download the point -----
 def _z_from_state() -> np.ndarray:
     """The point the sliders show now (every slider's value is in session state under its key)."""
-    values = [posterior.clean_slider_value(st.session_state.get(slider_key(d), 0.0), SLIDER_LIMIT)
+    values = [clean_slider_value(st.session_state.get(slider_key(d), 0.0), SLIDER_LIMIT)
               for d in space.slider_dims]
-    others = posterior.clean_slider_value(st.session_state.get(OTHERS_KEY, 0.0), SLIDER_LIMIT)
+    others = clean_slider_value(st.session_state.get(OTHERS_KEY, 0.0), SLIDER_LIMIT)
     return sanitize_z(space.to_z(values, others), D)
 
 
@@ -170,7 +167,7 @@ def _point_menu() -> None:
                       on_click=lambda: st.session_state.pop("sliders_saved", None))
 
 
-live_ok = browser_program(path) is not None
+live_ok = loaded.browser_program() is not None
 tools = st.columns([2.6, 1.9, 1.2, 1.5, 1.5], vertical_alignment="center")
 live = tools[0].toggle("Live: decode in the browser", value=live_ok, disabled=not live_ok,
                        key="sliders_live", help="The decoder's weights are sent to your browser once; every "
@@ -181,10 +178,10 @@ if sample is not None:
         _image_picker()
 if not live:  # the live sliders have their own reset and randomize buttons
     tools[2].button("Reset", on_click=_reset, width="stretch", key="sliders_reset", icon=":material/restart_alt:",
-                    help="Every slider to 0: the prior's mean." if not cfg.autoencoder
+                    help="Every slider to 0: the prior's mean." if kind.has_prior
                     else "Every slider to 0: the codes' mean.")
     tools[3].button("Random z", on_click=_randomize, width="stretch", key="sliders_random", icon=":material/casino:",
-                    help=("Draw the sliders' values from the prior N(0, I)" if not cfg.autoencoder else
+                    help=(f"Draw the sliders' values from the prior {prior.name}" if kind.has_prior else
                           "Draw the sliders' values from a standard normal (an autoencoder has no prior)")
                     + (" (the other dimensions keep their shared value)." if space.other_dims else "."))
 with tools[4]:
@@ -196,10 +193,10 @@ if not live_ok:
 
 def _numbers(z: np.ndarray) -> str:
     norm = float(np.linalg.norm(z))
-    if cfg.autoencoder:
+    if not kind.has_prior:
         return f"||z|| = {norm:.2f}"
-    log_prior = -0.5 * (D * LOG_2PI + float(np.sum(z.astype(np.float64) ** 2)))
-    return f"||z|| = {norm:.2f} (prior samples: about sqrt({D}) = {np.sqrt(D):.2f}) · log p(z) = {log_prior:.2f}"
+    log_prior = float(prior.log_density(z[None])[0])
+    return f"||z|| = {norm:.2f} (prior samples: about {prior.typical_norm():.2f}) · log p(z) = {log_prior:.2f}"
 
 
 def _show_point(z: np.ndarray) -> None:
@@ -209,10 +206,10 @@ def _show_point(z: np.ndarray) -> None:
 
 
 def _map_dims() -> tuple[int, int] | None:
-    """The position map's latent axes: the plane itself, or the two dimensions whose mu varies most."""
+    """The position map's latent axes: the app's default axes for this model (None without a plane to show)."""
     if len(mu) == 0 or D < 2:
         return None
-    return (0, 1) if D == 2 else tuple(sorted(np.argsort(-np.var(mu, 0))[:2].tolist()))
+    return loaded.default_axes()
 
 
 def _saved_stars(dims: tuple[int, int]) -> list[tuple[float, float]]:
@@ -225,11 +222,11 @@ def _map_caption(dims: tuple[int, int], moves: str) -> str:
 
 
 def _position_map(z: np.ndarray) -> None:
-    """z as a ring on the encoded test images' means (two most spread dimensions), saved points as stars."""
+    """z as a ring on the encoded test images' means (the default axes), saved points as stars."""
     dims = _map_dims()
     if dims is None:
         return
-    canvas = position_canvas(path, dims, tuple(class_names))
+    canvas = loaded.position_canvas(dims, tuple(class_names))
     map_with_marks(canvas, (float(z[dims[0]]), float(z[dims[1]])), _saved_stars(dims),
                    alt=f"the encoded test images' means on z{dims[0] + 1} and z{dims[1] + 1}",
                    caption=_map_caption(dims, "moves when a slider is released"))
@@ -240,7 +237,7 @@ def _live_position_map(hall: bool) -> dict | None:
     dims = _map_dims()
     if dims is None:
         return None
-    canvas = position_canvas(path, dims, tuple(class_names), font_px=HALL_MAP_FONT_PX if hall else None)
+    canvas = loaded.position_canvas(dims, tuple(class_names), font_px=HALL_MAP_FONT_PX if hall else None)
     return position_map_data(canvas, dims, _saved_stars(dims), caption=_map_caption(dims, "follows the sliders"),
                              alt=f"the encoded test images' means on z{dims[0] + 1} and z{dims[1] + 1}")
 
@@ -248,31 +245,32 @@ def _live_position_map(hall: bool) -> dict | None:
 def _plain_label(d: int) -> str:
     if activity is None:
         return f"z{d + 1}"
-    if cfg.autoencoder:
+    if not BY_KL:
         return f"z{d + 1} · Var {activity[d]:.2f}"
-    return f"z{d + 1} · KL {activity[d]:.2f}" + (" (inactive)" if activity[d] < posterior.INACTIVE_KL else "")
+    return f"z{d + 1} · KL {activity[d]:.2f}" + (" (inactive)" if activity[d] < INACTIVE_KL else "")
 
 
 # -- live mode: the sliders, the decoder, the readout and the ring run in the browser --------------------
 if live:
     y = 0
-    if cfg.conditional:
+    if kind.conditional:
         y = st.selectbox("Class y (the decoder is p(x|z, y))", range(len(class_names)),
                          format_func=lambda c: class_names[c], key="sliders_class")
-    others_now = posterior.clean_slider_value(st.session_state.get(OTHERS_KEY, 0.0), SLIDER_LIMIT)
+    others_now = clean_slider_value(st.session_state.get(OTHERS_KEY, 0.0), SLIDER_LIMIT)
     current = np.full(D, others_now)
-    current[space.slider_dims] = [posterior.clean_slider_value(st.session_state[slider_key(d)], SLIDER_LIMIT)
+    current[space.slider_dims] = [clean_slider_value(st.session_state[slider_key(d)], SLIDER_LIMIT)
                                   for d in space.slider_dims]
     hall = presenter.is_on()
     with st.container(key="main_figure"):
-        got = live_sliders(path, current, space.slider_dims, [_plain_label(d) for d in space.slider_dims],
+        got = live_sliders(loaded, current, space.slider_dims, [_plain_label(d) for d in space.slider_dims],
                            offset=space.offset, scale=space.scale, label=int(y),
-                           inactive=[bool(activity is not None and not cfg.autoencoder
-                                          and activity[d] < posterior.INACTIVE_KL) for d in space.slider_dims],
-                           version=st.session_state.get("sliders_version", 0), size=420, prior=not cfg.autoencoder,
-                           position_map=_live_position_map(hall), hall=hall, key="sliders_live_decoder")
+                           inactive=[bool(activity is not None and BY_KL
+                                          and activity[d] < INACTIVE_KL) for d in space.slider_dims],
+                           version=st.session_state.get("sliders_version", 0), size=420,
+                           prior=prior if kind.has_prior else None, position_map=_live_position_map(hall), hall=hall,
+                           key="sliders_live_decoder")
     if got is not None and len(got) == D:  # z released in the browser (for the values it was given)
-        returned = np.array([posterior.clean_slider_value(v, SLIDER_LIMIT) for v in got])
+        returned = np.array([clean_slider_value(v, SLIDER_LIMIT) for v in got])
         for d in space.slider_dims:
             st.session_state[slider_key(d)] = float(returned[d])
         current[space.slider_dims] = returned[space.slider_dims]
@@ -296,11 +294,11 @@ def server_sliders() -> None:
     col_img, col_sliders = st.columns([2, 3], gap="large")
     with col_img:
         y = None
-        if cfg.conditional:
+        if kind.conditional:
             y = st.selectbox("Class y (the decoder is p(x|z, y))", range(len(class_names)),
                              format_func=lambda c: class_names[c], key="sliders_class")
         caption = "decode(z): the mean of p(x|z). " + _numbers(z)
-        if cfg.autoencoder:
+        if not kind.has_prior:
             caption += (". An autoencoder has no prior: sliders are in units of the spread of the encoded test "
                         "images around their mean, and points far from the codes may decode to nonsense.")
         show_image(decode_batch(ckpt.model, z[None], y)[0], target=400, caption=caption, inline=True)
@@ -316,21 +314,21 @@ def server_sliders() -> None:
                 box.slider(
                     slider_label(d), -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=slider_key(d),
                     bind="query-params",  # a link to the page keeps the point
-                    help=None if activity is None or cfg.autoencoder else
+                    help=None if activity is None or not BY_KL else
                     f"Average KL(q(z{d + 1}|x) || N(0, 1)) over the stored test images: {activity[d]:.3f} nats. "
                     "Near 0 means the encoder does not use this dimension.")
         if space.other_dims:
             others_kl = activity[space.other_dims] if activity is not None else np.zeros(len(space.other_dims))
-            what = "Var" if cfg.autoencoder else "KL"
+            what = "KL" if BY_KL else "Var"
             st.slider(
                 f"The other {len(space.other_dims)} dimensions (each {what} <= {others_kl.max():.2f})",
                 -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=OTHERS_KEY,
                 help="The least active dimensions share this one value. " + (
-                    "Their average KL is small: the decoder barely listens to them." if not cfg.autoencoder else ""))
-        if activity is not None and not cfg.autoencoder:
-            n_inactive = int((activity < posterior.INACTIVE_KL).sum())
+                    "Their average KL is small: the decoder barely listens to them." if BY_KL else ""))
+        if activity is not None and BY_KL:
+            n_inactive = int((activity < INACTIVE_KL).sum())
             if n_inactive:
-                st.caption(f"{n_inactive} of {D} dimensions are inactive (average KL < {posterior.INACTIVE_KL} nats): "
+                st.caption(f"{n_inactive} of {D} dimensions are inactive (average KL < {INACTIVE_KL} nats): "
                            "the KL term pulled their q(z_i|x) onto the prior, so they carry no information and "
                            "moving them changes nothing. This is called posterior collapse.")
         _show_point(z)

@@ -1,6 +1,7 @@
 """Train: pick data and settings, watch the loss curves and samples improve epoch by epoch."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import streamlit as st
@@ -8,21 +9,20 @@ import streamlit as st
 from ui.common import page_header
 from ui.images import show_grid
 from ui.inputs import number_in_range
-from ui.models import session_id
-from ui.training_jobs import job_registry, loss_figure, parse_hidden, save_uploaded_npz
+from ui.model_choices import session_id
+from ui.training_jobs import job_registry, loss_figure, save_uploaded_npz
 from vae_core.checkpoints import max_upload_bytes, megabytes
-from vae_core.config import MAX_LATENT_DIM, ConfigError
+from vae_core.config import DEFAULT_HIDDEN, MAX_LATENT_DIM, ConfigError, parse_hidden
 from vae_core.data import DATASETS, IDX_CLASS_NAMES, DatasetError, cache_dir, extract_image_archive, find_idx_files
-from vae_core.jobs import DEFAULT_HIDDEN, JobSnapshot, JobSpec
+from vae_core.jobs import JobSnapshot, JobSpec
 from vae_core.paths import UnsafeNameError, safe_name, share_trained, uploads_dir
+from vae_core.variants import VARIANTS, variant
 
 UPLOAD = "upload"
-KINDS = {"vae": "VAE", "cvae": "Conditional VAE", "ae": "Autoencoder"}
-KIND_HELP = ("**VAE**: q(z|x) = N(mu, sigma^2), a sample z by reparameterization, p(x|z), prior N(0, I).  \n"
-             "**Conditional VAE**: the label y is given to encoder and decoder, so z only keeps the style.  \n"
-             "**Autoencoder**: z = mu, no KL term and no prior to sample from (for comparison).")
-LIKELIHOODS = {"bernoulli": "Bernoulli (binary cross-entropy)", "gaussian-fixed": "Gaussian, fixed sigma = 0.1",
+KIND_HELP = "  \n".join(f"**{v.title}**: {v.help}" for v in VARIANTS.values())
+LIKELIHOODS = {"bernoulli": "Bernoulli (binary cross-entropy)", "gaussian-fixed": "Gaussian, fixed sigma",
                "gaussian-learned": "Gaussian, learned sigma per pixel"}
+SCHEDULES = {"cosine": "2% warm-up, then a cosine decay to 0", "constant": "constant (the PyTorch example's)"}
 LRS = [1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2]
 BATCHES = [32, 64, 128, 256, 512]
 
@@ -70,6 +70,10 @@ def uploaded_dataset(upload) -> str:
     return str(folder)
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def settings_ui(disabled: bool) -> JobSpec | None:
     """The settings widgets; returns the JobSpec when Start is pressed and the settings are valid."""
     c1, c2, c3 = st.columns(3)
@@ -94,8 +98,8 @@ def settings_ui(disabled: bool) -> JobSpec | None:
                                help="MNIST, Fashion-MNIST and KMNIST come from public mirrors, checked by MD5.")
     with c2:
         st.markdown("#### Model")
-        kind = st.radio("Kind", list(KINDS), format_func=KINDS.get, key="train_kind", horizontal=True,
-                        help=KIND_HELP)
+        kind = st.radio("Kind", list(VARIANTS), format_func=lambda k: VARIANTS[k].title, key="train_kind",
+                        horizontal=True, help=KIND_HELP)
         arch = st.radio("Architecture", ["mlp", "conv"], key="train_arch", horizontal=True,
                         format_func=lambda a: {"mlp": "MLP (fully connected)", "conv": "Convolutional"}[a])
         hidden_text = st.text_input("Hidden sizes", key="train_hidden",
@@ -105,26 +109,39 @@ def settings_ui(disabled: bool) -> JobSpec | None:
         latent_dim = st.slider("Latent dimension (size of z)", 1, MAX_LATENT_DIM, 2, key="train_latent")
         likelihood = st.selectbox("Likelihood p(x|z)", list(LIKELIHOODS), format_func=LIKELIHOODS.get,
                                   key="train_likelihood")
+        sigma = st.number_input("Gaussian sigma", 0.001, 10.0, JobSpec.gaussian_sigma, 0.01, format="%.3f",
+                                key="train_sigma", disabled=likelihood == "bernoulli",
+                                help="A Gaussian p(x|z)'s sigma: fixed, or the value a learned one starts at.")
+        options = {f.name: st.number_input(_sentence(f.metadata.get("help", f.name)), value=f.default,
+                                           key=f"train_{kind}_{f.name}")
+                   for f in dataclasses.fields(VARIANTS[kind].Options)}  # this kind's own settings
     with c3:
         st.markdown("#### Training")
-        is_ae = kind == "ae"
+        no_kl = not VARIANTS[kind].has_prior  # no KL term: nothing for beta to weight
         beta = number_in_range("beta (weight of the KL term)", 0.0, 100.0, 1.0, step=0.5, integer=False,
-                               key="train_beta", disabled=is_ae,
+                               key="train_beta", disabled=no_kl,
                                help="1 is the ELBO; beta > 1 is a beta-VAE (smoother, blurrier).")
         a, b = st.columns(2)
         epochs = number_in_range("Epochs", 1, 500, 20, key="train_epochs", where=a)
-        warmup = number_in_range("KL warm-up epochs", 0, 500, 0, key="train_warmup", where=b, disabled=is_ae,
+        warmup = number_in_range("KL warm-up epochs", 0, 500, 0, key="train_warmup", where=b, disabled=no_kl,
                                  help="The KL weight rises linearly from 0 to beta over these epochs.")
         lr = a.select_slider("Learning rate", LRS, value=JobSpec.lr, key="train_lr", format_func=lambda v: f"{v:g}",
                              help="Adam's peak rate: it warms up over the first 2% of the run, then decays to 0 "
                                   "along a cosine.")
         batch_size = b.selectbox("Batch size", BATCHES, index=BATCHES.index(JobSpec.batch_size), key="train_batch")
         seed = number_in_range("Seed", 0, 2**31 - 1, 0, key="train_seed", where=a)
-        suffix = {"vae": "", "cvae": "-cvae", "ae": "-autoencoder"}[kind]
-        suffix += "" if beta == 1 or is_ae else f"-beta{beta:g}"
+        suffix = VARIANTS[kind].run_name_suffix
+        suffix += "" if beta == 1 or no_kl else f"-beta{beta:g}"
         auto_name = f"my-{'npz' if dataset == UPLOAD else dataset}-{latent_dim}d{suffix}"
         run_name = b.text_input("Run name", key="train_name", placeholder=auto_name,
                                 help="The folder name of the saved model; a number is added if it exists.")
+        schedule = a.selectbox("Learning-rate schedule", list(SCHEDULES), format_func=SCHEDULES.get,
+                               key="train_schedule")
+        adam_beta2 = b.number_input("Adam's beta2", 0.9, 0.9999, JobSpec.adam_beta2, 0.001, format="%.4f",
+                                    key="train_beta2", help="Adam's second-moment decay (PyTorch's default: 0.999).")
+        data_init = st.checkbox("Start from the data", value=JobSpec.data_init, key="train_data_init",
+                                help="Centre the encoder's input on the mean training image and start the decoder "
+                                     "at that image (the PyTorch example does neither).")
 
     start = st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=disabled,
                       key="train_start")
@@ -133,7 +150,7 @@ def settings_ui(disabled: bool) -> JobSpec | None:
     try:
         name = safe_name(run_name or auto_name)
         hidden = parse_hidden(hidden_text)
-    except (UnsafeNameError, ValueError) as e:
+    except (UnsafeNameError, ConfigError) as e:
         st.error(f"Not started: {e}.")
         return None
     if dataset == UPLOAD:
@@ -147,10 +164,11 @@ def settings_ui(disabled: bool) -> JobSpec | None:
             return None
     lik, _, variance = likelihood.partition("-")
     return JobSpec(name=name, dataset=dataset, arch=arch, hidden=hidden, latent_dim=int(latent_dim),
-                   likelihood=lik, gaussian_variance=variance or "fixed", beta=0.0 if is_ae else float(beta),
-                   warmup_epochs=0 if is_ae else int(warmup), epochs=int(epochs), lr=float(lr),
-                   batch_size=int(batch_size), seed=int(seed), autoencoder=is_ae, conditional=kind == "cvae",
-                   download=download)
+                   likelihood=lik, gaussian_variance=variance or "fixed", beta=0.0 if no_kl else float(beta),
+                   warmup_epochs=0 if no_kl else int(warmup), epochs=int(epochs), lr=float(lr),
+                   batch_size=int(batch_size), seed=int(seed), kind=kind, options=options, download=download,
+                   gaussian_sigma=float(sigma), lr_schedule=schedule, adam_beta2=float(adam_beta2),
+                   data_init=bool(data_init))
 
 
 def progress_ui(s: JobSnapshot) -> None:
@@ -195,7 +213,7 @@ def images_ui(s: JobSnapshot, epoch: int | None = None) -> None:
     if s.samples:
         with cols[2]:
             show_grid(s.samples[i], ncols=4, caption=f"Samples: the same z ~ N(0, I) decoded after epoch {i + 1}")
-    elif s.spec.autoencoder:
+    elif not variant(s.spec.kind).has_prior:
         st.caption("An autoencoder has no prior to sample from, so only reconstructions are shown.")
 
 

@@ -29,13 +29,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextlib.contextmanager
+def app_server(home: Path, log_dir: Path):
+    """``streamlit run app.py`` on a free port of 127.0.0.1 with its own VAE_EXPLORER_HOME; yields its URL once
+    it answers, and stops it afterwards."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (CI's .ci/run does)")
     port = _free_port()
-    env = dict(os.environ, VAE_EXPLORER_HOME=str(tmp_path_factory.mktemp("home")))
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
+    env = dict(os.environ, VAE_EXPLORER_HOME=str(home))
+    log = open(log_dir / "streamlit.log", "w+")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
@@ -56,13 +58,21 @@ def server(tmp_path_factory):
     if proc.poll() is not None:
         log.seek(0)
         pytest.fail(f"streamlit exited early:\n{log.read()[-3000:]}")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with app_server(tmp_path_factory.mktemp("home"), tmp_path_factory.mktemp("log")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

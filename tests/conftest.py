@@ -157,7 +157,7 @@ def autoencoder_path(home, request) -> Path:
     if (bundled / "model.safetensors").is_file():
         return bundled
     out = home / "runs" / "digits-ae"
-    cfg = ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(64,), autoencoder=True)
+    cfg = ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(64,), kind="ae")
     digits = request.getfixturevalue("digits")
     Trainer(cfg, TrainConfig(dataset="digits", epochs=3, lr=3e-3, seed=0, device="cpu"), digits, out_dir=out,
             sample_size=60, save_optimizer=False).fit()

@@ -29,7 +29,7 @@ from vae_core.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from vae_core.models import VAE
+from vae_core.torch_model import VAE
 
 from conftest import file_hashes, tiny_model_config
 
@@ -100,8 +100,8 @@ def test_round_trip_of_a_trained_checkpoint(trained, digits):
 
 @pytest.mark.parametrize("kw", [
     dict(arch="conv", hidden=(4, 8), likelihood="gaussian", gaussian_variance="learned"),
-    dict(conditional=True, latent_dim=3),
-    dict(autoencoder=True),
+    dict(kind="cvae", latent_dim=3),
+    dict(kind="ae"),
 ])
 def test_round_trip_of_every_variant(tmp_path, kw):
     torch.manual_seed(0)
@@ -110,8 +110,8 @@ def test_round_trip_of_every_variant(tmp_path, kw):
         for p in model.parameters():
             p.add_(torch.randn_like(p))  # not the default init: values must really be restored
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    y = torch.arange(4) if model.cfg.conditional else None
-    model(torch.rand(4, 1, 8, 8), y).loss.backward()
+    y = torch.arange(4) if model.cfg.variant.conditional else None
+    model(torch.rand(4, 1, 8, 8), y).loss().backward()
     opt.step()
     images = np.random.default_rng(0).integers(0, 256, size=(6, 8, 8), dtype=np.uint8)
     sample = Sample(images=images, labels=np.arange(6, dtype=np.int64), class_names=list("abcdef"))

@@ -11,7 +11,7 @@ import torch
 
 from vae_core.checkpoints import OPTIMIZER_FILE, export_zip, import_zip, load_checkpoint, save_checkpoint
 from vae_core.config import ModelConfig
-from vae_core.models import VAE
+from vae_core.torch_model import VAE
 
 from vae_core.__main__ import main
 

@@ -7,15 +7,15 @@ from torch import nn
 
 from vae_core.config import ModelConfig
 from vae_core.decoder_program import UnsupportedDecoder, decoder_program, run_program
-from vae_core.models import VAE
+from vae_core.torch_model import VAE
 
 CONFIGS = [
     ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(32,)),
     ModelConfig(image_shape=(1, 28, 28), latent_dim=20, hidden=(64, 32)),
     ModelConfig(image_shape=(1, 28, 28), latent_dim=16, arch="conv", hidden=(8, 16)),
     ModelConfig(image_shape=(3, 16, 16), latent_dim=4, arch="conv", hidden=(4, 8, 8)),
-    ModelConfig(image_shape=(1, 8, 8), latent_dim=3, hidden=(16,), conditional=True),
-    ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(16,), autoencoder=True),
+    ModelConfig(image_shape=(1, 8, 8), latent_dim=3, hidden=(16,), kind="cvae"),
+    ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(16,), kind="ae"),
 ]
 
 
@@ -27,7 +27,7 @@ def test_program_matches_torch(cfg):
     assert len(blob) == 4 * spec["floats"]
     for seed in range(5):
         z = torch.randn(1, cfg.latent_dim, generator=torch.Generator().manual_seed(seed)) * 2
-        y = torch.tensor([seed % cfg.num_classes]) if cfg.conditional else None
+        y = torch.tensor([seed % cfg.num_classes]) if cfg.variant.conditional else None
         with torch.inference_mode():
             ref = model.decode(z, y)[0].numpy()
         out = run_program(spec, blob, z[0].numpy(), None if y is None else int(y))

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core.evaluate import ACTIVE_THRESHOLD, active_units, encode_dataset, evaluate_model, iwae_neg_log_likelihood
+from vae_core.activity import ACTIVE_THRESHOLD, active_units
+from vae_core.evaluate import encode_dataset, evaluate_model, iwae_neg_log_likelihood
 from vae_core.train import Trainer, evaluate_neg_elbo
 
 from conftest import tiny_model_config, tiny_train_config
@@ -59,7 +60,7 @@ def test_iwae_chunking_does_not_change_the_estimate(trained_model, digits):
 
 def test_iwae_for_a_conditional_model_pairs_each_image_with_its_label(digits):
     torch.manual_seed(0)
-    trainer = Trainer(tiny_model_config(conditional=True), tiny_train_config(epochs=3), digits)
+    trainer = Trainer(tiny_model_config(kind="cvae"), tiny_train_config(epochs=3), digits)
     trainer.fit()
     model = trainer.model
     x, y = digits.test.images[:100], digits.test.labels[:100]
@@ -140,7 +141,7 @@ def test_evaluate_model_iwae_images_is_capped_by_the_data(trained_model, digits)
 
 
 def test_evaluate_model_for_an_autoencoder_has_no_likelihood_and_no_kl(digits):
-    trainer = Trainer(tiny_model_config(autoencoder=True), tiny_train_config(epochs=2), digits)
+    trainer = Trainer(tiny_model_config(kind="ae"), tiny_train_config(epochs=2), digits)
     trainer.fit()
     r = evaluate_model(trainer.model, digits.test.images, digits.test.labels, iwae_k=5)
     assert r["iwae_neg_log_likelihood"] is None and "autoencoder" in r["note"]

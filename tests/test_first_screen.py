@@ -39,8 +39,8 @@ while "torch" not in importers and time.time() < deadline:
 warm = [t for t in threading.enumerate() if t.name == "vae-warm-up"]
 for t in warm:
     t.join(60)
-from ui.models import load_model
-ckpt = load_model(at.session_state["model_path"])
+from ui.loaded_model import loaded_model
+ckpt = loaded_model(at.session_state["model_path"]).checkpoint
 print(json.dumps({"after_run": after_run, "later": importers, "exceptions": [e.value for e in at.exception],
                   "texts": texts, "components": components, "built": ckpt.model_built,
                   "model": at.session_state["model_path"]}))

@@ -138,9 +138,9 @@ def test_settings_that_do_not_fit_the_images_fail_in_the_job(home):
 
 
 def test_an_autoencoder_job_records_reconstructions_but_no_prior_samples(home):
-    s = finish(JobRegistry().start(tiny("ae", autoencoder=True, beta=0.0, epochs=1)))
+    s = finish(JobRegistry().start(tiny("ae", kind="ae", beta=0.0, epochs=1)))
     assert s.state == DONE and len(s.recons) == 1 and s.samples == ()
-    assert load_checkpoint(s.out_dir).config.autoencoder
+    assert load_checkpoint(s.out_dir).config.kind == "ae"
 
 
 @pytest.mark.parametrize("name", ["../evil", "/abs/evil", "..", "a/../../evil", ".hidden", "   "])
@@ -154,6 +154,6 @@ def test_a_name_with_a_path_is_refused_and_nothing_is_written(home, tmp_path, na
 def test_out_of_range_settings_are_refused_before_anything_starts(home):
     with pytest.raises(ConfigError, match="latent_dim=0"):
         JobRegistry().start(tiny("zero", latent_dim=0))
-    with pytest.raises(ConfigError, match="choose one"):
-        JobRegistry().start(tiny("both", autoencoder=True, conditional=True))
+    with pytest.raises(ConfigError, match="kind='both' is not one of"):
+        JobRegistry().start(tiny("both", kind="both"))
     assert not home.exists()

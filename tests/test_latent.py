@@ -16,12 +16,12 @@ from vae_core.latent import (
     lerp,
     manifold_grid,
     normal_ppf,
-    prior_z,
     sanitize_z,
     slerp,
     traversal,
 )
-from vae_core.models import VAE
+from vae_core.priors import prior_z
+from vae_core.torch_model import VAE
 from vae_core.render import tile, to_gif, to_png, to_uint8, upscale
 
 from conftest import tiny_model_config
@@ -167,7 +167,7 @@ def test_decode_batch_shapes_and_conditional_labels():
         np.testing.assert_allclose(out, model.decode(torch.as_tensor(z, dtype=torch.float32)).numpy(), atol=1e-6)
     assert decode_batch(model, np.zeros((0, 2))).shape == (0, 1, 8, 8)
 
-    cmodel = VAE(tiny_model_config(conditional=True))
+    cmodel = VAE(tiny_model_config(kind="cvae"))
     one = decode_batch(cmodel, z, y=3, batch_size=4)
     many = decode_batch(cmodel, z, y=[3] * 10, batch_size=4)
     np.testing.assert_array_equal(one, many)

@@ -16,6 +16,9 @@ import torch
 from browser_support import REPO, WAIT_MS, app_page, browser, server, wait_until, wait_until_idle  # noqa: F401
 from vae_core.checkpoints import list_checkpoints, load_checkpoint
 from vae_core.decoder_program import decoder_program
+from vae_core.torch_model import VAE
+
+from test_decoder_program import CONFIGS as DECODER_CONFIGS
 
 pytestmark = pytest.mark.browser
 BUNDLED = list_checkpoints(REPO / "checkpoints")
@@ -40,15 +43,34 @@ def test_browser_pixels_equal_torch_for_100_random_z(sliders_page, path):
     sha = sliders_page.evaluate("([spec, b64]) => window.__vaeLoadProgram(spec, b64)",
                                 [spec, base64.b64encode(blob).decode()])
     z = torch.randn(100, ckpt.config.latent_dim, generator=torch.Generator().manual_seed(7)) * 1.5
-    label = 3 if ckpt.config.conditional else 0
+    label = 3 if ckpt.config.variant.conditional else 0
     js = np.array(sliders_page.evaluate("([sha, zs, y]) => window.__vaeDecodeMany(sha, zs, y)",
                                         [sha, z.tolist(), label]), dtype=np.float64)
     with torch.inference_mode():
-        y = torch.full((100,), label) if ckpt.config.conditional else None
+        y = torch.full((100,), label) if ckpt.config.variant.conditional else None
         ref = ckpt.model.decode(z, y).reshape(100, -1).double().numpy()
     assert js.shape == ref.shape
     diff = np.abs(js - ref).max()
     assert diff <= 1e-4, f"{path.name}: max |browser - torch| = {diff:.2e}"
+
+
+@pytest.mark.parametrize("cfg", DECODER_CONFIGS, ids=lambda c: f"{c.arch}-{'x'.join(map(str, c.image_shape))}"
+                                                      f"-d{c.latent_dim}-{'label' if c.variant.conditional else 'nolabel'}")
+def test_every_described_decoder_runs_in_the_browser_as_in_torch(sliders_page, cfg):
+    """The JavaScript runs whatever program it gets: MLP and convolutional decoders, colour images, and a
+    decoder that takes the class label (the program's own "label" operation)."""
+    torch.manual_seed(0)
+    model = VAE(cfg).eval()
+    spec, blob = decoder_program(model)
+    sha = sliders_page.evaluate("([spec, b64]) => window.__vaeLoadProgram(spec, b64)",
+                                [spec, base64.b64encode(blob).decode()])
+    z = torch.randn(10, cfg.latent_dim, generator=torch.Generator().manual_seed(3)) * 1.5
+    for label in ([0, cfg.num_classes - 1] if cfg.variant.conditional else [0]):
+        js = np.array(sliders_page.evaluate("([sha, zs, y]) => window.__vaeDecodeMany(sha, zs, y)",
+                                            [sha, z.tolist(), label]), dtype=np.float64)
+        with torch.inference_mode():
+            ref = model.decode(z, torch.full((10,), label) if cfg.variant.conditional else None).reshape(10, -1).double()
+        assert np.abs(js - ref.numpy()).max() <= 1e-4, (cfg, label)
 
 
 def test_weights_arrive_once_and_a_slider_moves_the_image(sliders_page):

@@ -1,5 +1,5 @@
-"""The NumPy side of a model (vae_core.numpy_model): the tensor names and shapes a checkpoint must
-hold, q(z|x) computed without torch, and the browser's decoder program built from a checkpoint's
+"""The torch-free side of a model: the tensor names and shapes a checkpoint must hold (vae_core.architecture),
+q(z|x) computed without torch, and the browser's decoder program built from a checkpoint's
 arrays. Each is held to the torch model it stands in for."""
 from __future__ import annotations
 
@@ -7,22 +7,22 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core import numpy_model
+from vae_core import architecture, numpy_model
 from vae_core.checkpoints import list_checkpoints, load_checkpoint
 from vae_core.config import ModelConfig
 from vae_core.decoder_program import decoder_program, program_from_arrays
-from vae_core.models import VAE
+from vae_core.torch_model import VAE
 from vae_core.paths import BUNDLED_DIR
 
 from test_decoder_program import CONFIGS as DECODER_CONFIGS
 
 CONFIGS = [  # the decoder program's configurations, and a conditional conv model and a learned variance
     *DECODER_CONFIGS,
-    ModelConfig(image_shape=(1, 28, 28), latent_dim=5, arch="conv", hidden=(8, 8), conditional=True, num_classes=4),
+    ModelConfig(image_shape=(1, 28, 28), latent_dim=5, arch="conv", hidden=(8, 8), kind="cvae", num_classes=4),
     ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(16,), likelihood="gaussian", gaussian_variance="learned"),
 ]
 IDS = [f"{c.arch}-{'x'.join(map(str, c.image_shape))}-d{c.latent_dim}"
-       f"{'-cvae' if c.conditional else ''}{'-ae' if c.autoencoder else ''}{'-learned' if c.gaussian_variance == 'learned' else ''}"
+       f"{'-cvae' if c.variant.conditional else ''}{'-ae' if c.kind == 'ae' else ''}{'-learned' if c.gaussian_variance == 'learned' else ''}"
        for c in CONFIGS]
 
 
@@ -41,14 +41,14 @@ def _arrays(model: VAE) -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)
 def test_state_shapes_name_every_tensor_of_the_torch_model(cfg):
     expected = {k: tuple(v.shape) for k, v in VAE(cfg).state_dict().items()}
-    assert numpy_model.state_shapes(cfg) == expected
+    assert architecture.state_shapes(cfg) == expected
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)
 def test_numpy_encoder_gives_torch_encoders_mu_and_logvar(cfg):
     model = _model(cfg)
     x = torch.rand(37, *cfg.image_shape, generator=torch.Generator().manual_seed(1))
-    y = torch.arange(37) % cfg.num_classes if cfg.conditional else None
+    y = torch.arange(37) % cfg.num_classes if cfg.variant.conditional else None
     with torch.inference_mode():
         mu_ref, lv_ref = model.encode(x, y)
     mu, lv = numpy_model.encode(cfg, _arrays(model), x.numpy(), None if y is None else y.numpy(), batch=10)
@@ -91,7 +91,7 @@ def test_lazy_checkpoint_gives_the_eager_ones_encodings_and_model(path):
     x = lazy.sample.as_array()
     mu, lv = numpy_model.encode(lazy.config, lazy.arrays, x, lazy.sample.labels)
     with torch.inference_mode():
-        y = torch.from_numpy(eager.sample.labels) if eager.config.conditional else None
+        y = torch.from_numpy(eager.sample.labels) if eager.config.variant.conditional else None
         mu_ref, lv_ref = eager.model.encode(torch.from_numpy(x), y)
     np.testing.assert_allclose(mu, mu_ref.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(lv, lv_ref.numpy(), rtol=1e-4, atol=1e-4)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from browser_support import REPO, app_page, browser, server, wait_until_idle  # noqa: F401
-from ui.models import position_canvas
+from ui.loaded_model import loaded_model
 from vae_core import numpy_model
 from vae_core.checkpoints import load_checkpoint
 from vae_core.decoder_program import program_from_arrays, run_program
@@ -99,7 +99,7 @@ def check_one_z(page, ckpt, program, expect: np.ndarray | None = None) -> np.nda
     # the ring on the position map
     ring = page.locator(".vae-live .vae-ring").evaluate(
         "(r) => r.hidden ? null : [parseFloat(r.style.left), parseFloat(r.style.top), r.classList.contains('outside')]")
-    canvas = position_canvas(str(ckpt.path), (0, 1), tuple(ckpt.class_names))
+    canvas = loaded_model(ckpt.path).position_canvas((0, 1), tuple(ckpt.class_names))
     left, top, pw, ph = canvas.box
     x = float(np.clip(canvas.px(*z)[0], left, left + pw)) / canvas.base.width * 100
     y = float(np.clip(canvas.px(*z)[1], top, top + ph)) / canvas.base.height * 100

@@ -17,6 +17,7 @@ from test_preprocess import stroke_drawing
 from vae_core.checkpoints import load_checkpoint
 from vae_core.map_image import map_png
 from vae_core.preprocess import DATA_URL_PREFIX, DatasetStyle, prepare
+from vae_core.priors import StandardNormal
 from vae_core.projection import Projection
 
 REPO = Path(__file__).resolve().parents[1]
@@ -146,7 +147,7 @@ def test_a_blank_or_broken_drawing_is_a_message_not_a_crash():
 def test_the_map_png_is_a_picture_of_the_map():
     rng = np.random.default_rng(0)
     png = map_png(rng.normal(size=(200, 2)), rng.integers(0, 10, 200), [str(i) for i in range(10)],
-                  ["#1f77b4", "#ff7f0e"] * 5, highlight=(0.0, 0.0), ellipse=(0.5, 0.3), prior_sigmas=(1, 2),
+                  ["#1f77b4", "#ff7f0e"] * 5, highlight=(0.0, 0.0), ellipse=(0.5, 0.3), prior=StandardNormal(2).contours(sigmas=(1, 2)),
                   axis_titles=("z1", "z2"), title="t", size=600)
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     assert img.shape[0] == 600 and img.shape[1] > 600

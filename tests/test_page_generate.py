@@ -16,11 +16,12 @@ import torch
 from PIL import Image, ImageSequence
 from streamlit.testing.v1 import AppTest
 
+from vae_core.activity import mean_kl_per_dim, rank_dims
 from vae_core.checkpoints import load_checkpoint
 from vae_core.config import ModelConfig, TrainConfig
-from vae_core.explain import (interpolate, manifold_points, mean_kl_per_dim, most_active_dims,
-                              traversal_values)
-from vae_core.latent import decode_batch, manifold_grid, normal_ppf, prior_z
+from vae_core.latent import (decode_batch, interpolate, manifold_grid, manifold_points, normal_ppf,
+                             traversal_values)
+from vae_core.priors import prior_z
 from vae_core.render import tile, to_uint8
 from vae_core.train import Trainer
 
@@ -140,8 +141,8 @@ def test_interpolate_runs_from_one_code_to_the_other():
 
 
 def test_most_active_dims_and_traversal_values():
-    assert most_active_dims(np.array([0.1, 2.0, 0.0, 5.0, 2.0]), 3) == [3, 1, 4]
-    assert most_active_dims(np.zeros(20), 16) == list(range(16))
+    assert rank_dims(np.array([0.1, 2.0, 0.0, 5.0, 2.0]), 3) == [3, 1, 4]
+    assert rank_dims(np.zeros(20), 16) == list(range(16))
     np.testing.assert_allclose(traversal_values(7), [-3, -2, -1, 0, 1, 2, 3])
     mu = np.array([[0.0, 1.0], [0.0, -1.0]], np.float32)
     kl = mean_kl_per_dim(mu, np.zeros_like(mu))  # sigma = 1: KL_i = mu_i^2 / 2
@@ -201,7 +202,7 @@ def test_manifold_is_the_inverse_cdf_grid_decoded(name, media):
         dims = (at.selectbox(key="generate_m_dim_x").value, at.selectbox(key="generate_m_dim_y").value)
         assert "held at 0" in captions
         mu, logvar = ck.model.encode(ck.sample.as_tensor())
-        assert set(dims) == set(most_active_dims(mean_kl_per_dim(mu.detach().numpy(), logvar.detach().numpy()), 2))
+        assert set(dims) == set(rank_dims(mean_kl_per_dim(mu.detach().numpy(), logvar.detach().numpy()), 2))
     n = at.slider(key="generate_grid_n").value
     grid = pixels(download(at, media, "generate_grid_png"))
     want = to_uint8(decode_batch(ck.model, manifold_points(n, d, dims)))
@@ -324,7 +325,7 @@ def test_settings_survive_tab_switches_and_a_model_change_resets_the_chosen_imag
 def cvae_path(home, request) -> Path:
     """A conditional VAE, trained for two epochs among the app's saved runs (none is bundled)."""
     out = home / "runs" / "digits-cvae"
-    cfg = ModelConfig(image_shape=(1, 8, 8), latent_dim=3, hidden=(64,), conditional=True)
+    cfg = ModelConfig(image_shape=(1, 8, 8), latent_dim=3, hidden=(64,), kind="cvae")
     Trainer(cfg, TrainConfig(dataset="digits", epochs=2, lr=3e-3, seed=0, device="cpu"),
             request.getfixturevalue("digits"), out_dir=out, sample_size=60, save_optimizer=False).fit()
     return out

@@ -19,8 +19,9 @@ from streamlit.testing.v1 import AppTest
 
 from vae_core.checkpoints import load_checkpoint
 from vae_core.config import ModelConfig, TrainConfig
-from vae_core.explain import explain_image, mean_kl_per_dim, sample_loss
-from vae_core.latent import prior_z
+from vae_core.activity import mean_kl_per_dim
+from vae_core.explain import explain_image, sample_loss
+from vae_core.priors import prior_z
 from vae_core.losses import kl_divergence, kl_per_dim, reconstruction_nll
 from vae_core.render import to_uint8
 from vae_core.train import Trainer, evaluate_neg_elbo
@@ -289,7 +290,7 @@ def test_model_change_resets_the_chosen_image():
 
 def test_conditional_model_encodes_and_decodes_with_the_images_label(home, request):
     out = home / "runs" / "digits-cvae"
-    cfg = ModelConfig(image_shape=(1, 8, 8), latent_dim=3, hidden=(64,), conditional=True)
+    cfg = ModelConfig(image_shape=(1, 8, 8), latent_dim=3, hidden=(64,), kind="cvae")
     Trainer(cfg, TrainConfig(dataset="digits", epochs=2, lr=3e-3, seed=0, device="cpu"),
             request.getfixturevalue("digits"), out_dir=out, sample_size=60, save_optimizer=False).fit()
     ck = load_checkpoint(out)

@@ -12,11 +12,14 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 from ui.map_plot import MapTarget, latent_map_figure, parse_selection, sample_traces
-from vae_core import posterior
+from vae_core import map_layout, posterior
+from vae_core.activity import rank_dims
 from vae_core.checkpoints import load_checkpoint
 from vae_core.evaluate import encode_dataset
 from vae_core.latent import decode_batch
+from vae_core.priors import StandardNormal
 from vae_core.projection import LABELS, available_methods
+from vae_core.render import thumbnail_uri
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS_2D = REPO / "checkpoints" / "digits-2d"
@@ -200,10 +203,10 @@ def test_parse_selection_tells_images_from_locations():
 
 def test_figure_helper_grid_ellipses_and_prior():
     emb = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, -1.0]], np.float32)
-    grid = posterior.square_grid(-3, 3, -3, 3, 10)
-    ell = posterior.ellipse_outlines(emb, np.full((3, 2), 0.5), vertices=8)
+    grid = map_layout.square_grid(-3, 3, -3, 3, 10)
+    ell = map_layout.ellipse_outlines(emb, np.full((3, 2), 0.5), vertices=8)
     fig = latent_map_figure(emb, np.array([0, 1, 1]), np.array([5, 6, 7]), ["a", "b"], axis_titles=("z1", "z2"),
-                            grid=grid, prior=posterior.prior_circles(), ellipses=ell, equal_axes=True)
+                            grid=grid, prior=StandardNormal(2).contours(), ellipses=ell, equal_axes=True)
     spec = json.loads(fig.to_json())
     assert [t["name"] for t in sample_traces(spec)] == ["a", "b"]
     grid_trace = spec["data"][0]
@@ -219,10 +222,10 @@ def test_posterior_helpers_match_the_model(ck2):
     z = posterior.posterior_samples(mu[0], logvar[0], 5, seed=1)
     np.testing.assert_allclose(samples, decode_batch(ck2.model, z), atol=1e-6)
     assert not np.allclose(samples[0], samples[1])  # sigma > 0: samples differ
-    x, y = posterior.ellipse_outlines(mu[:2], posterior.sigma_from_logvar(logvar[:2]), vertices=16)
+    x, y = map_layout.ellipse_outlines(mu[:2], posterior.sigma_from_logvar(logvar[:2]), vertices=16)
     r = (x[:16] - mu[0, 0]) ** 2 / np.exp(logvar[0, 0]) + (y[:16] - mu[0, 1]) ** 2 / np.exp(logvar[0, 1])
     np.testing.assert_allclose(r, 1.0, rtol=1e-4)  # every vertex lies on the 1-sigma ellipse
-    assert posterior.thumbnail_uri(ck2.sample.images[0]).startswith("data:image/png;base64,")
+    assert thumbnail_uri(ck2.sample.images[0]).startswith("data:image/png;base64,")
 
 
 @pytest.mark.parametrize("which", ["2d", "8d"])
@@ -245,8 +248,8 @@ def test_the_decoder_panel_first_shows_the_decoders_image_of_z_zero(which, ck2, 
         want = ck.model.decode(torch.zeros(1, ck.config.latent_dim))[0, 0].numpy()
     assert shown.shape == want.shape
     assert np.abs(shown.astype(int) - np.round(want * 255).astype(int)).max() <= 1
-    from vae_core import numpy_model, posterior
+    from vae_core import numpy_model
 
     mu = numpy_model.encode(ck.config, ck.arrays, ck.sample.as_array(), ck.sample.labels)[0]
-    dx, dy = posterior.rank_dims(mu.var(0), 2) if ck.config.latent_dim > 2 else (0, 1)
+    dx, dy = rank_dims(mu.var(0), 2) if ck.config.latent_dim > 2 else (0, 1)
     assert f"z{dx + 1} = 0.00, z{dy + 1} = 0.00" in still[0]  # the map's axes, as the browser's readout says

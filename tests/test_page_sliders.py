@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vae_core import posterior
+from vae_core.activity import INACTIVE_KL, mean_kl_per_dim, rank_dims
 from vae_core.checkpoints import load_checkpoint
 from vae_core.evaluate import encode_dataset
 from vae_core.latent import SLIDER_LIMIT
+from vae_core.sliders import SliderSpace, clean_slider_value
 from vae_core.train import Trainer
 
 from conftest import tiny_model_config, tiny_train_config
@@ -103,7 +104,7 @@ class Page:
 def _kl(path: Path) -> tuple[np.ndarray, np.ndarray]:
     ck = load_checkpoint(path)
     mu, logvar = encode_dataset(ck.model, ck.sample.as_tensor())
-    return mu, posterior.mean_kl_per_dim(mu, logvar)
+    return mu, mean_kl_per_dim(mu, logvar)
 
 
 def test_one_slider_per_dimension_labelled_with_its_kl(app_home):
@@ -112,9 +113,9 @@ def test_one_slider_per_dimension_labelled_with_its_kl(app_home):
     labels = [s.label for s in page.at.slider]
     assert len(labels) == 8
     for d, label in enumerate(labels):
-        digits = 3 if kl[d] < posterior.INACTIVE_KL else 2
+        digits = 3 if kl[d] < INACTIVE_KL else 2
         assert label.replace(":gray[", "").startswith(f"z{d + 1} · KL {kl[d]:.{digits}f}")
-        assert ("inactive" in label) == (kl[d] < posterior.INACTIVE_KL)
+        assert ("inactive" in label) == (kl[d] < INACTIVE_KL)
     assert page.values() == [0.0] * 8
     assert "||z|| = 0.00" in page.decoded_image().captions[0]
 
@@ -154,7 +155,7 @@ def test_a_20d_model_gets_16_sliders_for_its_most_active_dims_and_one_for_the_re
     labels = [s.label for s in page.at.slider]
     assert len(labels) == 17
     shown = [int(re.search(r"z(\d+)", lab).group(1)) - 1 for lab in labels[:16]]
-    assert shown == posterior.rank_dims(kl, 16)
+    assert shown == rank_dims(kl, 16)
     assert labels[16].startswith("The other 4 dimensions")
     at_zero = page.decoded()
     page.at.slider(key="sliders_others").set_value(-3.0)
@@ -203,10 +204,10 @@ def test_the_position_map_rings_z_and_stars_the_saved_points(app_home):
     # the same place the server-side drawing would use
     ck = load_checkpoint(DIGITS_2D)
     mu, _ = encode_dataset(ck.model, ck.sample.as_tensor())
-    from ui.models import _square_extent
+    from vae_core.map_layout import square_extent
 
     canvas = MapCanvas(mu[:1000], ck.sample.labels[:1000], [str(c) for c in range(10)], ["#000000"] * 10,
-                       size=460, dot=4, axis_titles=("z1", "z2"), extent=_square_extent(mu[:1000]))
+                       size=460, dot=4, axis_titles=("z1", "z2"), extent=square_extent(mu[:1000]))
     fx, fy = canvas.fraction(1.0, 0.0)
     assert ring == pytest.approx((fx * 100, fy * 100), abs=1e-3)
     page.click("Save this point")
@@ -227,22 +228,22 @@ def test_values_from_the_url_or_session_state_cannot_break_the_page(app_home):
 
 
 def test_slider_space_and_value_cleaning():
-    space = posterior.SliderSpace(5, np.array([0.1, 3.0, 0.0, 2.0, 1.0]), max_sliders=3)
+    space = SliderSpace(5, np.array([0.1, 3.0, 0.0, 2.0, 1.0]), max_sliders=3)
     assert space.slider_dims == [1, 3, 4] and space.other_dims == [0, 2]
     z = space.to_z([1.0, -1.0, 0.5], others=0.25)
     np.testing.assert_allclose(z, [0.25, 1.0, 0.25, -1.0, 0.5])
     np.testing.assert_allclose(space.to_sliders(z, 3.0), [1.0, -1.0, 0.5])
-    ae = posterior.SliderSpace(2, None, offset=np.array([10.0, -5.0]), scale=np.array([2.0, 0.5]))
+    ae = SliderSpace(2, None, offset=np.array([10.0, -5.0]), scale=np.array([2.0, 0.5]))
     np.testing.assert_allclose(ae.to_z([1.0, -2.0]), [12.0, -6.0])
     np.testing.assert_allclose(ae.to_sliders([12.0, -6.0], 3.0), [1.0, -2.0])
     for raw, want in [("nan", 0.0), (float("nan"), 0.0), (None, 0.0), ("abc", 0.0), ("1.5", 1.5),
                       (float("inf"), 3.0), (-7, -3.0), ([1, 2], 0.0)]:
-        assert posterior.clean_slider_value(raw, 3.0) == want
+        assert clean_slider_value(raw, 3.0) == want
 
 
 def test_a_conditional_model_gets_a_class_picker_that_changes_the_image(app_home, digits):
     out = app_home / "runs" / "cvae-3d"
-    Trainer(tiny_model_config(latent_dim=3, conditional=True), tiny_train_config(epochs=1), digits, out_dir=out,
+    Trainer(tiny_model_config(latent_dim=3, kind="cvae"), tiny_train_config(epochs=1), digits, out_dir=out,
             sample_size=50, command="pytest fixture").fit()
     page = Page(out)
     assert len(page.at.slider) == 3

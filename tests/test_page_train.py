@@ -165,6 +165,39 @@ def test_an_uploaded_npz_is_kept_in_the_session_folder_and_trained_on(home, digi
     assert ckpt.meta["dataset"] == stored[0].stem and ckpt.meta["n_train"] == 240
 
 
+def test_the_page_trains_every_setting_it_shows_and_records_the_command(home):
+    """The Train page's run is the command line's (vae_core.run_spec): the schedule, Adam's beta2, the start from
+    the data and a Gaussian's sigma reach the training and the command recorded with the model."""
+    at = open_train_page()
+    tiny_settings(at, "every-setting", epochs=1)
+    at.selectbox(key="train_likelihood").set_value("gaussian-fixed").run()  # the sigma field is enabled then
+    at.number_input(key="train_sigma").set_value(0.2)
+    at.selectbox(key="train_schedule").set_value("constant")
+    at.number_input(key="train_beta2").set_value(0.999)
+    at.checkbox(key="train_data_init").uncheck()
+    at.run()
+    at.button(key="train_start").click()
+    run_until(at, lambda a: "Finished" in messages(a.success))
+    ckpt = load_checkpoint(runs(home, at) / "every-setting")
+    tc = ckpt.meta["train_config"]
+    assert (tc["lr_schedule"], tc["adam_beta2"], tc["data_init"]) == ("constant", 0.999, False)
+    assert ckpt.config.likelihood == "gaussian" and ckpt.config.gaussian_sigma == pytest.approx(0.2)
+    for flag in ("--lr-schedule constant", "--adam-beta2 0.999", "--no-data-init", "--gaussian-sigma 0.2",
+                 "--likelihood gaussian", "--hidden 32"):
+        assert flag in ckpt.meta["command"], (flag, ckpt.meta["command"])
+    assert float(ckpt.arrays["pixel_mean"].max()) == 0.0  # no start from the data: the input is not centred
+
+
+def test_hidden_sizes_over_the_limit_are_refused_on_the_page_as_on_the_command_line(home):
+    at = open_train_page()
+    tiny_settings(at, "too-wide")
+    at.text_input(key="train_hidden").set_value("5000")
+    at.button(key="train_start").click()
+    at.run()
+    assert "between 1 and 4096" in messages(at.error)
+    assert at.session_state.train_job_id is None
+
+
 def test_a_number_outside_its_range_is_held_to_it_with_a_sentence():
     at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=120)
     at.switch_page("pages/train.py")

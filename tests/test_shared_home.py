@@ -29,7 +29,7 @@ WRITER = textwrap.dedent("""
     from vae_core import projection_cache
     from vae_core.checkpoints import export_zip, import_zip, save_checkpoint
     from vae_core.config import ModelConfig
-    from vae_core.models import VAE
+    from vae_core.torch_model import VAE
     from vae_core.paths import reserve_child
     from vae_core.projection import Projection
 

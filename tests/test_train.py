@@ -224,14 +224,14 @@ def test_kl_warmup_is_applied_per_epoch(digits):
     assert first.train_loss == pytest.approx(first.train_recon + first.kl_weight * first.train_kl, rel=1e-4)
 
 
-@pytest.mark.parametrize("kw", [dict(conditional=True), dict(autoencoder=True), dict(arch="conv", hidden=(8, 16)),
+@pytest.mark.parametrize("kw", [dict(kind="cvae"), dict(kind="ae"), dict(arch="conv", hidden=(8, 16)),
                                 dict(likelihood="gaussian", gaussian_variance="learned")])
 def test_every_variant_trains_and_saves(digits, tmp_path, kw):
     out = tmp_path / "ck"
     trainer = Trainer(tiny_model_config(**kw), tiny_train_config(epochs=2), digits, out_dir=out, sample_size=10)
     history = trainer.fit()
     assert len(history) == 2 and all(math.isfinite(s.test_neg_elbo) for s in history)
-    if kw.get("autoencoder"):
+    if kw.get("kind") == "ae":
         assert history[-1].test_kl == 0.0
     ckpt = load_checkpoint(out)
     assert ckpt.config == trainer.model_cfg

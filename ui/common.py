@@ -13,7 +13,8 @@ import streamlit as st
 from vae_core.checkpoints import Checkpoint, CheckpointError, import_zip, max_upload_bytes, megabytes
 from vae_core.paths import reserve_child, uploads_dir
 
-from .models import DEFAULT_MODEL, ModelChoice, load_model, model_choices, session_id, wait_for_pandas
+from .loaded_model import LoadedModel, loaded_model
+from .model_choices import DEFAULT_MODEL, ModelChoice, model_choices, session_id
 from . import url_state
 from .presenter import KEY as PRESENTER_KEY
 from .scenes import ABOUT_SLOT
@@ -45,7 +46,8 @@ def _leave_pages_folder_mode() -> None:
     Streamlit treats a ``pages/`` folder beside the entry script as its older multipage mode
     until the entry script has called ``st.navigation`` once in the process; a first visit that
     goes straight to a page's address would then run the page without app.py (no sidebar, no
-    model). Switching the mode off and rerunning sends the request through app.py."""
+    model). Switching the mode off and rerunning sends the request through app.py. A Streamlit internal,
+    checked with Streamlit 1.67.0 (tests/test_streamlit_internals.py visits a page first)."""
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
@@ -57,7 +59,6 @@ def page_header(title: str, intro: str | None = None) -> None:
     """The page's title and its explanatory paragraph. In presenter mode the scene bar carries the title and
     the paragraph folds into the bar's "About" button, so the figure has the screen."""
     _leave_pages_folder_mode()
-    wait_for_pandas()
     st.markdown(HALL_CSS, unsafe_allow_html=True)
     slot = st.session_state.pop(ABOUT_SLOT, None)
     if st.session_state.get(PRESENTER_KEY) and slot is not None:
@@ -130,7 +131,7 @@ def model_sidebar(choice: ModelChoice | None) -> None:
                          format_func=lambda p: labels.get(p, p))
     url_state.write_url_model(choice)
     try:
-        ckpt = load_model(choice.path)
+        ckpt = loaded_model(choice.path).checkpoint
     except CheckpointError as e:
         st.sidebar.error(f"This checkpoint cannot be used: {e}")
         return
@@ -139,23 +140,22 @@ def model_sidebar(choice: ModelChoice | None) -> None:
 
 def _model_summary(ckpt: Checkpoint) -> None:
     cfg = ckpt.config
-    kind = "Autoencoder" if cfg.autoencoder else ("Conditional VAE" if cfg.conditional else "VAE")
     m = ckpt.meta.get("metrics") or {}
-    lines = [f"**{kind}**, {cfg.arch.upper()}, latent dim **{cfg.latent_dim}**",
+    lines = [f"**{cfg.variant.title}**, {cfg.arch.upper()}, latent dim **{cfg.latent_dim}**",
              f"{ckpt.meta.get('dataset', '?')}, {cfg.image_shape[1]}x{cfg.image_shape[2]} px, {cfg.likelihood}"]
     if "test_neg_elbo" in m:
         lines.append(f"test -ELBO {m['test_neg_elbo']:.1f} nats")
     st.sidebar.caption("  \n".join(lines))
 
 
-def current_model() -> Checkpoint | None:
-    """The loaded checkpoint of this session, or None (after showing why)."""
+def current_model() -> LoadedModel | None:
+    """This session's model (its checkpoint and what the app derives from it), or None (after showing why)."""
     path = st.session_state.get("model_path")
     if not path:
         st.info("Pick a model in the sidebar.")
         return None
     try:
-        return load_model(path)
+        return loaded_model(path)
     except CheckpointError as e:
         st.error(f"The selected checkpoint cannot be used: {e}. Pick another model in the sidebar.")
         return None

@@ -8,31 +8,20 @@ import streamlit as st
 import torch
 
 from vae_core.checkpoints import Checkpoint
-from vae_core.preprocess import DatasetStyle, PreprocessError
+from vae_core.preprocess import DatasetStyle
 from vae_core.projection import LABELS, Projection
 
-from .models import load_model, stamp
+from .loaded_model import LoadedModel
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _style(path: str, _stamp: str) -> DatasetStyle | None:
-    ckpt = load_model(path)
-    if ckpt.sample is None or len(ckpt.sample.labels) == 0:
-        return None
-    try:
-        return DatasetStyle.from_images(ckpt.sample.images)
-    except PreprocessError:
-        return None
-
-
-def dataset_style(ckpt: Checkpoint) -> tuple[DatasetStyle, bool]:
+def dataset_style(loaded: LoadedModel) -> tuple[DatasetStyle, bool]:
     """How this model's dataset frames its images, measured on its stored test images; (style, measured).
 
     Without stored images, MNIST's rule scaled to the model's frame (measured False)."""
-    style = _style(str(ckpt.path), stamp(ckpt.path))
+    style = loaded.dataset_style()
     if style is not None:
         return style, True
-    _, h, w = ckpt.config.image_shape
+    _, h, w = loaded.config.image_shape
     return DatasetStyle.mnist(h, w), False
 
 
@@ -53,7 +42,7 @@ def encode_one(ckpt: Checkpoint, x: np.ndarray, y: int | None = None) -> Encodin
     model = ckpt.model
     model.eval()
     xt = torch.from_numpy(np.asarray(x, np.float32)[None]).to(model.device)
-    yt = torch.tensor([int(y)], device=model.device) if (y is not None and ckpt.config.conditional) else None
+    yt = torch.tensor([int(y)], device=model.device) if (y is not None and ckpt.config.variant.conditional) else None
     mu, logvar = model.encode(xt, yt)
     recon = model.decode(mu, yt)
     return Encoding(np.asarray(x, np.float32), mu[0].float().cpu().numpy(), logvar[0].float().cpu().numpy(),

@@ -15,7 +15,7 @@ from .map_plot import class_colours
 def map_png_button(emb: np.ndarray, labels: np.ndarray, class_names: list[str], *, file_name: str, key: str,
                    label: str = "Download the map (PNG)", **kwargs) -> None:
     """A PNG of the map, drawn only when the button is clicked. kwargs go to vae_core.map_image.map_png
-    (extent, axis_titles, title, highlight, ellipse, prior_sigmas)."""
+    (extent, axis_titles, title, highlight, ellipse, prior)."""
     n_colours = max(len(class_names), int(np.max(labels)) + 1 if len(labels) else 1)
     data = functools.partial(map_png, np.asarray(emb), np.asarray(labels), list(class_names),
                              class_colours(n_colours), **kwargs)

@@ -6,14 +6,11 @@ import streamlit as st
 import torch
 
 from vae_core.checkpoints import Checkpoint
-from vae_core.evaluate import active_units
-from vae_core.explain import mean_kl_per_dim, sample_loss
 from vae_core.render import tile, to_uint8, upscale
 
 from . import url_state
 from .images import scale_for, show_image
 from .inputs import number_in_range
-from .models import encoded_sample, load_model, stamp
 
 ANY_CLASS = -1
 
@@ -123,28 +120,3 @@ def grid_frames(blocks: list[np.ndarray], ncols: int, cell: int = 96) -> np.ndar
         arr = to_uint8(np.stack([b[t] for b in blocks]))
         out.append(upscale(tile(arr, ncols, pad=1), scale_for(arr.shape[1] + 1, cell)))
     return np.stack(out)
-
-
-@st.cache_data(max_entries=32, show_spinner="Computing the loss over the stored test images...")
-def _sample_loss(path: str, _stamp: str) -> dict:
-    ckpt = load_model(path)
-    return sample_loss(ckpt.model, ckpt.sample.as_tensor(), torch.from_numpy(ckpt.sample.labels), seed=0)
-
-
-def stored_sample_loss(path: str) -> dict:
-    """Mean recon, KL, -ELBO over the model's stored test images (one z per image, seed 0)."""
-    return _sample_loss(path, stamp(path))
-
-
-def dim_activity(ckpt: Checkpoint) -> tuple[np.ndarray, str]:
-    """How much each latent dimension is used, and the name of the score.
-
-    VAE: the average KL(q(z_i|x) || N(0, 1)) over the stored images. Autoencoder (no KL):
-    the variance of mu_i over the stored images. Zeros when no images are stored."""
-    d = ckpt.config.latent_dim
-    if ckpt.sample is None or len(ckpt.sample.labels) == 0:
-        return np.zeros(d), "KL"
-    mu, logvar = encoded_sample(str(ckpt.path))
-    if ckpt.config.autoencoder:
-        return active_units(mu)[1], "var"
-    return mean_kl_per_dim(mu, logvar), "KL"

@@ -15,11 +15,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from vae_core.decoder_program import UnsupportedDecoder, program_from_arrays, run_program
-from vae_core.render import to_png, to_uint8
-
 from .component_data import UNPACK_JS, component_data
-from .models import load_model, stamp
+from .loaded_model import LoadedModel
 
 _JS = Path(__file__).parent / "js"
 _CORE = (_JS / "decoder_core.js").read_text()
@@ -60,31 +57,17 @@ _pointer_component = st.components.v2.component(
     js=UNPACK_JS + _CORE + (_JS / "map_pointer.js").read_text())
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _program(path: str, _stamp: str) -> tuple[dict, bytes]:
-    ckpt = load_model(path)
-    return program_from_arrays(ckpt.config, ckpt.arrays)
-
-
-def browser_program(path: str) -> tuple[dict, bytes] | None:
-    """(spec, float32 weights) for a model, or None when its decoder cannot run in the browser."""
-    try:
-        return _program(path, stamp(path))
-    except UnsupportedDecoder:
-        return None
-
-
 SENT_KEY = "_live_decoder_weights_sent"  # the model hashes whose weights this session's browser window got
 
 
-def _model_data(path: str, key: str) -> tuple[dict, bytes] | None:
+def _model_data(loaded: LoadedModel, key: str) -> tuple[dict, bytes] | None:
     """The component's data about the model, and its weights if this session has not sent them yet.
 
     The browser keeps weights per window, for every component, and a session lives as long as its
     window, so each model's weights go out once per session with no round trip to confirm them (a
     confirmation would rerun the whole page while the first screen is drawn). Should the browser not
     hold them after all, its component asks (state "loaded" = "") and gets them again."""
-    program = browser_program(path)
+    program = loaded.browser_program()
     if program is None:
         return None
     spec, weights = program
@@ -98,10 +81,21 @@ def _model_data(path: str, key: str) -> tuple[dict, bytes] | None:
     return data, weights
 
 
-def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str], *,
+def _prior_data(prior) -> dict | None:
+    """What the browser needs to show log p(z): the prior as a mixture of diagonal Gaussians, and the length of a
+    typical prior sample's z. None without a prior, or for one that is not such a mixture."""
+    mixture = prior.as_mixture() if prior is not None else None
+    if mixture is None:
+        return None
+    mu, logvar = mixture
+    as_list = lambda a: np.asarray(a, np.float64).round(6).tolist()  # noqa: E731
+    return {"mu": as_list(mu), "logvar": as_list(logvar), "typical": round(prior.typical_norm(), 6)}
+
+
+def live_sliders(loaded: LoadedModel, values: np.ndarray, dims: list[int], names: list[str], *,
                  offset: np.ndarray | None = None, scale: np.ndarray | None = None,
                  inactive: list[bool] | None = None, label: int = 0, version: int = 0, size: int = 400,
-                 prior: bool = True, position_map: dict | None = None, hall: bool = False,
+                 prior=None, position_map: dict | None = None, hall: bool = False,
                  key: str = "live_decoder") -> list[float] | None:
     """Draw the component; returns the slider values the browser last sent back (on release) for this
     ``version`` of the values, or None.
@@ -110,10 +104,11 @@ def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str
     z = offset + scale * values (offset 0 and scale 1 for a VAE, whose sliders are z itself).
     Only ``dims`` get a slider; the others stay at their value. A new ``version`` makes the
     browser take ``values`` again (after a reset or "use its mu" on the server), and values it sent
-    for an older version are ignored. The readout shows ||z|| (and log p(z) with a ``prior``);
+    for an older version are ignored. The readout shows ||z||, and log p(z) with a ``prior``
+    (vae_core.priors.Prior: the browser evaluates it as a mixture of Gaussians, Prior.as_mixture);
     ``position_map`` (ui.images.position_map_data) is the picture the ring moves on; ``hall`` sizes it
     all for a projector."""
-    model = _model_data(path, key)
+    model = _model_data(loaded, key)
     if model is None:
         return None
     data, weights = model
@@ -122,7 +117,7 @@ def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str
         "offset": None if offset is None else [float(v) for v in offset],
         "scale": None if scale is None else [float(v) for v in scale],
         "inactive": inactive or [False] * len(dims), "label": int(label), "version": version, "size": size,
-        "range": 3.0, "step": 0.01, "prior": bool(prior), "posmap": position_map, "hall": bool(hall),
+        "range": 3.0, "step": 0.01, "prior": _prior_data(prior), "posmap": position_map, "hall": bool(hall),
     })
     result = _sliders_component(key=key, data=component_data(data, weights), on_z_change=lambda: None,
                                 on_loaded_change=lambda: None)
@@ -132,22 +127,13 @@ def live_sliders(path: str, values: np.ndarray, dims: list[int], names: list[str
     return None
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _still_uri(path: str, _stamp: str, z: tuple[float, ...], label: int) -> str:
-    import base64
-
-    spec, blob = _program(path, _stamp)
-    image = to_uint8(run_program(spec, blob, np.asarray(z, np.float32), label)[None])[0]
-    return "data:image/png;base64," + base64.b64encode(to_png(image)).decode("ascii")
-
-
 def _readout(z: np.ndarray, dims: tuple[int, int | None]) -> str:
     dx, dy = dims
     text = f"z{dx + 1} = {float(z[dx]):.2f}"
     return text + (f", z{dy + 1} = {float(z[dy]):.2f}" if dy is not None else "")
 
 
-def pointer_decoder(path: str, chart_key: str, base: np.ndarray, dims: tuple[int, int | None], *, label: int = 0,
+def pointer_decoder(loaded: LoadedModel, chart_key: str, base: np.ndarray, dims: tuple[int, int | None], *, label: int = 0,
                     size: int = 300, key: str = "pointer_decoder") -> bool:
     """Decode the latent point under the mouse on the Plotly chart drawn with ``key=chart_key``.
 
@@ -158,14 +144,14 @@ def pointer_decoder(path: str, chart_key: str, base: np.ndarray, dims: tuple[int
     (vae_core.decoder_program.run_program, no torch): a plain image appears as soon as its element
     arrives, while the component's code still waits for the browser (which on a first visit is busy
     loading the chart's code). The component hides it once it draws."""
-    model = _model_data(path, key)
+    model = _model_data(loaded, key)
     if model is None:
         return False
     data, weights = model
     base = np.asarray(base, np.float32)
     _, h, w = data["spec"]["image_shape"]
     height = round(size * h / w)
-    uri = _still_uri(path, stamp(path), tuple(float(v) for v in base), int(label))
+    uri = loaded.decoded_png_uri(tuple(float(v) for v in base), int(label))
     # st.markdown, not st.html: the markdown element's code is in the browser already (the page's title),
     # where st.html's would be fetched first, behind the page's other elements' code.
     st.markdown(f'<div class="vae-pointer-still"><img src="{uri}" alt="the decoder\'s image of z" width="{size}" '

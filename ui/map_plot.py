@@ -81,7 +81,8 @@ def latent_map_figure(emb: np.ndarray, labels: np.ndarray, indices: np.ndarray, 
                       extent: tuple[float, float, float, float] | None = None, equal_axes: bool = False,
                       prior: list[tuple[float, np.ndarray, np.ndarray]] | None = None,
                       ellipses: tuple[np.ndarray, np.ndarray] | None = None,
-                      highlight: tuple[float, float] | None = None, height: int = 720) -> go.Figure:
+                      highlight: tuple[float, float] | None = None, height: int = 720,
+                      prior_name: str = "N(0, I)") -> go.Figure:
     """emb (N, 2) map coordinates of the images ``indices`` with class ``labels``; one trace per class."""
     fig = go.Figure()
     if grid is not None:
@@ -90,10 +91,11 @@ def latent_map_figure(emb: np.ndarray, labels: np.ndarray, indices: np.ndarray, 
         fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"prior {radius:g} sigma", showlegend=radius == 1.0,
                                  legendgroup="prior", hoverinfo="skip",
                                  line=dict(color="rgba(60,60,60,0.55)", width=1.5, dash="dash")))
-        fig.add_annotation(x=radius * 0.7071, y=radius * 0.7071, text=f"{radius:g}σ", showarrow=False,
+        at = int(np.nanargmax(x + y)) if np.isfinite(x + y).any() else 0  # the outline's upper right (45° on a circle)
+        fig.add_annotation(x=x[at], y=y[at], text=f"{radius:g}σ", showarrow=False,
                            font=dict(size=13, color="#555"), xshift=10, yshift=8)
     if prior:
-        fig.data[-3 if len(prior) >= 3 else -1].name = "prior N(0, I): 1, 2, 3 sigma"
+        fig.data[-3 if len(prior) >= 3 else -1].name = f"prior {prior_name}: 1, 2, 3 sigma"
     if ellipses is not None:
         fig.add_trace(go.Scatter(x=ellipses[0], y=ellipses[1], mode="lines", name="q(z|x): 1 sigma",
                                  hoverinfo="skip", line=dict(color="rgba(80,80,80,0.35)", width=1)))
@@ -179,7 +181,7 @@ export default function (component) {
   const data = unpack(component.data);
   // One shared state per page: a re-render updates the images; older timers notice and stop.
   const state = window.__vaeMapHover || (window.__vaeMapHover = { gen: 0 });
-  state.sprite = (data && data.sprite) || null;  // every stored image on one sheet (posterior.thumbnail_sprite)
+  state.sprite = (data && data.sprite) || null;  // every stored image on one sheet (render.thumbnail_sprite)
   state.selector = (data && data.selector) || "";
   const gen = ++state.gen;
   const SIZE = 112;  // px: the preview's longer side
@@ -242,7 +244,7 @@ def _hover_component():
 def hover_previews(chart_key: str, sprite: dict) -> None:
     """Show the hovered image next to the cursor on the Plotly chart drawn with ``key=chart_key``.
 
-    ``sprite`` is vae_core.posterior.thumbnail_sprite of the stored images; the chart's customdata[0]
+    ``sprite`` is vae_core.render.thumbnail_sprite of the stored images; the chart's customdata[0]
     is the hovered image's index among them."""
     _hover_component()(key=f"{chart_key}_hover",
                        data=component_data({"selector": f".st-key-{chart_key}", "sprite": sprite}))

@@ -1,10 +1,10 @@
 """t-SNE and UMAP maps computed in the background, so the page never blocks while they compute.
 
-One thread per (model, method, dims), shared by every session of the server (a registry kept with
-``st.cache_resource``). The thread runs the pure ``vae_core.projection_cache.load_or_fit`` (which
-stores the result on disk) and writes its progress under a lock; the page draws a progress bar in a
-fragment that reruns every half second and reruns the whole page when the map is ready. Meanwhile the
-rest of the page (the map picker, the sidebar, the other pages) stays usable.
+One thread per (model, stamp, method, dims), shared by every session of the server (a registry kept with
+``st.cache_resource``). The thread fits the map on the loaded model (ui.loaded_model, which keeps it and
+stores it on disk through vae_core.projection_cache) and writes its progress under a lock; the page draws a
+progress bar in a fragment that reruns every half second and reruns the whole page when the map is ready.
+Meanwhile the rest of the page (the map picker, the sidebar, the other pages) stays usable.
 """
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from typing import Callable
 
 import streamlit as st
 
-from ui.models import _projection_store, encoded_sample, projection, projection_key
 from vae_core.projection import LABELS, Projection
-from vae_core.projection_cache import CACHED_METHODS, load, load_or_fit, map_params, model_fingerprint
+from vae_core.projection_cache import CACHED_METHODS
+
+from .loaded_model import LoadedModel
 
 GRACE_SECONDS = 1.0  # a map that is ready this fast is drawn at once, without a progress bar
 POLL_SECONDS = 0.5
@@ -93,33 +94,41 @@ def projection_jobs() -> ProjectionJobs:
     return ProjectionJobs()
 
 
-def projection_or_progress(path: str, method: str, dims: tuple[int, int] = (0, 1)) -> Projection | None:
-    """The fitted map when it is ready (in memory, on disk, or computed within GRACE_SECONDS); else None,
-    after drawing a progress bar that follows the background computation and reruns the page when it ends.
+def projection(loaded: LoadedModel, method: str, dims: tuple[int, int] = (0, 1), *,
+               background: bool = True) -> Projection | None:
+    """A model's map by ``method`` (on latent ``dims`` for the native plane): the one way pages ask for one.
 
-    The native plane and PCA (milliseconds) are computed right here. A failed computation raises its
-    error here, once, for the page to show; asking again starts a new one."""
-    if method not in CACHED_METHODS:
-        return projection(path, method, dims)
-    key = projection_key(path, method, dims)
-    store = _projection_store()
-    if key in store:
-        return store[key]
+    A map fitted before is on the model (ui.loaded_model), a t-SNE or UMAP map also on disk
+    (vae_core.projection_cache). The native plane and PCA (milliseconds) are computed right here. Any other
+    map is computed with a progress bar: in the background (returns None meanwhile, or the map if it is
+    ready within GRACE_SECONDS; the bar follows the computation and reruns the page when it ends), or, with
+    ``background=False``, here while the page waits. A failed computation raises its error here, once, for
+    the page to show; asking again starts a new one."""
+    dims = tuple(int(d) for d in dims)
+    found = loaded.fitted_projection(method, dims)
+    if found is not None:
+        return found
+    if method not in CACHED_METHODS or not background:
+        n = len(loaded.encodings()[0])
+        bar = st.progress(0.0, text=f"Computing the {LABELS[method]} map of {n:,} points...")
+        try:
+            return loaded.fit_projection(method, dims,
+                                         progress=lambda f, t: bar.progress(float(min(max(f, 0), 1)), text=t))
+        finally:
+            bar.empty()
+    key = (loaded.path, loaded.stamp, method, dims)
     jobs = projection_jobs()
     if jobs.get(key) is None:
-        mu, _ = encoded_sample(path)
-        restored = load(model_fingerprint(path), mu, map_params(method, dims))
-        if restored is not None:
-            store[key] = restored
-            return restored
-        what = f"the {LABELS[method]} map of {len(mu):,} points"
-        job = jobs.start(key, what, lambda report: load_or_fit(path, mu, method, dims=key[3], progress=report))
+        found = loaded.stored_projection(method, dims)
+        if found is not None:
+            return found
+        what = f"the {LABELS[method]} map of {len(loaded.encodings()[0]):,} points"
+        job = jobs.start(key, what, lambda report: loaded.fit_projection(method, dims, progress=report))
         job.done.wait(GRACE_SECONDS)  # only when just started: later reruns of the page are not held up
     finished = jobs.collect(key)
     if finished is not None:
         if finished.error is not None:
             raise finished.error
-        store[key] = finished.result
         return finished.result
     _follow(key)
     return None

@@ -13,7 +13,7 @@ import streamlit as st
 
 from .common import model_sidebar
 from .identity import identity_component
-from .models import ModelChoice
+from .model_choices import ModelChoice
 from .presenter import presenter_toggle
 from .scenes import scenes_sidebar, share_sidebar
 
@@ -43,7 +43,9 @@ def draw_sidebar() -> None:
 
 def _as_app_widgets():
     """Draw as app.py, not as the page that is running: Streamlit scopes a widget to the script that draws
-    it, and a widget of a page is a new widget (with its value reset) on every other page."""
+    it, and a widget of a page is a new widget (with its value reset) on every other page. A Streamlit
+    internal, checked with Streamlit 1.67.0 (tests/test_streamlit_internals.py; tests/test_browser.py follows
+    the picker's choice across pages)."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
     ctx = get_script_run_ctx()

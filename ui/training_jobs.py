@@ -24,20 +24,6 @@ def job_registry() -> JobRegistry:
     return JobRegistry()
 
 
-def parse_hidden(text: str) -> tuple[int, ...] | None:
-    """'512, 256' -> (512, 256); '' -> None (the architecture's default). ValueError says what to type."""
-    parts = [p for p in text.replace(" ", "").split(",") if p]
-    if not parts:
-        return None
-    try:
-        sizes = tuple(int(p) for p in parts)
-    except ValueError:
-        raise ValueError(f"hidden sizes {text!r}: give whole numbers separated by commas, e.g. 400 or 32,64") from None
-    if min(sizes) < 1 or max(sizes) > 4096 or len(sizes) > 6:
-        raise ValueError(f"hidden sizes {text!r}: give 1 to 6 numbers between 1 and 4096")
-    return sizes
-
-
 def save_uploaded_npz(data: bytes, file_name: str, session_id: str) -> Path:
     """Store an uploaded .npz in this session's own folder and return its path (same bytes, same file)."""
     stem = file_name.rsplit(".", 1)[0]

@@ -7,30 +7,24 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from vae_core.checkpoints import Checkpoint
-from vae_core.typicality import UNUSUAL_PERCENTILE, Scores, percentile, scores
+from vae_core.typicality import UNUSUAL_PERCENTILE, percentile, scores
 
 from . import presenter
-from .models import load_model, stamp
+from .loaded_model import LoadedModel
 
 K = 100  # importance samples per image, for the picture and the test images alike
 REFERENCE_IMAGES = 1000  # at most this many stored test images are scored (the first ones)
 
 
-@st.cache_data(max_entries=16, show_spinner="Scoring the stored test images (-ELBO and -log p(x))...")
-def _reference(path: str, model_stamp: str) -> Scores:
-    ckpt = load_model(path)
-    n = min(REFERENCE_IMAGES, len(ckpt.sample.labels))
-    return scores(ckpt.model, ckpt.sample.as_tensor()[:n], torch.from_numpy(ckpt.sample.labels[:n]), k=K)
-
-
-def typicality_section(ckpt: Checkpoint, x: np.ndarray, y: int | None) -> None:
+def typicality_section(loaded: LoadedModel, x: np.ndarray, y: int | None) -> None:
     """The section for one model input ``x`` (C, H, W) in [0, 1]."""
+    ckpt = loaded.checkpoint
     if ckpt.sample is None or len(ckpt.sample.labels) == 0:
         return
-    ae = ckpt.config.autoencoder
-    ref = _reference(str(ckpt.path), stamp(ckpt.path))
-    yt = torch.tensor([int(y)]) if y is not None and ckpt.config.conditional else None
+    ae = not ckpt.config.variant.has_prior
+    with st.spinner("Scoring the stored test images (-ELBO and -log p(x))..."):
+        ref = loaded.typicality_scores(K, REFERENCE_IMAGES)
+    yt = torch.tensor([int(y)]) if y is not None and ckpt.config.variant.conditional else None
     mine = scores(ckpt.model, torch.from_numpy(np.asarray(x, np.float32)[None]), yt, k=K)
     elbo, log_px = float(mine.neg_elbo[0]), float(mine.neg_log_px[0])
     p_elbo, p_px = percentile(ref.neg_elbo, elbo), percentile(ref.neg_log_px, log_px)

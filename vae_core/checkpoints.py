@@ -13,7 +13,7 @@ Loading never unpickles anything: safetensors holds raw tensors, JSON holds
 plain values, and ``np.load`` runs with ``allow_pickle=False``.
 
 Loading checks every file without torch: the weights are read as NumPy arrays and held to the
-names and shapes vae_core.numpy_model.state_shapes gives for the config. ``load_checkpoint(...,
+names and shapes vae_core.architecture.state_shapes gives for the config. ``load_checkpoint(...,
 lazy=True)`` stops there and builds the torch model on first use of ``Checkpoint.model``, so an
 app can show a model's encodings and its decoder's browser program before torch is imported.
 """
@@ -36,13 +36,15 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file as load_arrays
 
 from .config import ConfigError, ModelConfig
+from . import numpy_model
+from .architecture import state_shapes
 from .locks import locked_folder
-from .numpy_model import state_shapes
+from .priors import Prior
 
 if TYPE_CHECKING:
     import torch
 
-    from .models import VAE
+    from .torch_model import VAE
 
 FORMAT = "vae-latent-explorer/checkpoint-1"
 CONFIG_FILE = "config.json"
@@ -90,6 +92,7 @@ class Checkpoint:
         self.sample = sample
         self.optimizer_state: dict | None = None
         self._model: VAE | None = None
+        self._prior: Prior | None = None
         self._device = device
         self._frozen = frozen  # build the model with requires_grad off (for viewing, never training)
         self._lock = threading.Lock()
@@ -110,6 +113,16 @@ class Checkpoint:
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def prior(self) -> Prior:
+        """p(z) of this model as its variant gives it, from the arrays (no torch until it draws)."""
+        if self._prior is None:
+            def posterior(x):
+                return numpy_model.encode(self.config, self.arrays, x)
+
+            self._prior = self.config.variant.prior(self.config, self.arrays, posterior)
+        return self._prior
 
     @property
     def class_names(self) -> list[str]:
@@ -307,7 +320,7 @@ def _read_weights(folder: Path, cfg: ModelConfig) -> dict[str, np.ndarray]:
 def _build_model(cfg: ModelConfig, arrays: dict[str, np.ndarray], device, frozen: bool) -> VAE:
     import torch
 
-    from .models import VAE
+    from .torch_model import VAE
 
     model = VAE(cfg)
     model.load_state_dict({k: torch.tensor(v) for k, v in arrays.items()}, strict=True)

@@ -8,6 +8,10 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from dataclasses import dataclass, field
+from typing import Any
+
+from .architecture import conv_fit_error
+from .variants import Variant, kind_from_flags, variant
 
 ARCHS = ("mlp", "conv")
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -16,13 +20,30 @@ DEFAULT_HIDDEN = {"mlp": (400,), "conv": (32, 64)}  # hidden sizes when none are
 # TrainConfig keys added later, with the values every older checkpoint was trained with
 LEGACY_TRAINING = {"lr_schedule": "constant", "adam_beta2": 0.999, "data_init": False}
 GAUSSIAN_VARIANCES = ("fixed", "learned")
+LEGACY_KIND_FLAGS = {"conditional", "autoencoder"}  # how config.json said the kind before ModelConfig.kind
 MAX_LATENT_DIM = 64
+MAX_HIDDEN_LAYERS, MAX_HIDDEN_SIZE = 6, 4096  # hidden sizes: at most this many, each at most this large
 AE_LOGVAR = -30.0  # the autoencoder's "posterior" is a point: sigma = exp(-15) ~ 3e-7
 SLIDER_LIMIT = 3.0  # latent sliders span +-3 prior standard deviations
 
 
 class ConfigError(ValueError):
     """A configuration value is out of range; the message names it and the allowed values."""
+
+
+def parse_hidden(text: str) -> tuple[int, ...] | None:
+    """Hidden sizes as typed, '512, 256' -> (512, 256); '' -> None (the architecture's default). The limits are
+    ModelConfig's: ConfigError says what to type."""
+    parts = [p for p in str(text).replace(" ", "").split(",") if p]
+    if not parts:
+        return None
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"hidden sizes {text!r}: give whole numbers separated by commas, e.g. 400 or 32,64") from None
+    if min(sizes) < 1 or max(sizes) > MAX_HIDDEN_SIZE or len(sizes) > MAX_HIDDEN_LAYERS:
+        raise ConfigError(f"hidden sizes {text!r}: give 1 to {MAX_HIDDEN_LAYERS} numbers between 1 and {MAX_HIDDEN_SIZE}")
+    return sizes
 
 
 def _check_choice(name: str, value, allowed) -> None:
@@ -42,13 +63,13 @@ class ModelConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of one input image
     latent_dim: int = 20  # size of z; 1 to 64
     arch: str = "mlp"  # "mlp" (fully connected) or "conv" (strided convolutions)
-    hidden: tuple[int, ...] = (400,)  # MLP: widths of hidden layers; conv: channels per stride-2 block
+    hidden: tuple[int, ...] = (400,)  # MLP: widths of hidden layers; conv: channels per convolution block
     likelihood: str = "bernoulli"  # p(x|z): "bernoulli" (BCE on [0,1] pixels) or "gaussian"
     gaussian_variance: str = "fixed"  # gaussian only: "fixed" sigma, or one "learned" log-variance per pixel
     gaussian_sigma: float = 0.1  # gaussian only: the fixed sigma, and the start value when learned
     num_classes: int = 10  # label count; used by the conditional VAE
-    conditional: bool = False  # CVAE: the one-hot label is given to encoder and decoder
-    autoencoder: bool = False  # plain autoencoder: z = mu, no KL term (for comparison)
+    kind: str = "vae"  # the kind of model, one of vae_core.variants.KINDS: "vae", "cvae" (conditional), "ae", ...
+    options: Any = None  # the kind's own settings: an instance of its Options dataclass (None: the defaults)
 
     def __post_init__(self) -> None:
         try:
@@ -67,17 +88,30 @@ class ModelConfig:
         _check_choice("gaussian_variance", self.gaussian_variance, GAUSSIAN_VARIANCES)
         if not self.hidden or min(self.hidden) < 1:
             raise ConfigError(f"hidden={self.hidden} must list at least one positive size")
+        if len(self.hidden) > MAX_HIDDEN_LAYERS or max(self.hidden) > MAX_HIDDEN_SIZE:
+            raise ConfigError(f"hidden={self.hidden}: give 1 to {MAX_HIDDEN_LAYERS} sizes between 1 and "
+                              f"{MAX_HIDDEN_SIZE}")
         if not (self.gaussian_sigma > 0):
             raise ConfigError(f"gaussian_sigma={self.gaussian_sigma} must be positive")
         _check_range("num_classes", self.num_classes, 1, 10_000)
-        if self.arch == "conv":
-            _, h, w = self.image_shape
-            factor = 2 ** len(self.hidden)
-            if h % factor or w % factor:
-                raise ConfigError(
-                    f"arch='conv' with {len(self.hidden)} stride-2 blocks needs height and width "
-                    f"divisible by {factor}; the images are {h}x{w}. Use fewer --hidden entries or --arch mlp"
-                )
+        try:
+            kind = variant(self.kind)
+        except ValueError as e:
+            raise ConfigError(str(e)) from e
+        if self.options is None or isinstance(self.options, dict):
+            try:
+                self.options = kind.Options(**(self.options or {}))
+            except (TypeError, ValueError) as e:
+                raise ConfigError(f"options={self.options!r} do not fit kind={self.kind!r}: {e}") from e
+        elif not isinstance(self.options, kind.Options):
+            raise ConfigError(f"options={self.options!r} are not the {kind.Options.__name__} of kind={self.kind!r}")
+        if self.arch == "conv" and (problem := conv_fit_error(self.image_shape, self.hidden)):
+            raise ConfigError(problem)
+
+    @property
+    def variant(self) -> Variant:
+        """What this kind of model is and does (vae_core.variants)."""
+        return variant(self.kind)
 
     @property
     def num_pixels(self) -> int:
@@ -89,6 +123,16 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
+        """The config a checkpoint's config.json holds; one written before kinds existed says its kind with
+        the flags ``conditional`` and ``autoencoder``, which map to "cvae" and "ae"."""
+        data = dict(data)
+        if LEGACY_KIND_FLAGS & set(data):
+            try:
+                kind = kind_from_flags(**{k: bool(data.pop(k)) for k in LEGACY_KIND_FLAGS if k in data})
+            except ValueError as e:
+                raise ConfigError(str(e)) from e
+            if data.setdefault("kind", kind) != kind:
+                raise ConfigError(f"kind={data['kind']!r} contradicts the flags that say {kind!r}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

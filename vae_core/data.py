@@ -14,14 +14,12 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 import numpy as np
 import torch
 
-
-class DatasetError(ValueError):
-    """A data problem the user can fix; the message says what and how."""
+from .download import IDX_FILES, Progress, fetch_dataset_files
+from .errors import DatasetError
 
 
 @dataclass
@@ -99,8 +97,6 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 MAX_SIDE = 256
 MAX_VALUES = 2**28  # pixel values (N * C * H * W) a user's dataset may hold: 1 GiB as float32
 MAX_ARCHIVE_FILES = 200_000  # files accepted in a .zip of image folders
-
-Progress = Callable[[int, Optional[int], str], None]
 
 
 # ---------------------------------------------------------------- validation
@@ -280,12 +276,6 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return array.astype(dtype.newbyteorder("="))
 
 
-def _idx_file_names() -> tuple[str, ...]:
-    from .download import IDX_FILES
-
-    return IDX_FILES
-
-
 def cache_dir(name: str) -> Path:
     """The user cache folder for a dataset: $XDG_CACHE_HOME or ~/.cache, then vae-latent-explorer/<name>."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -315,7 +305,7 @@ def _file_in(folder: Path, gz_name: str) -> Path | None:
 def find_idx_files(name: str, data_dir: str | os.PathLike | None = None) -> dict[str, Path] | None:
     """The four IDX files of ``name`` from the first folder holding all of them, or None."""
     for folder in search_dirs(name, data_dir):
-        found = {f: _file_in(folder, f) for f in _idx_file_names()}
+        found = {f: _file_in(folder, f) for f in IDX_FILES}
         if all(found.values()):
             return found
     return None
@@ -323,7 +313,7 @@ def find_idx_files(name: str, data_dir: str | os.PathLike | None = None) -> dict
 
 def _missing_message(name: str, data_dir, reason: str) -> str:
     places = "\n".join(f"  - {d}" for d in search_dirs(name, data_dir))
-    files = ", ".join(_idx_file_names())
+    files = ", ".join(IDX_FILES)
     return (
         f"Could not find the {name} files. Looked in:\n{places}\n"
         f"Needed files: {files} (each may also be uncompressed, without .gz).\n"
@@ -339,8 +329,6 @@ def _locate_or_download(name: str, data_dir, download: bool, progress: Progress 
         return found
     if not download:
         raise DatasetError(_missing_message(name, data_dir, "Downloading is turned off."))
-    from .download import fetch_dataset_files
-
     try:
         return fetch_dataset_files(name, cache_dir(name), progress=progress)
     except DatasetError as error:
@@ -370,7 +358,7 @@ def load_idx_dataset(
 ) -> DataSplit:
     """MNIST, Fashion-MNIST or KMNIST with the official train/test split."""
     files = _locate_or_download(name, data_dir, download, progress)
-    train_images, train_labels, test_images, test_labels = (files[f] for f in _idx_file_names())
+    train_images, train_labels, test_images, test_labels = (files[f] for f in IDX_FILES)
     return DataSplit(
         train=_idx_dataset(name, train_images, train_labels, "official train set"),
         test=_idx_dataset(name, test_images, test_labels, "official test set"),

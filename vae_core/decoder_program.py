@@ -13,18 +13,20 @@ import hashlib
 
 import numpy as np
 
-from .config import ARCHS, ModelConfig
-from .numpy_model import KERNEL, PADDING, STRIDE, decoder_layers
+from .architecture import KERNEL, PADDING, STRIDE, describe
+from .config import ModelConfig
 
 
 class UnsupportedDecoder(ValueError):
     """This decoder has a layer the browser program does not implement."""
 
 
+BROWSER_OPS = ("label", "linear", "relu", "reshape", "convT")  # what ui/js/decoder_core.js runs (and sigmoid)
+
+
 def program_from_arrays(cfg: ModelConfig, arrays: dict[str, np.ndarray]) -> tuple[dict, bytes]:
-    """The program of the decoder whose weights are ``arrays`` (a checkpoint's, by state_dict name)."""
-    if cfg.arch not in ARCHS:
-        raise UnsupportedDecoder(f"the architecture {cfg.arch!r} has no browser implementation")
+    """The program of the decoder whose weights are ``arrays`` (a checkpoint's, by state_dict name): the
+    decoder's operations as vae_core.architecture describes them, then the sigmoid (the mean of p(x|z))."""
     parts: list[np.ndarray] = []
     size = 0
 
@@ -36,31 +38,28 @@ def program_from_arrays(cfg: ModelConfig, arrays: dict[str, np.ndarray]) -> tupl
         return size - arr.size
 
     ops = []
-    shape = None
-    for layer in decoder_layers(cfg):
-        kind = layer["op"]
-        if kind == "linear":
-            n_out, n_in = arrays[layer["name"] + ".weight"].shape
-            ops.append({"op": "linear", "in": n_in, "out": n_out,
-                        "w": add(layer["name"] + ".weight"), "b": add(layer["name"] + ".bias")})
-        elif kind == "reshape":
-            shape = tuple(layer["shape"])
-            ops.append(dict(layer))
-        elif kind == "convT":
-            c, h, w = shape
-            cout = arrays[layer["name"] + ".weight"].shape[1]
-            ho, wo = (h - 1) * STRIDE - 2 * PADDING + KERNEL, (w - 1) * STRIDE - 2 * PADDING + KERNEL
-            ops.append({"op": "convT", "cin": c, "cout": cout, "k": KERNEL, "s": STRIDE, "p": PADDING,
-                        "hin": h, "win": w, "hout": ho, "wout": wo,
-                        "w": add(layer["name"] + ".weight"), "b": add(layer["name"] + ".bias")})
-            shape = (cout, ho, wo)
+    for op in describe(cfg).decoder:
+        if op.kind not in BROWSER_OPS:
+            raise UnsupportedDecoder(f"the decoder's {op.kind!r} operation has no browser implementation")
+        if op.kind == "label":
+            ops.append({"op": "label", "classes": op.out_shape[0] - op.in_shape[0]})
+        elif op.kind == "linear":
+            ops.append({"op": "linear", "in": op.in_shape[0], "out": op.out_shape[0],
+                        "w": add(op.name + ".weight"), "b": add(op.name + ".bias")})
+        elif op.kind == "reshape":
+            ops.append({"op": "reshape", "shape": list(op.out_shape)})
+        elif op.kind == "convT":
+            (cin, hin, win), (cout, hout, wout) = op.in_shape, op.out_shape
+            ops.append({"op": "convT", "cin": cin, "cout": cout, "k": KERNEL, "s": STRIDE, "p": PADDING,
+                        "hin": hin, "win": win, "hout": hout, "wout": wout,
+                        "w": add(op.name + ".weight"), "b": add(op.name + ".bias")})
         else:
-            ops.append({"op": kind})
+            ops.append({"op": op.kind})
     ops.append({"op": "sigmoid"})
     data = np.concatenate(parts).astype("<f4").tobytes() if parts else b""
     spec = {
         "latent_dim": cfg.latent_dim,
-        "num_classes": cfg.num_classes if cfg.conditional else 0,
+        "num_classes": next((op["classes"] for op in ops if op["op"] == "label"), 0),
         "image_shape": list(cfg.image_shape),
         "ops": ops,
         "floats": size,
@@ -69,33 +68,15 @@ def program_from_arrays(cfg: ModelConfig, arrays: dict[str, np.ndarray]) -> tupl
     return spec, data
 
 
-def _check_layers(model) -> None:
-    """Refuse a torch decoder with a layer other than the ones vae_core.models builds (a changed model)."""
-    from torch import nn
-
-    from .models import ConvDecoder, MLPDecoder
-
-    dec = model.decoder
-    if isinstance(dec, MLPDecoder):
-        layers = list(dec.net)
-    elif isinstance(dec, ConvDecoder):
-        layers = [dec.fc, *dec.body]
-    else:
-        raise UnsupportedDecoder(f"the decoder {type(dec).__name__} has no browser implementation")
-    for m in layers:
-        if isinstance(m, nn.ConvTranspose2d):
-            if (m.groups != 1 or m.dilation != (1, 1) or m.output_padding != (0, 0) or m.bias is None
-                    or m.kernel_size != (KERNEL, KERNEL) or m.stride != (STRIDE, STRIDE)
-                    or m.padding != (PADDING, PADDING)):
-                raise UnsupportedDecoder(f"only the {KERNEL}x{KERNEL} stride-{STRIDE} ConvTranspose2d layers "
-                                         "vae_core.models builds run in the browser")
-        elif not isinstance(m, (nn.Linear, nn.ReLU)):
-            raise UnsupportedDecoder(f"the layer {type(m).__name__} has no browser implementation")
-
-
 def decoder_program(model) -> tuple[dict, bytes]:
-    """The program of a torch VAE's decoder (vae_core.models.VAE)."""
-    _check_layers(model)
+    """The program of a torch VAE's decoder (vae_core.torch_model.VAE), refused when one of its modules is no
+    longer the one its description built (a layer swapped after the model was made)."""
+    from .torch_model import ArchitectureMismatch
+
+    try:
+        model.check_modules(model.architecture.decoder)
+    except ArchitectureMismatch as e:
+        raise UnsupportedDecoder(f"{e}: only the layers vae_core.architecture describes run in the browser") from e
     return program_from_arrays(model.cfg, {k: v.detach().cpu().numpy() for k, v in model.state_dict().items()})
 
 
@@ -103,13 +84,13 @@ def run_program(spec: dict, blob: bytes, z: np.ndarray, y: int | None = None) ->
     """Run the program on one latent point; returns the (C, H, W) mean image, float32."""
     w = np.frombuffer(blob, dtype="<f4")
     x = np.asarray(z, dtype=np.float32).ravel()
-    if spec["num_classes"]:
-        onehot = np.zeros(spec["num_classes"], np.float32)
-        onehot[int(y or 0)] = 1
-        x = np.concatenate([x, onehot])
     for op in spec["ops"]:
         kind = op["op"]
-        if kind == "linear":
+        if kind == "label":
+            onehot = np.zeros(op["classes"], np.float32)
+            onehot[int(y or 0)] = 1
+            x = np.concatenate([x, onehot])
+        elif kind == "linear":
             weight = w[op["w"]:op["w"] + op["in"] * op["out"]].reshape(op["out"], op["in"])
             x = weight @ x + w[op["b"]:op["b"] + op["out"]]
         elif kind == "relu":

@@ -35,11 +35,9 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from .losses import kl_divergence, reconstruction_nll
-from .models import VAE
+from .run_spec import RunSpec, add_arguments
 from .train import Trainer
 
 LAUNCH = "torchrun --nproc_per_node=N -m vae_core.distributed"
@@ -54,24 +52,6 @@ def slice_bounds(n: int, world_size: int, rank: int) -> tuple[int, int]:
     base, extra = divmod(n, world_size)
     lo = rank * base + min(rank, extra)
     return lo, lo + base + (1 if rank < extra else 0)
-
-
-class _SliceTerms(nn.Module):
-    """The VAE's per-image loss terms with the noise eps given from outside; DDP wraps this module.
-
-    The same steps as VAE.forward, except that eps is the process's rows of the global batch's noise."""
-
-    def __init__(self, vae: VAE):
-        super().__init__()
-        self.vae = vae
-
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None, eps: torch.Tensor | None):
-        vae = self.vae
-        mu, logvar = vae.encode(x, y)
-        z = vae.reparameterize(mu, logvar, eps)
-        recon = reconstruction_nll(vae.decode_logits(z, y), x, vae.cfg, vae.log_sigma)  # (b,)
-        kl = torch.zeros_like(recon) if vae.cfg.autoencoder else kl_divergence(mu, logvar)  # (b,)
-        return recon, kl
 
 
 class DistributedTrainer(Trainer):
@@ -91,21 +71,18 @@ class DistributedTrainer(Trainer):
         self.backend = dist.get_backend()
         ids = [self.device.index if self.device.index is not None else torch.cuda.current_device()] \
             if self.device.type == "cuda" else None
-        self.ddp = DistributedDataParallel(_SliceTerms(self.model), device_ids=ids)
+        self.ddp = DistributedDataParallel(self.model, device_ids=ids)
 
     def _batch_loss(self, idx: torch.Tensor, weight: float) -> tuple[torch.Tensor, float, torch.Tensor]:
         n = len(idx)
         lo, hi = slice_bounds(n, self.world_size, self.rank)
-        eps = None
-        if not self.model_cfg.autoencoder:
-            # what randn_like(mu) draws for the whole batch in one process; every process draws it all
-            eps = torch.randn(n, self.model_cfg.latent_dim, device=self.device)[lo:hi]
+        eps = self.model.draw_eps(n)  # what one process draws for the whole batch; every process draws it all
         mine = idx[lo:hi]
-        y = self.y_train[mine] if self.model_cfg.conditional else None
-        recon, kl = self.ddp(self.x_train[mine], y, eps)
-        per_image = recon + weight * kl
+        y = self.y_train[mine] if self.model.variant.conditional else None
+        out = self.ddp(self.x_train[mine], y, eps=None if eps is None else eps[lo:hi])
+        per_image = out.per_image(weight)
         loss = per_image.sum() * (self.world_size / n)  # DDP divides the summed gradients by world_size
-        sums = torch.stack([per_image.detach().sum(), recon.detach().sum(), kl.detach().sum()]).double()
+        sums = torch.stack([per_image.detach().sum(), out.recon.detach().sum(), out.kl.detach().sum()]).double()
         dist.all_reduce(sums)  # every process sees the global batch's loss (and stops together if it diverges)
         return loss, (sums[0] / n).item(), sums
 
@@ -164,27 +141,24 @@ def init_distributed(device: str = "auto") -> tuple[torch.device, str]:
     return dev, backend
 
 
-def _train_parser() -> argparse.ArgumentParser:
-    """``python -m vae_core train``'s own parser, under this module's launch command."""
-    from .__main__ import build_parser
-
-    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    parser = sub.choices["train"]
-    parser.prog = LAUNCH
-    parser.description = ("Data-parallel training: each of the processes trains on its slice of every global "
-                          "batch (--batch-size is the global batch). Same arguments as python -m vae_core train.")
+def build_parser() -> argparse.ArgumentParser:
+    """The arguments of ``python -m vae_core train`` (vae_core.run_spec), under this module's launch command."""
+    parser = argparse.ArgumentParser(
+        prog=LAUNCH, description="Data-parallel training: each of the processes trains on its slice of every global "
+                                 "batch (--batch-size is the global batch). Same arguments as python -m vae_core train.")
+    add_arguments(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .__main__ import _CLIProgress, model_config, train_config
-    from .config import ConfigError
     from .checkpoints import CheckpointError
+    from .config import ConfigError
     from .data import DatasetError, load_dataset
+    from .progress import TrainingProgress
     from .train import TrainingDiverged
 
     argv = sys.argv[1:] if argv is None else argv
-    args = _train_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     if args.time_limit is not None:
         print("error: --time-limit is not supported in distributed training; give --epochs", file=sys.stderr)
         return 2
@@ -197,29 +171,31 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda *a: print(*a, file=sys.stderr)) if rank == 0 else (lambda *a: None)
     trainer = None
     try:
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        train_cfg = train_config(args, str(device))
-        if args.batch_size < world:
-            raise ConfigError(f"batch_size={args.batch_size} is the global batch: it must be at least the "
+        spec = RunSpec.from_args(args, device=str(device))
+        spec.validate()
+        if spec.threads:
+            torch.set_num_threads(spec.threads)
+        if spec.batch_size < world:
+            raise ConfigError(f"batch_size={spec.batch_size} is the global batch: it must be at least the "
                               f"number of processes ({world})")
 
         def load():
-            return load_dataset(args.dataset, data_dir=args.data_dir, download=not args.no_download,
-                                test_fraction=args.test_fraction, seed=args.seed)
+            return load_dataset(spec.dataset, data_dir=spec.data_dir, download=spec.download,
+                                test_fraction=spec.test_fraction, seed=spec.seed)
         # one process per machine downloads (if needed) before the others read the files
         data = load() if local == 0 else None
         _barrier(device)
         data = data if data is not None else load()
-        model_cfg = model_config(args, data)
+        model_cfg = spec.model_config(data.train.image_shape, len(data.train.class_names))
         out = Path(args.out)
         say(f"training on {data.train.name}: {len(data.train)} train / {len(data.test)} test images; "
-            f"{world} processes ({backend}), global batch {args.batch_size}")
+            f"{world} processes ({backend}), global batch {spec.batch_size}")
         trainer = DistributedTrainer(
-            model_cfg, train_cfg, data, out_dir=out, callbacks=[_CLIProgress(args.epochs)] if rank == 0 else [],
-            resume_from=out if args.resume else None, sample_size=args.sample_size,
+            model_cfg, spec.train_config(), data, out_dir=out,
+            callbacks=[TrainingProgress(spec.epochs)] if rank == 0 else [],
+            resume_from=out if args.resume else None, sample_size=spec.sample_size,
             command=f"torchrun --nproc_per_node={world} -m vae_core.distributed " + shlex.join(argv),
-            save_optimizer=not args.no_optimizer_state)
+            save_optimizer=spec.save_optimizer)
         history = trainer.fit()
     except (ConfigError, CheckpointError, DatasetError, TrainingDiverged, DistributedError, ValueError) as e:
         say(f"error: {e}")

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Optional
 
-from .data import DatasetError
+from .errors import DatasetError
 
 Progress = Callable[[int, Optional[int], str], None]
 

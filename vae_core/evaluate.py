@@ -8,11 +8,10 @@ import math
 import numpy as np
 import torch
 
-from .losses import kl_per_dim, log_normal, log_standard_normal, reconstruction_nll
-from .models import VAE
+from .activity import active_units
+from .losses import log_normal
+from .torch_model import VAE
 from .train import evaluate_neg_elbo
-
-ACTIVE_THRESHOLD = 0.01  # Burda et al.: dimension i is active when Cov_x(E_q[z_i]) > 0.01
 
 
 @torch.inference_mode()
@@ -23,7 +22,7 @@ def encode_dataset(model: VAE, images: torch.Tensor, labels: torch.Tensor | None
     mus, logvars = [], []
     for i in range(0, len(images), batch_size):
         x = images[i:i + batch_size].to(model.device)
-        y = labels[i:i + batch_size] if (labels is not None and model.cfg.conditional) else None
+        y = labels[i:i + batch_size] if (labels is not None and model.variant.conditional) else None
         mu, logvar = model.encode(x, y)
         mus.append(mu.float().cpu())
         logvars.append(logvar.float().cpu())
@@ -31,12 +30,6 @@ def encode_dataset(model: VAE, images: torch.Tensor, labels: torch.Tensor | None
         d = model.latent_dim
         return np.zeros((0, d), np.float32), np.zeros((0, d), np.float32)
     return torch.cat(mus).numpy(), torch.cat(logvars).numpy()
-
-
-def active_units(mu: np.ndarray, threshold: float = ACTIVE_THRESHOLD) -> tuple[int, np.ndarray]:
-    """(number of active dimensions, Cov_x(E_q[z_i]) for each i)."""
-    variances = mu.var(axis=0) if len(mu) > 1 else np.zeros(mu.shape[1])
-    return int((variances > threshold).sum()), variances
 
 
 @torch.inference_mode()
@@ -56,8 +49,9 @@ def importance_log_weights(model: VAE, x: torch.Tensor, y: torch.Tensor | None =
         yf = y.repeat(m) if y is not None else None
         logits = model.decode_logits(zf, yf)
         xf = x.unsqueeze(0).expand(m, *x.shape).reshape(-1, *x.shape[1:])
-        log_px_z = -reconstruction_nll(logits, xf, model.cfg, model.log_sigma).view(m, -1)
-        log_weights.append(log_px_z + log_standard_normal(z) - log_normal(z, mu, logvar))
+        log_px_z = -model.reconstruction_nll(logits, xf).view(m, -1)
+        log_pz = model.log_prior(zf).view(m, -1)
+        log_weights.append(log_px_z + log_pz - log_normal(z, mu, logvar))
     return torch.cat(log_weights, 0)
 
 
@@ -79,22 +73,21 @@ def evaluate_model(model: VAE, images: torch.Tensor, labels: torch.Tensor, *, iw
     images, labels = images.to(device), labels.to(device)
     neg_elbo, recon, kl = evaluate_neg_elbo(model, images, labels, batch_size=batch_size, seed=seed)
     mu, logvar = encode_dataset(model, images, labels)
-    if model.cfg.autoencoder:
-        kl_dims = torch.zeros(model.latent_dim)
-    else:
-        kl_dims = kl_per_dim(torch.from_numpy(mu), torch.from_numpy(logvar)).mean(0)
+    kl_dims = model.variant.kl_per_dim(mu, logvar)
     n_active, variances = active_units(mu)
     result = {
         "n_images": int(len(images)),
         "neg_elbo": neg_elbo, "recon": recon, "kl": kl,
-        "kl_per_dim": [round(float(v), 6) for v in kl_dims],
+        # None when the KL does not split by dimension (its prior couples them: the variant says so)
+        "kl_per_dim": None if kl_dims is None else [round(float(v), 6) for v in kl_dims.mean(0)],
         "active_units": n_active,
         "latent_dim": model.latent_dim,
         "activity_per_dim": [round(float(v), 6) for v in variances],
     }
-    if model.cfg.autoencoder:
+    if not model.variant.has_prior:
         result["iwae_neg_log_likelihood"] = None
-        result["note"] = "a plain autoencoder defines no p(x): the loss is the reconstruction term alone"
+        result["note"] = (f"a plain {model.variant.title.lower()} has no prior and so defines no p(x): "
+                          "the loss is the reconstruction term alone")
         return result
     n = min(iwae_images, len(images))
     total = 0.0
@@ -102,7 +95,7 @@ def evaluate_model(model: VAE, images: torch.Tensor, labels: torch.Tensor, *, iw
         torch.manual_seed(seed)
         with torch.inference_mode():
             for i in range(0, n, 100):
-                y = labels[i:min(i + 100, n)] if model.cfg.conditional else None
+                y = labels[i:min(i + 100, n)] if model.variant.conditional else None
                 total += float(iwae_neg_log_likelihood(model, images[i:min(i + 100, n)], y, k=iwae_k).sum())
     result.update({"iwae_neg_log_likelihood": total / max(n, 1), "iwae_k": iwae_k, "iwae_images": n})
     return result

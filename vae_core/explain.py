@@ -1,25 +1,20 @@
-"""The VAE's computations spelled out for display: one image's path through
-q(z|x), the reparameterization and p(x|z) with its loss terms, and the latent
-walks (manifold, interpolation, traversal) in the latent space of any size.
+"""The VAE's computations spelled out for How it works: one image's path through q(z|x), the
+reparameterization and p(x|z) with its loss terms, and the loss averaged over a set of images.
 
-Every function returns plain numbers and arrays, computed with the model's own
-``encode``, ``reparameterize``, ``decode_logits`` and the losses module.
+Every function returns plain numbers and arrays, computed with the model's own ``encode``, ``forward``
+(its named loss terms) and ``decode_logits``.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from .latent import lerp, manifold_grid, normal_ppf, slerp
-from .losses import kl_per_dim, reconstruction_nll
-from .models import VAE
+from .torch_model import VAE
 from .train import evaluate_neg_elbo
-
-INTERPOLATIONS = ("lerp", "slerp")
 
 
 def _label(model: VAE, y) -> torch.Tensor | None:
-    if not model.cfg.conditional:
+    if not model.variant.conditional:
         return None
     if y is None:
         raise ValueError("this is a conditional VAE: give the image's class label")
@@ -37,35 +32,26 @@ def explain_image(model: VAE, x, y=None, eps=None) -> dict:
     model.eval()
     x = torch.as_tensor(np.asarray(x, dtype=np.float32)).reshape(1, *model.cfg.image_shape)
     yy = _label(model, y)
-    mu, logvar = model.encode(x, yy)
-    d = model.latent_dim
-    if model.cfg.autoencoder:
-        eps_t, z = None, mu
-    else:
-        eps_t = torch.randn(1, d) if eps is None else torch.as_tensor(np.asarray(eps, np.float32)).reshape(1, d)
-        z = model.reparameterize(mu, logvar, eps_t)
-    logits_z = model.decode_logits(z, yy)
-    logits_mu = model.decode_logits(mu, yy)
-    recon = float(reconstruction_nll(logits_z, x, model.cfg, model.log_sigma)[0])
-    recon_mu = float(reconstruction_nll(logits_mu, x, model.cfg, model.log_sigma)[0])
-    out = {
-        "autoencoder": model.cfg.autoencoder,
-        "mu": mu[0].numpy(), "z": z[0].numpy(),
-        "decoded_z": torch.sigmoid(logits_z)[0].numpy(),  # mean of p(x|z), (C, H, W)
+    eps_t = model.draw_eps(1) if eps is None else torch.as_tensor(np.asarray(eps, np.float32)).reshape(1, -1)
+    out = model(x, yy, eps=eps_t)  # the loss terms, as training computes them
+    logits_mu = model.decode_logits(out.mu, yy)
+    recon_mu = float(model.reconstruction_nll(logits_mu, x)[0])
+    result = {
+        "mu": out.mu[0].numpy(), "z": out.z[0].numpy(),
+        "decoded_z": torch.sigmoid(out.logits)[0].numpy(),  # mean of p(x|z), (C, H, W)
         "decoded_mu": torch.sigmoid(logits_mu)[0].numpy(),  # mean of p(x|z = mu)
-        "recon": recon,  # -log p(x|z) in nats
+        "recon": float(out.recon[0]),  # -log p(x|z) in nats
         "recon_at_mu": recon_mu,
         "logvar": None, "sigma": None, "eps": None, "sigma_eps": None,
-        "kl_per_dim": None, "kl": None, "neg_elbo": recon,
+        "kl_per_dim": None, "kl": None, "neg_elbo": float(out.neg_elbo[0]),
     }
-    if not model.cfg.autoencoder:
-        sigma = torch.exp(0.5 * logvar)
-        kl_dims = kl_per_dim(mu, logvar)[0]
-        kl = float(kl_dims.sum())
-        out.update(logvar=logvar[0].numpy(), sigma=sigma[0].numpy(), eps=eps_t[0].numpy(),
-                   sigma_eps=(sigma * eps_t)[0].numpy(), kl_per_dim=kl_dims.numpy(), kl=kl,
-                   neg_elbo=recon + kl)
-    return out
+    if "kl" in out.terms:
+        sigma = torch.exp(0.5 * out.logvar)
+        kl_dims = model.variant.kl_per_dim(out.mu.numpy(), out.logvar.numpy())  # None: the KL does not split
+        result.update(logvar=out.logvar[0].numpy(), sigma=sigma[0].numpy(), eps=eps_t[0].numpy(),
+                      sigma_eps=(sigma * eps_t)[0].numpy(), kl_per_dim=None if kl_dims is None else kl_dims[0],
+                      kl=float(out.terms["kl"][0]))
+    return result
 
 
 def sample_loss(model: VAE, images: torch.Tensor, labels: torch.Tensor, seed: int = 0) -> dict:
@@ -74,48 +60,3 @@ def sample_loss(model: VAE, images: torch.Tensor, labels: torch.Tensor, seed: in
         raise ValueError("no images to average the loss over")
     neg_elbo, recon, kl = evaluate_neg_elbo(model, images, labels, seed=seed)
     return {"neg_elbo": neg_elbo, "recon": recon, "kl": kl, "n": int(len(images)), "seed": seed}
-
-
-def mean_kl_per_dim(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
-    """(D,) the average over images of KL(q(z_i|x) || N(0, 1)): how much each dimension is used."""
-    if len(mu) == 0:
-        return np.zeros(mu.shape[1], np.float64)
-    mu_t, logvar_t = torch.as_tensor(mu, dtype=torch.float64), torch.as_tensor(logvar, dtype=torch.float64)
-    return kl_per_dim(mu_t, logvar_t).mean(0).numpy()
-
-
-def most_active_dims(score: np.ndarray, k: int = 16) -> list[int]:
-    """Indices of the k largest scores (KL or variance per dimension), largest first; ties keep index order."""
-    order = np.argsort(-np.asarray(score, dtype=np.float64), kind="stable")
-    return [int(i) for i in order[:k]]
-
-
-def manifold_points(n: int, latent_dim: int, dims: tuple[int, int] = (0, 1)) -> np.ndarray:
-    """(n*n, D) the inverse-CDF grid of Kingma & Welling's Fig. 4 placed on two dimensions, the others 0.
-
-    For latent_dim == 1, (n, 1): the inverse-CDF ticks along the only axis."""
-    if latent_dim == 1:
-        return normal_ppf(np.linspace(0.05, 0.95, n)).astype(np.float32).reshape(-1, 1)
-    i, j = (int(d) for d in dims)
-    if i == j or not (0 <= i < latent_dim and 0 <= j < latent_dim):
-        raise ValueError(f"dims={dims} must be two different dimensions in 0..{latent_dim - 1}")
-    grid = manifold_grid(n)
-    z = np.zeros((len(grid), latent_dim), np.float32)
-    z[:, i], z[:, j] = grid[:, 0], grid[:, 1]
-    return z
-
-
-def interpolate(z0, z1, steps: int, method: str = "lerp") -> torch.Tensor:
-    """(steps, D) from z0 to z1, both ends included; "lerp" (straight line) or "slerp" (great circle)."""
-    if method not in INTERPOLATIONS:
-        raise ValueError(f"method={method!r} is not one of {INTERPOLATIONS}")
-    if steps < 2:
-        raise ValueError(f"steps={steps} must be at least 2")
-    a = torch.as_tensor(np.asarray(z0, np.float32)).reshape(-1)
-    b = torch.as_tensor(np.asarray(z1, np.float32)).reshape(-1)
-    return (lerp if method == "lerp" else slerp)(a, b, steps).float()
-
-
-def traversal_values(steps: int, limit: float = 3.0) -> np.ndarray:
-    """The values one coordinate takes in a traversal: steps points evenly spaced in [-limit, limit]."""
-    return np.linspace(-limit, limit, steps).astype(np.float32)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shlex
 import shutil
 import threading
 import time
@@ -27,13 +26,15 @@ import numpy as np
 import torch
 
 from .checkpoints import CheckpointError
-from .config import DEFAULT_HIDDEN, ConfigError, ModelConfig, TrainConfig
+from .config import ConfigError
 from .data import DataSplit, DatasetError, load_dataset
-from .latent import decode_batch, prior_z
+from .latent import decode_batch
 from .locks import Slot, take_slot
 from .paths import app_home, reserve_child, safe_name, trained_dir
 from .render import to_uint8
+from .run_spec import RunSpec
 from .train import Callback, EpochStats, Trainer, TrainingDiverged
+from .variants import variant
 
 log = logging.getLogger(__name__)
 
@@ -50,70 +51,21 @@ class TooManyTrainings(RuntimeError):
 
 
 @dataclass(frozen=True)
-class JobSpec:
-    """Everything a training run needs; the fields mirror ``python -m vae_core train``."""
+class JobSpec(RunSpec):
+    """A training run (vae_core.run_spec.RunSpec) that the app trains in the background, with a name and a preview.
+    Its defaults are the Train page's: a 2-D latent space, 20 epochs, on the CPU, no optimizer state kept."""
 
-    name: str  # run name: the folder under runs_dir(); letters, digits, '-', '_', '.'
-    dataset: str = "digits"  # a name in vae_core.data.DATASETS or the path of an .npz file
-    arch: str = "mlp"
-    hidden: tuple[int, ...] | None = None  # None: DEFAULT_HIDDEN[arch]
+    name: str = "run"  # the folder under the owner's runs; letters, digits, '-', '_', '.'
+    n_preview: int = 16  # test images reconstructed (and prior draws decoded) after every epoch
     latent_dim: int = 2
-    likelihood: str = "bernoulli"
-    gaussian_variance: str = "fixed"
-    beta: float = 1.0
-    warmup_epochs: int = 0
     epochs: int = 20
-    lr: float = TrainConfig.lr  # the project's recipe (TrainConfig's defaults)
-    batch_size: int = TrainConfig.batch_size
-    seed: int = 0
-    autoencoder: bool = False
-    conditional: bool = False
-    download: bool = True  # fetch MNIST-style files from the public mirrors when missing
-    sample_size: int = 1000  # test images stored with the model for the app's maps
-    n_preview: int = 16  # images decoded after every epoch
-
-    def hidden_sizes(self) -> tuple[int, ...]:
-        return tuple(self.hidden) if self.hidden else DEFAULT_HIDDEN.get(self.arch, (400,))
-
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(dataset=self.dataset, epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                           beta=self.beta, warmup_epochs=self.warmup_epochs, seed=self.seed, device="cpu")
-
-    def model_config(self, image_shape: tuple[int, int, int], num_classes: int) -> ModelConfig:
-        return ModelConfig(image_shape=image_shape, latent_dim=self.latent_dim, arch=self.arch,
-                           hidden=self.hidden_sizes(), likelihood=self.likelihood,
-                           gaussian_variance=self.gaussian_variance, num_classes=max(num_classes, 1),
-                           conditional=self.conditional, autoencoder=self.autoencoder)
+    device: str = "cpu"
+    save_optimizer: bool = False
 
     def validate(self) -> None:
-        """Raise ConfigError for values that are wrong whatever the data (image size is checked later)."""
-        self.train_config()
-        side = 2 ** len(self.hidden_sizes())
-        self.model_config((1, side, side), 10)
-        if self.autoencoder and self.conditional:
-            raise ConfigError("autoencoder=True and conditional=True: choose one (the conditional model is a VAE)")
+        super().validate()
         if not (1 <= self.n_preview <= 64):
             raise ConfigError(f"n_preview={self.n_preview} must be between 1 and 64")
-        if not (0 <= self.sample_size <= 10_000):
-            raise ConfigError(f"sample_size={self.sample_size} must be between 0 and 10000")
-
-    def command(self, out: Path) -> str:
-        """The command line that trains the same model outside the app."""
-        args = ["python", "-m", "vae_core", "train", "--dataset", self.dataset, "--arch", self.arch,
-                "--hidden", ",".join(map(str, self.hidden_sizes())), "--latent-dim", str(self.latent_dim),
-                "--likelihood", self.likelihood, "--beta", f"{self.beta:g}", "--warmup-epochs",
-                str(self.warmup_epochs), "--epochs", str(self.epochs), "--lr", f"{self.lr:g}",
-                "--batch-size", str(self.batch_size), "--seed", str(self.seed),
-                "--sample-size", str(self.sample_size), "--no-optimizer-state"]
-        if self.likelihood == "gaussian":
-            args += ["--gaussian-variance", self.gaussian_variance]
-        if self.autoencoder:
-            args.append("--autoencoder")
-        if self.conditional:
-            args.append("--conditional")
-        if not self.download:
-            args.append("--no-download")
-        return shlex.join([*args, "--out", str(out)])
 
 
 @dataclass(frozen=True)
@@ -150,7 +102,7 @@ class _Recorder(Callback):
 
     def __init__(self, job: "TrainingJob", data: DataSplit):
         self.job = job
-        self.z = self.y_prior = None  # the fixed prior draws, made when the model's latent_dim is known
+        self.y_prior = None  # the labels given with the prior draws (a conditional model's)
         g = torch.Generator().manual_seed(PREVIEW_SEED)
         idx = torch.randperm(len(data.test), generator=g)[:job.spec.n_preview].sort().values
         self.x = data.test.images[idx]
@@ -160,8 +112,7 @@ class _Recorder(Callback):
     def on_train_start(self, trainer: Trainer) -> None:
         cfg = trainer.model_cfg
         n = self.job.spec.n_preview
-        self.z = prior_z(n, cfg.latent_dim, seed=PREVIEW_SEED)
-        self.y_prior = torch.arange(n) % cfg.num_classes if cfg.conditional else None
+        self.y_prior = torch.arange(n) % cfg.num_classes if cfg.variant.conditional else None
         self.job._update(state=TRAINING, message="Training...", originals=self.originals)
 
     def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, n_batches: int, loss: float) -> None:
@@ -173,9 +124,12 @@ class _Recorder(Callback):
     def on_epoch_end(self, trainer: Trainer, stats: EpochStats) -> None:
         model = trainer.model
         model.eval()
-        mu, _ = model.encode(self.x.to(model.device), self.y.to(model.device) if model.cfg.conditional else None)
+        mu, _ = model.encode(self.x.to(model.device), self.y.to(model.device) if model.variant.conditional else None)
         recon = to_uint8(decode_batch(model, mu.cpu(), self.y))
-        sample = None if model.cfg.autoencoder else to_uint8(decode_batch(model, self.z, self.y_prior))
+        sample = None
+        if model.variant.has_prior:  # the same draws after every epoch, from the prior as it is now
+            z = model.prior().sample(self.job.spec.n_preview, seed=PREVIEW_SEED)
+            sample = to_uint8(decode_batch(model, z, self.y_prior))
         self.job._add_epoch(stats, recon, sample, trainer.cfg.epochs)
 
 
@@ -255,10 +209,10 @@ class TrainingJob:
         """Load, train, publish; the job's final (state, message), whatever happens."""
         spec = self.spec
         try:
-            data = load_dataset(spec.dataset, download=spec.download, progress=self._download_progress,
-                                seed=spec.seed)
+            data = load_dataset(spec.dataset, data_dir=spec.data_dir, download=spec.download,
+                                progress=self._download_progress, test_fraction=spec.test_fraction, seed=spec.seed)
             n_classes = len(np.unique(data.train.labels.numpy()))
-            if n_classes < 2 and spec.conditional:
+            if n_classes < 2 and variant(spec.kind).conditional:
                 return FAILED, (f"{data.train.name}: every training image has the same label, and a conditional "
                                 "VAE needs at least two classes to condition on. Train a VAE or an autoencoder "
                                 "on it, or give the images labels 0, 1, 2, ...")
@@ -274,7 +228,7 @@ class TrainingJob:
             model_cfg = spec.model_config(data.train.image_shape, len(data.train.class_names))
             trainer = Trainer(model_cfg, spec.train_config(), data, out_dir=self.work_dir,
                               callbacks=[_Recorder(self, data)], sample_size=spec.sample_size,
-                              command=spec.command(self.out_dir), save_optimizer=False)
+                              command=spec.command(self.out_dir), save_optimizer=spec.save_optimizer)
             with self._lock:
                 self._trainer = trainer
             if self._stop.is_set():

@@ -1,5 +1,5 @@
-"""Walks through latent space: prior samples, the 2-D manifold grid,
-interpolation (linear and spherical) and per-dimension traversals."""
+"""Walks through latent space: the 2-D manifold grid, interpolation (linear and spherical) and
+per-dimension traversals, and latent points decoded in batches."""
 from __future__ import annotations
 
 import math
@@ -8,9 +8,10 @@ import numpy as np
 import torch
 
 from .config import SLIDER_LIMIT  # noqa: F401  (re-exported: pages import it from here)
-from .models import VAE
+from .torch_model import VAE
 
 ABSURD_LIMIT = 1e3  # anything beyond this is refused rather than decoded
+INTERPOLATIONS = ("lerp", "slerp")
 
 
 def sanitize_z(z, latent_dim: int, limit: float = ABSURD_LIMIT) -> np.ndarray:
@@ -22,13 +23,6 @@ def sanitize_z(z, latent_dim: int, limit: float = ABSURD_LIMIT) -> np.ndarray:
         raise ValueError(f"z has {arr.shape[0]} values but the model's latent_dim is {latent_dim}")
     arr = np.nan_to_num(arr, nan=0.0, posinf=limit, neginf=-limit)
     return np.clip(arr, -limit, limit).astype(np.float32)
-
-
-def prior_z(n: int, latent_dim: int, temperature: float = 1.0, seed: int | None = None) -> torch.Tensor:
-    """n draws from N(0, temperature^2 I), (n, D)."""
-    g = torch.Generator()
-    g.manual_seed(seed if seed is not None else torch.seed())
-    return torch.randn(n, latent_dim, generator=g) * temperature
 
 
 def normal_ppf(p: np.ndarray) -> np.ndarray:
@@ -87,6 +81,37 @@ def traversal(z: torch.Tensor, dims: list[int], values: np.ndarray | list[float]
     return torch.cat(rows, 0)
 
 
+def manifold_points(n: int, latent_dim: int, dims: tuple[int, int] = (0, 1)) -> np.ndarray:
+    """(n*n, D) the inverse-CDF grid of Kingma & Welling's Fig. 4 placed on two dimensions, the others 0.
+
+    For latent_dim == 1, (n, 1): the inverse-CDF ticks along the only axis."""
+    if latent_dim == 1:
+        return normal_ppf(np.linspace(0.05, 0.95, n)).astype(np.float32).reshape(-1, 1)
+    i, j = (int(d) for d in dims)
+    if i == j or not (0 <= i < latent_dim and 0 <= j < latent_dim):
+        raise ValueError(f"dims={dims} must be two different dimensions in 0..{latent_dim - 1}")
+    grid = manifold_grid(n)
+    z = np.zeros((len(grid), latent_dim), np.float32)
+    z[:, i], z[:, j] = grid[:, 0], grid[:, 1]
+    return z
+
+
+def interpolate(z0, z1, steps: int, method: str = "lerp") -> torch.Tensor:
+    """(steps, D) from z0 to z1, both ends included; "lerp" (straight line) or "slerp" (great circle)."""
+    if method not in INTERPOLATIONS:
+        raise ValueError(f"method={method!r} is not one of {INTERPOLATIONS}")
+    if steps < 2:
+        raise ValueError(f"steps={steps} must be at least 2")
+    a = torch.tensor(np.asarray(z0, np.float32)).reshape(-1)
+    b = torch.tensor(np.asarray(z1, np.float32)).reshape(-1)
+    return (lerp if method == "lerp" else slerp)(a, b, steps).float()
+
+
+def traversal_values(steps: int, limit: float = 3.0) -> np.ndarray:
+    """The values one coordinate takes in a traversal: steps points evenly spaced in [-limit, limit]."""
+    return np.linspace(-limit, limit, steps).astype(np.float32)
+
+
 def _labels_for(y, n: int) -> torch.Tensor:
     yy = torch.as_tensor(y).reshape(-1)
     return yy.expand(n) if yy.numel() == 1 else yy
@@ -97,8 +122,8 @@ def decode_batch(model: VAE, z, y=None, batch_size: int = 1024) -> np.ndarray:
     """Decode latent points to mean images, (N, C, H, W) float32 in [0, 1] as numpy."""
     if model.training:
         model.eval()
-    z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim).to(model.device)
-    yy = _labels_for(y, len(z)) if model.cfg.conditional else None
+    z = torch.tensor(np.asarray(z, dtype=np.float32)).reshape(-1, model.latent_dim).to(model.device)  # a copy
+    yy = _labels_for(y, len(z)) if model.variant.conditional else None
     if len(z) == 0:
         return np.zeros((0, *model.cfg.image_shape), np.float32)
     if len(z) <= batch_size:

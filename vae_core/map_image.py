@@ -55,7 +55,7 @@ class MapCanvas:
 
     def __init__(self, emb: np.ndarray, labels: np.ndarray, class_names: list[str], colours: list[str], *,
                  extent: tuple[float, float, float, float] | None = None, axis_titles: tuple[str, str] = ("", ""),
-                 title: str = "", prior_sigmas: tuple[float, ...] = (), size: int = 900, dot: int = 5,
+                 title: str = "", prior=(), size: int = 900, dot: int = 5,
                  legend: bool = True, font_px: int | None = None) -> None:
         from PIL import Image, ImageDraw
 
@@ -96,11 +96,10 @@ class MapCanvas:
             _, y = px(xmin, t)
             draw.line([(left, y), (left + pw, y)], fill=GRID)
             draw.text((left - 8, y), f"{t:g}", fill=TEXT, font=small, anchor="rm")
-        for s in prior_sigmas:
-            ang = np.linspace(0, 2 * np.pi, 121)
-            ring = [px(s * math.cos(a), s * math.sin(a)) for a in ang]
-            for i in range(0, len(ring) - 1, 2):  # dashed
-                draw.line([ring[i], ring[i + 1]], fill=(120, 120, 120), width=2)
+        for _, xs, ys in prior:  # dashed: every other segment of each outline (NaN separates its pieces)
+            for i in range(0, len(xs) - 1, 2):
+                if np.isfinite([xs[i], ys[i], xs[i + 1], ys[i + 1]]).all():
+                    draw.line([px(xs[i], ys[i]), px(xs[i + 1], ys[i + 1])], fill=(120, 120, 120), width=2)
         rgb = [hex_to_rgb(c) for c in colours]
         order = np.random.default_rng(0).permutation(len(emb))  # no class painted wholly on top of another
         for i in order:
@@ -189,12 +188,11 @@ class MapCanvas:
 def map_png(emb: np.ndarray, labels: np.ndarray, class_names: list[str], colours: list[str], *,
             extent: tuple[float, float, float, float] | None = None, axis_titles: tuple[str, str] = ("", ""),
             title: str = "", highlight: tuple[float, float] | None = None,
-            ellipse: tuple[float, float] | None = None, prior_sigmas: tuple[float, ...] = (),
-            size: int = 900, dot: int = 5) -> bytes:
+            ellipse: tuple[float, float] | None = None, prior=(), size: int = 900, dot: int = 5) -> bytes:
     """PNG bytes of the map: emb (N, 2) points with class ``labels`` (indices into class_names and colours).
 
-    ``ellipse`` is (rx, ry) drawn around ``highlight``; ``prior_sigmas`` draws dashed circles of those radii
-    around the origin (the prior N(0, I) on a native 2-D latent plane)."""
+    ``ellipse`` is (rx, ry) drawn around ``highlight``; ``prior`` is a list of (sigma, x, y) outlines drawn
+    dashed (vae_core.priors: the prior's contours on a native 2-D latent plane)."""
     canvas = MapCanvas(emb, labels, class_names, colours, extent=extent, axis_titles=axis_titles, title=title,
-                       prior_sigmas=prior_sigmas, size=size, dot=dot)
+                       prior=prior, size=size, dot=dot)
     return canvas.png(highlight, ellipse)

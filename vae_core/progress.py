@@ -1,4 +1,4 @@
-"""A small text progress bar for the CLI (stderr, redrawn in place)."""
+"""Progress on a terminal (stderr, redrawn in place): a progress bar, and the one a training shows."""
 from __future__ import annotations
 
 import sys
@@ -44,3 +44,29 @@ class ProgressBar:
         if text:
             self.stream.write(text + "\n")
         self.stream.flush()
+
+
+class TrainingProgress:
+    """A Trainer callback (vae_core.train.Callback's hooks) for a terminal: a progress bar within each epoch and
+    one summary line per epoch. Used by ``python -m vae_core train`` and, on rank 0, by vae_core.distributed."""
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+        self.bar = ProgressBar()
+        self.first_epoch = 0
+
+    def on_train_start(self, trainer) -> None:
+        self.first_epoch = trainer.start_epoch
+
+    def on_batch_end(self, trainer, epoch, batch, n_batches, loss) -> None:
+        total = (self.epochs - self.first_epoch) * n_batches
+        done = (epoch - self.first_epoch) * n_batches + batch + 1
+        self.bar.update(done, total, f"epoch {epoch + 1}/{self.epochs} loss {loss:8.2f}")
+
+    def on_epoch_end(self, trainer, stats) -> None:
+        self.bar.close(
+            f"epoch {stats.epoch:3d}/{self.epochs}  train loss {stats.train_loss:8.2f}  "
+            f"test -ELBO {stats.test_neg_elbo:8.2f} = recon {stats.test_recon:8.2f} + KL {stats.test_kl:6.2f}"
+            f"  ({stats.seconds:.1f} s)")
+
+    def on_train_end(self, trainer) -> None: ...

@@ -22,7 +22,7 @@ from .checkpoints import Sample, load_checkpoint, save_checkpoint
 from .config import ModelConfig, TrainConfig
 from .devices import pick_device
 from .losses import kl_weight
-from .models import VAE
+from .torch_model import VAE
 
 
 class TrainingDiverged(RuntimeError):
@@ -66,7 +66,7 @@ def evaluate_neg_elbo(model: VAE, images: torch.Tensor, labels: torch.Tensor, ba
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for i in range(0, len(images), batch_size):
-            out = model(images[i:i + batch_size], labels[i:i + batch_size] if model.cfg.conditional else None)
+            out = model(images[i:i + batch_size], labels[i:i + batch_size] if model.variant.conditional else None)
             totals += torch.stack([out.neg_elbo.sum(), out.recon.sum(), out.kl.sum()]).double().cpu()
     model.train(was_training)
     n = max(len(images), 1)
@@ -192,10 +192,11 @@ class Trainer:
     def _batch_loss(self, idx: torch.Tensor, weight: float) -> tuple[torch.Tensor, float, torch.Tensor]:
         """The loss to backpropagate for the training images idx, its value (the mean over the batch), and
         the batch's sums of (loss, recon, kl) as float64 (3,). vae_core.distributed overrides this."""
-        y = self.y_train[idx] if self.model_cfg.conditional else None
-        out = self.model(self.x_train[idx], y, kl_weight=weight)
-        sums = torch.stack([out.loss.detach() * len(idx), out.recon.detach().sum(), out.kl.detach().sum()]).double()
-        return out.loss, out.loss.item(), sums
+        y = self.y_train[idx] if self.model.variant.conditional else None
+        out = self.model(self.x_train[idx], y)
+        loss = out.loss(kl_weight=weight)
+        sums = torch.stack([loss.detach() * len(idx), out.recon.detach().sum(), out.kl.detach().sum()]).double()
+        return loss, loss.item(), sums
 
     def _evaluate(self) -> tuple[float, float, float]:
         """Test (negative ELBO, recon, KL) after an epoch; vae_core.distributed overrides this."""

@@ -13,8 +13,7 @@ import numpy as np
 import torch
 
 from .evaluate import importance_log_weights
-from .losses import reconstruction_nll
-from .models import VAE
+from .torch_model import VAE
 
 UNUSUAL_PERCENTILE = 99.0  # above this percentile of the test images' -log p(x), an image is called unusual
 
@@ -37,10 +36,10 @@ def scores(model: VAE, images: torch.Tensor, labels: torch.Tensor | None = None,
         torch.manual_seed(seed)
         for i in range(0, len(images), batch_size):
             x = images[i:i + batch_size].to(device)
-            y = labels[i:i + batch_size].to(device) if labels is not None and model.cfg.conditional else None
-            if model.cfg.autoencoder:
+            y = labels[i:i + batch_size].to(device) if labels is not None and model.variant.conditional else None
+            if not model.variant.has_prior:  # an autoencoder: no p(x), its reconstruction error alone
                 mu, _ = model.encode(x, y)
-                err = reconstruction_nll(model.decode_logits(mu, y), x, model.cfg, model.log_sigma)
+                err = model.reconstruction_nll(model.decode_logits(mu, y), x)
                 neg_elbo.append(err)
                 neg_log_px.append(err)
                 continue

@@ -73,6 +73,13 @@ function convTranspose(op, w, wt, x) {
   return y;
 }
 
+function withOneHot(x, classes, label) {
+  const y = new Float32Array(x.length + classes);
+  y.set(x);
+  y[x.length + label] = 1;
+  return y;
+}
+
 function channelsLast(x, c, h, w) {
   const y = new Float32Array(x.length), n = h * w;
   for (let ci = 0; ci < c; ci++) for (let i = 0; i < n; i++) y[i * c + ci] = x[ci * n + i];
@@ -89,18 +96,19 @@ function loadModel(spec, w) {
   return { spec, w, convWeights: spec.ops.map((op) => (op.op === "convT" ? prepareConv(op, w) : null)) };
 }
 
+// One operation after the other, whatever the model: the program (vae_core/decoder_program.py) says which.
 function decode(model, z, label) {
   const { spec, w, convWeights } = model;
   let channelLast = false;
-  let x = new Float32Array(spec.latent_dim + spec.num_classes);
-  for (let i = 0; i < spec.latent_dim; i++) x[i] = z[i];
-  if (spec.num_classes) x[spec.latent_dim + (label | 0)] = 1;
+  let x = Float32Array.from(z.slice(0, spec.latent_dim));
   spec.ops.forEach((op, j) => {
-    if (op.op === "linear") x = linear(op, w, x);
+    if (op.op === "label") x = withOneHot(x, op.classes, label | 0);
+    else if (op.op === "linear") x = linear(op, w, x);
     else if (op.op === "relu") { for (let i = 0; i < x.length; i++) if (x[i] < 0) x[i] = 0; }
     else if (op.op === "reshape") { x = channelsLast(x, ...op.shape); channelLast = true; }
     else if (op.op === "convT") x = convTranspose(op, w, convWeights[j], x);
     else if (op.op === "sigmoid") { for (let i = 0; i < x.length; i++) x[i] = 1 / (1 + Math.exp(-x[i])); }
+    else throw new Error(`the decoder program has an operation this page cannot run: ${op.op}`);
   });
   const [c, h, wd] = spec.image_shape;
   return channelLast && c > 1 ? channelsFirst(x, c, h, wd) : x; // (C, H, W) floats in [0, 1]

@@ -12,14 +12,27 @@ function gaussian() {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
 }
 
+// log p(z) of an equal-weight mixture of diagonal Gaussians {mu: (K, D), logvar: (K, D)} (N(0, I): K = 1).
+function logPrior(prior, z) {
+  const logs = prior.mu.map((m, k) => {
+    let acc = 0;
+    for (let i = 0; i < z.length; i++) {
+      const lv = prior.logvar[k][i], d = z[i] - m[i];
+      acc += LOG_2PI + lv + d * d * Math.exp(-lv);
+    }
+    return -0.5 * acc;
+  });
+  const top = Math.max(...logs);
+  return top + Math.log(logs.reduce((s, v) => s + Math.exp(v - top), 0)) - Math.log(logs.length);
+}
+
 function readoutText(latent, prior) {
   let ss = 0;
   for (const v of latent) ss += v * v;
-  const d = latent.length;
   let text = "||z|| = " + Math.sqrt(ss).toFixed(2);
   if (prior) {
-    text += " (prior samples: about sqrt(" + d + ") = " + Math.sqrt(d).toFixed(2) + ") · log p(z) = "
-      + (-0.5 * (d * LOG_2PI + ss)).toFixed(2);
+    text += " (prior samples: about " + prior.typical.toFixed(2) + ") · log p(z) = "
+      + logPrior(prior, latent).toFixed(2);
   }
   return text;
 }

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vae_core.config import ConfigError, ModelConfig, TrainConfig
-from vae_core.models import AE_LOGVAR, VAE, build_model
+from vae_core.torch_model import AE_LOGVAR, VAE, build_model
 
 
 def _cfg(**kw) -> ModelConfig:
@@ -60,7 +60,7 @@ def test_loss_gradient_reaches_encoder_mean_and_variance_heads():
     torch.manual_seed(0)
     model = VAE(_cfg())
     out = model(_images(8))
-    out.loss.backward()
+    out.loss().backward()
     for name in ("encoder.fc_mu.weight", "encoder.fc_logvar.weight", "decoder.net.0.weight"):
         grad = dict(model.named_parameters())[name].grad
         assert grad is not None and grad.abs().sum() > 0, name
@@ -80,8 +80,8 @@ def test_forward_shapes(arch, shape, hidden):
     model = build_model(_cfg(arch=arch, image_shape=shape, hidden=hidden, latent_dim=5))
     x = _images(7, shape)
     out = model(x)
-    assert out.loss.shape == ()
-    assert torch.isfinite(out.loss)
+    assert out.loss().shape == ()
+    assert torch.isfinite(out.loss())
     for field in ("recon", "kl"):
         assert getattr(out, field).shape == (7,)
     for field in ("mu", "logvar", "z"):
@@ -98,9 +98,22 @@ def test_loss_is_mean_of_recon_plus_weighted_kl_and_neg_elbo_ignores_the_weight(
     model = VAE(_cfg())
     x = _images(6)
     torch.manual_seed(5)
-    out = model(x, kl_weight=0.25)
-    torch.testing.assert_close(out.loss, (out.recon + 0.25 * out.kl).mean())
+    out = model(x)
+    torch.testing.assert_close(out.loss(kl_weight=0.25), (out.recon + 0.25 * out.kl).mean())
     torch.testing.assert_close(out.neg_elbo, out.recon + out.kl)
+
+
+def test_forward_returns_named_terms_and_uses_the_noise_it_is_given():
+    torch.manual_seed(0)
+    model = VAE(_cfg())
+    x = _images(5)
+    eps = torch.randn(5, 3, generator=torch.Generator().manual_seed(2))
+    a, b = model(x, eps=eps), model(x, eps=eps)
+    assert list(a.terms) == ["recon", "kl"] and all(t.shape == (5,) for t in a.terms.values())
+    torch.testing.assert_close(a.z, a.mu + torch.exp(0.5 * a.logvar) * eps)
+    assert torch.equal(a.terms["recon"], b.terms["recon"]) and torch.equal(a.terms["kl"], b.terms["kl"])
+    assert not torch.equal(model(x).z, a.z)  # without eps, new noise
+    assert list(VAE(_cfg(kind="ae"))(x).terms) == ["recon"]  # no KL term at all
 
 
 @pytest.mark.parametrize("arch,hidden", [("mlp", (16,)), ("conv", (8, 8))])
@@ -131,7 +144,7 @@ def test_prior_sample_is_reproducible_with_a_generator():
 @pytest.mark.parametrize("arch,hidden", [("mlp", (16,)), ("conv", (8,))])
 def test_conditional_needs_labels_and_uses_them(arch, hidden):
     torch.manual_seed(0)
-    model = VAE(_cfg(arch=arch, hidden=hidden, conditional=True, num_classes=10))
+    model = VAE(_cfg(arch=arch, hidden=hidden, kind="cvae", num_classes=10))
     x = _images(4)
     y = torch.tensor([0, 3, 9, 1])
     out = model(x, y)
@@ -160,16 +173,16 @@ def test_unconditional_model_ignores_labels():
 
 def test_autoencoder_has_no_sampling_and_no_kl():
     torch.manual_seed(0)
-    model = VAE(_cfg(autoencoder=True))
+    model = VAE(_cfg(kind="ae"))
     assert model.encoder.fc_logvar is None
     x = _images(5)
     out = model(x)
     assert torch.equal(out.z, out.mu)
     assert torch.equal(out.kl, torch.zeros(5))
     assert torch.equal(out.logvar, torch.full_like(out.mu, AE_LOGVAR))
-    torch.testing.assert_close(out.loss, out.recon.mean())
+    torch.testing.assert_close(out.loss(), out.recon.mean())
     # deterministic: two passes give the same loss
-    assert torch.equal(model(x).loss, out.loss)
+    assert torch.equal(model(x).loss(), out.loss())
 
 
 def test_learned_gaussian_variance_is_a_trained_parameter():
@@ -177,7 +190,7 @@ def test_learned_gaussian_variance_is_a_trained_parameter():
     model = VAE(_cfg(likelihood="gaussian", gaussian_variance="learned", gaussian_sigma=0.2))
     assert model.log_sigma is not None and model.log_sigma.shape == (1, 8, 8)
     torch.testing.assert_close(model.log_sigma.detach(), torch.full((1, 8, 8), torch.log(torch.tensor(0.2)).item()))
-    model(_images(4)).loss.backward()
+    model(_images(4)).loss().backward()
     assert model.log_sigma.grad is not None and model.log_sigma.grad.abs().sum() > 0
     assert "log_sigma" in model.state_dict()
     assert VAE(_cfg(likelihood="gaussian")).log_sigma is None  # fixed variance: no parameter
@@ -227,7 +240,7 @@ def test_latent_dim_limits_are_inclusive():
 
 
 def test_model_config_dict_round_trip_and_unknown_keys():
-    cfg = _cfg(arch="conv", hidden=(4, 8), conditional=True, num_classes=7)
+    cfg = _cfg(arch="conv", hidden=(4, 8), kind="cvae", num_classes=7)
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
     # JSON turns tuples into lists: from_dict must give back an equal config
     as_json = {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.to_dict().items()}

@@ -10,11 +10,13 @@ import streamlit as st
 import torch
 
 from vae_core.checkpoints import Checkpoint, export_zip
-from vae_core.latent import decode_batch, prior_z
+from vae_core.config import ConfigError, ModelConfig
+from vae_core.latent import decode_batch
 from vae_core.render import to_uint8
 from vae_core.train import evaluate_neg_elbo
+from vae_core.variants import Variant
 
-from .models import ModelChoice, stamp
+from .model_choices import ModelChoice, stamp
 
 # Pairs that each show one idea: beta trades reconstruction for KL; an autoencoder has no KL; more latent
 # dimensions reconstruct better. Only the pairs whose checkpoints exist are offered.
@@ -24,8 +26,12 @@ N_PRIOR = 16
 PRIOR_SEED = 0
 
 
-def model_kind(cfg: dict) -> str:
-    return "Autoencoder" if cfg.get("autoencoder") else ("Conditional VAE" if cfg.get("conditional") else "VAE")
+def _kind(cfg: dict) -> Variant | None:
+    """The variant a config.json names (by kind, or by the flags of older ones); None if it names none."""
+    try:
+        return ModelConfig.from_dict(cfg).variant
+    except (ConfigError, TypeError, ValueError):
+        return None
 
 
 def _read_json(path: Path) -> dict:
@@ -37,7 +43,9 @@ def _read_json(path: Path) -> dict:
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def _row(path: str, _stamp: str) -> dict:
+def _row(path: str, folder_stamp: str) -> dict:
+    """The table's row of a checkpoint folder as it is now: the stamp is part of the key (a rewritten folder is
+    read again), so it has no leading underscore."""
     folder = Path(path)
     cfg = _read_json(folder / "config.json").get("model") or {}
     meta = _read_json(folder / "meta.json")
@@ -45,13 +53,14 @@ def _row(path: str, _stamp: str) -> dict:
     tc = meta.get("train_config") or {}
     shape = cfg.get("image_shape") or [None, None, None]
     hidden = "-".join(map(str, cfg.get("hidden") or []))
+    kind = _kind(cfg)
     return {
         "dataset": meta.get("dataset"),
         "image": f"{shape[1]}x{shape[2]}" + ("" if shape[0] in (1, None) else f"x{shape[0]}"),
-        "kind": model_kind(cfg),
+        "kind": kind.title if kind else "?",
         "arch": f"{cfg.get('arch', '?')} {hidden}".strip(),
         "latent_dim": cfg.get("latent_dim"),
-        "beta": "-" if cfg.get("autoencoder") or tc.get("beta") is None else f"{tc['beta']:g}",
+        "beta": "-" if (kind and not kind.has_prior) or tc.get("beta") is None else f"{tc['beta']:g}",
         "likelihood": cfg.get("likelihood"),
         "epochs": meta.get("epochs"),
         "test_neg_elbo": metrics.get("test_neg_elbo"),
@@ -68,7 +77,7 @@ def model_rows(choices: list[ModelChoice]) -> list[dict]:
 
 
 @st.cache_data(max_entries=8, show_spinner="Packing the checkpoint...")
-def _zip(path: str, _stamp: str) -> bytes:
+def _zip(path: str, folder_stamp: str) -> bytes:
     return export_zip(path)
 
 
@@ -101,7 +110,7 @@ class OnImages:
 def on_images(ckpt: Checkpoint, x: torch.Tensor, y: torch.Tensor) -> OnImages:
     """What one model does with the given images; ValueError if its labels do not fit a conditional model."""
     model = ckpt.model
-    y_in = y if model.cfg.conditional else None
+    y_in = y if model.variant.conditional else None
     if y_in is not None and int(y_in.max()) >= model.cfg.num_classes:
         raise ValueError(f"{ckpt.name} is conditional on {model.cfg.num_classes} classes, "
                          f"but these images have label {int(y_in.max())}")
@@ -112,9 +121,10 @@ def on_images(ckpt: Checkpoint, x: torch.Tensor, y: torch.Tensor) -> OnImages:
 
 
 def prior_samples(ckpt: Checkpoint, n: int = N_PRIOR, seed: int = PRIOR_SEED) -> np.ndarray | None:
-    """n images decoded from z ~ N(0, I) (the same z for models of equal latent_dim); None for an autoencoder."""
+    """n images decoded from z drawn from the prior (the same z for N(0, I) models of equal latent_dim); None for
+    a model without a prior."""
     cfg = ckpt.config
-    if cfg.autoencoder:
+    if not cfg.variant.has_prior:
         return None
-    y = torch.arange(n) % cfg.num_classes if cfg.conditional else None
-    return to_uint8(decode_batch(ckpt.model, prior_z(n, cfg.latent_dim, seed=seed), y))
+    y = torch.arange(n) % cfg.num_classes if cfg.variant.conditional else None
+    return to_uint8(decode_batch(ckpt.model, ckpt.prior.sample(n, seed=seed), y))

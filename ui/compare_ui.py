@@ -5,17 +5,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import streamlit as st
 import torch
 
-from vae_core import posterior
 from vae_core.checkpoints import Checkpoint, CheckpointError
-from vae_core.evaluate import encode_dataset
 from vae_core.latent import decode_batch
 from vae_core.paths import BUNDLED_DIR
 from vae_core.render import to_uint8
 
-from .models import load_model, stamp
+from .loaded_model import LoadedModel, loaded_model
 
 TRIO = ("digits-2d-autoencoder", "digits-2d", "digits-2d-beta2")  # same data, same 2-D latent, same test images
 REFERENCE = "digits-2d"  # whose stored test images all three encode
@@ -26,20 +23,23 @@ PRIOR_SEED = 0
 @dataclass(frozen=True)
 class Member:
     name: str
-    path: str
-    ckpt: Checkpoint
+    loaded: LoadedModel
+
+    @property
+    def ckpt(self) -> Checkpoint:
+        return self.loaded.checkpoint
 
     @property
     def title(self) -> str:
-        cfg = self.ckpt.config
-        if cfg.autoencoder:
-            return "Autoencoder"
-        beta = (self.ckpt.meta.get("train_config") or {}).get("beta", 1.0)
-        return "VAE (beta = 1)" if float(beta) == 1.0 else f"beta-VAE (beta = {float(beta):g})"
+        kind = self.ckpt.config.variant
+        if not kind.has_prior:  # no KL term for beta to weight
+            return kind.title
+        beta = float((self.ckpt.meta.get("train_config") or {}).get("beta", 1.0))
+        return f"{kind.title} (beta = 1)" if beta == 1.0 else f"beta-{kind.title} (beta = {beta:g})"
 
     @property
-    def autoencoder(self) -> bool:
-        return bool(self.ckpt.config.autoencoder)
+    def has_prior(self) -> bool:
+        return self.ckpt.config.variant.has_prior
 
 
 def load_trio(folder: Path = BUNDLED_DIR) -> tuple[list[Member], list[str]]:
@@ -51,21 +51,15 @@ def load_trio(folder: Path = BUNDLED_DIR) -> tuple[list[Member], list[str]]:
             problems.append(f"{name} is not built (bash checkpoints/rebuild.sh)")
             continue
         try:
-            members.append(Member(name, str(path), load_model(str(path))))
+            members.append(Member(name, loaded_model(path)))
         except CheckpointError as e:
             problems.append(f"{name} cannot be loaded: {e}")
     return members, problems
 
 
-@st.cache_data(max_entries=8, show_spinner="Encoding the test images with each model...")
-def _encode(path: str, _stamp: str, ref_path: str, _ref_stamp: str) -> np.ndarray:
-    ref = load_model(ref_path).sample
-    return encode_dataset(load_model(path).model, ref.as_tensor())[0]
-
-
 def encode_reference(member: Member, reference: Member) -> np.ndarray:
     """mu (N, 2) of the reference model's stored test images under this model's encoder."""
-    return _encode(member.path, stamp(member.path), reference.path, stamp(reference.path))
+    return member.loaded.encodings_of(reference.loaded)
 
 
 @torch.inference_mode()
@@ -80,7 +74,7 @@ def sampling_z(member: Member, codes: np.ndarray, n: int = N_PRIOR, seed: int = 
     """The z a sampler would decode, from the same eps ~ N(0, I) for every model: z = eps for a VAE (its
     prior); for an autoencoder, which has no prior, z = mean + std * eps with the mean and spread of its codes."""
     eps = np.random.default_rng(seed).standard_normal((n, codes.shape[1])).astype(np.float32)
-    if member.autoencoder:
+    if not member.has_prior:
         return codes.mean(0) + codes.std(0) * eps
     return eps
 
@@ -89,11 +83,6 @@ def decode_uint8(member: Member, z: np.ndarray) -> np.ndarray:
     return to_uint8(decode_batch(member.ckpt.model, z))
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def _thumbs(path: str, _stamp: str) -> dict:
-    return posterior.thumbnail_sprite(load_model(path).sample.images)
-
-
 def thumbnails(member: Member) -> dict:
     """The member's stored test images on one PNG sheet, for the hover previews."""
-    return _thumbs(member.path, stamp(member.path))
+    return member.loaded.thumbnails()

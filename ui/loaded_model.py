@@ -1,0 +1,276 @@
+"""One object per loaded model, shared by every page and session of the server: the checkpoint and every
+value the app derives from it, each computed once.
+
+``loaded_model(path)`` keeps a LoadedModel per checkpoint folder and stamp (st.cache_resource). The stamp
+changes whenever the folder is rewritten (a training saving an epoch, a re-upload under the same name), so a
+rewritten checkpoint gets a new object and every value below is computed again from the new files.
+
+Values are computed on first use, under a lock (sessions share the object), and kept; arrays come back
+read-only. The torch model is built on first use too (``checkpoint.model``): the first screen needs none of it.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+
+from vae_core import numpy_model
+from vae_core.activity import default_axes
+from vae_core.checkpoints import Checkpoint, load_checkpoint
+from vae_core.decoder_program import UnsupportedDecoder, program_from_arrays, run_program
+from vae_core.map_image import MapCanvas
+from vae_core.map_layout import square_extent
+from vae_core.projection import Projection
+from vae_core.projection_cache import load, load_or_fit, map_params, model_fingerprint
+from vae_core.render import thumbnail_sprite, to_png, to_uint8
+from vae_core.sliders import SliderSpace
+
+from .model_choices import stamp
+
+
+def _read_only(*arrays: np.ndarray):
+    for a in arrays:
+        a.setflags(write=False)
+    return arrays if len(arrays) > 1 else arrays[0]
+
+
+class LoadedModel:
+    """A checkpoint and what the app shows of it: encodings, the activity of each latent dimension, the
+    default axes, the sliders' units, projections, the browser's decoder program and the hover thumbnails."""
+
+    def __init__(self, path: str, stamp: str):
+        self.path, self.stamp = str(path), stamp
+        self.checkpoint: Checkpoint = load_checkpoint(path, "cpu", lazy=True)
+        self._lock = threading.RLock()
+        self._values: dict = {}
+        self.decoded_png_uri = functools.lru_cache(maxsize=32)(self._decoded_png_uri)
+
+    def _once(self, key, compute: Callable):
+        with self._lock:
+            if key not in self._values:
+                self._values[key] = compute()
+            return self._values[key]
+
+    @property
+    def config(self):
+        return self.checkpoint.config
+
+    @property
+    def variant(self):
+        return self.checkpoint.config.variant
+
+    # ------------------------------------------------------------------ q(z|x) of the stored images
+
+    def encodings(self) -> tuple[np.ndarray, np.ndarray]:
+        """mu and log sigma^2 of every stored test image, (N, D) each, read-only."""
+        return self._once("encodings", self._encode)
+
+    def _encode(self) -> tuple[np.ndarray, np.ndarray]:
+        ckpt = self.checkpoint
+        if ckpt.sample is None:
+            d = ckpt.config.latent_dim
+            return _read_only(np.zeros((0, d), np.float32), np.zeros((0, d), np.float32))
+        if "torch" in sys.modules:  # imported already (the warm-up does it soon after the first screen): torch is
+            import torch            # faster on convolutions (0.14 s against 0.41 s for 2,000 images)
+
+            from vae_core.evaluate import encode_dataset
+
+            with torch.inference_mode():
+                return _read_only(*encode_dataset(ckpt.model, ckpt.sample.as_tensor(),
+                                                  torch.from_numpy(ckpt.sample.labels)))
+        # the first screen: NumPy, the same numbers within 1e-4 (tests/test_numpy_model.py), no torch import
+        return _read_only(*numpy_model.encode(ckpt.config, ckpt.arrays, ckpt.sample.as_array(), ckpt.sample.labels))
+
+    def encodings_of(self, other: LoadedModel) -> np.ndarray:
+        """mu (N, D) of another model's stored test images under this model's encoder (both without labels)."""
+        def compute():
+            from vae_core.evaluate import encode_dataset
+
+            return _read_only(encode_dataset(self.checkpoint.model, other.checkpoint.sample.as_tensor())[0])
+        return self._once(("encodings_of", other.path, other.stamp), compute)
+
+    # ------------------------------------------------------------------ which dimensions to show
+
+    def activity(self) -> tuple[np.ndarray, str]:
+        """How much each latent dimension is used over the stored images, as the variant scores it (a VAE: the
+        average KL to the prior; an autoencoder: the variance of mu), and the score's short name ("KL", "var")."""
+        def compute():
+            mu, logvar = self.encodings()
+            scores = self.variant.activity(mu, logvar) if len(mu) else np.zeros(self.config.latent_dim)
+            return _read_only(np.asarray(scores, np.float64))
+        return self._once("activity", compute), self.variant.activity_name
+
+    def default_axes(self) -> tuple[int, int]:
+        """The two latent dimensions every page shows first: the two most active, the lower index horizontal."""
+        return default_axes(self.activity()[0])
+
+    def slider_space(self) -> SliderSpace:
+        """Which dimensions get a slider (the most active) and the sliders' units: the prior's mean and standard
+        deviation, or, for a model without a prior, the codes' own."""
+        def compute():
+            mu, _ = self.encodings()
+            scores = self.activity()[0] if len(mu) else None
+            if self.variant.has_prior:
+                prior = self.checkpoint.prior
+                return SliderSpace(self.config.latent_dim, scores, offset=prior.mean(), scale=prior.std())
+            return SliderSpace(self.config.latent_dim, scores, offset=mu.mean(0) if len(mu) else None,
+                               scale=mu.std(0) if len(mu) > 1 else None)
+        return self._once("slider_space", compute)
+
+    # ------------------------------------------------------------------ maps
+
+    def fitted_projection(self, method: str, dims: tuple[int, int]) -> Projection | None:
+        """The map of this model's encodings by method on dims, if it has been fitted here."""
+        with self._lock:
+            return self._values.get(("projection", method, tuple(dims)))
+
+    def stored_projection(self, method: str, dims: tuple[int, int]) -> Projection | None:
+        """The map as stored on disk by an earlier fit (of these weights and images), kept; None if there is none."""
+        dims = tuple(int(d) for d in dims)
+        fingerprint = self._once("fingerprint", lambda: model_fingerprint(self.path))
+        found = load(fingerprint, self.encodings()[0], map_params(method, dims))
+        if found is None:
+            return None
+        with self._lock:
+            return self._values.setdefault(("projection", method, dims), found)
+
+    def fit_projection(self, method: str, dims: tuple[int, int],
+                       progress: Callable[[float, str], None] | None = None) -> Projection:
+        """The map fitted (or read from the disk cache, vae_core.projection_cache) and kept. It blocks: pages go
+        through ui.projection_jobs.projection, which computes the slow ones in the background."""
+        key = ("projection", method, tuple(int(d) for d in dims))
+        found = self.fitted_projection(method, dims)
+        if found is not None:
+            return found
+        proj = load_or_fit(self.path, self.encodings()[0], method, dims=key[2], progress=progress)
+        with self._lock:
+            return self._values.setdefault(key, proj)
+
+    def position_canvas(self, dims: tuple[int, int], class_names: tuple[str, ...],
+                        font_px: int | None = None) -> MapCanvas:
+        """The encoded sample's means on the latent axes ``dims``, drawn once (per text size: ``font_px`` for a
+        projector): pages add a ring and stars."""
+        def compute():
+            from .map_plot import class_colours
+
+            mu, _ = self.encodings()
+            labels = self.checkpoint.sample.labels
+            show = np.arange(min(len(mu), 1000))
+            n_colours = max(len(class_names), int(labels.max()) + 1 if len(labels) else 1)
+            emb = mu[show][:, list(dims)]
+            return MapCanvas(emb, labels[show], list(class_names), class_colours(n_colours), size=460, dot=4,
+                             axis_titles=(f"z{dims[0] + 1}", f"z{dims[1] + 1}"), extent=square_extent(emb),
+                             font_px=font_px)
+        return self._once(("position_canvas", tuple(dims), tuple(class_names), font_px), compute)
+
+    def thumbnails(self) -> dict:
+        """The stored images on one PNG sheet, for the hover previews."""
+        return self._once("thumbnails", lambda: thumbnail_sprite(self.checkpoint.sample.images))
+
+    # ------------------------------------------------------------------ the browser, and numbers of the model
+
+    def browser_program(self) -> tuple[dict, bytes] | None:
+        """(spec, float32 weights) of the decoder for the browser, or None when it cannot run there."""
+        def compute():
+            try:
+                return program_from_arrays(self.config, self.checkpoint.arrays)
+            except UnsupportedDecoder:
+                return None
+        return self._once("browser_program", compute)
+
+    def _decoded_png_uri(self, z: tuple[float, ...], label: int) -> str:
+        """decoded_png_uri(z, label): the browser program's image of z as a PNG data URI (computed in NumPy, no
+        torch: the first screen shows it before the browser's decoder draws)."""
+        import base64
+
+        spec, blob = self.browser_program()
+        image = to_uint8(run_program(spec, blob, np.asarray(z, np.float32), label)[None])[0]
+        return "data:image/png;base64," + base64.b64encode(to_png(image)).decode("ascii")
+
+    def sample_loss(self) -> dict:
+        """Mean reconstruction, KL and negative ELBO over the stored test images (one z per image, seed 0)."""
+        def compute():
+            import torch
+
+            from vae_core.explain import sample_loss
+
+            ckpt = self.checkpoint
+            return sample_loss(ckpt.model, ckpt.sample.as_tensor(), torch.from_numpy(ckpt.sample.labels), seed=0)
+        return self._once("sample_loss", compute)
+
+    def typicality_scores(self, k: int, n: int):
+        """-ELBO and -log p(x) (IWAE, ``k`` samples) of the first ``n`` stored test images (vae_core.typicality),
+        the reference a new picture is ranked against."""
+        def compute():
+            import torch
+
+            from vae_core.typicality import scores
+
+            sample = self.checkpoint.sample
+            m = min(n, len(sample.labels))
+            return scores(self.checkpoint.model, sample.as_tensor()[:m], torch.from_numpy(sample.labels[:m]), k=k)
+        return self._once(("typicality", k, n), compute)
+
+    def dataset_style(self):
+        """How this model's dataset frames its images, measured on its stored test images (None without them)."""
+        def compute():
+            from vae_core.preprocess import DatasetStyle, PreprocessError
+
+            sample = self.checkpoint.sample
+            if sample is None or len(sample.labels) == 0:
+                return None
+            try:
+                return DatasetStyle.from_images(sample.images)
+            except PreprocessError:
+                return None
+        return self._once("dataset_style", compute)
+
+
+@st.cache_resource(max_entries=16, show_spinner="Loading the model...")
+def _loaded(path: str, stamp: str) -> LoadedModel:
+    return LoadedModel(path, stamp)
+
+
+def loaded_model(path: str | Path) -> LoadedModel:
+    """The loaded model of a checkpoint folder as it is on disk now (a rewritten folder is loaded again)."""
+    return _loaded(str(path), stamp(path))
+
+
+_WARM_UP_DELAY = 1.0  # seconds after the first screen's script run, so its messages and files go out first
+_warm_up_started = threading.Event()
+
+
+def warm_up(path: str | None) -> None:
+    """Once per server, in the background: import torch (about 1.6 s) and build the model of ``path``, so
+    the first click that needs them does not wait. The first screen needs neither (checkpoints load lazily;
+    the map's encodings are computed in NumPy), so it is on screen sooner.
+
+    Not pandas: Plotly looks for a dataframe in every chart's data through ``sys.modules["pandas"]``, and a
+    pandas still being imported in this thread is half a module there ("partially initialized module
+    'pandas' has no attribute 'Series'" on a chart drawn meanwhile). Pages import it when they need it."""
+    if _warm_up_started.is_set():
+        return
+    _warm_up_started.set()
+    ckpt = None
+    if path:
+        try:
+            ckpt = loaded_model(path).checkpoint
+        except Exception:  # noqa: BLE001  (the page has said what is wrong with it)
+            ckpt = None
+
+    def work() -> None:
+        import importlib
+        import time
+
+        time.sleep(_WARM_UP_DELAY)
+        for module in ("torch", "vae_core.latent", "vae_core.evaluate"):
+            importlib.import_module(module)
+        if ckpt is not None:
+            ckpt.model  # noqa: B018  (builds it)
+
+    threading.Thread(target=work, name="vae-warm-up", daemon=True).start()
