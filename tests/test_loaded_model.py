@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from ui.component_data import unpack
 from vae_core import numpy_model
 from vae_core.activity import default_axes, mean_kl_per_dim
 from vae_core.checkpoints import load_checkpoint
@@ -97,8 +98,10 @@ def test_every_page_opens_an_8d_model_on_the_same_axes(tmp_path, monkeypatch):
     assert (generate.selectbox(key="generate_m_dim_x").value, generate.selectbox(key="generate_m_dim_y").value) == (i, j)
     how = _open("pages/how_it_works.py", DIGITS_8D)
     assert f"Dimensions z{i + 1} and z{j + 1}" in texts(how.caption)
-    sliders = _open("pages/sliders.py", DIGITS_8D)
-    assert f"(z{i + 1}, z{j + 1})" in " ".join(h.proto.body for h in sliders.get("html"))
+    sliders = _open("pages/sliders.py", DIGITS_8D)  # the live sliders' position map, in the component's data
+    live = next(e for e in sliders._tree.get("bidi_component") if e.proto.component_name == "vae_live_sliders")
+    posmap = unpack(live.proto.bytes)[0]["posmap"]
+    assert posmap["dims"] == [i, j] and f"(z{i + 1}, z{j + 1})" in posmap["caption"]
 
 
 def test_no_cached_function_of_the_app_leaves_an_argument_unhashed():
