@@ -32,27 +32,30 @@ def encode_dataset(model: VAE, images: torch.Tensor, labels: torch.Tensor | None
     return torch.cat(mus).numpy(), torch.cat(logvars).numpy()
 
 
+def log_weights(model: VAE, x: torch.Tensor, y: torch.Tensor | None, mu: torch.Tensor, logvar: torch.Tensor,
+                eps: torch.Tensor) -> torch.Tensor:
+    """log w = log p(x|z) + log p(z) - log q(z|x) at z = mu + sigma * eps for draws eps (S, B, D), shape (S, B):
+    q(z|x) = N(mu, sigma^2) is any Gaussian posterior (the encoder's, or one optimised for x), p(z) the model's."""
+    s, _, d = eps.shape
+    z = mu + torch.exp(0.5 * logvar) * eps  # (S, B, D)
+    zf = z.reshape(-1, d)
+    yf = y.repeat(s) if y is not None else None
+    xf = x.unsqueeze(0).expand(s, *x.shape).reshape(-1, *x.shape[1:])
+    log_px_z = -model.reconstruction_nll(model.decode_logits(zf, yf), xf).view(s, -1)
+    return log_px_z + model.log_prior(zf).view(s, -1) - log_normal(z, mu, logvar)
+
+
 @torch.inference_mode()
 def importance_log_weights(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None, k: int = 100,
                            chunk: int = 50) -> torch.Tensor:
-    """log w_i = log p(x|z_i) + log p(z_i) - log q(z_i|x) for k samples z_i ~ q(z|x), shape (k, B).
+    """log_weights for k samples z_i ~ q(z|x) of the encoder, shape (k, B).
 
     Their mean estimates the ELBO; log (1/k) sum_i w_i estimates log p(x) from below (the IWAE bound)."""
     model.eval()
     mu, logvar = model.encode(x, y)
-    log_weights = []
-    for start in range(0, k, chunk):
-        m = min(chunk, k - start)
-        eps = torch.randn(m, *mu.shape, device=mu.device)
-        z = mu + torch.exp(0.5 * logvar) * eps  # (m, B, D)
-        zf = z.reshape(-1, mu.shape[1])
-        yf = y.repeat(m) if y is not None else None
-        logits = model.decode_logits(zf, yf)
-        xf = x.unsqueeze(0).expand(m, *x.shape).reshape(-1, *x.shape[1:])
-        log_px_z = -model.reconstruction_nll(logits, xf).view(m, -1)
-        log_pz = model.log_prior(zf).view(m, -1)
-        log_weights.append(log_px_z + log_pz - log_normal(z, mu, logvar))
-    return torch.cat(log_weights, 0)
+    return torch.cat([log_weights(model, x, y, mu, logvar, torch.randn(min(chunk, k - start), *mu.shape,
+                                                                       device=mu.device))
+                      for start in range(0, k, chunk)], 0)
 
 
 def iwae_neg_log_likelihood(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None, k: int = 100,
