@@ -17,6 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from vae_core.checkpoints import (
     CONFIG_FILE,
+    HISTORY_FILE,
     META_FILE,
     OPTIMIZER_FILE,
     SAMPLE_FILE,
@@ -71,7 +72,7 @@ def test_round_trip_of_a_trained_checkpoint(trained, digits):
     assert ckpt.meta["dataset"] == "digits"
     assert ckpt.meta["command"] == "pytest fixture"
     assert ckpt.meta["history"][-1]["test_neg_elbo"] == trained.history[-1].test_neg_elbo
-    assert set(ckpt.meta["sha256"]) == {CONFIG_FILE, WEIGHTS_FILE, SAMPLE_FILE, OPTIMIZER_FILE}
+    assert set(ckpt.meta["sha256"]) == {CONFIG_FILE, WEIGHTS_FILE, SAMPLE_FILE, OPTIMIZER_FILE, HISTORY_FILE}
     assert ckpt.class_names == [str(d) for d in range(10)]
     assert ckpt.sample is not None and ckpt.sample.images.shape == (50, 8, 8)
     assert ckpt.sample.images.dtype == np.uint8 and ckpt.sample.labels.dtype == np.int64

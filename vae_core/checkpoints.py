@@ -38,6 +38,7 @@ from safetensors.numpy import load_file as load_arrays
 from .config import ConfigError, ModelConfig
 from . import numpy_model
 from .architecture import state_shapes
+from .history import HISTORY_FILE, History, load_history
 from .locks import locked_folder
 from .priors import Prior
 
@@ -52,7 +53,7 @@ WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
 SAMPLE_FILE = "sample.npz"
 OPTIMIZER_FILE = "optimizer.safetensors"
-HASHED_FILES = (CONFIG_FILE, WEIGHTS_FILE, SAMPLE_FILE, OPTIMIZER_FILE)
+HASHED_FILES = (CONFIG_FILE, WEIGHTS_FILE, SAMPLE_FILE, OPTIMIZER_FILE, HISTORY_FILE)
 
 
 class CheckpointError(ValueError):
@@ -128,6 +129,17 @@ class Checkpoint:
     def class_names(self) -> list[str]:
         return list(self.meta.get("class_names") or (self.sample.class_names if self.sample else []))
 
+    @property
+    def history(self) -> History | None:
+        """The training's snapshots (vae_core.history), read on first use; None when it recorded none (or its
+        file cannot be read: the model itself is still fine to view)."""
+        if not hasattr(self, "_history"):
+            try:
+                self._history = load_history(self.path)
+            except ValueError:
+                self._history = None
+        return self._history
+
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -171,7 +183,7 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], param_groups: list) -
 
 
 def save_checkpoint(path: str | os.PathLike, model: VAE, meta: dict, *, sample: Sample | None = None,
-                    optimizer: torch.optim.Optimizer | None = None) -> Path:
+                    optimizer: torch.optim.Optimizer | None = None, history=None) -> Path:
     """Write the checkpoint folder atomically: a reader sees the old folder or the new one, never half of it."""
     from safetensors.torch import save_file
 
@@ -189,6 +201,8 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, meta: dict, *, sample: 
         if sample is not None:
             np.savez_compressed(tmp / SAMPLE_FILE, images=sample.images, labels=sample.labels,
                                 class_names=np.array(sample.class_names, dtype=str))
+        if history is not None:
+            history.save(tmp)
         if optimizer is not None:
             tensors, groups = _flatten_optimizer(optimizer.state_dict())
             save_file(tensors, str(tmp / OPTIMIZER_FILE))
@@ -277,7 +291,7 @@ def _check_hashes(folder: Path, meta: dict) -> None:
         if name not in HASHED_FILES:
             continue
         if not f.is_file():
-            if name == OPTIMIZER_FILE:  # Adam's moments: needed to resume training, not to view the model
+            if name in (OPTIMIZER_FILE, HISTORY_FILE):  # needed to resume training or replay it, not to view the model
                 continue
             raise CheckpointError(f"{folder} is not a complete checkpoint: {name} is missing")
         if _sha256(f) != expected:
@@ -415,7 +429,7 @@ def list_checkpoints(root: str | os.PathLike) -> list[Path]:
     return sorted(p for p in r.iterdir() if not p.name.startswith(".") and is_checkpoint(p))
 
 
-ARCHIVE_FILES = (CONFIG_FILE, WEIGHTS_FILE, META_FILE, SAMPLE_FILE, OPTIMIZER_FILE)
+ARCHIVE_FILES = (CONFIG_FILE, WEIGHTS_FILE, META_FILE, SAMPLE_FILE, OPTIMIZER_FILE, HISTORY_FILE)
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024  # default limit on an uploaded archive, packed and unpacked
 UPLOAD_LIMIT_ENV = "VAE_MAX_UPLOAD_MB"
 

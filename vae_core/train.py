@@ -21,6 +21,7 @@ from . import __version__
 from .checkpoints import Sample, load_checkpoint, save_checkpoint
 from .config import ModelConfig, TrainConfig
 from .devices import pick_device
+from .history import History, Recorder, load_history
 from .losses import kl_weight
 from .torch_model import VAE
 
@@ -73,10 +74,15 @@ def evaluate_neg_elbo(model: VAE, images: torch.Tensor, labels: torch.Tensor, ba
     return tuple((totals / n).tolist())
 
 
+def sample_indices(n_total: int, n: int, seed: int = 0) -> torch.Tensor:
+    """Which test images a checkpoint stores: a seeded choice of n of them, in their order in the test split."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randperm(n_total, generator=g)[:n].sort().values
+
+
 def make_sample(images: torch.Tensor, labels: torch.Tensor, class_names: list[str], n: int, seed: int = 0) -> Sample:
     """Up to n test images as uint8, chosen with a seed, to store in the checkpoint."""
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(images), generator=g)[:n].sort().values
+    idx = sample_indices(len(images), n, seed)
     x = (images[idx].cpu() * 255).round().clamp(0, 255).to(torch.uint8)
     arr = x[:, 0].numpy() if x.shape[1] == 1 else x.permute(0, 2, 3, 1).numpy()
     return Sample(images=np.ascontiguousarray(arr), labels=labels[idx].cpu().numpy().astype(np.int64),
@@ -87,7 +93,7 @@ class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, data, *, out_dir: str | Path | None = None,
                  callbacks: list[Callback] | tuple = (), resume_from: str | Path | None = None,
                  sample_size: int = 1000, command: str | None = None, save_optimizer: bool = True,
-                 time_limit: float | None = None):
+                 time_limit: float | None = None, record_history: bool = True):
         self.model_cfg, self.cfg, self.data = model_cfg, train_cfg, data
         self.out_dir = Path(out_dir) if out_dir else None
         self.callbacks = list(callbacks)
@@ -95,6 +101,9 @@ class Trainer:
         self.command = command
         self.save_optimizer = save_optimizer
         self.time_limit = time_limit  # seconds of training: it stops then, mid-epoch, with its schedule done
+        self.record_history = record_history and sample_size > 0  # snapshots of the stored images (vae_core.history)
+        self.recorder: Recorder | None = None
+        self._resumed_history: History | None = None
         self.device = pick_device(train_cfg.device)
         self._stop = threading.Event()
         torch.manual_seed(train_cfg.seed)
@@ -123,6 +132,10 @@ class Trainer:
             for group in self.optimizer.param_groups:  # a resumed run takes the learning rate asked for now
                 group["lr"] = self.cfg.lr
         self.history = [EpochStats(**h) for h in ckpt.meta.get("history", [])]
+        try:
+            self._resumed_history = load_history(Path(path))
+        except ValueError:
+            self._resumed_history = None  # an unreadable history is started again, not a reason to stop
         self.start_epoch = len(self.history)
         if self.out_dir is not None and Path(path).resolve() == self.out_dir.resolve():
             self.last_saved_epoch = self.start_epoch
@@ -182,6 +195,9 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
+            step = epoch * n_batches + b + 1
+            if self.recorder is not None and self.recorder.due(step):
+                self.recorder.take(self.model, step, epoch + (b + 1) / n_batches)
             totals += sums
             self.batches_done = b + 1
             self._emit("on_batch_end", epoch, b, n_batches, loss_value)
@@ -209,7 +225,22 @@ class Trainer:
             f"training diverged: the loss became {value} at epoch {epoch + 1}, batch {batch + 1}. {kept} "
             f"Lower the learning rate (lr={self.cfg.lr}) or beta (beta={self.cfg.beta}) and train again.")
 
+    def _start_recording(self) -> None:
+        """The history's recorder, on the images the checkpoint stores (the first of them), with its first snapshot
+        before any step. Only the first process of a distributed training records."""
+        if not self.record_history or self.recorder is not None or getattr(self, "rank", 0) != 0:
+            return
+        idx = sample_indices(len(self.x_test), self.sample_size, self.cfg.seed)
+        total = math.ceil(len(self.x_train) / self.cfg.batch_size) * self.cfg.epochs
+        self.recorder = Recorder(self.x_test[idx.to(self.device)], self.y_test[idx.to(self.device)], idx.numpy(),
+                                 self.model_cfg.latent_dim, total, seed=self.cfg.seed,
+                                 previous=self._resumed_history)
+        if self.recorder.due(0):
+            self.recorder.take(self.model, 0, 0.0)
+
     def fit(self) -> list[EpochStats]:
+        torch.manual_seed(self.cfg.seed)
+        self._start_recording()
         torch.manual_seed(self.cfg.seed)
         self._emit("on_train_start")
         self.began = time.perf_counter()
@@ -265,6 +296,7 @@ class Trainer:
             sample = make_sample(self.data.test.images, self.data.test.labels, self.data.test.class_names,
                                  self.sample_size, seed=self.cfg.seed)
         out = save_checkpoint(path, self.model, self.metadata(), sample=sample,
-                              optimizer=self.optimizer if self.save_optimizer else None)
+                              optimizer=self.optimizer if self.save_optimizer else None,
+                              history=self.recorder.history() if self.recorder is not None else None)
         self.last_saved_epoch = len(self.history)
         return out
