@@ -26,6 +26,7 @@ PAGES = [
     st.Page("pages/draw.py", title="Draw & encode", icon=":material/draw:"),
     st.Page("pages/compare.py", title="AE vs VAE", icon=":material/compare:"),
     st.Page("pages/how_it_works.py", title="How it works", icon=":material/school:"),
+    st.Page("pages/tradeoffs.py", title="Trade-offs", icon=":material/balance:"),
     st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/models.py", title="Models", icon=":material/inventory_2:"),
     # the lecturer's second window, opened from presenter mode's scene bar (not in the menu)

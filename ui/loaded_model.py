@@ -216,6 +216,20 @@ class LoadedModel:
             return scores(self.checkpoint.model, sample.as_tensor()[:m], torch.from_numpy(sample.labels[:m]), k=k)
         return self._once(("typicality", k, n), compute)
 
+    def amortization_gaps(self, n: int, progress=None):
+        """The amortization and approximation gaps (vae_core.amortization) of the first ``n`` stored images,
+        computed once; ``progress(fraction, text)`` follows the first computation."""
+        def compute():
+            import torch
+
+            from vae_core.amortization import gaps
+
+            sample = self.checkpoint.sample
+            m = min(n, len(sample.labels))
+            y = torch.from_numpy(sample.labels[:m]) if self.variant.conditional else None
+            return gaps(self.checkpoint.model, sample.as_tensor()[:m], y, progress=progress)
+        return self._once(("amortization", n), compute)
+
     def dataset_style(self):
         """How this model's dataset frames its images, measured on its stored test images (None without them)."""
         def compute():

@@ -99,3 +99,12 @@ def kl_to_prior_on_plane(mu: np.ndarray, logvar: np.ndarray, dims: tuple[int, in
     q = np.exp(log_q)
     cell = (xs[1] - xs[0]) * (ys[1] - ys[0])
     return float((q * (log_q - np.asarray(log_prior(points), np.float64))).sum() * cell)
+
+
+def kernel_logvar(mu: np.ndarray) -> np.ndarray:
+    """For codes without a posterior spread (an autoencoder's q(z|x) is a point): a kernel density's bandwidth
+    as a log-variance per dimension, Scott's rule h = std * N^(-1 / (D + 4)), so the codes' density can be drawn."""
+    mu = np.asarray(mu, np.float64)
+    n, d = mu.shape
+    h = np.maximum(mu.std(0), 1e-6) * n ** (-1.0 / (d + 4))
+    return np.broadcast_to(2 * np.log(h), mu.shape).copy()

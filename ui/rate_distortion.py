@@ -1,0 +1,177 @@
+"""The Trade-offs page's rate-distortion view: a family of models on the plane of rate (the KL term) against
+distortion (the reconstruction term), with lines of equal -ELBO; the KL each latent dimension carries for each
+member; the chosen member's reconstructions and prior samples. A click on a member loads it on every page."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from vae_core.activity import active_units
+from vae_core.families import Family, Member, family_of, load_families
+from vae_core.paths import BUNDLED_DIR
+from vae_core.render import to_uint8
+
+from . import presenter, url_state
+from .images import show_grid
+from .loaded_model import loaded_model
+from .map_plot import hall_style
+from .model_choices import stamp
+from .models_ui import on_images, pick_images, prior_samples
+
+CHART_KEY = "tradeoffs_rd_chart"
+COLOURS = {"selected": "#dc2626", "member": "#4f46e5"}
+
+
+def _families_stamp() -> str:
+    """Changes when families.json or any bundled checkpoint is rewritten (a rebuilt member)."""
+    parts = [stamp(p) for p in sorted(BUNDLED_DIR.iterdir()) if p.is_dir()]
+    try:
+        parts.append(str((BUNDLED_DIR / "families.json").stat().st_mtime_ns))
+    except OSError:
+        parts.append("none")
+    return "|".join(parts)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Reading the families of models...")
+def _families(families_stamp: str) -> list[Family]:
+    return load_families()
+
+
+def families() -> list[Family]:
+    return _families(_families_stamp())
+
+
+def _load_member(path: str) -> None:
+    st.session_state.model_path = path
+
+
+def _on_click() -> None:
+    state = st.session_state.get(CHART_KEY) or {}
+    points = (state.get("selection") or {}).get("points") or []
+    for pt in points:
+        custom = pt.get("customdata")
+        if isinstance(custom, (list, tuple)) and custom:
+            _load_member(str(custom[0]))
+            return
+        if isinstance(custom, str):
+            _load_member(custom)
+            return
+
+
+def _plane(family: Family, chosen: Member | None) -> go.Figure:
+    rates = np.array([m.rate for m in family.members])
+    dist = np.array([m.distortion for m in family.members])
+    span = max(rates.max() - rates.min(), dist.max() - dist.min(), 1.0)
+    r0, r1 = min(0.0, rates.min()) - 0.08 * span, rates.max() + 0.15 * span
+    d0, d1 = dist.min() - 0.12 * span, dist.max() + 0.12 * span
+    fig = go.Figure()
+    # lines of equal -ELBO: distortion + rate = c, slope -1 (the ELBO cannot tell these points apart)
+    lo, hi = float(np.floor(dist.min() + rates.min())), float(np.ceil(dist.max() + rates.max()))
+    for c in np.unique(np.round(np.linspace(lo, hi + (hi - lo) * 0.5, 6), 1)):
+        fig.add_trace(go.Scatter(x=[r0, r1], y=[c - r0, c - r1], mode="lines", hoverinfo="skip", showlegend=False,
+                                 line=dict(color="rgba(120,120,120,0.45)", width=1, dash="dot")))
+        if d0 <= c - r1 <= d1:
+            fig.add_annotation(x=r1, y=c - r1, text=f"-ELBO {c:g}", showarrow=False, xanchor="right",
+                               yanchor="bottom", font=dict(size=11, color="#777"))
+    fig.add_trace(go.Scatter(
+        x=rates, y=dist, mode="lines+markers+text", showlegend=False, customdata=[[str(m.path)] for m in family.members],
+        text=[f"{'beta' if family.knob == 'beta' else 'sigma'} {m.knob}" for m in family.members],
+        textposition="top right", line=dict(color="rgba(79,70,229,0.35)", width=2),
+        marker=dict(size=13, color=[COLOURS["selected"] if m == chosen else COLOURS["member"] for m in family.members],
+                    line=dict(color="white", width=1.5)),
+        hovertemplate="%{text}<br>rate (KL) %{x:.2f} nats<br>distortion %{y:.2f} nats<br>click to load<extra></extra>"))
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=14), clickmode="event+select",
+                      dragmode="pan", xaxis=dict(title="rate: KL(q(z|x) || p(z)), nats per image", range=[r0, r1]),
+                      yaxis=dict(title="distortion: -log p(x|z), nats per image", range=[d0, d1]),
+                      uirevision=family.name)
+    return hall_style(fig)
+
+
+def _kl_table(family: Family) -> None:
+    """KL per latent dimension for each member (which units collapse as beta grows) and its active units."""
+    rows, names, actives = [], [], []
+    for m in family.members:
+        loaded = loaded_model(m.path)
+        score, name = loaded.activity()
+        mu, _ = loaded.encodings()
+        rows.append(score if name == "KL" else np.full(len(score), np.nan))
+        names.append(f"{'beta' if family.knob == 'beta' else 'sigma'} {m.knob}")
+        actives.append(active_units(mu)[0] if len(mu) else 0)
+    d = max(len(r) for r in rows)
+    z = np.array([np.pad(r, (0, d - len(r)), constant_values=np.nan) for r in rows])
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[f"z{i + 1}" for i in range(d)], y=names, colorscale="Blues", zmin=0, colorbar=dict(title="nats"),
+        text=np.where(np.isnan(z), "", np.round(z, 2).astype(str)), texttemplate="%{text}" if d <= 8 else None,
+        hovertemplate="%{y}, %{x}: average KL %{z:.3f} nats<extra></extra>"))
+    fig.update_layout(height=max(220, 44 * len(names) + 80), margin=dict(l=10, r=10, t=10, b=10), font=dict(size=13),
+                      yaxis=dict(autorange="reversed"))
+    st.plotly_chart(hall_style(fig), key="tradeoffs_rd_kl", config={"displayModeBar": False})
+    st.caption("Average KL(q(z_i|x) || p(z_i)) of each latent dimension over the stored test images: a dimension "
+               "near 0 has collapsed onto the prior and carries nothing. Active units (the variance of mu above "
+               "0.01, Burda et al.): " + ", ".join(f"{n}: {a} of {d}" for n, a in zip(names, actives)) + "."
+               + (" An autoencoder has no KL: its row is empty." if any(np.isnan(r).all() for r in z) else ""))
+
+
+def rate_distortion_tab() -> None:
+    fams = families()
+    built = [f for f in fams if len(f.members) >= 2]
+    if not built:
+        st.warning("No family of models is built here: bash checkpoints/rebuild.sh trains them.")
+        return
+    current = str(st.session_state.get("model_path") or "")
+    current_family = family_of(current.rstrip("/").rsplit("/", 1)[-1], built)
+    names = {f.name: f for f in built}
+    url_state.take_choice("family", "tradeoffs_family", {n: n for n in names}, "family")
+    if st.session_state.get("tradeoffs_family") not in names:
+        st.session_state.tradeoffs_family = current_family.name if current_family else built[0].name
+    family = names[st.selectbox("Family", list(names), key="tradeoffs_family",
+                                format_func=lambda n: names[n].title)]
+    url_state.write("family", family.name)
+    chosen = next((m for m in family.members if str(m.path) == current), None)
+    left, right = st.columns([3, 2], gap="large")
+    with left, st.container(key="main_figure"):
+        st.plotly_chart(_plane(family, chosen), key=CHART_KEY, on_select=_on_click, selection_mode=("points",),
+                        config={"displayModeBar": False})
+    with right:
+        if chosen is None:
+            st.info("Click a point to load that model (on every page). The loaded model is not of this family.")
+        else:
+            knob = "beta" if family.knob == "beta" else "sigma"
+            st.markdown(f"**{chosen.name}** · {chosen.kind_title}, {knob} = {chosen.knob}")
+            c1, c2, c3 = st.columns(3)
+            c1.metric("rate (KL)", f"{chosen.rate:.2f}")
+            c2.metric("distortion", f"{chosen.distortion:.2f}")
+            c3.metric("-ELBO", f"{chosen.neg_elbo:.2f}")
+        st.caption("Each point is one model of the family, trained with the same recipe, at its test set's mean "
+                   "rate and distortion (nats per image). The ELBO adds them: on a dotted line every model has the "
+                   "same -ELBO. " + ("A larger beta buys a smaller rate (posteriors closer to the prior) with a "
+                                     "larger distortion (blurrier reconstructions); beta = 0 is an autoencoder, "
+                                     "with no rate constraint at all." if family.knob == "beta" else
+                                     "A Gaussian's sigma weighs the reconstruction: a small sigma makes every pixel's "
+                                     "error costly (sharp reconstructions, a large rate), a large one cheap "
+                                     "(blurry, a small rate); a learned sigma finds its own balance. Distortions "
+                                     "of different sigmas are different likelihoods, so only the sum is comparable."))
+        if family.missing:
+            st.caption(f"Not built here: {', '.join(family.missing)} (bash checkpoints/rebuild.sh).")
+    _kl_table(family)
+    if chosen is not None:
+        _what_it_makes(chosen)
+
+
+def _what_it_makes(member: Member) -> None:
+    ckpt = loaded_model(member.path).checkpoint
+    if ckpt.sample is None or len(ckpt.sample.labels) == 0:
+        return
+    x, y = pick_images(ckpt, 8, 0)
+    res = on_images(ckpt, x, y)
+    a, b = st.columns(2, gap="large")
+    with a:
+        show_grid(np.concatenate([to_uint8(x.numpy()), res.recon]), ncols=8, cell=72, caption=f"{member.name}: 8 test images (top) and their reconstructions "
+                                            "decode(mu(x)) (bottom)")
+    with b:
+        samples = prior_samples(ckpt)
+        if samples is None:
+            st.info(f"{member.name} is an autoencoder: it has no prior to sample from.")
+        else:
+            show_grid(samples, ncols=8, cell=72, caption=f"{member.name}: 16 samples from the prior, decoded")
