@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from .evaluate import log_weights
-from .torch_model import VAE
+from .torch_model import VAE, build_model
 
 
 @dataclass(frozen=True)
@@ -54,15 +54,12 @@ def gaps(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None, *, steps: i
     if not model.variant.has_prior or not model.variant.gaussian_posterior:
         raise ValueError(f"a {model.variant.title} has no ELBO (no prior or no Gaussian q(z|x)): "
                          "the amortization gap is a VAE's")
-    model.eval()
-    frozen = [p for p in model.parameters() if p.requires_grad]
-    for p in frozen:  # only q's (mu, sigma) move; the model is left as it was found
-        p.requires_grad_(False)
-    try:
-        return _gaps(model, x, y, steps, lr, samples, eval_samples, k, seed, progress)
-    finally:
-        for p in frozen:
-            p.requires_grad_(True)
+    # A copy whose weights can take part in a backward pass (a model built under torch.inference_mode cannot), with
+    # its weights frozen: only q's (mu, sigma) move, and the model itself is left as it was found.
+    copy = build_model(model.cfg).to(model.device)
+    copy.load_state_dict({k: v.detach().clone() for k, v in model.state_dict().items()})
+    copy.eval().requires_grad_(False)
+    return _gaps(copy, x, y, steps, lr, samples, eval_samples, k, seed, progress)
 
 
 def _gaps(model: VAE, x, y, steps, lr, samples, eval_samples, k, seed, progress) -> Gaps:
