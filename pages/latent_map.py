@@ -1,5 +1,6 @@
 """Latent map: every stored test image at its encoder mean mu(x), on the latent plane itself or on a
-PCA / t-SNE / UMAP map. Click a dot to see q(z|x); click empty space to decode that location."""
+PCA / t-SNE / UMAP map, drawn with WebGL (ui/scatter_map.py). Click a dot to see q(z|x), select several
+with a box or a lasso, click empty space to decode that location."""
 from __future__ import annotations
 
 import functools
@@ -9,87 +10,114 @@ import streamlit as st
 
 from ui import url_state
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
-from ui.export import PLOTLY_CONFIG, map_png_button
+from ui.export import map_png_button
 from ui.images import show_grid, show_image
 from ui.live_decoder import browser_program, pointer_decoder
-from ui.map_plot import MapTarget, hover_previews, latent_map_figure, parse_selection
-from ui.models import encoded_sample, stamp
+from ui.map_plot import class_colours
+from ui.map_points import POINT_SETS, map_points, points_available
+from ui.models import stamp
 from ui.projection_jobs import projection_or_progress
+from ui.scatter_map import ELLIPSE_LIMIT, MapChoice, MapLayers, images_key, latent_scatter, parse_state
 from ui.sidebar import draw_sidebar
 from vae_core import posterior
 from vae_core.projection import LABELS, available_methods
+from vae_core.shipped_maps import shipped
 
 CHART_KEY = "latent_map_chart"
-GRID_N = 60  # the invisible grid of clickable points is GRID_N x GRID_N
-ELLIPSE_LIMIT = 300  # posterior ellipses are drawn for at most this many points
+ELLIPSE_SAMPLE = 300  # with "ellipses" on and nothing chosen, ellipses of this many points
 N_POSTERIOR = 8  # images decoded from samples of q(z|x) for a clicked point
+N_SHOWN = 48  # selected images shown below the map
 INVERSE_NOTE = {
     "latent": "The map is the latent plane itself, so this is exactly z = ({x:.2f}, {y:.2f}){rest}.",
     "pca": "PCA's inverse: the latent point on the fitted plane that projects to this spot.",
     "umap": "UMAP's inverse_transform: a latent point interpolated from the encoded neighbours of this spot.",
     "tsne": "t-SNE has no inverse map: this is the mu of the nearest encoded image (#{nearest}), decoded.",
+    "umap-nearest": "UMAP's inverse needs umap-learn (pip install umap-learn): this is the mu of the nearest "
+                    "encoded image (#{nearest}), decoded.",
 }
 
-page_header("Latent map", "Each dot is one test image x, placed at the mean mu(x) of its posterior "
-            "q(z|x) = N(mu, sigma^2). Colours are classes the VAE never saw. Hover a dot to see its image, "
-            "click a dot to see q(z|x), click empty space to decode that location with p(x|z).")
+INTRO = ("Each dot is a test image x at the mean mu(x) of its posterior q(z|x) = N(mu, sigma^2), coloured by a "
+         "class the VAE never saw. Hover a dot to see it, click it for q(z|x), drag a box or a lasso to select many, "
+         "click empty space to decode that spot with p(x|z).")
+presenter = bool(st.session_state.get("presenter", False))
+page_header("Latent map", None if presenter else INTRO)  # on a projector the map takes the height
 ckpt = current_model()
 if ckpt is None or not require_sample(ckpt):
     end_page()
 
 path = str(ckpt.path)
 cfg = ckpt.config
-sample = ckpt.sample
 class_names = ckpt.class_names or [str(c) for c in range(cfg.num_classes)]
 if st.session_state.get("latent_map_model") != path:
     st.session_state.latent_map_model = path
     st.session_state.latent_map_target = None
-    for k in ("latent_map_dim_x", "latent_map_dim_y", "latent_map_shown", "latent_map_class"):
+    for k in ("latent_map_dim_x", "latent_map_dim_y", "latent_map_class", "latent_map_points"):
         st.session_state.pop(k, None)
 if "latent_map_target" not in st.session_state:
     st.session_state.latent_map_target = None
+point_set = st.session_state.get("latent_map_points", "stored")
+if point_set not in points_available(ckpt):
+    point_set = "stored"
+points = map_points(ckpt, point_set)  # None while every image of the dataset is encoded, with a progress bar
+if points is None:
+    end_page()
+images, labels, mu, logvar = points.images, points.labels, points.mu, points.logvar
+n_images, latent_dim = mu.shape
+
+
+def _select_by_page(choice: MapChoice | None) -> None:
+    """A choice made here (a link, a scene, a new map), which the browser then shows."""
+    token = int(st.session_state.get("latent_map_token", 0)) + 1
+    st.session_state.latent_map_token = token
+    st.session_state.latent_map_select = {
+        "token": token, "points": list(choice.points) if choice and choice.kind != "location" else [],
+        "location": list(choice.location) if choice and choice.kind == "location" else None}
+
+
 # a link's ?projection=pca&point=12 (validated; anything else is ignored)
 url_method = url_state.parse_choice(url_state.fresh("projection"), LABELS)
 if url_method is not None:
     st.session_state.latent_map_method = url_method
-url_point = url_state.parse_index(url_state.fresh("point"), len(sample.labels))
+url_point = url_state.parse_index(url_state.fresh("point"), n_images)
 if url_point is not None:
-    st.session_state.latent_map_target = {"target": MapTarget("point", index=url_point), "view": None, "sig": None}
+    link_choice = MapChoice("point", points=(url_point,), how="link")
+    st.session_state.latent_map_target = {"target": link_choice, "view": None}
+    _select_by_page(link_choice)
 
-mu, logvar = encoded_sample(path)
-n_images, latent_dim = mu.shape
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def _thumbnails(model_path: str, model_stamp: str, _images: np.ndarray) -> dict:
-    """The stored images on one PNG sheet, for the hover previews (computed once per model)."""
-    return posterior.thumbnail_sprite(_images)
-
+variances = mu.var(0)
+latent_dims = posterior.rank_dims(variances, 2) if latent_dim > 2 else [0, 1]  # the axes' defaults
 
 # -- layout -------------------------------------------------------------------------------
 # The controls' row is on top but is drawn after the decoder under the pointer: on a first visit the
 # browser shows nothing that follows a kind of widget whose code it has not fetched yet, and the
 # decoded image is what a visitor should see first.
-controls = st.container()
-col_map, col_img = st.columns([5, 3], gap="large")
-variances = mu.var(0)
-latent_dims = posterior.rank_dims(variances, 2) if latent_dim > 2 else [0, 1]  # the axes' defaults
+# In presenter mode every control sits beside the map, which starts right below the title.
+controls = st.container() if not presenter else None
+col_map, col_img = st.columns([2, 1], gap="medium")
+layer_box = col_img.container()  # the layers' toggles (and in presenter mode every control), beside the map
+if presenter:
+    controls = layer_box
 if (st.session_state.get("latent_map_method") or "latent") == "latent" and browser_program(path) is not None:
     axes = (int(st.session_state.get("latent_map_dim_x", latent_dims[0])),
             int(st.session_state.get("latent_map_dim_y", latent_dims[1])) if latent_dim > 1 else None)
     with col_img:
         st.markdown("### Under the pointer")
-        pointer_decoder(path, CHART_KEY, np.zeros(latent_dim, np.float32), axes, size=240,
+        pointer_decoder(path, CHART_KEY, np.zeros(latent_dim, np.float32), axes, size=240 if not presenter else 200,
                         key="latent_map_pointer",
                         label=int(st.session_state.get("latent_map_class") or 0) if cfg.conditional else 0)
         st.caption("Decoded in your browser while the mouse moves over the map"
                    + (", every other dimension at 0." if latent_dim > 2 else "."))
-draw_sidebar()  # after the first image, before the slower chart
+draw_sidebar()  # after the first image, before the map
 
 # -- controls -----------------------------------------------------------------------------
 with controls:
-    reasons = available_methods()
-    c_method, c_axes, c_opts = st.columns([3, 3, 2])
+    ships = shipped(path) if point_set == "stored" else ()
+    reasons = {m: (None if m in ships else r) for m, r in available_methods().items()}
+    c_method, c_axes, c_points = st.columns([3, 3, 2]) if not presenter else (layer_box,) * 3
+    c_opts = layer_box
+    if presenter:
+        with layer_box.expander("What the map shows"):
+            st.markdown(INTRO)
     method = c_method.segmented_control(
         "Map", list(LABELS), format_func=LABELS.get, required=True, key="latent_map_method",
         default=None if "latent_map_method" in st.session_state else "latent",  # a link may have set it
@@ -110,25 +138,28 @@ with controls:
         c_axes.caption("Defaults: the two dimensions whose mu varies most over the images (the most active).")
     elif method == "latent" and latent_dim == 1:
         c_axes.caption("This model has one latent dimension: the map shows z1 on the horizontal axis.")
+    if method != "latent" and method in ships:
+        c_axes.caption(f"The {LABELS[method]} map of these {n_images:,} images ships with the model.")
 
-    shown_n = n_images
-    if n_images > 500:
-        options = [v for v in (250, 500, 1000, 2000, 5000) if v < n_images] + [n_images]
-        shown_n = c_opts.select_slider("Points shown", options=options,
-                                       value=min(n_images, 2000) if 2000 in options else n_images,
-                                       key="latent_map_shown",
-                                       help="Fewer points draw faster; the map is always computed from all images.")
+    sets = points_available(ckpt)
+    if len(sets) > 1:
+        c_points.segmented_control("Points", list(sets), format_func=sets.get, key="latent_map_points",
+                                 default=point_set, required=True,
+                                 help="Every image of the dataset is encoded when first asked for (seconds).")
     native_2d = method == "latent" and latent_dim >= 2
     show_prior = show_ellipses = False
     if native_2d and not cfg.autoencoder:
         show_prior = c_opts.toggle("Prior N(0, I) contours", value=True, key="latent_map_prior",
                                    help="Circles at 1, 2 and 3 standard deviations of the prior p(z).")
         show_ellipses = c_opts.toggle(
-            "1-sigma ellipses of q(z|x)", value=False, key="latent_map_ellipses",
-            help="Each image's posterior: centre mu, half-axes sigma_i = exp(0.5 log sigma_i^2).")
+            f"1-sigma ellipses of q(z|x) for {ELLIPSE_SAMPLE} images", value=False, key="latent_map_ellipses",
+            help="Each image's posterior: centre mu, half-axes sigma_i = exp(0.5 log sigma_i^2). The chosen "
+                 "images' ellipses are always drawn.")
     elif native_2d:
         c_opts.caption("An autoencoder has no prior and no posterior spread: "
                        "each image is a single point z = mu.")
+    show_density = c_opts.toggle("Density contours", value=False, key="latent_map_density",
+                                 help="Where the points are dense: contours of a kernel density estimate.")
 
     if reasons.get(method):
         st.info(f"{LABELS[method]} is not available here. {reasons[method]}")
@@ -137,30 +168,30 @@ with controls:
 
     proj = None
     with friendly_errors(f"Computing the {LABELS[method]} map"):
-        proj = projection_or_progress(path, method, dims)  # None while t-SNE / UMAP compute in the background
+        proj = projection_or_progress(path, method, dims, points=point_set)  # None while t-SNE / UMAP compute
     if proj is None:
         end_page()
 
 
-view = (method, dims)
-chart_sig = (view, shown_n, show_prior, show_ellipses)  # what the chart shows, apart from the chosen spot
-shown = posterior.subsample(n_images, shown_n)
-emb_all = proj.embedding_
+view = (method, dims, point_set)
+view_id = f"{path}|{stamp(path)}|{method}|{dims}|{point_set}"
+emb = proj.embedding_
 stored = st.session_state.latent_map_target
-if stored is not None and stored["target"].kind == "location" and stored["view"] != view:
-    stored = st.session_state.latent_map_target = None  # a map location means nothing on another map
-target: MapTarget | None = stored["target"] if stored else None
-if target is not None and target.kind == "point" and not 0 <= target.index < n_images:
+target: MapChoice | None = stored["target"] if stored else None
+if target is not None and target.kind == "location" and stored["view"] != view:
+    target = st.session_state.latent_map_target = None  # a map location means nothing on another map
+if target is not None and any(not 0 <= i < n_images for i in target.points):
     target = st.session_state.latent_map_target = None
+if st.session_state.get("latent_map_drawn_view") != view:  # a new map: the browser shows the chosen images again
+    st.session_state.latent_map_drawn_view = view
+    _select_by_page(target)
 url_state.write("projection", method)
 url_state.write("point", target.index if target is not None and target.kind == "point" else None)
 
 
-def _on_select(view_when_drawn, sig_when_drawn) -> None:
-    state = st.session_state.get(CHART_KEY)
-    chosen = parse_selection(state.get("selection") if state else None)
-    if chosen is not None:
-        st.session_state.latent_map_target = {"target": chosen, "view": view_when_drawn, "sig": sig_when_drawn}
+def _on_change(view_when_drawn, n_points: int) -> None:
+    choice = parse_state(st.session_state.get(CHART_KEY), n_points)
+    st.session_state.latent_map_target = None if choice is None else {"target": choice, "view": view_when_drawn}
 
 
 # -- the map --------------------------------------------------------------------------------
@@ -168,66 +199,58 @@ if method == "latent":
     axis_titles = (f"z{dims[0] + 1}", f"z{dims[1] + 1}" if latent_dim > 1 else "")
 else:
     axis_titles = (f"{LABELS[method]} 1", f"{LABELS[method]} 2")
-emb = emb_all[shown]
 extent = posterior.map_extent(emb, include=(-3.2, 3.2, -3.2, 3.2) if show_prior else None, square=native_2d)
-ellipses = None
-if show_ellipses:
-    pick = shown[posterior.subsample(len(shown), ELLIPSE_LIMIT, seed=1)]
-    sig = posterior.sigma_from_logvar(logvar[pick][:, list(dims)])
-    ellipses = posterior.ellipse_outlines(mu[pick][:, list(dims)], sig)
-highlight = None
-if target is not None and stored.get("sig") != chart_sig:
-    # A spot clicked on this very chart is already marked by Plotly's selection style; a marker trace is
-    # added only on a redrawn chart, because changing the figure resets the chart's zoom.
-    highlight = tuple(emb_all[target.index]) if target.kind == "point" else (target.x, target.y)
-fig = latent_map_figure(
-    emb, sample.labels[shown], shown, class_names, axis_titles=axis_titles,
-    grid=posterior.square_grid(*extent, GRID_N), extent=extent, equal_axes=native_2d,
-    prior=posterior.prior_circles() if show_prior else None, ellipses=ellipses, highlight=highlight)
+layers = MapLayers(prior=posterior.PRIOR_SIGMAS if show_prior else (), density=show_density, zero_lines=native_2d)
+if native_2d and not cfg.autoencoder:  # the chosen images' posteriors, and a sample's when asked for
+    layers.sigma = posterior.sigma_from_logvar(logvar[:, list(dims)])
+    if show_ellipses:
+        layers.ellipse_sample = posterior.subsample(n_images, ELLIPSE_SAMPLE, seed=1).tolist()
+colours = class_colours(max(len(class_names), int(labels.max()) + 1 if n_images else 1))
 
 with col_map:
-    st.plotly_chart(fig, key=CHART_KEY, on_select=functools.partial(_on_select, view, chart_sig),
-                    selection_mode=("points",), config=PLOTLY_CONFIG)
-    hover_previews(CHART_KEY, _thumbnails(path, stamp(path), sample.images))
-    notes = [f"{len(shown):,} of {n_images:,} test images."]
-    if show_ellipses and len(shown) > ELLIPSE_LIMIT:
-        notes.append(f"Ellipses drawn for {ELLIPSE_LIMIT} of them.")
+    latent_scatter(key=CHART_KEY, view_id=view_id, xy=emb, labels=labels, class_names=class_names, colours=colours,
+                   images=images, images_key=images_key(path, stamp(path), point_set), axis_titles=axis_titles,
+                   extent=extent, layers=layers, presenter=presenter,
+                   select=st.session_state.get("latent_map_select"),
+                   on_change=functools.partial(_on_change, view, n_images), file_stem=f"{ckpt.name}-{method}")
+    notes = [f"All {n_images:,} {POINT_SETS[point_set]}."]
     if method in ("tsne", "umap"):
         notes.append(f"{LABELS[method]} keeps neighbours together but distances and densities on it are not "
                      "latent distances.")
     st.caption(" ".join(notes))
-    chosen_xy = None if target is None else (
-        tuple(map(float, emb_all[target.index])) if target.kind == "point" else (target.x, target.y))
-    map_png_button(emb, sample.labels[shown], class_names, file_name=f"{ckpt.name}-{method}-map.png",
+    chosen_xy = None if target is None or target.kind == "points" else (
+        tuple(map(float, emb[target.index])) if target.kind == "point" else target.location)
+    map_png_button(emb, labels, class_names, file_name=f"{ckpt.name}-{method}-map.png",
                    key="latent_map_png", extent=extent, axis_titles=axis_titles, highlight=chosen_xy,
                    title=f"{ckpt.name}: {LABELS[method]} map of q(z|x) means",
                    prior_sigmas=posterior.PRIOR_SIGMAS if show_prior else ())
 
 
-# -- what was clicked -------------------------------------------------------------------------
+# -- what was chosen -------------------------------------------------------------------------
 def _label_of(i: int) -> str:
-    c = int(sample.labels[i])
+    c = int(labels[i])
     return class_names[c] if c < len(class_names) else str(c)
 
 
-def _location_latent(t: MapTarget) -> tuple[np.ndarray, str]:
+def _location_latent(xy: tuple[float, float]) -> tuple[np.ndarray, str]:
     """The latent point for a clicked map location and a sentence saying how it was found."""
-    if method == "tsne":
-        nearest = int(proj.nearest([[t.x, t.y]])[0])
-        return mu[nearest], INVERSE_NOTE["tsne"].format(nearest=nearest)
+    x, y = xy
+    if method == "tsne" or (method == "umap" and available_methods().get("umap") is not None):
+        nearest = int(proj.nearest([[x, y]])[0])
+        return mu[nearest], INVERSE_NOTE["tsne" if method == "tsne" else "umap-nearest"].format(nearest=nearest)
     if method == "umap":
         with st.spinner("UMAP inverse_transform..."):
-            z = proj.inverse_transform([[t.x, t.y]])[0]
+            z = proj.inverse_transform([[x, y]])[0]
         return z, INVERSE_NOTE["umap"]
-    z = proj.inverse_transform([[t.x, t.y]], base=np.zeros(latent_dim, np.float32))[0]
+    z = proj.inverse_transform([[x, y]], base=np.zeros(latent_dim, np.float32))[0]
     if method == "pca":
         return z, INVERSE_NOTE["pca"]
     if latent_dim == 1:
-        return z, f"The map is the latent line itself, so this is exactly z = {t.x:.2f}."
+        return z, f"The map is the latent line itself, so this is exactly z = {x:.2f}."
     rest = ""
     if latent_dim > 2:
         rest = ", every other dimension held at 0" + ("" if cfg.autoencoder else " (the prior mean)")
-    return z, INVERSE_NOTE["latent"].format(x=t.x, y=t.y, rest=rest)
+    return z, INVERSE_NOTE["latent"].format(x=x, y=y, rest=rest)
 
 
 def _point_details(i: int, recon: np.ndarray, samples: np.ndarray) -> None:
@@ -236,7 +259,7 @@ def _point_details(i: int, recon: np.ndarray, samples: np.ndarray) -> None:
     st.subheader(f"Image #{i} · class {_label_of(i)}")
     c1, c2, c3 = st.columns([1, 1, 2])
     with c1:
-        show_image(sample.images[i], caption="the test image x", target=200)
+        show_image(images[i], caption="the test image x", target=200)
     with c2:
         show_image(recon, caption="reconstruction: decode(mu)", target=200)
     with c3:
@@ -253,23 +276,48 @@ def _point_details(i: int, recon: np.ndarray, samples: np.ndarray) -> None:
                  width="stretch")
 
 
+def _selection_details(chosen: MapChoice) -> None:
+    idx = np.asarray(chosen.points)
+    counts = np.bincount(labels[idx], minlength=len(class_names))
+    by_class = ", ".join(f"{_label_of(int(np.flatnonzero(labels == c)[0]))} {k:,}"
+                         for c, k in enumerate(counts) if k)
+    how = {"box": "in the box", "lasso": "in the lasso", "class": "of one class (legend)"}.get(chosen.how, "")
+    st.subheader(f"{len(idx):,} images selected {how}".strip())
+    st.caption(f"By class: {by_class}. The others are greyed on the map.")
+    shown = idx[:N_SHOWN]
+    show_grid(images[shown], ncols=12, cell=64,
+              caption=f"{'The first ' + str(len(shown)) + ' of them' if len(idx) > N_SHOWN else 'All of them'}: "
+                      f"images #{', #'.join(str(int(i)) for i in shown[:6])}{', ...' if len(shown) > 6 else ''}")
+
+
+recon = samples = None
 with col_img:
     if target is None:
         st.markdown("### Click the map")
-        st.caption("A dot shows that image's posterior q(z|x) below the map; empty space is decoded here.")
+        st.caption("A dot shows that image's posterior q(z|x) below the map; a box or a lasso (the buttons "
+                   "beside the map, or Shift-drag) selects many; empty space is decoded here.")
     elif target.kind == "point":
         i = target.index
-        y = int(sample.labels[i]) if cfg.conditional else None
+        y = int(labels[i]) if cfg.conditional else None
         recon, samples = posterior.decode_posterior(ckpt.model, mu[i], logvar[i], N_POSTERIOR, seed=i, y=y)
         st.markdown(f"### decode(mu) of image #{i}")
-        show_image(recon, target=320,
+        show_image(recon, target=320 if not presenter else 240,
                    caption=f"class {_label_of(i)}; mu = ({', '.join(f'{v:.2f}' for v in mu[i][:4])}"
                            f"{', ...' if latent_dim > 4 else ''})")
+    elif target.kind == "points":
+        from vae_core.latent import decode_batch
+
+        centre = mu[list(target.points)].mean(0)
+        st.markdown(f"### decode of their mean mu ({len(target.points):,} images)")
+        show_image(decode_batch(ckpt.model, centre[None], None if not cfg.conditional else
+                                np.array([int(np.bincount(labels[list(target.points)]).argmax())]))[0],
+                   target=320 if not presenter else 240,
+                   caption="the average of the selected images' means, decoded")
     else:
         st.markdown("### Decoded at the clicked spot")
         z_loc = note = None
         with friendly_errors("Going back from the map to latent space"):
-            z_loc, note = _location_latent(target)
+            z_loc, note = _location_latent(target.location)
         if z_loc is not None:
             y = None
             if cfg.conditional:
@@ -281,3 +329,7 @@ with col_img:
 
 if target is not None and target.kind == "point":
     _point_details(target.index, recon, samples)
+elif target is not None and target.kind == "points":
+    _selection_details(target)
+if len(target.points if target else ()) > ELLIPSE_LIMIT and layers.sigma is not None:
+    st.caption(f"On the map, 1-sigma ellipses are drawn for {ELLIPSE_LIMIT} of the selected images (an even share).")

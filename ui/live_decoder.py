@@ -138,7 +138,8 @@ def _readout(z: np.ndarray, dims: tuple[int, int | None]) -> str:
 
 def pointer_decoder(path: str, chart_key: str, base: np.ndarray, dims: tuple[int, int | None], *, label: int = 0,
                     size: int = 300, key: str = "pointer_decoder") -> bool:
-    """Decode the latent point under the mouse on the Plotly chart drawn with ``key=chart_key``.
+    """Decode the latent point under the mouse on the latent map drawn with ``key=chart_key``
+    (ui/scatter_map.py, whose browser code sends the map coordinates under the mouse).
 
     The chart's x and y are latent coordinates ``dims`` (y None for a 1-D latent); the other
     coordinates stay at ``base``. Returns False when the decoder cannot run in the browser.
@@ -161,7 +162,7 @@ def pointer_decoder(path: str, chart_key: str, base: np.ndarray, dims: tuple[int
                 f'height="{height}" style="image-rendering:pixelated;border-radius:6px;border:1px solid #ccc;'
                 f'background:#000"><div style="font-size:1.05rem;color:#444;margin-top:.3rem">'
                 f'{_readout(base, dims)}</div></div>', unsafe_allow_html=True)
-    data.update({"selector": f".st-key-{chart_key}", "base": [float(v) for v in base],
+    data.update({"chart_key": chart_key, "base": [float(v) for v in base],
                  "dims": [int(dims[0]), None if dims[1] is None else int(dims[1])], "label": int(label),
                  "size": size})
     _pointer_component(key=key, data=component_data(data, weights), on_loaded_change=lambda: None)

@@ -130,22 +130,32 @@ def _projection_store() -> dict:
     return {}
 
 
-def projection_key(path: str, method: str, dims: tuple[int, int] = (0, 1)) -> tuple:
-    return (path, stamp(path), method, tuple(int(d) for d in dims))
+def projection_key(path: str, method: str, dims: tuple[int, int] = (0, 1), points: str = "stored") -> tuple:
+    return (path, stamp(path), method, tuple(int(d) for d in dims)) + ((points,) if points != "stored" else ())
 
 
-def projection(path: str, method: str, dims: tuple[int, int] = (0, 1)) -> Projection:
+def projection_points(path: str, points: str = "stored") -> tuple[np.ndarray, str | None]:
+    """The encodings a map is fitted on, and the checkpoint folder whose disk cache keeps it: the stored
+    sample's, or every image of the dataset's (ui.map_points; not kept on disk)."""
+    if points == "stored":
+        return encoded_sample(path)[0], path
+    from .map_points import all_points_mu
+
+    return all_points_mu(path), None
+
+
+def projection(path: str, method: str, dims: tuple[int, int] = (0, 1), points: str = "stored") -> Projection:
     """The fitted 2-D map of a model's encoded sample, computed once per model, method and dims,
     with a progress bar while it computes. t-SNE and UMAP maps are kept on disk
-    (vae_core.projection_cache), so a restarted server loads them instead of computing them.
-    ui.projection_jobs computes them in the background instead."""
-    key = projection_key(path, method, dims)
+    (vae_core.projection_cache), so a restarted server loads them instead of computing them; a bundled
+    model's ship with it (vae_core.shipped_maps). ui.projection_jobs computes them in the background instead."""
+    key = projection_key(path, method, dims, points)
     store = _projection_store()
     if key not in store:
-        mu, _ = encoded_sample(path)
+        mu, cache_dir = projection_points(path, points)
         bar = st.progress(0.0, text=f"Computing the {method} map of {len(mu):,} points...")
         try:
-            store[key] = load_or_fit(path, mu, method, dims=key[3],
+            store[key] = load_or_fit(cache_dir, mu, method, dims=key[3],
                                      progress=lambda f, t: bar.progress(float(min(max(f, 0), 1)), text=t))
         finally:
             bar.empty()

@@ -15,9 +15,10 @@ from typing import Callable
 
 import streamlit as st
 
-from ui.models import _projection_store, encoded_sample, projection, projection_key
+from ui.models import _projection_store, projection, projection_key, projection_points
 from vae_core.projection import LABELS, Projection
 from vae_core.projection_cache import CACHED_METHODS, load, load_or_fit, map_params, model_fingerprint
+from vae_core.shipped_maps import load as load_shipped
 
 GRACE_SECONDS = 1.0  # a map that is ready this fast is drawn at once, without a progress bar
 POLL_SECONDS = 0.5
@@ -93,27 +94,29 @@ def projection_jobs() -> ProjectionJobs:
     return ProjectionJobs()
 
 
-def projection_or_progress(path: str, method: str, dims: tuple[int, int] = (0, 1)) -> Projection | None:
+def projection_or_progress(path: str, method: str, dims: tuple[int, int] = (0, 1),
+                           points: str = "stored") -> Projection | None:
     """The fitted map when it is ready (in memory, on disk, or computed within GRACE_SECONDS); else None,
     after drawing a progress bar that follows the background computation and reruns the page when it ends.
 
     The native plane and PCA (milliseconds) are computed right here. A failed computation raises its
     error here, once, for the page to show; asking again starts a new one."""
     if method not in CACHED_METHODS:
-        return projection(path, method, dims)
-    key = projection_key(path, method, dims)
+        return projection(path, method, dims, points)
+    key = projection_key(path, method, dims, points)
     store = _projection_store()
     if key in store:
         return store[key]
     jobs = projection_jobs()
     if jobs.get(key) is None:
-        mu, _ = encoded_sample(path)
-        restored = load(model_fingerprint(path), mu, map_params(method, dims))
+        mu, cache_dir = projection_points(path, points)
+        restored = None if cache_dir is None else (
+            load_shipped(cache_dir, mu, method) or load(model_fingerprint(cache_dir), mu, map_params(method, dims)))
         if restored is not None:
             store[key] = restored
             return restored
         what = f"the {LABELS[method]} map of {len(mu):,} points"
-        job = jobs.start(key, what, lambda report: load_or_fit(path, mu, method, dims=key[3], progress=report))
+        job = jobs.start(key, what, lambda report: load_or_fit(cache_dir, mu, method, dims=key[3], progress=report))
         job.done.wait(GRACE_SECONDS)  # only when just started: later reruns of the page are not held up
     finished = jobs.collect(key)
     if finished is not None:
