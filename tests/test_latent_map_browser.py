@@ -1,4 +1,4 @@
-"""The WebGL latent map (ui/scatter_map.py over regl-scatterplot) in headless Debian Chromium against the
+"""The WebGL latent map (ui/scatter_map.py over regl) in headless Debian Chromium against the
 real app: every stored test image drawn, hover previews, click / box / lasso selections back to Python
 and into the page, a click on empty space decoded, the greyed rest, and the map on screen at lecture-hall
 and laptop sizes (screenshots in test-artifacts/)."""
@@ -28,7 +28,7 @@ def wait_for_map(page, n: int | None = None, timeout_s: float = 60) -> None:
 def screen_positions(page, indices) -> dict[int, tuple[float, float]]:
     """Where points are on the screen now (client pixels)."""
     got = page.evaluate(f"""(idx) => {{ const m = {MAP}; const r = m.canvas.getBoundingClientRect();
-        return idx.map(i => {{ const [x, y] = m.scatterplot.getScreenPosition(i); return [i, r.left + x, r.top + y]; }}); }}""",
+        return idx.map(i => {{ const [x, y] = m.screenPosition(i); return [i, r.left + x, r.top + y]; }}); }}""",
                         list(map(int, indices)))
     return {int(i): (x, y) for i, x, y in got}
 
@@ -55,7 +55,7 @@ def test_every_stored_test_image_is_drawn(server, browser, model):
     assert n == {"mnist5k-2d": 1000, "fashion-mnist-2d": 10_000, "digits-2d": 360}[model]
     with app_page(browser, f"{server}/?model={model}") as page:
         wait_for_map(page, n)
-        assert page.evaluate(f"{MAP}.scatterplot.get('points').length") == n
+        assert page.evaluate(f"{MAP}.pointsDrawn()") == n
         shot = np.asarray(Image.open(BytesIO(page.locator(".vae-map canvas.points").screenshot())).convert("L"))
         assert (shot < 200).mean() > 0.01, "the map's canvas shows no points"
         assert not page.errors, page.errors
@@ -97,9 +97,10 @@ def test_a_click_on_a_dot_and_on_empty_space_reach_python(server, browser):
         page.wait_for_function(f"{MAP}.hovered >= 0", timeout=10_000)
         page.mouse.click(x, y)
         title = wait_for_heading(page, r"^Image #\d+ ")
-        chosen = page.evaluate(f"{MAP}.scatterplot.get('selectedPoints')")
+        chosen = page.evaluate(f"{MAP}.selectedPoints()")
         assert len(chosen) == 1 and title.startswith(f"Image #{chosen[0]} ")
         assert f"point={chosen[0]}" in page.url
+        assert page.locator(".vae-map .lines .posterior.chosen").count() == 1  # its 1-sigma ellipse
         # empty space: the top-right corner of the native plane holds no test image
         box = canvas_box(page)
         cx, cy = box["x"] + box["width"] - 6, box["y"] + 6
@@ -110,7 +111,7 @@ def test_a_click_on_a_dot_and_on_empty_space_reach_python(server, browser):
         caption = page.get_by_text(re.compile(r"exactly z = \(")).inner_text()
         zx, zy = map(float, re.search(r"z = \((-?[\d.]+), (-?[\d.]+)\)", caption).groups())
         assert zx == pytest.approx(want[0], abs=0.03) and zy == pytest.approx(want[1], abs=0.03)  # within 1.5 px
-        assert page.evaluate(f"{MAP}.scatterplot.get('selectedPoints').length") == 0
+        assert page.evaluate(f"{MAP}.selectedPoints().length") == 0
         assert not page.errors, page.errors
 
 
@@ -149,12 +150,13 @@ def test_box_and_lasso_selections_come_back_to_python_and_grey_the_rest(server, 
             page.wait_for_timeout(20)  # the lasso takes a point at most every 8 ms (lassoMinDelay)
         page.mouse.up()
         title = wait_for_heading(page, r"images selected in the box")
-        selected = sorted(page.evaluate(f"{MAP}.scatterplot.get('selectedPoints')"))
+        selected = sorted(page.evaluate(f"{MAP}.selectedPoints()"))
         assert len(selected) > 20
         # every dot well inside the box is selected, and none outside it (a dot's radius decides at the edges)
         assert {i for i, p in pos.items() if inside(p, 10)} <= set(selected)
         assert all(inside(pos[i], -2) for i in selected)
         assert title.startswith(f"{len(selected):,} images selected in the box")  # every index reached Python
+        assert 1 <= page.locator(".vae-map .lines .posterior.chosen").count() <= 60  # an even share of them
         grid_caption = page.get_by_text(re.compile(r"^The first 48 of them: images #")).inner_text()
         assert grid_caption.split(": images ")[1].startswith(", ".join(f"#{i}" for i in selected[:6]))
         after = np.asarray(Image.open(BytesIO(canvas.screenshot())).convert("RGB"), dtype=float)
@@ -174,7 +176,7 @@ def test_box_and_lasso_selections_come_back_to_python_and_grey_the_rest(server, 
             page.wait_for_timeout(20)
         page.mouse.up()
         title = wait_for_heading(page, r"images selected in the lasso")
-        selected = sorted(page.evaluate(f"{MAP}.scatterplot.get('selectedPoints')"))
+        selected = sorted(page.evaluate(f"{MAP}.selectedPoints()"))
         within = lambda i, radius: (pos[i][0] - cx) ** 2 + (pos[i][1] - cy) ** 2 <= radius ** 2  # noqa: E731
         assert len(selected) > 20
         assert {i for i in pos if within(i, r - 10)} <= set(selected)
@@ -219,7 +221,7 @@ def test_in_presenter_mode_the_map_and_its_legend_are_wholly_on_screen_in_large_
         fonts = page.evaluate(f"""() => {{ const m = {MAP}; const px = (e) => parseFloat(getComputedStyle(e).fontSize);
             return {{ ticks: [...m.root.querySelectorAll('.tick')].map(px), legend: [...m.legend.querySelectorAll('.name')].map(px),
                       titles: [...m.root.querySelectorAll('.axis-title')].map(px),
-                      lines: m.lastAnnotations.map(a => a.lineWidth), side: m.plotSide }}; }}""")
+                      lines: m.lineWidths(), side: m.plotSide }}; }}""")
         assert fonts["ticks"] and fonts["legend"]
         if size == (1920, 1080):  # readable from the back of a hall
             assert min(fonts["ticks"] + fonts["legend"] + fonts["titles"]) >= 20, fonts
@@ -250,3 +252,15 @@ def _assert_on_screen(page, size) -> None:
     assert last["y"] + last["height"] <= h, "the legend's last entry is below the window"
     assert page.evaluate(f"{MAP}.plotSide") > 0
     assert Path(ARTIFACTS).is_dir()
+
+
+def test_density_contours_are_drawn_when_asked_for(server, browser):
+    with app_page(browser, f"{server}/?model=fashion-mnist-2d") as page:
+        wait_for_map(page, 10_000)
+        assert page.locator(".vae-map .lines .density").count() == 0
+        page.locator('[data-testid="stMain"] label').filter(has_text="Density contours").click()
+        page.wait_for_function("() => document.querySelector('[data-testid=stMain]') && "
+                               f"({MAP}).root.querySelectorAll('.lines .density').length > 3", timeout=30_000)
+        legend = page.locator(".vae-map .legend").inner_text()
+        assert "density contours" in legend
+        assert not page.errors, page.errors

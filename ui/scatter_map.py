@@ -1,8 +1,9 @@
-"""The latent map as a WebGL scatter: a components v2 component over regl-scatterplot.
+"""The latent map as a WebGL scatter: a components v2 component over regl.
 
-The browser code is ui/vendor/map_libs.js (regl-scatterplot, d3-scale, d3-contour from npm, pinned and
-bundled by ui/vendor/build/build.sh) followed by ui/js/scatter_map.js; the app sends it with the
-component, so nothing is fetched from elsewhere. Every point is drawn, up to MAX_POINTS.
+The browser code is ui/vendor/map_libs.js (regl, d3-scale, d3-contour from npm, pinned and bundled by
+ui/vendor/build/build.sh), then ui/js/map_gl.js (the points on WebGL) and ui/js/scatter_map.js (the
+figure around them); the app sends it with the component, so nothing is fetched from elsewhere. Every
+point is drawn, up to MAX_POINTS.
 
 What goes to the browser (``pack``): a JSON header, then binary parts: the map coordinates (float32),
 the class labels (uint16), the posterior's sigma on the two axes (float32, native plane only) and the
@@ -31,9 +32,9 @@ SENT_KEY = "_map_images_sent"  # image keys whose images this session's browser 
 
 _JS = Path(__file__).parent / "js"
 _LIBS = (Path(__file__).parent / "vendor" / "map_libs.js").read_text()
-_component = st.components.v2.component(
-    "vae_latent_map", html='<div class="vae-map"></div>', css=(_JS / "scatter_map.css").read_text(),
-    js=_LIBS + "\n" + (_JS / "scatter_map.js").read_text())
+JS = _LIBS + "\n" + (_JS / "map_gl.js").read_text() + "\n" + (_JS / "scatter_map.js").read_text()
+CSS = (_JS / "scatter_map.css").read_text()
+_component = st.components.v2.component("vae_latent_map", html='<div class="vae-map"></div>', css=CSS, js=JS)
 
 _DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.uint16): "uint16", np.dtype(np.uint8): "uint8"}
 

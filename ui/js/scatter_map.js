@@ -1,5 +1,7 @@
-// The latent map: every encoded image as one point, drawn with WebGL by regl-scatterplot
-// (ui/vendor/map_libs.js, which sets globalThis.VaeMapLibs; ui/scatter_map.py puts it before this code).
+// The latent map: every encoded image as one point, drawn with WebGL (ui/js/map_gl.js, on regl from
+// ui/vendor/map_libs.js; ui/scatter_map.py puts both before this code), with its axes, legend, lines
+// (prior contours, posterior ellipses, density contours: SVG over the points), hover previews, and
+// click / box / lasso selection.
 //
 // Data (ui/scatter_map.py): JSON, then binary parts: xy (float32, map coordinates), labels (uint16),
 // sigma (float32, the posterior's sigma on the two axes; native plane only) and images (the stored
@@ -12,8 +14,6 @@
 const IMAGE_CACHE = (window.__vaeMapImages = window.__vaeMapImages || new Map());  // key -> Promise<Uint8Array>
 const MAPS = (window.__vaeMaps = window.__vaeMaps || {});
 const TIP_SIDE = 112;  // px: the hover preview's longer side
-const ELLIPSE_VERTICES = 40;
-const PRIOR_VERTICES = 120;
 
 function unpackParts(raw) {
   if (!(raw instanceof Uint8Array)) return { json: raw || {}, parts: {} };
@@ -34,6 +34,12 @@ function unpackParts(raw) {
 async function inflate(bytes) {
   const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("deflate"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+function sameArray(a, b) {
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function hexRgb(hex) {
@@ -67,6 +73,7 @@ class LatentMap {
     this.appliedToken = null;
     this.viewId = null;
     this.mode = "pan";
+    this.selected = [];
     this.frames = [];  // draw timestamps, for the frame benchmark (bench/map_frames.py)
     this.build();
   }
@@ -80,6 +87,7 @@ class LatentMap {
     this.grid = createEl("svg", "grid", this.plot, true);
     this.canvas = createEl("canvas", "points", this.plot);
     this.canvas.setAttribute("aria-label", "the latent map: every encoded test image as a point");
+    this.canvas.style.touchAction = "none";
     this.overlay = createEl("svg", "overlay", this.plot, true);
     this.xTicks = createEl("div", "ticks x", this.figure);
     this.yTicks = createEl("div", "ticks y", this.figure);
@@ -110,20 +118,12 @@ class LatentMap {
   }
 
   tool(name) {
-    const sp = this.scatterplot;
-    if (!sp) return;
-    if (name === "reset") { sp.reset(); return; }
-    if (name === "clear") {
-      sp.deselect({ preventEvent: true });
-      this.location = null;
-      this.drawOverlay();
-      this.drawAnnotations();
-      this.send("none", [], null);
-      return;
-    }
+    if (!this.gl) return;
+    if (name === "reset") { this.gl.setView({ cx: 0, cy: 0, s: 1 }); return; }
+    if (name === "clear") { this.clearSelection(); return; }
     if (name === "save") { this.savePng(); return; }
     this.mode = name;
-    sp.set({ mouseMode: name === "pan" ? "panZoom" : "lasso", lassoType: name === "box" ? "rectangle" : "freeform" });
+    this.canvas.style.cursor = name === "pan" ? "" : "crosshair";
     for (const m of ["pan", "box", "lasso"]) this.buttons[m].classList.toggle("active", m === name);
   }
 
@@ -136,11 +136,14 @@ class LatentMap {
   update(json, parts) {
     this.d = json;
     const n = json.n;
-    if (parts.xy) {
+    // Streamlit hands the component its data again after every rerun: points that did not change keep
+    // the view, the selection and the hover
+    const samePoints = parts.xy && this.xy && sameArray(parts.xy, this.xy) && sameArray(parts.labels, this.labels);
+    if (parts.xy && !samePoints) {
       this.xy = parts.xy;
       this.labels = parts.labels;
-      this.sigma = parts.sigma || null;
     }
+    if (parts.xy) this.sigma = parts.sigma || null;
     const [x0, x1, y0, y1] = json.extent;
     this.extent = json.extent;
     this.toNdcX = (x) => ((x - x0) / (x1 - x0)) * 2 - 1;
@@ -148,140 +151,224 @@ class LatentMap {
     this.root.classList.toggle("presenter", !!json.presenter);
     this.images(json, parts);
     this.layout();
-    if (!this.scatterplot && !this.createScatterplot()) return;
-    const sp = this.scatterplot;
+    if (!this.gl && !this.createGL()) return;
     const newView = this.viewId !== json.view_id;
-    sp.set({
-      pointColor: json.classes.map((c) => c.colour),
-      pointColorActive: json.classes.map((c) => c.colour),
-      pointSize: json.point_size, pointSizeSelected: json.point_size * 1.6, pointOutlineWidth: 2,
-    });
-    if (newView || parts.xy) {
-      const x = new Float32Array(n), y = new Float32Array(n), a = new Float32Array(n);
+    if (newView || (parts.xy && !samePoints)) {
+      const ndc = new Float32Array(2 * n), rgb = new Float32Array(3 * n);
+      const palette = json.classes.map((c) => hexRgb(c.colour));
       for (let i = 0; i < n; i++) {
-        x[i] = this.toNdcX(this.xy[2 * i]);
-        y[i] = this.toNdcY(this.xy[2 * i + 1]);
-        a[i] = this.labels[i];
+        ndc[2 * i] = this.toNdcX(this.xy[2 * i]);
+        ndc[2 * i + 1] = this.toNdcY(this.xy[2 * i + 1]);
+        const c = palette[this.labels[i]] || [0.3, 0.3, 0.3];
+        rgb[3 * i] = c[0]; rgb[3 * i + 1] = c[1]; rgb[3 * i + 2] = c[2];
       }
-      this.drawn = sp.draw({ x, y, valueA: a }, { preventFilterReset: false }).then(() => {
-        this.root.dataset.points = String(sp.get("points").length);
-      });
+      this.gl.setPoints(ndc, rgb);
+      this.selected = [];
+      this.density = null;
       if (newView) {
         this.viewId = json.view_id;
-        sp.reset({ preventEvent: true });
+        this.gl.setView({ cx: 0, cy: 0, s: 1 });
         this.location = null;
         this.appliedToken = null;
       }
+      this.root.dataset.points = String(this.gl.n);
     }
+    this.gl.setSize(this.plotSide, json.point_size);
     this.xTitle.textContent = json.axis_titles[0];
     this.yTitle.textContent = json.axis_titles[1];
     this.drawLegend();
-    Promise.resolve(this.drawn).then(() => {
-      this.applySelection(json.select);
-      this.drawAnnotations();
-      this.drawAxes();
-      this.drawOverlay();
-    });
+    this.applySelection(json.select);
+    this.drawLines();
+    this.viewChanged();
     MAPS[json.key] = this;
   }
 
-  createScatterplot() {
-    const { createScatterplot, scaleLinear } = globalThis.VaeMapLibs || {};
-    const [x0, x1, y0, y1] = this.extent;
-    this.xScale = scaleLinear().domain([x0, x1]);
-    this.yScale = scaleLinear().domain([y0, y1]);
+  createGL() {
     try {
-      this.scatterplot = createScatterplot({
-        canvas: this.canvas, width: this.plotSide, height: this.plotSide,
-        xScale: this.xScale, yScale: this.yScale,
-        backgroundColor: [1, 1, 1, 1], colorBy: "valueA", pointScaleMode: "asinh",
-        opacityInactiveMax: 0.3, opacityInactiveScale: 0.3, lassoColor: [0.1, 0.1, 0.1, 0.9],
-        lassoLineWidth: 2, lassoMinDelay: 8, lassoMinDist: 4, deselectOnDblClick: true, deselectOnEscape: true,
-        annotationLineColor: [0.2, 0.2, 0.2, 0.8], annotationLineWidth: 2, showReticle: false,
-      });
+      this.gl = new MapGL(this.canvas, () => this.viewChanged());
     } catch (err) {
       this.note.textContent = "This browser cannot draw WebGL, which the map needs: turn on hardware acceleration, "
         + "or use the 'Download the map (PNG)' button below. (" + err.message + ")";
       this.note.classList.add("error");
       return false;
     }
-    const sp = this.scatterplot;
-    sp.subscribe("view", ({ xScale, yScale }) => {
-      this.xScale = xScale; this.yScale = yScale;
-      this.frames.push(performance.now());
-      if (this.frames.length > 2000) this.frames.splice(0, 1000);
-      this.drawAxes();
-      this.drawOverlay();
-    });
-    sp.subscribe("pointOver", (i) => { this.hovered = i; this.showTip(i); });
-    sp.subscribe("pointOut", () => { this.hovered = -1; this.tip.style.display = "none"; });
-    sp.subscribe("lassoStart", () => { this.lassoing = true; });
-    sp.subscribe("select", ({ points }) => {
-      this.selectCount = (this.selectCount || 0) + 1;
-      const kind = this.lassoing ? (this.mode === "box" ? "box" : "lasso") : "click";
-      this.lassoing = false;
-      this.location = null;
-      this.drawOverlay();
-      this.drawAnnotations();
-      this.send(kind, points, null);
-    });
-    sp.subscribe("deselect", () => {  // a double click on empty space, or Esc (the page's own calls send no event)
-      this.drawAnnotations();
-      this.send("none", [], null);
-    });
     const c = this.canvas;
-    c.addEventListener("pointerdown", (ev) => { this.down = [ev.clientX, ev.clientY]; this.tip.style.display = "none"; });
-    c.addEventListener("click", (ev) => this.onClick(ev));
-    c.addEventListener("mousemove", (ev) => this.onMove(ev));
-    c.addEventListener("mouseleave", () => { this.tip.style.display = "none"; });
+    c.addEventListener("pointerdown", (ev) => this.onDown(ev));
+    c.addEventListener("pointermove", (ev) => this.onMove(ev));
+    c.addEventListener("pointerup", (ev) => this.onUp(ev));
+    c.addEventListener("pointercancel", () => { this.drag = null; this.lasso = null; this.drawLasso(); });
+    c.addEventListener("pointerleave", () => { if (!this.drag) this.hover(-1); });
+    c.addEventListener("wheel", (ev) => this.onWheel(ev), { passive: false });
+    c.addEventListener("dblclick", (ev) => { if (this.pickAt(ev) < 0) this.clearSelection(); });
+    window.addEventListener("keydown", this.onKey = (ev) => {
+      if (ev.key === "Escape" && this.pointerInside && this.root.isConnected) this.clearSelection();
+    });
     return true;
   }
 
-  // ---------------------------------------------------------------------------------- pointer
-  dataAt(ev) {
+  // what tests and benchmarks read
+  screenPosition(i) { return this.gl.toScreen(this.gl.ndc[2 * i], this.gl.ndc[2 * i + 1]); }
+  selectedPoints() { return this.selected.slice(); }
+  pointsDrawn() { return this.gl ? this.gl.n : 0; }
+  lineWidths() { return [...this.overlay.querySelectorAll(".lines > *")].map((p) => parseFloat(getComputedStyle(p).strokeWidth)); }
+
+  // the data coordinates under a client position, or null outside the plot
+  dataAtClient(clientX, clientY) {
     const rect = this.canvas.getBoundingClientRect();
-    const px = ev.clientX - rect.left, py = ev.clientY - rect.top;
+    const px = clientX - rect.left, py = clientY - rect.top;
     if (px < 0 || py < 0 || px > rect.width || py > rect.height) return null;
     return [this.xScale.invert(px), this.yScale.invert(py)];
   }
 
+  viewChanged() {
+    if (!this.gl || !this.extent) return;
+    const [x0, x1, y0, y1] = this.extent;
+    const { scaleLinear } = globalThis.VaeMapLibs;
+    const side = this.plotSide;
+    // the visible part of the map: ndc [cx - 1/s, cx + 1/s], back to data coordinates
+    const v = this.gl.view;
+    const fromNdc = (t, a, b) => a + ((t + 1) / 2) * (b - a);
+    this.xScale = scaleLinear().domain([fromNdc(v.cx - 1 / v.s, x0, x1), fromNdc(v.cx + 1 / v.s, x0, x1)]).range([0, side]);
+    this.yScale = scaleLinear().domain([fromNdc(v.cy - 1 / v.s, y0, y1), fromNdc(v.cy + 1 / v.s, y0, y1)]).range([side, 0]);
+    this.frames.push(performance.now());
+    if (this.frames.length > 4000) this.frames.splice(0, 2000);
+    this.drawAxes();
+    this.drawOverlay();
+  }
+
+  // ---------------------------------------------------------------------------------- pointer
+  local(ev) {
+    const rect = this.canvas.getBoundingClientRect();
+    return [ev.clientX - rect.left, ev.clientY - rect.top];
+  }
+
+  pickAt(ev) {
+    const [px, py] = this.local(ev);
+    return this.gl.pick(px, py);
+  }
+
+  onDown(ev) {
+    if (ev.button !== 0) return;
+    try {
+      this.canvas.setPointerCapture(ev.pointerId);  // the drag goes on outside the map
+    } catch (err) { /* a pointer the browser does not know (a synthetic one): no capture needed */ }
+    this.hover(-1);
+    const [px, py] = this.local(ev);
+    if (this.mode !== "pan" || ev.shiftKey) {
+      this.lasso = { kind: this.mode === "box" ? "box" : "lasso", path: [[px, py]] };
+      this.drawLasso();
+      return;
+    }
+    this.drag = { x: px, y: py, view: { ...this.gl.view }, moved: false };
+  }
+
   onMove(ev) {
+    this.pointerInside = true;
     this.lastMouse = { clientX: ev.clientX, clientY: ev.clientY };
-    const p = this.dataAt(ev);
-    if (!p) return;
-    window.dispatchEvent(new CustomEvent("vae-map-pointer", { detail: { key: this.d.key, x: p[0], y: p[1] } }));
+    const [px, py] = this.local(ev);
+    if (this.drag) {
+      const dx = px - this.drag.x, dy = py - this.drag.y;
+      if (Math.hypot(dx, dy) > 4) this.drag.moved = true;
+      if (this.drag.moved) {
+        const v = this.drag.view, k = 2 / this.plotSide / v.s;
+        this.gl.setView({ cx: v.cx - dx * k, cy: v.cy + dy * k, s: v.s });
+      }
+      return;
+    }
+    if (this.lasso) {
+      const path = this.lasso.path;
+      const last = path[path.length - 1];
+      if (Math.hypot(px - last[0], py - last[1]) >= 3) {
+        if (this.lasso.kind === "box") this.lasso.path = [path[0], [px, py]];
+        else path.push([px, py]);
+        this.drawLasso();
+      }
+      return;
+    }
+    const p = this.dataAtClient(ev.clientX, ev.clientY);
+    if (p) window.dispatchEvent(new CustomEvent("vae-map-pointer", { detail: { key: this.d.key, x: p[0], y: p[1] } }));
+    this.hover(this.gl.pick(px, py));
     if (this.hovered >= 0) this.placeTip(ev);
   }
 
-  onClick(ev) {
-    if (this.mode !== "pan" || ev.shiftKey || !this.down) return;
-    if (Math.hypot(ev.clientX - this.down[0], ev.clientY - this.down[1]) > 4) return;  // a drag (pan), not a click
-    const p = this.dataAt(ev);
+  onUp(ev) {
+    const [px, py] = this.local(ev);
+    if (this.lasso) {
+      const { kind } = this.lasso;
+      let path = this.lasso.path;
+      if (kind === "box" && path.length === 2) {
+        const [[ax, ay], [bx, by]] = [path[0], [px, py]];
+        path = [[ax, ay], [bx, ay], [bx, by], [ax, by]];
+      } else {
+        path.push([px, py]);
+      }
+      this.lasso = null;
+      this.drawLasso();
+      if (path.length >= 3) this.choose(this.gl.inside(path), kind);
+      return;
+    }
+    const drag = this.drag;
+    this.drag = null;
+    if (!drag || drag.moved) return;
+    const hit = this.gl.pick(px, py);  // a click: on a dot, that image; on empty space, that location
+    if (hit >= 0) {
+      this.choose([hit], "click");
+      return;
+    }
+    const p = this.dataAtClient(ev.clientX, ev.clientY);
     if (!p) return;
-    // A click on a dot makes regl-scatterplot select it (its "select" event follows at once); a click that
-    // selected nothing chose a location on the map.
-    const before = this.selectCount;
-    clearTimeout(this.clickTimer);
-    this.clickTimer = setTimeout(() => {
-      if (this.selectCount !== before) return;
-      this.location = p;
-      this.scatterplot.deselect({ preventEvent: true });
-      this.drawOverlay();
-      this.drawAnnotations();
-      this.send("location", [], p);
-    }, 120);
+    this.setSelected([]);
+    this.location = p;
+    this.drawOverlay();
+    this.drawLines();
+    this.send("location", [], p);
+  }
+
+  onWheel(ev) {
+    ev.preventDefault();
+    const [px, py] = this.local(ev);
+    const v = this.gl.view;
+    const [x, y] = this.gl.toNdc(px, py);
+    const s = Math.min(Math.max(v.s * Math.exp(-ev.deltaY * (ev.deltaMode === 1 ? 0.05 : 0.0015)), 0.5), 400);
+    // keep the point under the pointer where it is
+    this.gl.setView({ cx: x - (x - v.cx) * (v.s / s), cy: y - (y - v.cy) * (v.s / s), s });
+  }
+
+  choose(points, kind) {
+    this.setSelected(points);
+    this.location = null;
+    this.drawOverlay();
+    this.drawLines();
+    this.send(points.length ? kind : "none", points, null);
+  }
+
+  clearSelection() {
+    this.setSelected([]);
+    this.location = null;
+    this.drawOverlay();
+    this.drawLines();
+    this.send("none", [], null);
+  }
+
+  setSelected(points) {
+    this.selected = points.slice();
+    this.gl.setSelected(this.selected);
+  }
+
+  hover(i) {
+    if (i === this.hovered) return;
+    this.hovered = i;
+    if (i < 0) this.tip.style.display = "none";
+    else this.showTip(i);
+    this.drawOverlay();
   }
 
   applySelection(select) {
     if (!select || select.token === this.appliedToken) return;
     this.appliedToken = select.token;
-    if (select.points && select.points.length) {
-      this.scatterplot.select(select.points, { preventEvent: true });
-      this.location = null;
-    } else {
-      this.scatterplot.deselect({ preventEvent: true });
-      this.location = select.location || null;
-    }
+    const points = (select.points || []).filter((i) => i >= 0 && i < this.gl.n);
+    this.setSelected(points);
+    this.location = points.length ? null : (select.location || null);
   }
 
   // ---------------------------------------------------------------------------------- hover preview
@@ -396,7 +483,10 @@ class LatentMap {
     }
     this.canvas.style.width = `${side}px`;
     this.canvas.style.height = `${side}px`;
-    if (this.scatterplot) this.scatterplot.set({ width: side, height: side });
+    if (this.gl) {
+      this.gl.setSize(side, this.d.point_size);
+      this.viewChanged();
+    }
   }
 
   // ---------------------------------------------------------------------------------- axes, legend, overlay
@@ -466,18 +556,22 @@ class LatentMap {
   selectClass(k) {
     const idx = [];
     for (let i = 0; i < this.d.n; i++) if (this.labels[i] === k) idx.push(i);
-    this.scatterplot.select(idx, { preventEvent: true });
-    this.location = null;
-    this.drawOverlay();
-    this.drawAnnotations();
-    this.send("class", idx, null);
+    this.choose(idx, "class");
   }
 
+  // screen-space marks: the prior's labels, the clicked location, the hovered dot's ring
   drawOverlay() {
     if (!this.xScale || !this.plotSide) return;
-    const side = this.plotSide;
-    const xs = this.xScale.copy().range([0, side]), ys = this.yScale.copy().range([side, 0]);
-    const o = this.overlay;
+    const xs = this.xScale, ys = this.yScale;
+    if (!this.marks) {
+      this.lines = createEl("g", "lines", this.overlay, true);
+      this.marks = createEl("g", "marks", this.overlay, true);
+      this.lassoPath = createEl("path", "lasso", this.overlay, true);
+    }
+    // the lines are drawn in map coordinates: one transform places them
+    const ax = xs(1) - xs(0), ay = ys(1) - ys(0);
+    this.lines.setAttribute("transform", `matrix(${ax} 0 0 ${ay} ${xs(0)} ${ys(0)})`);
+    const o = this.marks;
     o.innerHTML = "";
     for (const r of this.d.prior || []) {
       const t = createEl("text", "prior-label", o, true);
@@ -491,90 +585,93 @@ class LatentMap {
       c.setAttribute("cy", ys(this.location[1]));
       c.setAttribute("r", this.d.presenter ? 15 : 11);
     }
+    if (this.hovered >= 0 && this.gl) {
+      const [hx, hy] = this.screenPosition(this.hovered);
+      const c = createEl("circle", "hover-ring", o, true);
+      c.setAttribute("cx", hx);
+      c.setAttribute("cy", hy);
+      c.setAttribute("r", this.gl.pointSize() / 2 + 3);
+    }
   }
 
-  drawAnnotations() {
-    const sp = this.scatterplot;
-    if (!sp || !this.xy) return;
+  drawLasso() {
+    if (!this.lassoPath) this.drawOverlay();
+    const path = this.lasso ? this.lasso.path : [];
+    let pts = path;
+    if (this.lasso && this.lasso.kind === "box" && path.length === 2) {
+      const [[ax, ay], [bx, by]] = path;
+      pts = [[ax, ay], [bx, ay], [bx, by], [ax, by]];
+    }
+    this.lassoPath.setAttribute("d", pts.length > 1 ? "M" + pts.map((q) => q.join(" ")).join(" L") + " Z" : "");
+  }
+
+  // lines in map coordinates, kept 2 px (3 px in presenter mode) wide whatever the zoom
+  drawLines() {
+    if (!this.xy || !this.gl) return;
+    if (!this.lines) this.drawOverlay();
     const d = this.d;
-    const lw = d.presenter ? 3 : 2;
-    const out = [];
-    const poly = (xs, ys, colour, width) => {
-      const vertices = [];
-      for (let k = 0; k < xs.length; k++) vertices.push([this.toNdcX(xs[k]), this.toNdcY(ys[k])]);
-      out.push({ vertices, lineColor: colour, lineWidth: width });
-    };
-    const ellipse = (cx, cy, rx, ry, m) => {
-      const xs = [], ys = [];
-      for (let k = 0; k <= m; k++) {
-        const a = (2 * Math.PI * k) / m;
-        xs.push(cx + rx * Math.cos(a)); ys.push(cy + ry * Math.sin(a));
+    const g = this.lines;
+    g.innerHTML = "";
+    if (d.density) {
+      for (const ring of this.densityRings()) {
+        const path = createEl("path", "density", g, true);
+        path.setAttribute("d", ring);
       }
-      return [xs, ys];
-    };
-    if (d.density) this.densityContours(out, lw);
-    for (const r of d.prior || []) poly(...ellipse(0, 0, r, r, PRIOR_VERTICES), [0.2, 0.2, 0.2, 0.75], lw);
+    }
+    for (const r of d.prior || []) {
+      const e = createEl("ellipse", "prior", g, true);
+      Object.entries({ cx: 0, cy: 0, rx: r, ry: r }).forEach(([k, v]) => e.setAttribute(k, v));
+    }
     if (this.sigma && d.ellipses) {
-      const chosen = sp.get("selectedPoints");
+      const chosen = this.selected;
       const step = Math.max(1, Math.ceil(chosen.length / d.ellipse_limit));  // an even share of a large selection
       const which = chosen.length ? chosen.filter((_, k) => k % step === 0) : (d.ellipse_sample || []);
       for (const i of which) {
-        const rgb = hexRgb(d.classes[this.labels[i]] ? d.classes[this.labels[i]].colour : "#333333");
-        poly(...ellipse(this.xy[2 * i], this.xy[2 * i + 1], this.sigma[2 * i], this.sigma[2 * i + 1], ELLIPSE_VERTICES),
-          [rgb[0] * 0.7, rgb[1] * 0.7, rgb[2] * 0.7, chosen.length ? 0.95 : 0.6], lw);
+        const e = createEl("ellipse", chosen.length ? "posterior chosen" : "posterior", g, true);
+        Object.entries({ cx: this.xy[2 * i], cy: this.xy[2 * i + 1], rx: this.sigma[2 * i], ry: this.sigma[2 * i + 1] })
+          .forEach(([k, v]) => e.setAttribute(k, v));
+        const cls = d.classes[this.labels[i]];
+        e.style.stroke = cls ? cls.colour : "#333";
       }
     }
-    this.lastAnnotations = out;  // for the tests: every line at least 2 px wide
-    this.root.dataset.annotations = String(out.length);
-    if (out.length) sp.drawAnnotations(out);
-    else sp.clearAnnotations();
+    this.root.dataset.lines = String(g.childElementCount);
   }
 
-  densityContours(out, lw) {
+  densityRings() {
+    if (this.density) return this.density;
     const { contourDensity } = globalThis.VaeMapLibs;
-    const G = 300;
-    const n = this.d.n;
-    if (!this.density || this.densityFor !== this.xy) {
-      const pts = new Array(n);
-      for (let i = 0; i < n; i++) pts[i] = i;
-      const gx = (i) => ((this.toNdcX(this.xy[2 * i]) + 1) / 2) * G;
-      const gy = (i) => ((1 - this.toNdcY(this.xy[2 * i + 1])) / 2) * G;
-      this.density = contourDensity().x(gx).y(gy).size([G, G]).bandwidth(Math.max(4, G / 45)).thresholds(7)(pts);
-      this.densityFor = this.xy;
-    }
-    for (const level of this.density.slice(1)) {
+    const G = 300, n = this.d.n;
+    const [x0, x1, y0, y1] = this.extent;
+    const pts = new Array(n);
+    for (let i = 0; i < n; i++) pts[i] = i;
+    const gx = (i) => ((this.xy[2 * i] - x0) / (x1 - x0)) * G;
+    const gy = (i) => ((y1 - this.xy[2 * i + 1]) / (y1 - y0)) * G;
+    const levels = contourDensity().x(gx).y(gy).size([G, G]).bandwidth(Math.max(4, G / 45)).thresholds(7)(pts);
+    const rings = [];
+    for (const level of levels.slice(1)) {
       for (const polygon of level.coordinates) {
         for (const ring of polygon) {
           if (ring.length < 4) continue;
-          out.push({ vertices: ring.map(([x, y]) => [(x / G) * 2 - 1, 1 - (y / G) * 2]),
-                     lineColor: [0.1, 0.1, 0.35, 0.7], lineWidth: lw });
+          rings.push("M" + ring.map(([x, y]) => `${(x0 + (x / G) * (x1 - x0)).toFixed(4)} ${(y1 - (y / G) * (y1 - y0)).toFixed(4)}`)
+            .join(" L") + " Z");
         }
       }
     }
+    this.density = rings;
+    return rings;
   }
 
-  async savePng() {
-    const side = this.plotSide;
-    const image = await this.scatterplot.export({ scale: 2 });
-    const c = document.createElement("canvas");
-    c.width = image.width; c.height = image.height;
-    const ctx = c.getContext("2d");
-    ctx.fillStyle = "#fff";
-    ctx.fillRect(0, 0, c.width, c.height);
-    const tmp = document.createElement("canvas");
-    tmp.width = image.width; tmp.height = image.height;
-    tmp.getContext("2d").putImageData(image, 0, 0);
-    ctx.drawImage(tmp, 0, 0);
+  savePng() {
     const a = document.createElement("a");
-    a.href = c.toDataURL("image/png");
+    a.href = this.gl.exportPng();
     a.download = `${this.d.file_stem || "latent-map"}-view.png`;
     a.click();
-    return side;
   }
 
   destroy() {
-    if (this.scatterplot) this.scatterplot.destroy();
-    this.scatterplot = null;
+    if (this.gl) this.gl.destroy();
+    this.gl = null;
+    window.removeEventListener("keydown", this.onKey);
     if (MAPS[this.d && this.d.key] === this) delete MAPS[this.d.key];
   }
 }

@@ -16,9 +16,8 @@ for (const input of Object.keys(meta.inputs)) {
   const m = input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//);
   if (m) visit(m[1]);
 }
-const out = ["Third-party code in map_libs.js (bundled by build.sh from the npm registry). Code that",
-             "regl-scatterplot's own dist file copies from elsewhere (KDBush, ISC, Vladimir Agafonkin) keeps",
-             "its licence comment at the end of map_libs.js.", ""];
+const out = ["Third-party code in map_libs.js (bundled by build.sh from the npm registry). Licence comments",
+             "inside the packages' own files are kept at the end of map_libs.js.", ""];
 for (const name of [...found].sort()) {
   const dir = join("node_modules", name);
   const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
