@@ -74,6 +74,8 @@ def map_params(method: str, dims: tuple[int, int] = (0, 1), **options) -> dict:
     params = {"method": method, "random_state": proj.random_state}
     if method == "tsne":
         params.update(perplexity=float(proj.perplexity), backend=tsne_backend(proj.tsne_backend))
+        if params["backend"] == "opentsne":
+            params["schedule"] = proj.tsne_schedule
     elif method == "umap":
         params.update(n_neighbors=int(proj.n_neighbors))
     else:

@@ -93,6 +93,7 @@ def load(folder: str | os.PathLike | None, mu: np.ndarray, method: str) -> Proje
     options = {"random_state": int(params.get("random_state", 0))}
     if method == "tsne":
         options["perplexity"] = float(params["perplexity"])
+        options["tsne_schedule"] = str(params.get("schedule", "fast"))
     else:
         options["n_neighbors"] = int(params["n_neighbors"])
     proj = Projection(method, **options)
