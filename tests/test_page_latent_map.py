@@ -334,3 +334,22 @@ def test_the_decoder_panel_first_shows_the_decoders_image_of_z_zero(which, ck2, 
     mu = numpy_model.encode(ck.config, ck.arrays, ck.sample.as_array(), ck.sample.labels)[0]
     dx, dy = posterior.rank_dims(mu.var(0), 2) if ck.config.latent_dim > 2 else (0, 1)
     assert f"z{dx + 1} = 0.00, z{dy + 1} = 0.00" in still[0]  # the map's axes, as the browser's readout says
+
+
+def test_every_image_of_the_dataset_on_demand(ck2):
+    from vae_core.data import load_digits_split
+
+    page = Page(DIGITS_2D)
+    stored, _ = page.data()
+    stored_xy = page.data()[1]["xy"].copy()
+    assert page.at.button_group(key="latent_map_points").value == "stored"
+    page.at.button_group(key="latent_map_points").set_value("all")
+    page.run()
+    payload, arrays = page.data()
+    split = load_digits_split(0.2, 0)
+    assert payload["n"] == len(split.test.labels) + len(split.train.labels) == 1797
+    np.testing.assert_array_equal(arrays["labels"][:360], ck2.sample.labels)  # the test images first, in order
+    np.testing.assert_allclose(arrays["xy"][:360], stored_xy, atol=1e-4)
+    np.testing.assert_array_equal(arrays["labels"][360:], split.train.labels.numpy())
+    assert payload["view_id"] != stored["view_id"]  # the browser resets its view for the new points
+    assert "All 1,797 images of the dataset (train and test)." in page.texts()

@@ -70,14 +70,17 @@ def _all_points(path: str, model_stamp: str) -> MapPoints:
         labels = torch.cat([split.test.labels, split.train.labels])
         if len(images) > MAX_POINTS:
             raise ValueError(f"{len(images):,} images: the map draws at most {MAX_POINTS:,}")
+        # as stored images are: 8-bit, so the test images land where they do on the stored map
+        images = (images.clamp(0, 1) * 255).round().to(torch.uint8)
         mus, logvars, step = [], [], 5000
         with torch.inference_mode():
             for start in range(0, len(images), step):
                 bar.progress(start / len(images), text=f"Encoding every image of {name}: {start:,} of {len(images):,}")
-                mu, logvar = encode_dataset(ckpt.model, images[start:start + step], labels[start:start + step])
+                x = images[start:start + step].float() / 255.0
+                mu, logvar = encode_dataset(ckpt.model, x, labels[start:start + step])
                 mus.append(mu)
                 logvars.append(logvar)
-        pixels = (images.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+        pixels = images.numpy()
         pixels = pixels[:, 0] if pixels.shape[1] == 1 else np.ascontiguousarray(pixels.transpose(0, 2, 3, 1))
     finally:
         bar.empty()

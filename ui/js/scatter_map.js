@@ -179,6 +179,7 @@ class LatentMap {
     this.drawLegend();
     this.applySelection(json.select);
     this.drawLines();
+    this.builtView = null;  // draw the axes and marks anew
     this.viewChanged();
     MAPS[json.key] = this;
   }
@@ -232,6 +233,32 @@ class LatentMap {
     this.yScale = scaleLinear().domain([fromNdc(v.cy - 1 / v.s, y0, y1), fromNdc(v.cy + 1 / v.s, y0, y1)]).range([side, 0]);
     this.frames.push(performance.now());
     if (this.frames.length > 4000) this.frames.splice(0, 2000);
+    // While the map is dragged, the axes and lines drawn for the view at the drag's start are moved with
+    // CSS (the compositor's work, not a redraw per frame), and drawn again once the view rests; a zoom,
+    // or a drag that went far, draws them at once.
+    const b = this.builtView;
+    const dx = b ? ((b.cx - v.cx) * v.s) / 2 * side : 0, dy = b ? (-(b.cy - v.cy) * v.s) / 2 * side : 0;
+    clearTimeout(this.restTimer);
+    if (b && b.s === v.s && b.side === side && Math.abs(dx) < side * 0.75 && Math.abs(dy) < side * 0.75) {
+      this.shift(dx, dy);
+      this.restTimer = setTimeout(() => this.redraw(), 150);
+      return;
+    }
+    this.redraw();
+  }
+
+  shift(dx, dy) {
+    const t = `translate(${dx}px, ${dy}px)`;
+    this.grid.style.transform = t;
+    this.overlay.style.transform = t;
+    this.xTicks.style.transform = `translateX(${dx}px)`;
+    this.yTicks.style.transform = `translateY(${dy}px)`;
+  }
+
+  redraw() {
+    clearTimeout(this.restTimer);
+    this.shift(0, 0);
+    this.builtView = { ...this.gl.view, side: this.plotSide };
     this.drawAxes();
     this.drawOverlay();
   }
@@ -319,7 +346,7 @@ class LatentMap {
     if (!p) return;
     this.setSelected([]);
     this.location = p;
-    this.drawOverlay();
+    this.redraw();
     this.drawLines();
     this.send("location", [], p);
   }
@@ -337,7 +364,7 @@ class LatentMap {
   choose(points, kind) {
     this.setSelected(points);
     this.location = null;
-    this.drawOverlay();
+    this.redraw();
     this.drawLines();
     this.send(points.length ? kind : "none", points, null);
   }
@@ -345,7 +372,7 @@ class LatentMap {
   clearSelection() {
     this.setSelected([]);
     this.location = null;
-    this.drawOverlay();
+    this.redraw();
     this.drawLines();
     this.send("none", [], null);
   }
@@ -360,7 +387,7 @@ class LatentMap {
     this.hovered = i;
     if (i < 0) this.tip.style.display = "none";
     else this.showTip(i);
-    this.drawOverlay();
+    this.redraw();
   }
 
   applySelection(select) {
@@ -474,8 +501,10 @@ class LatentMap {
     Object.assign(this.figure.style, { width: `${left + side}px`, height: `${side + bottom}px` });
     Object.assign(this.plot.style, { left: `${left}px`, width: `${side}px`, height: `${side}px` });
     this.side.style.width = below ? `${left + side}px` : `${sideWidth}px`;
-    Object.assign(this.yTicks.style, { width: `${left - Math.round(font * 0.5)}px`, height: `${side}px` });
-    Object.assign(this.xTicks.style, { top: `${side + Math.round(font * 0.35)}px`, width: `${left + side}px` });
+    Object.assign(this.yTicks.style, { width: `${left - Math.round(font * 0.5)}px`, height: `${side}px`,
+                                       clipPath: `inset(${-font}px -4px ${-font}px -4px)` });
+    Object.assign(this.xTicks.style, { top: `${side + Math.round(font * 0.35)}px`, width: `${left + side}px`,
+                                       clipPath: `inset(-4px ${-2 * font}px -4px ${left - 2 * font}px)` });
     Object.assign(this.xTitle.style, { top: `${side + Math.round(font * 1.75)}px`, left: `${left}px`, width: `${side}px` });
     Object.assign(this.yTitle.style, { left: "0px", top: "0px", height: `${side}px`, width: `${Math.round(font * 1.3)}px` });
     for (const svg of [this.grid, this.overlay]) {
@@ -485,6 +514,7 @@ class LatentMap {
     this.canvas.style.height = `${side}px`;
     if (this.gl) {
       this.gl.setSize(side, this.d.point_size);
+      this.builtView = null;
       this.viewChanged();
     }
   }
@@ -686,7 +716,7 @@ export default function (component) {
   map.setStateValue = setStateValue;
   map.update(json, parts);
   if (!root.__vaeWatch) {  // the page above the map settles after it (controls, images): keep it on screen
-    const relayout = () => { if (root.isConnected && root.__vaeMap) { root.__vaeMap.layout(); root.__vaeMap.drawAxes(); root.__vaeMap.drawOverlay(); } };
+    const relayout = () => { if (root.isConnected && root.__vaeMap && root.__vaeMap.gl) root.__vaeMap.layout(); };
     root.__vaeWatch = setInterval(() => {
       if (!root.isConnected) { clearInterval(root.__vaeWatch); root.__vaeWatch = null; if (root.__vaeMap) root.__vaeMap.destroy(); root.__vaeMap = null; return; }
       relayout();
