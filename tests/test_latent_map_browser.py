@@ -27,15 +27,22 @@ def wait_for_map(page, n: int | None = None, timeout_s: float = 60) -> None:
 
 def screen_positions(page, indices) -> dict[int, tuple[float, float]]:
     """Where points are on the screen now (client pixels)."""
-    got = page.evaluate(f"""(idx) => {{ const m = {MAP}; const r = m.canvas.getBoundingClientRect();
-        return idx.map(i => {{ const [x, y] = m.screenPosition(i); return [i, r.left + x, r.top + y]; }}); }}""",
+    got = page.evaluate(f"""(idx) => {{ const m = {MAP}; const r = m.plotBox();
+        return idx.map(i => {{ const [x, y] = m.screenPosition(i); return [i, r.x + x, r.y + y]; }}); }}""",
                         list(map(int, indices)))
     return {int(i): (x, y) for i, x, y in got}
 
 
 def canvas_box(page) -> dict:
-    return page.evaluate(f"() => {{ const r = {MAP}.canvas.getBoundingClientRect(); "
-                         "return {x: r.left, y: r.top, width: r.width, height: r.height}; }")
+    """The plot's drawing area in client pixels."""
+    return page.evaluate(f"() => {MAP}.plotBox()")
+
+
+def plot_shot(page) -> Image.Image:
+    """A screenshot of the plot's drawing area (the canvas behind it is larger and clipped)."""
+    b = canvas_box(page)
+    return Image.open(BytesIO(page.screenshot(clip={"x": b["x"], "y": b["y"], "width": b["width"],
+                                                    "height": b["height"]})))
 
 
 def headings(page) -> list[str]:
@@ -56,7 +63,7 @@ def test_every_stored_test_image_is_drawn(server, browser, model):
     with app_page(browser, f"{server}/?model={model}") as page:
         wait_for_map(page, n)
         assert page.evaluate(f"{MAP}.pointsDrawn()") == n
-        shot = np.asarray(Image.open(BytesIO(page.locator(".vae-map canvas.points").screenshot())).convert("L"))
+        shot = np.asarray(plot_shot(page).convert("L"))
         assert (shot < 200).mean() > 0.01, "the map's canvas shows no points"
         assert not page.errors, page.errors
 
@@ -104,8 +111,7 @@ def test_a_click_on_a_dot_and_on_empty_space_reach_python(server, browser):
         # empty space: the top-right corner of the native plane holds no test image
         box = canvas_box(page)
         cx, cy = box["x"] + box["width"] - 6, box["y"] + 6
-        want = page.evaluate(f"([x, y]) => {{ const m = {MAP}; const r = m.canvas.getBoundingClientRect(); "
-                             "return [m.xScale.invert(x - r.left), m.yScale.invert(y - r.top)]; }", [cx, cy])
+        want = page.evaluate(f"([x, y]) => {MAP}.dataAtClient(x, y)", [cx, cy])
         page.mouse.click(cx, cy)
         wait_for_heading(page, "Decoded at the clicked spot")
         caption = page.get_by_text(re.compile(r"exactly z = \(")).inner_text()
@@ -139,8 +145,7 @@ def test_box_and_lasso_selections_come_back_to_python_and_grey_the_rest(server, 
                    and box["x"] + 8 < pos[i][0] < box["x"] + box["width"] - 8
                    and box["y"] + 8 < pos[i][1] < box["y"] + box["height"] - 8]
         lone = int(outside[0])
-        canvas = page.locator(".vae-map canvas.points")
-        before = np.asarray(Image.open(BytesIO(canvas.screenshot())).convert("RGB"), dtype=float)
+        before = np.asarray(plot_shot(page).convert("RGB"), dtype=float)
 
         page.locator(".vae-map .tool.box").click()
         page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.3 * box["height"])
@@ -159,7 +164,8 @@ def test_box_and_lasso_selections_come_back_to_python_and_grey_the_rest(server, 
         assert 1 <= page.locator(".vae-map .lines .posterior.chosen").count() <= 60  # an even share of them
         grid_caption = page.get_by_text(re.compile(r"^The first 48 of them: images #")).inner_text()
         assert grid_caption.split(": images ")[1].startswith(", ".join(f"#{i}" for i in selected[:6]))
-        after = np.asarray(Image.open(BytesIO(canvas.screenshot())).convert("RGB"), dtype=float)
+        page.wait_for_timeout(300)  # the points are drawn again once the view rests
+        after = np.asarray(plot_shot(page).convert("RGB"), dtype=float)
         cb = canvas_box(page)
         lit_before, lit_after = _pixel(before, cb, pos[lone]), _pixel(after, cb, pos[lone])
         assert lit_before.min() < 200, "the lone dot was not drawn"

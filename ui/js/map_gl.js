@@ -4,16 +4,17 @@
 // Coordinates: map (data) coordinates are normalised once to [-1, 1] ("ndc"); the camera's view is
 // {cx, cy, s}: the ndc point at the canvas centre and the zoom (1: the whole extent fills the canvas).
 //
-// How it stays at 60 frames a second without a GPU (headless Chromium draws WebGL in software, where
-// 70,000 points cost far more than a frame): while the view moves, the canvas shows the points drawn at
-// rest into a texture covering twice the view in each direction, moved and scaled by the camera (one
-// textured square per frame, whatever the number of points); once the view rests for REST_MS, or moves
-// past what the texture covers or zooms more than 1.6x from it, the points are drawn again into it, at the
-// new view's own scale. Panning shows the same pixels as drawing the points would; zooming shows them
-// scaled until the view rests. bench/map_frames.py times the frames.
+// How it stays at 60 frames a second without a GPU (headless Chromium draws WebGL in software, where a
+// new WebGL frame costs far more than a frame's time, and more with more points): the points are drawn only
+// when the view rests, onto a canvas twice the plot's size (the plot shows its middle); while the view
+// moves, the canvas is moved and scaled with CSS, which the compositor does without a new WebGL frame. It is
+// drawn again REST_MS after the view stops, or at once when the view moves past what it covers or zooms more
+// than ZOOM_SPAN times from it. Panning shows the very pixels drawing the points would; a zoom shows them scaled until
+// the view rests. bench/map_frames.py times the frames.
 
-const REST_MS = 120;
-const MARGIN = 2;  // the texture covers MARGIN times the view in each direction
+const REST_MS = 150;
+const MARGIN = 2;  // the canvas is MARGIN times the plot's side
+const ZOOM_SPAN = 3;  // a zoom of more than this from the drawn view draws the points again at once
 
 class MapGL {
   constructor(canvas, onView) {
@@ -29,11 +30,10 @@ class MapGL {
     this.size = 6;
     this.side = 1;
     this.dpr = window.devicePixelRatio || 1;
-    this.fbo = this.regl.framebuffer({ width: 4, height: 4, depth: false });
-    this.cache = null;  // {cx, cy, s, size}: the view the texture was drawn for
+    this.drawn = null;  // the view the canvas shows, drawn for
     this.dirty = true;
-    this.drawCount = 0;  // frames drawn (the frame benchmark and the tests read it)
-    this.renders = 0;  // times the points were drawn into the texture
+    this.drawCount = 0;  // times the points were drawn (the tests and benchmarks read it)
+    this.renders = 0;
     this.buildCommands();
     this.loop = this.regl.frame(() => this.frame());
   }
@@ -88,25 +88,6 @@ class MapGL {
     };
     this.drawAll = regl({ ...common, primitive: "points", count: regl.prop("count") });
     this.drawSelected = regl({ ...common, elements: this.selectedElements });
-    this.drawTexture = regl({
-      vert: `
-        precision highp float;
-        attribute vec2 corner;
-        uniform vec2 offset;
-        uniform float zoom;
-        varying vec2 uv;
-        void main() { uv = corner * 0.5 + 0.5; gl_Position = vec4(corner * zoom + offset, 0.0, 1.0); }`,
-      frag: `
-        precision highp float;
-        uniform sampler2D tex;
-        varying vec2 uv;
-        void main() { gl_FragColor = texture2D(tex, uv); }`,
-      attributes: { corner: [-1, -1, 1, -1, -1, 1, -1, 1, 1, -1, 1, 1] },
-      uniforms: { tex: regl.prop("tex"), offset: regl.prop("offset"), zoom: regl.prop("zoom") },
-      count: 6,
-      blend: { enable: true, func: { src: "one", dst: "one minus src alpha" } },
-      depth: { enable: false },
-    });
   }
 
   setPoints(ndc, rgb) {
@@ -133,24 +114,42 @@ class MapGL {
   }
 
   setSize(side, pointSize) {
+    if (side === this.side && pointSize === this.size) return;
     this.side = side;
     this.size = pointSize;
-    const px = Math.round(side * this.dpr);
-    this.canvas.width = px;
-    this.canvas.height = px;
+    const css = side * MARGIN, off = (side * (MARGIN - 1)) / 2;
+    this.canvas.width = this.canvas.height = Math.round(css * this.dpr);
+    Object.assign(this.canvas.style, { width: `${css}px`, height: `${css}px`, left: `${-off}px`, top: `${-off}px`,
+                                       transformOrigin: `${off}px ${off}px` });
     this.regl.poll();
-    this.fbo.resize(px * MARGIN, px * MARGIN);
     this.invalidate();
   }
 
   invalidate() {
-    this.cache = null;
+    this.drawn = null;
     this.dirty = true;
   }
 
   setView(view) {
     this.view = { cx: view.cx, cy: view.cy, s: Math.min(Math.max(view.s, 0.5), 400) };
     this.lastMove = performance.now();
+    clearTimeout(this.restTimer);
+    const b = this.drawn, v = this.view, side = this.side;
+    if (b) {
+      // the canvas drawn for view b, placed for view v: plot pixels map by p -> k p + t
+      const k = v.s / b.s;
+      const tx = (((b.cx - v.cx) * v.s + 1 - k) / 2) * side, ty = ((1 - (b.cy - v.cy) * v.s - k) / 2) * side;
+      // the canvas spans plot pixels [-room, side + room] for view b, [k (-room) + t, k (side + room) + t] now
+      const room = (side * (MARGIN - 1)) / 2;
+      const fits = (t) => t <= k * room && t >= side - k * (side + room);
+      const covered = fits(tx) && fits(ty);
+      if (k > 1 / ZOOM_SPAN && k < ZOOM_SPAN && covered) {
+        this.canvas.style.transform = `translate(${tx}px, ${ty}px) scale(${k})`;
+        this.restTimer = setTimeout(() => { this.dirty = true; }, REST_MS);
+        if (this.onView) this.onView(this.view);
+        return;
+      }
+    }
     this.dirty = true;
     if (this.onView) this.onView(this.view);
   }
@@ -160,49 +159,39 @@ class MapGL {
   }
 
   // ---------------------------------------------------------------------------- drawing
-  renderPoints(view, framebuffer) {
+  renderPoints(view) {
     const regl = this.regl;
     const size = this.pointSize() * this.dpr;
-    const props = { centre: [view.cx, view.cy], scale: view.s, size, anySelected: this.anySelected ? 1 : 0 };
-    const draw = () => {
-      regl.clear({ color: [0, 0, 0, 0] });
-      if (!this.n) return;
-      this.drawAll({ ...props, selectedPass: 0, count: this.n });
-      if (this.anySelected) this.drawSelected({ ...props, selectedPass: 1 });
-    };
-    if (framebuffer) framebuffer.use(draw);
-    else draw();
+    // the canvas spans MARGIN times the plot: its scale is the view's over MARGIN
+    const props = { centre: [view.cx, view.cy], scale: view.s / MARGIN, size, anySelected: this.anySelected ? 1 : 0 };
+    regl.poll();
+    regl.clear({ color: [0, 0, 0, 0] });
+    if (!this.n) return;
+    this.drawAll({ ...props, selectedPass: 0, count: this.n });
+    if (this.anySelected) this.drawSelected({ ...props, selectedPass: 1 });
   }
 
   frame() {
     if (!this.dirty) return;
-    const v = this.view;
-    const now = performance.now();
-    const resting = !this.lastMove || now - this.lastMove >= REST_MS;
-    const c = this.cache;
-    // the view's corners, in the texture's own coordinates (the texture spans 2 * MARGIN / c.s in ndc)
-    const fits = c && c.size === this.pointSize() && Math.abs(v.s / c.s - 1) < 0.6 && v.s >= c.s / 1.6
-      && Math.abs(v.cx - c.cx) * c.s + 1 / v.s * c.s <= MARGIN && Math.abs(v.cy - c.cy) * c.s + 1 / v.s * c.s <= MARGIN;
-    const exact = c && c.s === v.s && c.size === this.pointSize();
-    if (!fits || (resting && !exact)) {
-      // the texture, drawn at the view's scale: MARGIN times the view in each direction
-      this.renderPoints({ cx: v.cx, cy: v.cy, s: v.s / MARGIN }, this.fbo);
-      this.cache = { cx: v.cx, cy: v.cy, s: v.s, size: this.pointSize() };
-      this.renders += 1;
-    }
-    const k = this.cache;
-    this.regl.clear({ color: [0, 0, 0, 0] });
-    const zoom = (MARGIN * v.s) / k.s;
-    this.drawTexture({ tex: this.fbo, zoom, offset: [(k.cx - v.cx) * v.s, (k.cy - v.cy) * v.s] });
+    this.dirty = false;
+    this.renderPoints(this.view);
+    this.drawn = { ...this.view };
+    this.canvas.style.transform = "";
     this.drawCount += 1;
-    this.dirty = !resting || !(k.s === v.s);  // keep going until the view rests and the texture fits it exactly
+    this.renders += 1;
   }
 
-  exportPng() {
-    this.renderPoints(this.view, null);
-    const url = this.canvas.toDataURL("image/png");
-    this.invalidate();
-    return url;
+  exportPng() {  // the plot as shown (the canvas's middle), on white
+    this.frame();
+    this.renderPoints(this.view);
+    const out = document.createElement("canvas");
+    const px = Math.round(this.side * this.dpr), off = Math.round((this.canvas.width - px) / 2);
+    out.width = out.height = px;
+    const ctx = out.getContext("2d");
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, px, px);
+    ctx.drawImage(this.canvas, off, off, px, px, 0, 0, px, px);
+    return out.toDataURL("image/png");
   }
 
   // ---------------------------------------------------------------------------- the point under the pointer

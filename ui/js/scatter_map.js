@@ -213,11 +213,17 @@ class LatentMap {
   pointsDrawn() { return this.gl ? this.gl.n : 0; }
   lineWidths() { return [...this.overlay.querySelectorAll(".lines > *")].map((p) => parseFloat(getComputedStyle(p).strokeWidth)); }
 
+  // the plot's drawing area on the page (client pixels; the canvas is larger, see ui/js/map_gl.js)
+  plotBox() {
+    const r = this.plot.getBoundingClientRect();
+    return { x: r.left + this.plot.clientLeft, y: r.top + this.plot.clientTop, width: this.plotSide, height: this.plotSide };
+  }
+
   // the data coordinates under a client position, or null outside the plot
   dataAtClient(clientX, clientY) {
-    const rect = this.canvas.getBoundingClientRect();
-    const px = clientX - rect.left, py = clientY - rect.top;
-    if (px < 0 || py < 0 || px > rect.width || py > rect.height) return null;
+    const b = this.plotBox();
+    const px = clientX - b.x, py = clientY - b.y;
+    if (px < 0 || py < 0 || px > b.width || py > b.height) return null;
     return [this.xScale.invert(px), this.yScale.invert(py)];
   }
 
@@ -233,31 +239,40 @@ class LatentMap {
     this.yScale = scaleLinear().domain([fromNdc(v.cy - 1 / v.s, y0, y1), fromNdc(v.cy + 1 / v.s, y0, y1)]).range([side, 0]);
     this.frames.push(performance.now());
     if (this.frames.length > 4000) this.frames.splice(0, 2000);
-    // While the map is dragged, the axes and lines drawn for the view at the drag's start are moved with
-    // CSS (the compositor's work, not a redraw per frame), and drawn again once the view rests; a zoom,
-    // or a drag that went far, draws them at once.
+    // While the view moves, the lines and marks drawn for the view it left are moved and scaled with CSS
+    // (the compositor's work, not a redraw per frame; while zooming their strokes scale with them), the axes
+    // too while it is dragged (a zoom draws them anew: their labels change), and all are drawn again once
+    // the view rests or has moved far (3x the zoom, 3/4 of the plot).
     const b = this.builtView;
-    const dx = b ? ((b.cx - v.cx) * v.s) / 2 * side : 0, dy = b ? (-(b.cy - v.cy) * v.s) / 2 * side : 0;
     clearTimeout(this.restTimer);
-    if (b && b.s === v.s && b.side === side && Math.abs(dx) < side * 0.75 && Math.abs(dy) < side * 0.75) {
-      this.shift(dx, dy);
-      this.restTimer = setTimeout(() => this.redraw(), 150);
-      return;
+    if (b && b.side === side) {
+      const k = v.s / b.s;
+      const tx = (((b.cx - v.cx) * v.s + 1 - k) / 2) * side, ty = ((1 - (b.cy - v.cy) * v.s - k) / 2) * side;
+      if (k > 1 / 3 && k < 3 && Math.abs(tx) < side * 0.75 && Math.abs(ty) < side * 0.75) {
+        this.shift(k, tx, ty);
+        this.restTimer = setTimeout(() => this.redraw(), 150);
+        return;
+      }
     }
     this.redraw();
   }
 
-  shift(dx, dy) {
-    const t = `translate(${dx}px, ${dy}px)`;
-    this.grid.style.transform = t;
-    this.overlay.style.transform = t;
-    this.xTicks.style.transform = `translateX(${dx}px)`;
-    this.yTicks.style.transform = `translateY(${dy}px)`;
+  shift(k, tx, ty) {
+    this.overlay.style.transformOrigin = "0 0";
+    this.overlay.style.transform = k === 1 && tx === 0 && ty === 0 ? "" : `translate(${tx}px, ${ty}px) scale(${k})`;
+    if (k === 1) {
+      this.grid.style.transform = tx || ty ? `translate(${tx}px, ${ty}px)` : "";
+      this.xTicks.style.transform = tx ? `translateX(${tx}px)` : "";
+      this.yTicks.style.transform = ty ? `translateY(${ty}px)` : "";
+    } else {
+      this.grid.style.transform = this.xTicks.style.transform = this.yTicks.style.transform = "";
+      this.drawAxes();
+    }
   }
 
   redraw() {
     clearTimeout(this.restTimer);
-    this.shift(0, 0);
+    this.shift(1, 0, 0);
     this.builtView = { ...this.gl.view, side: this.plotSide };
     this.drawAxes();
     this.drawOverlay();
@@ -265,8 +280,8 @@ class LatentMap {
 
   // ---------------------------------------------------------------------------------- pointer
   local(ev) {
-    const rect = this.canvas.getBoundingClientRect();
-    return [ev.clientX - rect.left, ev.clientY - rect.top];
+    const b = this.plotBox();
+    return [ev.clientX - b.x, ev.clientY - b.y];
   }
 
   pickAt(ev) {
@@ -510,8 +525,6 @@ class LatentMap {
     for (const svg of [this.grid, this.overlay]) {
       svg.setAttribute("width", side); svg.setAttribute("height", side);
     }
-    this.canvas.style.width = `${side}px`;
-    this.canvas.style.height = `${side}px`;
     if (this.gl) {
       this.gl.setSize(side, this.d.point_size);
       this.builtView = null;
