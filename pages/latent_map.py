@@ -88,89 +88,96 @@ variances = mu.var(0)
 latent_dims = posterior.rank_dims(variances, 2) if latent_dim > 2 else [0, 1]  # the axes' defaults
 
 # -- layout -------------------------------------------------------------------------------
-# The controls' row is on top but is drawn after the decoder under the pointer: on a first visit the
-# browser shows nothing that follows a kind of widget whose code it has not fetched yet, and the
-# decoded image is what a visitor should see first.
-# In presenter mode every control sits beside the map, which starts right below the title.
-controls = st.container() if not presenter else None
+# The map starts right below the title, as large as the window allows; beside it, the decoder under the
+# pointer, then the controls. They are drawn in that order in time too: the decoder's first image, the map's
+# points, then the controls (on a first visit the browser shows nothing that follows a kind of widget whose
+# code it has not fetched yet: what a visitor should see first goes first).
 col_map, col_img = st.columns([2, 1], gap="medium")
-layer_box = col_img.container()  # the layers' toggles (and in presenter mode every control), beside the map
-if presenter:
-    controls = layer_box
 if (st.session_state.get("latent_map_method") or "latent") == "latent" and browser_program(path) is not None:
     axes = (int(st.session_state.get("latent_map_dim_x", latent_dims[0])),
             int(st.session_state.get("latent_map_dim_y", latent_dims[1])) if latent_dim > 1 else None)
     with col_img:
         st.markdown("### Under the pointer")
-        pointer_decoder(path, CHART_KEY, np.zeros(latent_dim, np.float32), axes, size=240 if not presenter else 200,
-                        key="latent_map_pointer",
+        pointer_decoder(path, CHART_KEY, np.zeros(latent_dim, np.float32), axes, size=200 if not presenter else 180,
+                        key="latent_map_pointer", presenter=presenter,
                         label=int(st.session_state.get("latent_map_class") or 0) if cfg.conditional else 0)
         st.caption("Decoded in your browser while the mouse moves over the map"
                    + (", every other dimension at 0." if latent_dim > 2 else "."))
-draw_sidebar()  # after the first image, before the map
+controls = col_img.container()
 
 # -- controls -----------------------------------------------------------------------------
-with controls:
-    ships = shipped(path) if point_set == "stored" else ()
-    reasons = {m: (None if m in ships else r) for m, r in available_methods().items()}
-    c_method, c_axes, c_points = st.columns([3, 3, 2]) if not presenter else (layer_box,) * 3
-    c_opts = layer_box
-    if presenter:
-        with layer_box.expander("What the map shows"):
-            st.markdown(INTRO)
-    method = c_method.segmented_control(
-        "Map", list(LABELS), format_func=LABELS.get, required=True, key="latent_map_method",
-        default=None if "latent_map_method" in st.session_state else "latent",  # a link may have set it
-        help="Native latent: the encoder's own coordinates. PCA: the best linear 2-D view. "
-             "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
-    dims: tuple[int, int] = (0, 1)
-    if method == "latent" and latent_dim > 2:
-        fmt = lambda d: f"z{d + 1}  (Var mu {variances[d]:.2f})"  # noqa: E731
-        a1, a2 = c_axes.columns(2)
-        dx = a1.selectbox("Horizontal axis", range(latent_dim), index=latent_dims[0], format_func=fmt,
-                          key="latent_map_dim_x")
-        dy = a2.selectbox("Vertical axis", range(latent_dim), index=latent_dims[1], format_func=fmt,
-                          key="latent_map_dim_y")
-        if dx == dy:
-            st.warning("Pick two different latent dimensions for the two axes.")
-            end_page()
-        dims = (int(dx), int(dy))
-        c_axes.caption("Defaults: the two dimensions whose mu varies most over the images (the most active).")
-    elif method == "latent" and latent_dim == 1:
-        c_axes.caption("This model has one latent dimension: the map shows z1 on the horizontal axis.")
-    if method != "latent" and method in ships:
-        c_axes.caption(f"The {LABELS[method]} map of these {n_images:,} images ships with the model.")
+# What the controls say, read from the session before they are drawn: the map goes out before them.
+ships = shipped(path) if point_set == "stored" else ()
+reasons = {m: (None if m in ships else r) for m, r in available_methods().items()}
+method = st.session_state.get("latent_map_method") or "latent"
+if method not in LABELS:
+    method = "latent"
+dims: tuple[int, int] = (0, 1)
+if method == "latent" and latent_dim > 2:
+    dims = (int(st.session_state.get("latent_map_dim_x", latent_dims[0])),
+            int(st.session_state.get("latent_map_dim_y", latent_dims[1])))
+native_2d = method == "latent" and latent_dim >= 2
+show_prior = native_2d and not cfg.autoencoder and bool(st.session_state.get("latent_map_prior", True))
+show_ellipses = native_2d and not cfg.autoencoder and bool(st.session_state.get("latent_map_ellipses", False))
+show_density = bool(st.session_state.get("latent_map_density", False))
 
-    sets = points_available(ckpt)
-    if len(sets) > 1:
-        c_points.segmented_control("Points", list(sets), format_func=sets.get, key="latent_map_points",
+
+def draw_controls() -> None:
+    """The map's controls, beside it; their values are those read above (the same session state)."""
+    with controls:
+        if presenter:
+            with st.expander("What the map shows"):
+                st.markdown(INTRO)
+        st.segmented_control(
+            "Map", list(LABELS), format_func=LABELS.get, required=True, key="latent_map_method",
+            default=None if "latent_map_method" in st.session_state else "latent",  # a link may have set it
+            help="Native latent: the encoder's own coordinates. PCA: the best linear 2-D view. "
+                 "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
+        if method == "latent" and latent_dim > 2:
+            fmt = lambda d: f"z{d + 1}  (Var mu {variances[d]:.2f})"  # noqa: E731
+            a1, a2 = st.columns(2)
+            why = "Defaults: the two dimensions whose mu varies most over the images (the most active)."
+            a1.selectbox("Horizontal axis", range(latent_dim), index=latent_dims[0], format_func=fmt,
+                         key="latent_map_dim_x", help=why)
+            a2.selectbox("Vertical axis", range(latent_dim), index=latent_dims[1], format_func=fmt,
+                         key="latent_map_dim_y", help=why)
+        elif method == "latent" and latent_dim == 1:
+            st.caption("This model has one latent dimension: the map shows z1 on the horizontal axis.")
+        if method != "latent" and method in ships:
+            st.caption(f"The {LABELS[method]} map of these {n_images:,} images ships with the model.")
+        sets = points_available(ckpt)
+        if len(sets) > 1:
+            st.segmented_control("Points", list(sets), format_func=sets.get, key="latent_map_points",
                                  default=point_set, required=True,
                                  help="Every image of the dataset is encoded when first asked for (seconds).")
-    native_2d = method == "latent" and latent_dim >= 2
-    show_prior = show_ellipses = False
-    if native_2d and not cfg.autoencoder:
-        show_prior = c_opts.toggle("Prior N(0, I) contours", value=True, key="latent_map_prior",
-                                   help="Circles at 1, 2 and 3 standard deviations of the prior p(z).")
-        show_ellipses = c_opts.toggle(
-            f"1-sigma ellipses of q(z|x) for {ELLIPSE_SAMPLE} images", value=False, key="latent_map_ellipses",
-            help="Each image's posterior: centre mu, half-axes sigma_i = exp(0.5 log sigma_i^2). The chosen "
-                 "images' ellipses are always drawn.")
-    elif native_2d:
-        c_opts.caption("An autoencoder has no prior and no posterior spread: "
-                       "each image is a single point z = mu.")
-    show_density = c_opts.toggle("Density contours", value=False, key="latent_map_density",
-                                 help="Where the points are dense: contours of a kernel density estimate.")
+        if native_2d and not cfg.autoencoder:
+            st.toggle("Prior N(0, I) contours", value=True, key="latent_map_prior",
+                      help="Circles at 1, 2 and 3 standard deviations of the prior p(z).")
+            st.toggle(f"1-sigma ellipses of q(z|x) for {ELLIPSE_SAMPLE} images", value=False,
+                      key="latent_map_ellipses",
+                      help="Each image's posterior: centre mu, half-axes sigma_i = exp(0.5 log sigma_i^2). The chosen "
+                           "images' ellipses are always drawn.")
+        elif native_2d:
+            st.caption("An autoencoder has no prior and no posterior spread: each image is a single point z = mu.")
+        st.toggle("Density contours", value=False, key="latent_map_density",
+                  help="Where the points are dense: contours of a kernel density estimate.")
 
-    if reasons.get(method):
-        st.info(f"{LABELS[method]} is not available here. {reasons[method]}")
-        st.code("pip install umap-learn", language="bash")
-        end_page()
 
-    proj = None
-    with friendly_errors(f"Computing the {LABELS[method]} map"):
-        proj = projection_or_progress(path, method, dims, points=point_set)  # None while t-SNE / UMAP compute
-    if proj is None:
-        end_page()
+if method == "latent" and latent_dim > 2 and dims[0] == dims[1]:
+    draw_controls()
+    st.warning("Pick two different latent dimensions for the two axes.")
+    end_page()
+if reasons.get(method):
+    draw_controls()
+    st.info(f"{LABELS[method]} is not available here. {reasons[method]}")
+    st.code("pip install umap-learn", language="bash")
+    end_page()
+proj = None
+with col_map, friendly_errors(f"Computing the {LABELS[method]} map"):
+    proj = projection_or_progress(path, method, dims, points=point_set)  # None while t-SNE / UMAP compute
+if proj is None:
+    draw_controls()
+    end_page()
 
 
 view = (method, dims, point_set)
@@ -224,6 +231,8 @@ with col_map:
                    key="latent_map_png", extent=extent, axis_titles=axis_titles, highlight=chosen_xy,
                    title=f"{ckpt.name}: {LABELS[method]} map of q(z|x) means",
                    prior_sigmas=posterior.PRIOR_SIGMAS if show_prior else ())
+draw_sidebar()  # after the first image and the map's points
+draw_controls()
 
 
 # -- what was chosen -------------------------------------------------------------------------

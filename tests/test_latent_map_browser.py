@@ -231,6 +231,8 @@ def test_in_presenter_mode_the_map_and_its_legend_are_wholly_on_screen_in_large_
         assert fonts["ticks"] and fonts["legend"]
         if size == (1920, 1080):  # readable from the back of a hall
             assert min(fonts["ticks"] + fonts["legend"] + fonts["titles"]) >= 20, fonts
+            readout = page.locator(".vae-pointer .readout").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+            assert readout >= 20  # the decoder under the pointer's z
         assert fonts["lines"] and min(fonts["lines"]) >= 2  # the prior's contours (and ellipses): 2 px or more
         assert not page.errors, page.errors
 

@@ -141,20 +141,33 @@ def test_native_2d_map_places_every_stored_image_at_its_mu(ck2):
     assert "All 360 stored test images." in page.texts()
 
 
-def test_the_hover_images_travel_once_per_session(ck2):
+def test_the_hover_images_travel_when_the_browser_asks_and_once_per_request(ck2):
     import zlib
 
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    at.session_state["model_path"] = str(DIGITS_2D)
-    at.run()  # the first page is the latent map
-    assert not at.exception, at.exception
-    payload, raw = unpack(map_elements(at)[0].proto.bytes)
+    page = Page(DIGITS_2D)
+    payload, raw = unpack(map_elements(page.at)[0].proto.bytes)
+    assert payload["images"]["key"] and "images" not in raw  # the first points go without them
+    page.ask = lambda n: page.run(_state(page, {"need_images": {"key": payload["images"]["key"], "n": n}}))
+    page.ask(1)  # what the browser sends once it has drawn the points
+    payload, raw = unpack(map_elements(page.at)[0].proto.bytes)
     sheet = np.frombuffer(zlib.decompress(raw["images"]), np.uint8).reshape(ck2.sample.images.shape)
     np.testing.assert_array_equal(sheet, ck2.sample.images)  # one sheet of every stored image
-    at.toggle(key="latent_map_density").set_value(True).run()
-    payload, raw = unpack(map_elements(at)[0].proto.bytes)
+    page.at.toggle(key="latent_map_density").set_value(True)
+    page.run()
+    payload, raw = unpack(map_elements(page.at)[0].proto.bytes)
     assert payload["density"] is True and "xy" in raw
-    assert "images" not in raw  # the browser has them already
+    assert "images" not in raw  # the same request is answered once
+    page.ask(2)  # a window that lost them (a reload) asks again
+    assert "images" in unpack(map_elements(page.at)[0].proto.bytes)[1]
+
+
+def _state(page, state: dict):
+    element = map_elements(page.at)[0]
+    states = page.at._tree.get_widget_states()
+    ws = WidgetState(id=element.proto.id)
+    ws.json_value = json.dumps(state)
+    states.widgets.append(ws)
+    return states
 
 
 @pytest.mark.parametrize("model", [DIGITS_2D, DIGITS_8D], ids=["2d", "8d"])

@@ -7,9 +7,9 @@ point is drawn, up to MAX_POINTS.
 
 What goes to the browser (``pack``): a JSON header, then binary parts: the map coordinates (float32),
 the class labels (uint16), the posterior's sigma on the two axes (float32, native plane only) and the
-images for the hover preview (uint8, deflated, sent once per session: the browser keeps them by key and
-asks again, state ``need_images``, should it lack them). What comes back: the state ``selection`` =
-{seq, kind, points, location}, read by :func:`parse_state`.
+images for the hover preview (uint8, deflated, sent once per request: the browser keeps them by key and
+asks for them, state ``need_images`` = {key, n}, once it has drawn the points and whenever it lacks them).
+What comes back: the state ``selection`` = {seq, kind, points, location}, read by :func:`parse_state`.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ MAX_POINTS = 70_000
 ELLIPSE_LIMIT = 60  # posterior ellipses drawn for at most this many selected points (an even share)
 FONT_PX = 15  # tick labels and legend text
 FONT_PX_PRESENTER = 22  # at least 20 px for the back of a lecture hall
-SENT_KEY = "_map_images_sent"  # image keys whose images this session's browser window got
+SERVED_KEY = "_map_images_served"  # map key -> the browser's last request for images that was answered
 
 _JS = Path(__file__).parent / "js"
 _LIBS = (Path(__file__).parent / "vendor" / "map_libs.js").read_text()
@@ -158,11 +158,12 @@ def latent_scatter(*, key: str, view_id: str, xy: np.ndarray, labels: np.ndarray
         h, w = images.shape[1:3]
         c = images.shape[3] if images.ndim == 4 else 1
         image_info = {"key": images_key, "h": int(h), "w": int(w), "c": int(c)}
-        sent = st.session_state.setdefault(SENT_KEY, set())
-        asked = (st.session_state.get(key) or {}).get("need_images") == images_key
-        if images_key not in sent or asked:
+        # not with the first points (they are on screen sooner): the browser asks once it has drawn them
+        request = (st.session_state.get(key) or {}).get("need_images")
+        served = st.session_state.setdefault(SERVED_KEY, {})
+        if isinstance(request, dict) and request.get("key") == images_key and served.get(key) != request.get("n"):
             parts["images"] = (image_sheet(images_key, images), True)
-            sent.add(images_key)
+            served[key] = request.get("n")
     point_size = float(np.clip(9.0 - 2.2 * np.log10(max(n, 1) / 300), 3.0, 9.0))
     payload = {
         "key": key, "view_id": view_id, "n": n, "classes": classes, "counts": counts.tolist(),

@@ -10,6 +10,7 @@ export default function (component) {
   const root = parentElement.querySelector(".vae-pointer");
   const canvas = root.querySelector("canvas");
   const readout = root.querySelector(".readout");
+  root.classList.toggle("presenter", !!data.presenter);  // large type for the back of a hall
   sizeCanvas(canvas, model.spec, data.size);
   const z = Float32Array.from(data.base);
   const [dx, dy] = data.dims;

@@ -419,7 +419,13 @@ class LatentMap {
     if (!im) { this.imageKey = null; return; }
     this.imageKey = im.key;
     if (parts.images) IMAGE_CACHE.set(im.key, inflate(parts.images));
-    else if (!IMAGE_CACHE.has(im.key)) this.setStateValue("need_images", im.key);  // this window lacks them
+    else if (!IMAGE_CACHE.has(im.key) && this.askedFor !== im.key) {
+      // this window lacks them: ask once the points are on screen (the first screen does not wait for them)
+      this.askedFor = im.key;
+      this.asks = (this.asks || 0) + 1;
+      const request = { key: im.key, n: this.asks };
+      requestAnimationFrame(() => requestAnimationFrame(() => this.setStateValue("need_images", request)));
+    }
     this.imageShape = [im.h, im.w, im.c];
   }
 
@@ -519,6 +525,7 @@ class LatentMap {
     Object.assign(this.yTicks.style, { width: `${left - Math.round(font * 0.5)}px`, height: `${side}px`,
                                        clipPath: `inset(${-font}px -4px ${-font}px -4px)` });
     Object.assign(this.xTicks.style, { top: `${side + Math.round(font * 0.35)}px`, width: `${left + side}px`,
+                                       height: `${Math.round(font * 1.4)}px`,
                                        clipPath: `inset(-4px ${-2 * font}px -4px ${left - 2 * font}px)` });
     Object.assign(this.xTitle.style, { top: `${side + Math.round(font * 1.75)}px`, left: `${left}px`, width: `${side}px` });
     Object.assign(this.yTitle.style, { left: "0px", top: "0px", height: `${side}px`, width: `${Math.round(font * 1.3)}px` });
