@@ -276,7 +276,7 @@ def test_pack_lays_parts_on_8_byte_boundaries_and_unpacks_them():
     payload, parts = unpack(data)
     assert payload["a"] == 1
     assert all(p["offset"] % 8 == 0 for p in payload["parts"])
-    (n,) = np.frombuffer(data[:4], "<u4")
+    n = int(np.frombuffer(data[:4], "<u4")[0])
     assert (4 + n + (-(4 + n) % 8)) % 8 == 0 and data[4 + n:4 + n + (-(4 + n) % 8)] == b"\0" * (-(4 + n) % 8)
     np.testing.assert_array_equal(np.frombuffer(parts["xy"], np.float32), xy)
     assert parts["z"] == b"abc" and np.frombuffer(parts["labels"], np.uint16).tolist() == [1, 2, 3]

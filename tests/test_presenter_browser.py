@@ -55,10 +55,10 @@ def test_a_stroke_on_the_canvas_is_encoded(open_page):
     wait_until_idle(page)
     labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
     assert any("||mu||" in t for t in labels) and any("KL" in t for t in labels)
-    star = page.evaluate("""() => {
+    star = page.wait_for_function("""() => {  // the chart draws after the page's run ends (later on a busy machine)
         const gd = document.querySelector('.st-key-draw_map .js-plotly-plot');
-        const t = gd && gd.data.find(d => d.name === 'your picture');
-        return t ? [Number(t.x[0]), Number(t.y[0])] : null; }""")
+        const t = gd && gd.data && gd.data.find(d => d.name === 'your picture');
+        return t ? [Number(t.x[0]), Number(t.y[0])] : null; }""", timeout=30_000).json_value()
     assert star is not None and all(math.isfinite(v) for v in star)
     page.screenshot(path=str(ARTIFACTS / "page-draw.png"))
     assert not page.errors, page.errors
