@@ -11,8 +11,9 @@ import streamlit as st
 from ui import url_state
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
 from ui.export import map_png_button
-from ui.images import show_grid, show_image
+from ui.images import show_image
 from ui.live_decoder import browser_program, pointer_decoder
+from ui.map_choice import N_POSTERIOR, ChosenImages, location_latent
 from ui.map_plot import class_colours
 from ui.map_points import POINT_SETS, map_points, points_available
 from ui.models import stamp
@@ -25,17 +26,6 @@ from vae_core.shipped_maps import shipped
 
 CHART_KEY = "latent_map_chart"
 ELLIPSE_SAMPLE = 300  # with "ellipses" on and nothing chosen, ellipses of this many points
-N_POSTERIOR = 8  # images decoded from samples of q(z|x) for a clicked point
-N_SHOWN = 48  # selected images shown below the map
-INVERSE_NOTE = {
-    "latent": "The map is the latent plane itself, so this is exactly z = ({x:.2f}, {y:.2f}){rest}.",
-    "pca": "PCA's inverse: the latent point on the fitted plane that projects to this spot.",
-    "umap": "UMAP's inverse_transform: a latent point interpolated from the encoded neighbours of this spot.",
-    "tsne": "t-SNE has no inverse map: this is the mu of the nearest encoded image (#{nearest}), decoded.",
-    "umap-nearest": "UMAP's inverse needs umap-learn (pip install umap-learn): this is the mu of the nearest "
-                    "encoded image (#{nearest}), decoded.",
-}
-
 INTRO = ("Each dot is a test image x at the mean mu(x) of its posterior q(z|x) = N(mu, sigma^2), coloured by a "
          "class the VAE never saw. Hover a dot to see it, click it for q(z|x), drag a box or a lasso to select many, "
          "click empty space to decode that spot with p(x|z).")
@@ -236,69 +226,7 @@ draw_controls()
 
 
 # -- what was chosen -------------------------------------------------------------------------
-def _label_of(i: int) -> str:
-    c = int(labels[i])
-    return class_names[c] if c < len(class_names) else str(c)
-
-
-def _location_latent(xy: tuple[float, float]) -> tuple[np.ndarray, str]:
-    """The latent point for a clicked map location and a sentence saying how it was found."""
-    x, y = xy
-    if method == "tsne" or (method == "umap" and available_methods().get("umap") is not None):
-        nearest = int(proj.nearest([[x, y]])[0])
-        return mu[nearest], INVERSE_NOTE["tsne" if method == "tsne" else "umap-nearest"].format(nearest=nearest)
-    if method == "umap":
-        with st.spinner("UMAP inverse_transform..."):
-            z = proj.inverse_transform([[x, y]])[0]
-        return z, INVERSE_NOTE["umap"]
-    z = proj.inverse_transform([[x, y]], base=np.zeros(latent_dim, np.float32))[0]
-    if method == "pca":
-        return z, INVERSE_NOTE["pca"]
-    if latent_dim == 1:
-        return z, f"The map is the latent line itself, so this is exactly z = {x:.2f}."
-    rest = ""
-    if latent_dim > 2:
-        rest = ", every other dimension held at 0" + ("" if cfg.autoencoder else " (the prior mean)")
-    return z, INVERSE_NOTE["latent"].format(x=x, y=y, rest=rest)
-
-
-def _point_details(i: int, recon: np.ndarray, samples: np.ndarray) -> None:
-    import pandas as pd  # not imported before it is needed: the first screen draws sooner
-
-    st.subheader(f"Image #{i} · class {_label_of(i)}")
-    c1, c2, c3 = st.columns([1, 1, 2])
-    with c1:
-        show_image(images[i], caption="the test image x", target=200)
-    with c2:
-        show_image(recon, caption="reconstruction: decode(mu)", target=200)
-    with c3:
-        if cfg.autoencoder:
-            st.info("An autoencoder has no q(z|x) to sample from: its code is the single point z = mu.")
-        else:
-            show_grid(samples, ncols=4, cell=96,
-                      caption=f"{N_POSTERIOR} samples z = mu + sigma * eps, eps ~ N(0, I), each decoded")
-    sigma = posterior.sigma_from_logvar(logvar[i])
-    table = {"mu": mu[i], "sigma": sigma}
-    if not cfg.autoencoder:
-        table["KL (nats)"] = posterior.mean_kl_per_dim(mu[i:i + 1], logvar[i:i + 1])
-    st.dataframe(pd.DataFrame(table, index=[f"z{d + 1}" for d in range(latent_dim)]).T.style.format("{:.3f}"),
-                 width="stretch")
-
-
-def _selection_details(chosen: MapChoice) -> None:
-    idx = np.asarray(chosen.points)
-    counts = np.bincount(labels[idx], minlength=len(class_names))
-    by_class = ", ".join(f"{_label_of(int(np.flatnonzero(labels == c)[0]))} {k:,}"
-                         for c, k in enumerate(counts) if k)
-    how = {"box": "in the box", "lasso": "in the lasso", "class": "of one class (legend)"}.get(chosen.how, "")
-    st.subheader(f"{len(idx):,} images selected {how}".strip())
-    st.caption(f"By class: {by_class}. The others are greyed on the map.")
-    shown = idx[:N_SHOWN]
-    show_grid(images[shown], ncols=12, cell=64,
-              caption=f"{'The first ' + str(len(shown)) + ' of them' if len(idx) > N_SHOWN else 'All of them'}: "
-                      f"images #{', #'.join(str(int(i)) for i in shown[:6])}{', ...' if len(shown) > 6 else ''}")
-
-
+chosen = ChosenImages(images, labels, class_names, mu, logvar, cfg)
 recon = samples = None
 with col_img:
     if target is None:
@@ -311,7 +239,7 @@ with col_img:
         recon, samples = posterior.decode_posterior(ckpt.model, mu[i], logvar[i], N_POSTERIOR, seed=i, y=y)
         st.markdown(f"### decode(mu) of image #{i}")
         show_image(recon, target=320 if not presenter else 240,
-                   caption=f"class {_label_of(i)}; mu = ({', '.join(f'{v:.2f}' for v in mu[i][:4])}"
+                   caption=f"class {chosen.label_of(i)}; mu = ({', '.join(f'{v:.2f}' for v in mu[i][:4])}"
                            f"{', ...' if latent_dim > 4 else ''})")
     elif target.kind == "points":
         from vae_core.latent import decode_batch
@@ -326,7 +254,7 @@ with col_img:
         st.markdown("### Decoded at the clicked spot")
         z_loc = note = None
         with friendly_errors("Going back from the map to latent space"):
-            z_loc, note = _location_latent(target.location)
+            z_loc, note = location_latent(proj, method, target.location, mu, autoencoder=cfg.autoencoder)
         if z_loc is not None:
             y = None
             if cfg.conditional:
@@ -337,8 +265,8 @@ with col_img:
             show_image(decode_batch(ckpt.model, z_loc[None], y)[0], target=320, caption=note)
 
 if target is not None and target.kind == "point":
-    _point_details(target.index, recon, samples)
+    chosen.point_details(target.index, recon, samples)
 elif target is not None and target.kind == "points":
-    _selection_details(target)
+    chosen.selection_details(target.points, target.how)
 if len(target.points if target else ()) > ELLIPSE_LIMIT and layers.sigma is not None:
     st.caption(f"On the map, 1-sigma ellipses are drawn for {ELLIPSE_LIMIT} of the selected images (an even share).")
