@@ -35,6 +35,7 @@ def test_every_bundled_model_ships_its_maps_of_every_stored_image(path):
             assert f[method].shape == (n, 2) and np.isfinite(f[method]).all()
             assert json.loads(str(f[f"{method}_params"]))["method"] == method
         assert str(f["tsne_backend"]) == "tsne-opentsne"
+        assert json.loads(str(f["tsne_params"]))["schedule"] == "full"  # made offline with openTSNE's defaults
 
 
 @pytest.mark.parametrize("name", ["digits-8d", "fashion-mnist-20d"])

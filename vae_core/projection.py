@@ -76,9 +76,10 @@ def tsne_backend(requested: str = "auto") -> str:
 
 
 # openTSNE's optimisation: (early-exaggeration iterations, then the rest), and how the repulsive forces are
-# computed. "fast" (the app's): half of openTSNE's default iterations, FFT interpolation and exact neighbours,
-# as good a map at 10,000 points (bench/projections.py) in about a third of the time; "full": openTSNE's defaults.
-TSNE_SCHEDULES = {"fast": {"early_exaggeration_iter": 125, "n_iter": 250, "negative_gradient_method": "fft"},
+# computed. "fast" (the app's, for a new model): a third of openTSNE's default iterations, FFT interpolation
+# and exact neighbours, as good a map at 10,000 points (bench/projections.py) in about a seventh of the time;
+# "full": openTSNE's defaults, for the maps that ship with the bundled models (made once, offline).
+TSNE_SCHEDULES = {"fast": {"early_exaggeration_iter": 75, "n_iter": 175, "negative_gradient_method": "fft"},
                   "full": {"early_exaggeration_iter": 250, "n_iter": 500}}
 EXACT_NEIGHBOURS_UP_TO = 20_000  # points: below this, exact nearest neighbours are faster than Annoy here
 

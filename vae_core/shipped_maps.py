@@ -106,14 +106,16 @@ def load(folder: str | os.PathLike | None, mu: np.ndarray, method: str) -> Proje
 def build(folder: str | os.PathLike, mu: np.ndarray, progress: Callable[[str, float, str], None] | None = None,
           methods: tuple[str, ...] = METHODS) -> Path:
     """Fit the maps of ``mu`` (the model's encoded test images) and write ``maps.npz`` into ``folder``.
-    t-SNE is openTSNE's and UMAP needs umap-learn: the rebuild step installs requirements-extras.txt."""
+    t-SNE is openTSNE's, with its default (full) schedule, and UMAP needs umap-learn: the rebuild step needs
+    requirements-extras.txt."""
     folder = Path(folder)
     report = progress or (lambda method, frac, text: None)
     if "umap" in methods and not has_module("umap"):
         raise RuntimeError("shipping a UMAP map needs umap-learn: pip install -r requirements-extras.txt")
     arrays: dict[str, np.ndarray] = {"format": np.int64(FORMAT), "fingerprint": np.array(_fingerprint(folder))}
     for method in methods:
-        options = {"tsne_backend": "opentsne"} if method == "tsne" else {}
+        # made once, offline: openTSNE's full schedule (the app's own is shorter: vae_core.projection)
+        options = {"tsne_backend": "opentsne", "tsne_schedule": "full"} if method == "tsne" else {}
         proj = Projection(method, **options).fit(mu, progress=lambda f, t, m=method: report(m, f, t))
         arrays[method] = np.asarray(proj.embedding_, np.float32)
         arrays[f"{method}_params"] = np.array(json.dumps(map_params(method, **options), sort_keys=True))
