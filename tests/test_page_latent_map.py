@@ -1,4 +1,6 @@
-"""The Latent map page, run headless through app.py with the bundled digits models."""
+"""The Latent map page, run headless through app.py with the bundled digits models: what the WebGL map
+component is given (ui/scatter_map.py's data, unpacked as the browser reads it) and what the page shows
+for the browser's choices (the component state the browser sends)."""
 from __future__ import annotations
 
 import json
@@ -12,6 +14,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 from ui.map_plot import MapTarget, latent_map_figure, parse_selection, sample_traces
+from ui.scatter_map import MapChoice, pack, parse_state, unpack
 from vae_core import map_layout, posterior
 from vae_core.activity import rank_dims
 from vae_core.checkpoints import load_checkpoint
@@ -26,6 +29,7 @@ DIGITS_2D = REPO / "checkpoints" / "digits-2d"
 DIGITS_8D = REPO / "checkpoints" / "digits-8d"
 # the page file as app.py names it in st.navigation
 PAGE = next(p for p in ("app_pages/latent_map.py", "pages/latent_map.py") if (REPO / p).is_file())
+MAP_COMPONENT = "vae_latent_map"
 
 pytestmark = pytest.mark.skipif(not (DIGITS_2D.is_dir() and DIGITS_8D.is_dir()),
                                 reason="the bundled digits checkpoints are not built (checkpoints/rebuild.sh)")
@@ -34,6 +38,10 @@ pytestmark = pytest.mark.skipif(not (DIGITS_2D.is_dir() and DIGITS_8D.is_dir()),
 @pytest.fixture(autouse=True)
 def app_home(tmp_path, monkeypatch):
     monkeypatch.setenv("VAE_EXPLORER_HOME", str(tmp_path / "home"))
+
+
+def map_elements(at: AppTest) -> list:
+    return [e for e in at._tree.get("bidi_component") if e.proto.component_name.endswith(MAP_COMPONENT)]
 
 
 class Page:
@@ -55,32 +63,39 @@ class Page:
         if widget_states is None:
             self.at.run()
         else:
-            self.at._run(widget_states)  # a Plotly selection: AppTest has no public way to send one
+            self.at._run(widget_states)  # a component's state: AppTest has no public way to send one
         assert not self.at.exception, self.at.exception
         return self
 
-    def spec(self) -> dict:
-        charts = self.at.get("plotly_chart")
-        assert len(charts) == 1
-        return json.loads(charts[0].proto.spec)
+    def data(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """What the map component was given: its JSON and its arrays, as the browser reads them."""
+        maps = map_elements(self.at)
+        assert len(maps) == 1
+        payload, parts = unpack(maps[0].proto.bytes)
+        dtypes = {p["name"]: p["dtype"] for p in payload["parts"]}
+        arrays = {k: np.frombuffer(v, dtype=dtypes[k]) for k, v in parts.items() if k != "images"}
+        if "xy" in arrays:
+            arrays["xy"] = arrays["xy"].reshape(-1, 2)
+        if "sigma" in arrays:
+            arrays["sigma"] = arrays["sigma"].reshape(-1, 2)
+        return payload, arrays
 
     def method(self, method: str):
         self.at.button_group(key="latent_map_method").set_value(method)
         self.run()
         deadline = time.monotonic() + 240
-        while not self.at.get("plotly_chart") and time.monotonic() < deadline:
+        while not map_elements(self.at) and time.monotonic() < deadline:
             time.sleep(0.25)  # t-SNE and UMAP compute in a background thread; the page shows their progress
             self.run()
         return self
 
-    def select(self, points: list[dict]):
-        """Send what the browser sends when a point of the chart is clicked."""
-        chart = self.at.get("plotly_chart")[0]
+    def choose(self, selection: dict):
+        """Send what the browser sends when something on the map is chosen (ui/js/scatter_map.js)."""
+        element = map_elements(self.at)[0]
         states = self.at._tree.get_widget_states()
-        ws = WidgetState(id=chart.proto.id)
-        indices = [p["point_index"] for p in points]
-        selection = {"points": points, "point_indices": indices, "box": [], "lasso": []}
-        ws.string_value = json.dumps({"selection": selection})
+        ws = WidgetState(id=element.proto.id)
+        self.seq = getattr(self, "seq", 0) + 1
+        ws.json_value = json.dumps({"selection": {"seq": self.seq, "location": None, **selection}})
         states.widgets.append(ws)
         return self.run(states)
 
@@ -111,33 +126,65 @@ def ck8():
     return load_checkpoint(DIGITS_8D)
 
 
-def test_native_2d_map_places_every_image_at_its_mu_with_one_trace_per_class(ck2):
+def test_native_2d_map_places_every_stored_image_at_its_mu(ck2):
     page = Page(DIGITS_2D)
-    traces = sample_traces(page.spec())
+    payload, arrays = page.data()
     labels = ck2.sample.labels
-    names = ck2.class_names
-    assert sorted(t["name"] for t in traces) == sorted(names[c] for c in np.unique(labels))
-    mu, _ = encode_dataset(ck2.model, ck2.sample.as_tensor())
-    for t in traces:
-        c = names.index(t["name"])
-        np.testing.assert_allclose(_decoded(t["x"]), mu[labels == c, 0], rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(_decoded(t["y"]), mu[labels == c, 1], rtol=1e-5, atol=1e-5)
-    assert page.spec()["layout"]["xaxis"]["title"]["text"] == "z1"
-    assert any("prior" in (t.get("name") or "") for t in page.spec()["data"])  # the 1-2-3 sigma circles
+    assert payload["n"] == len(labels) == len(arrays["xy"])  # every stored test image, none left out
+    np.testing.assert_array_equal(arrays["labels"], labels)
+    assert [c["name"] for c in payload["classes"]] == ck2.class_names
+    mu, logvar = encode_dataset(ck2.model, ck2.sample.as_tensor())
+    np.testing.assert_allclose(arrays["xy"], mu, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(arrays["sigma"], np.exp(0.5 * logvar), rtol=1e-4)  # the posteriors' ellipses
+    assert payload["axis_titles"] == ["z1", "z2"]
+    assert payload["prior"] == [1.0, 2.0, 3.0]  # the prior's 1-2-3 sigma contours
+    assert (payload["images"]["h"], payload["images"]["w"], payload["images"]["c"]) == (8, 8, 1)
+    x0, x1, y0, y1 = payload["extent"]
+    assert x1 - x0 == pytest.approx(y1 - y0)  # equal units on both latent axes
+    assert "All 360 stored test images." in page.texts()
+
+
+def test_the_hover_images_travel_when_the_browser_asks_and_once_per_request(ck2):
+    import zlib
+
+    page = Page(DIGITS_2D)
+    payload, raw = unpack(map_elements(page.at)[0].proto.bytes)
+    assert payload["images"]["key"] and "images" not in raw  # the first points go without them
+    page.ask = lambda n: page.run(_state(page, {"need_images": {"key": payload["images"]["key"], "n": n}}))
+    page.ask(1)  # what the browser sends once it has drawn the points
+    payload, raw = unpack(map_elements(page.at)[0].proto.bytes)
+    sheet = np.frombuffer(zlib.decompress(raw["images"]), np.uint8).reshape(ck2.sample.images.shape)
+    np.testing.assert_array_equal(sheet, ck2.sample.images)  # one sheet of every stored image
+    page.at.toggle(key="latent_map_density").set_value(True)
+    page.run()
+    payload, raw = unpack(map_elements(page.at)[0].proto.bytes)
+    assert payload["density"] is True and "xy" in raw
+    assert "images" not in raw  # the same request is answered once
+    page.ask(2)  # a window that lost them (a reload) asks again
+    assert "images" in unpack(map_elements(page.at)[0].proto.bytes)[1]
+
+
+def _state(page, state: dict):
+    element = map_elements(page.at)[0]
+    states = page.at._tree.get_widget_states()
+    ws = WidgetState(id=element.proto.id)
+    ws.json_value = json.dumps(state)
+    states.widgets.append(ws)
+    return states
 
 
 @pytest.mark.parametrize("model", [DIGITS_2D, DIGITS_8D], ids=["2d", "8d"])
 def test_every_installed_method_draws_a_different_map(model):
     page = Page(model)
-    specs = {"latent": page.spec()}
+    xs = {"latent": page.data()[1]["xy"][:, 0]}
     for method, reason in available_methods().items():
         if method == "latent" or reason:
             continue
         page.method(method)
-        specs[method] = page.spec()
-        assert specs[method]["layout"]["xaxis"]["title"]["text"] == f"{LABELS[method]} 1"
-        assert len(sample_traces(specs[method])) == 10
-    xs = {m: _decoded(sample_traces(s)[0]["x"]) for m, s in specs.items()}
+        payload, arrays = page.data()
+        assert payload["axis_titles"][0] == f"{LABELS[method]} 1"
+        assert payload["n"] == 360 and payload["prior"] == []
+        xs[method] = arrays["xy"][:, 0]
     assert len(xs) >= 3
     for a in xs:
         for b in xs:
@@ -154,20 +201,16 @@ def test_8d_native_axes_default_to_the_most_active_dims_and_can_be_changed(ck8):
     other = next(d for d in range(8) if d not in top)
     dx.set_value(other)
     page.run()
-    spec = page.spec()
-    assert spec["layout"]["xaxis"]["title"]["text"] == f"z{other + 1}"
-    t = sample_traces(spec)[0]
-    c = ck8.class_names.index(t["name"])
-    np.testing.assert_allclose(_decoded(t["x"]), mu[ck8.sample.labels == c, other], rtol=1e-5, atol=1e-5)
+    payload, arrays = page.data()
+    assert payload["axis_titles"][0] == f"z{other + 1}"
+    np.testing.assert_allclose(arrays["xy"][:, 0], mu[:, other], rtol=1e-5, atol=1e-5)
 
 
 def test_clicking_a_point_shows_the_image_its_reconstruction_and_posterior_samples(ck2):
     page = Page(DIGITS_2D)
     assert page.images() == []  # nothing chosen yet
-    trace = sample_traces(page.spec())[0]
-    i = int(trace["customdata"][2][0])
-    page.select([{"curve_number": 4, "point_number": 2, "point_index": 2, "x": 0.0, "y": 0.0,
-                  "customdata": trace["customdata"][2]}])
+    i = 17
+    page.choose({"kind": "click", "points": [i]})
     assert any(f"image #{i}" in m.value for m in page.at.markdown)
     # the large decode(mu), the original, the reconstruction, and one grid of q(z|x) samples
     assert len(page.images()) == 4
@@ -175,19 +218,73 @@ def test_clicking_a_point_shows_the_image_its_reconstruction_and_posterior_sampl
     table = page.at.dataframe[0].value
     np.testing.assert_allclose(table.loc["mu"].to_numpy(dtype=float), mu[i], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(table.loc["sigma"].to_numpy(dtype=float), np.exp(0.5 * logvar[i]), rtol=1e-5)
+    assert page.at.query_params["point"] == str(i)
     first = page.images()
     # a click on empty space decodes that location instead: one large image, different from before
-    page.select([{"curve_number": 0, "point_number": 5, "point_index": 5, "x": 2.5, "y": -2.5,
-                  "customdata": {"0": -1}}])
+    page.choose({"kind": "location", "points": [], "location": [2.5, -2.5]})
     assert len(page.images()) == 1 and page.images()[0] not in first
     assert "exactly z = (2.50, -2.50)" in page.texts()
 
 
+def test_a_box_or_lasso_selection_shows_the_selected_images_and_counts_them_by_class(ck2):
+    page = Page(DIGITS_2D)
+    chosen = list(range(0, 360, 9))  # 40 images
+    page.choose({"kind": "lasso", "points": chosen})
+    labels = ck2.sample.labels
+    titles = [s.value for s in page.at.subheader]
+    assert "40 images selected in the lasso" in titles
+    counts = np.bincount(labels[chosen], minlength=10)
+    by_class = ", ".join(f"{c} {k}" for c, k in enumerate(counts) if k)
+    assert f"By class: {by_class}." in page.texts()
+    grids = [img for img in page.at.get("image") if any("images #0, #9, #18" in c for c in img.captions)]
+    assert len(grids) == 1  # the selected images, shown in the page
+    page.choose({"kind": "box", "points": [5, 6]})
+    assert "2 images selected in the box" in [s.value for s in page.at.subheader]
+    page.choose({"kind": "none", "points": []})
+    assert not [s.value for s in page.at.subheader if "selected" in s.value]
+
+
 def test_a_click_elsewhere_on_the_tsne_map_decodes_the_nearest_image(ck8):
     page = Page(DIGITS_8D).method("tsne")
-    page.select([{"curve_number": 0, "point_number": 0, "point_index": 0, "x": 1e3, "y": 1e3, "customdata": [-1]}])
+    page.choose({"kind": "location", "points": [], "location": [1e3, 1e3]})
     note = page.texts()
     assert "t-SNE has no inverse map" in note and "nearest encoded image" in note
+
+
+def test_a_link_to_a_point_is_shown_and_handed_to_the_browser(ck2):
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.query_params.update({"model": "digits-2d", "point": "12"})
+    at.run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("Image #12 ") for s in at.subheader)
+    payload, _ = unpack(map_elements(at)[0].proto.bytes)
+    assert payload["select"]["points"] == [12] and payload["select"]["token"] >= 1
+
+
+def test_parse_state_reads_only_what_the_map_can_send():
+    assert parse_state({}, 10) is None
+    assert parse_state({"selection": {"kind": "click", "points": [3]}}, 10) == MapChoice("point", (3,), how="click")
+    assert parse_state({"selection": {"kind": "box", "points": [3, 4, "x", 99]}}, 10) == \
+        MapChoice("points", (3, 4), how="box")
+    assert parse_state({"selection": {"kind": "location", "location": [0.5, -1.5]}}, 10) == \
+        MapChoice("location", location=(0.5, -1.5), how="click")
+    for bad in ({"kind": "location", "location": ["nan", 0]}, {"kind": "lasso", "points": [-1, 10]},
+                {"kind": "drop table", "points": [1]}, {"kind": "none", "points": []}, "x"):
+        assert parse_state({"selection": bad}, 10) is None, bad
+
+
+def test_pack_lays_parts_on_8_byte_boundaries_and_unpacks_them():
+    xy = np.arange(6, dtype=np.float32)
+    data = pack({"a": 1}, {"xy": (xy, False), "labels": (np.array([1, 2, 3], np.uint16), False), "z": (b"abc", True)})
+    payload, parts = unpack(data)
+    assert payload["a"] == 1
+    assert all(p["offset"] % 8 == 0 for p in payload["parts"])
+    n = int(np.frombuffer(data[:4], "<u4")[0])
+    assert (4 + n + (-(4 + n) % 8)) % 8 == 0 and data[4 + n:4 + n + (-(4 + n) % 8)] == b"\0" * (-(4 + n) % 8)
+    np.testing.assert_array_equal(np.frombuffer(parts["xy"], np.float32), xy)
+    assert parts["z"] == b"abc" and np.frombuffer(parts["labels"], np.uint16).tolist() == [1, 2, 3]
+    with pytest.raises(ValueError, match="dtype int64"):
+        pack({}, {"bad": (np.zeros(2, np.int64), False)})
 
 
 def test_parse_selection_tells_images_from_locations():
@@ -253,3 +350,22 @@ def test_the_decoder_panel_first_shows_the_decoders_image_of_z_zero(which, ck2, 
     mu = numpy_model.encode(ck.config, ck.arrays, ck.sample.as_array(), ck.sample.labels)[0]
     dx, dy = rank_dims(mu.var(0), 2) if ck.config.latent_dim > 2 else (0, 1)
     assert f"z{dx + 1} = 0.00, z{dy + 1} = 0.00" in still[0]  # the map's axes, as the browser's readout says
+
+
+def test_every_image_of_the_dataset_on_demand(ck2):
+    from vae_core.data import load_digits_split
+
+    page = Page(DIGITS_2D)
+    stored, _ = page.data()
+    stored_xy = page.data()[1]["xy"].copy()
+    assert page.at.button_group(key="latent_map_points").value == "stored"
+    page.at.button_group(key="latent_map_points").set_value("all")
+    page.run()
+    payload, arrays = page.data()
+    split = load_digits_split(0.2, 0)
+    assert payload["n"] == len(split.test.labels) + len(split.train.labels) == 1797
+    np.testing.assert_array_equal(arrays["labels"][:360], ck2.sample.labels)  # the test images first, in order
+    np.testing.assert_allclose(arrays["xy"][:360], stored_xy, atol=1e-4)
+    np.testing.assert_array_equal(arrays["labels"][360:], split.train.labels.numpy())
+    assert payload["view_id"] != stored["view_id"]  # the browser resets its view for the new points
+    assert "All 1,797 images of the dataset (train and test)." in page.texts()

@@ -3,7 +3,6 @@ q(z|x), the ELBO after optimising q's mu and sigma for that image alone, and log
 stored images."""
 from __future__ import annotations
 
-import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 import torch

@@ -48,6 +48,7 @@ _POINTER_CSS = """
 .vae-pointer canvas { image-rendering: pixelated; image-rendering: crisp-edges; border-radius: 6px;
   border: 1px solid #ccc; background: #000; }
 .vae-pointer .readout { font-size: 1.05rem; font-variant-numeric: tabular-nums; color: #444; margin-top: .3rem; }
+.vae-pointer.presenter .readout { font-size: 22px; color: #222; }
 """
 _sliders_component = st.components.v2.component(
     "vae_live_sliders", html=_SLIDERS_HTML, css=(_JS / "live_sliders.css").read_text(),
@@ -133,9 +134,10 @@ def _readout(z: np.ndarray, dims: tuple[int, int | None]) -> str:
     return text + (f", z{dy + 1} = {float(z[dy]):.2f}" if dy is not None else "")
 
 
-def pointer_decoder(loaded: LoadedModel, chart_key: str, base: np.ndarray, dims: tuple[int, int | None], *, label: int = 0,
-                    size: int = 300, key: str = "pointer_decoder") -> bool:
-    """Decode the latent point under the mouse on the Plotly chart drawn with ``key=chart_key``.
+def pointer_decoder(loaded: LoadedModel, chart_key: str, base: np.ndarray, dims: tuple[int, int | None], *,
+                    label: int = 0, size: int = 300, key: str = "pointer_decoder", presenter: bool = False) -> bool:
+    """Decode the latent point under the mouse on the latent map drawn with ``key=chart_key``
+    (ui/scatter_map.py, whose browser code sends the map coordinates under the mouse).
 
     The chart's x and y are latent coordinates ``dims`` (y None for a 1-D latent); the other
     coordinates stay at ``base``. Returns False when the decoder cannot run in the browser.
@@ -158,8 +160,8 @@ def pointer_decoder(loaded: LoadedModel, chart_key: str, base: np.ndarray, dims:
                 f'height="{height}" style="image-rendering:pixelated;border-radius:6px;border:1px solid #ccc;'
                 f'background:#000"><div style="font-size:1.05rem;color:#444;margin-top:.3rem">'
                 f'{_readout(base, dims)}</div></div>', unsafe_allow_html=True)
-    data.update({"selector": f".st-key-{chart_key}", "base": [float(v) for v in base],
+    data.update({"chart_key": chart_key, "base": [float(v) for v in base],
                  "dims": [int(dims[0]), None if dims[1] is None else int(dims[1])], "label": int(label),
-                 "size": size})
+                 "size": size, "presenter": bool(presenter)})
     _pointer_component(key=key, data=component_data(data, weights), on_loaded_change=lambda: None)
     return True

@@ -27,7 +27,8 @@ from vae_core.map_image import MapCanvas
 from vae_core.map_layout import square_extent
 from vae_core.projection import Projection
 from vae_core.projection_cache import load, load_or_fit, map_params, model_fingerprint
-from vae_core.render import thumbnail_sprite, to_png, to_uint8
+from vae_core.render import thumbnail_sprite
+from vae_core.shipped_maps import load as load_shipped, to_png, to_uint8
 from vae_core.sliders import SliderSpace
 
 from .model_choices import stamp
@@ -124,30 +125,45 @@ class LoadedModel:
 
     # ------------------------------------------------------------------ maps
 
-    def fitted_projection(self, method: str, dims: tuple[int, int]) -> Projection | None:
+    def map_points_mu(self, points: str) -> tuple[np.ndarray, str | None]:
+        """The encodings a map is fitted on, and the checkpoint folder whose disk cache keeps it: the stored
+        sample's, or every image of the dataset's (ui.map_points; not kept on disk)."""
+        if points == "stored":
+            return self.encodings()[0], self.path
+        from .map_points import all_points_mu
+
+        return all_points_mu(self), None
+
+    def fitted_projection(self, method: str, dims: tuple[int, int], points: str = "stored") -> Projection | None:
         """The map of this model's encodings by method on dims, if it has been fitted here."""
         with self._lock:
-            return self._values.get(("projection", method, tuple(dims)))
+            return self._values.get(("projection", method, tuple(int(d) for d in dims), points))
 
     def stored_projection(self, method: str, dims: tuple[int, int]) -> Projection | None:
-        """The map as stored on disk by an earlier fit (of these weights and images), kept; None if there is none."""
+        """The stored images' map as it shipped with the model (vae_core.shipped_maps) or as stored on disk by an
+        earlier fit of these weights and images, kept; None if there is none."""
         dims = tuple(int(d) for d in dims)
-        fingerprint = self._once("fingerprint", lambda: model_fingerprint(self.path))
-        found = load(fingerprint, self.encodings()[0], map_params(method, dims))
+        mu = self.encodings()[0]
+        found = load_shipped(self.path, mu, method)
+        if found is None:
+            fingerprint = self._once("fingerprint", lambda: model_fingerprint(self.path))
+            found = load(fingerprint, mu, map_params(method, dims))
         if found is None:
             return None
         with self._lock:
-            return self._values.setdefault(("projection", method, dims), found)
+            return self._values.setdefault(("projection", method, dims, "stored"), found)
 
     def fit_projection(self, method: str, dims: tuple[int, int],
-                       progress: Callable[[float, str], None] | None = None) -> Projection:
-        """The map fitted (or read from the disk cache, vae_core.projection_cache) and kept. It blocks: pages go
-        through ui.projection_jobs.projection, which computes the slow ones in the background."""
-        key = ("projection", method, tuple(int(d) for d in dims))
-        found = self.fitted_projection(method, dims)
+                       progress: Callable[[float, str], None] | None = None, points: str = "stored") -> Projection:
+        """The map fitted (or read from the model's shipped maps or the disk cache, vae_core.projection_cache)
+        and kept. It blocks: pages go through ui.projection_jobs.projection, which computes the slow ones in
+        the background. ``points``: "stored" (the stored test images) or "all" (ui.map_points)."""
+        key = ("projection", method, tuple(int(d) for d in dims), points)
+        found = self.fitted_projection(method, dims, points)
         if found is not None:
             return found
-        proj = load_or_fit(self.path, self.encodings()[0], method, dims=key[2], progress=progress)
+        mu, cache_dir = self.map_points_mu(points)
+        proj = load_or_fit(cache_dir, mu, method, dims=key[2], progress=progress)
         with self._lock:
             return self._values.setdefault(key, proj)
 

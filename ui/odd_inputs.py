@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from vae_core.typicality import scores
 

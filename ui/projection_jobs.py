@@ -94,7 +94,7 @@ def projection_jobs() -> ProjectionJobs:
     return ProjectionJobs()
 
 
-def projection(loaded: LoadedModel, method: str, dims: tuple[int, int] = (0, 1), *,
+def projection(loaded: LoadedModel, method: str, dims: tuple[int, int] = (0, 1), *, points: str = "stored",
                background: bool = True) -> Projection | None:
     """A model's map by ``method`` (on latent ``dims`` for the native plane): the one way pages ask for one.
 
@@ -103,27 +103,28 @@ def projection(loaded: LoadedModel, method: str, dims: tuple[int, int] = (0, 1),
     map is computed with a progress bar: in the background (returns None meanwhile, or the map if it is
     ready within GRACE_SECONDS; the bar follows the computation and reruns the page when it ends), or, with
     ``background=False``, here while the page waits. A failed computation raises its error here, once, for
-    the page to show; asking again starts a new one."""
+    the page to show; asking again starts a new one. ``points``: the stored test images' map ("stored", which
+    a bundled model ships), or every image of the dataset's ("all", ui.map_points)."""
     dims = tuple(int(d) for d in dims)
-    found = loaded.fitted_projection(method, dims)
+    found = loaded.fitted_projection(method, dims, points)
     if found is not None:
         return found
     if method not in CACHED_METHODS or not background:
-        n = len(loaded.encodings()[0])
+        n = len(loaded.map_points_mu(points)[0])
         bar = st.progress(0.0, text=f"Computing the {LABELS[method]} map of {n:,} points...")
         try:
-            return loaded.fit_projection(method, dims,
+            return loaded.fit_projection(method, dims, points=points,
                                          progress=lambda f, t: bar.progress(float(min(max(f, 0), 1)), text=t))
         finally:
             bar.empty()
-    key = (loaded.path, loaded.stamp, method, dims)
+    key = (loaded.path, loaded.stamp, method, dims, points)
     jobs = projection_jobs()
     if jobs.get(key) is None:
-        found = loaded.stored_projection(method, dims)
+        found = loaded.stored_projection(method, dims) if points == "stored" else None
         if found is not None:
             return found
-        what = f"the {LABELS[method]} map of {len(loaded.encodings()[0]):,} points"
-        job = jobs.start(key, what, lambda report: loaded.fit_projection(method, dims, progress=report))
+        what = f"the {LABELS[method]} map of {len(loaded.map_points_mu(points)[0]):,} points"
+        job = jobs.start(key, what, lambda report: loaded.fit_projection(method, dims, progress=report, points=points))
         job.done.wait(GRACE_SECONDS)  # only when just started: later reruns of the page are not held up
     finished = jobs.collect(key)
     if finished is not None:

@@ -12,7 +12,7 @@ from vae_core.families import Family, Member, family_of, load_families
 from vae_core.paths import BUNDLED_DIR
 from vae_core.render import to_uint8
 
-from . import presenter, url_state
+from . import url_state
 from .images import show_grid
 from .loaded_model import loaded_model
 from .map_plot import hall_style

@@ -6,7 +6,10 @@ Layout of a checkpoint folder::
     model.safetensors      the model's state_dict (tensors only)
     meta.json              dataset, epochs, metrics, history, seed, date, command, data source,
                            and the SHA-256 of every other file
-    sample.npz             optional: a few test images (uint8) with labels and class names
+    sample.npz             optional: a few test images (uint8) with labels and class names; a bundled
+                           model names a dataset's test split shared by its models instead
+                           (meta.json's "shared_sample", vae_core.shared_sample)
+    maps.npz               optional: the model's PCA, t-SNE and UMAP maps (vae_core.shipped_maps)
     optimizer.safetensors  optional: Adam's moments, to resume training
 
 Loading never unpickles anything: safetensors holds raw tensors, JSON holds
@@ -53,6 +56,7 @@ WEIGHTS_FILE = "model.safetensors"
 META_FILE = "meta.json"
 SAMPLE_FILE = "sample.npz"
 OPTIMIZER_FILE = "optimizer.safetensors"
+MAPS_FILE = "maps.npz"
 HASHED_FILES = (CONFIG_FILE, WEIGHTS_FILE, SAMPLE_FILE, OPTIMIZER_FILE, HISTORY_FILE)
 
 
@@ -341,10 +345,17 @@ def _build_model(cfg: ModelConfig, arrays: dict[str, np.ndarray], device, frozen
     return model.requires_grad_(not frozen).to(device).eval()
 
 
-def _load_sample(folder: Path) -> Sample | None:
+def _load_sample(folder: Path, meta: dict) -> Sample | None:
     f = folder / SAMPLE_FILE
     if not f.is_file():
-        return None
+        from .shared_sample import load
+
+        return load(folder, meta)  # None unless meta.json names a test split shared by its dataset's models
+    return read_sample(f)
+
+
+def read_sample(f: Path) -> Sample:
+    """A ``sample.npz`` file, read without unpickling and checked."""
     try:
         with np.load(f, allow_pickle=False) as data:
             images, labels = data["images"], data["labels"].astype(np.int64)
@@ -401,7 +412,7 @@ def _load_once(folder: Path, device, *, with_optimizer: bool, lazy: bool) -> Che
     meta = _read_json(folder / META_FILE)
     _check_hashes(folder, meta)
     arrays = _read_weights(folder, cfg)
-    ckpt = Checkpoint(path=folder, config=cfg, meta=meta, sample=_load_sample(folder), arrays=arrays, device=device,
+    ckpt = Checkpoint(path=folder, config=cfg, meta=meta, sample=_load_sample(folder, meta), arrays=arrays, device=device,
                       frozen=lazy)
     if not lazy:
         ckpt.model  # noqa: B018  (build it now)
@@ -429,7 +440,7 @@ def list_checkpoints(root: str | os.PathLike) -> list[Path]:
     return sorted(p for p in r.iterdir() if not p.name.startswith(".") and is_checkpoint(p))
 
 
-ARCHIVE_FILES = (CONFIG_FILE, WEIGHTS_FILE, META_FILE, SAMPLE_FILE, OPTIMIZER_FILE, HISTORY_FILE)
+ARCHIVE_FILES = (CONFIG_FILE, WEIGHTS_FILE, META_FILE, SAMPLE_FILE, OPTIMIZER_FILE, HISTORY_FILE, MAPS_FILE)
 MAX_ARCHIVE_BYTES = 200 * 1024 * 1024  # default limit on an uploaded archive, packed and unpacked
 UPLOAD_LIMIT_ENV = "VAE_MAX_UPLOAD_MB"
 
@@ -457,11 +468,16 @@ def export_zip(path: str | os.PathLike) -> bytes:
     import io
     import zipfile
 
+    from .shared_sample import archive_files
+
     folder = Path(path)
+    written = archive_files(folder)  # a shared test split goes in as the archive's own sample.npz
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name in ARCHIVE_FILES:
-            if (folder / name).is_file():
+            if name in written:
+                zf.writestr(name, written[name])
+            elif (folder / name).is_file():
                 zf.write(folder / name, arcname=name)
     return buf.getvalue()
 

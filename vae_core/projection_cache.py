@@ -47,7 +47,10 @@ def projections_dir() -> Path:
 
 
 def model_fingerprint(checkpoint_dir: str | os.PathLike) -> str:
-    """SHA-256 of the checkpoint's weights and stored sample (the sample is what the maps show)."""
+    """SHA-256 of the checkpoint's weights and stored sample (the sample is what the maps show; a bundled
+    model's shared test split counts by its pinned SHA-256, vae_core.shared_sample)."""
+    from .shared_sample import sha256_of
+
     digest = hashlib.sha256()
     for name in (WEIGHTS_FILE, SAMPLE_FILE):
         path = Path(checkpoint_dir) / name
@@ -59,6 +62,9 @@ def model_fingerprint(checkpoint_dir: str | os.PathLike) -> str:
         except FileNotFoundError:
             digest.update(b"missing")
         digest.update(b"\0")
+    shared = sha256_of(checkpoint_dir)
+    if shared is not None:
+        digest.update(b"shared_sample\0" + shared.encode())
     return digest.hexdigest()
 
 
@@ -68,6 +74,8 @@ def map_params(method: str, dims: tuple[int, int] = (0, 1), **options) -> dict:
     params = {"method": method, "random_state": proj.random_state}
     if method == "tsne":
         params.update(perplexity=float(proj.perplexity), backend=tsne_backend(proj.tsne_backend))
+        if params["backend"] == "opentsne":
+            params["schedule"] = proj.tsne_schedule
     elif method == "umap":
         params.update(n_neighbors=int(proj.n_neighbors))
     else:
@@ -156,6 +164,13 @@ def load_or_fit(checkpoint_dir: str | os.PathLike | None, mu: np.ndarray, method
     checkpoint_dir None: fit without the cache. options: Projection's keyword arguments."""
     report = progress or (lambda frac, text: None)
     dims = tuple(int(d) for d in dims)
+    if checkpoint_dir is not None and not options:
+        from .shipped_maps import load as load_shipped
+
+        shipped = load_shipped(checkpoint_dir, mu, method)  # a bundled model's own map (vae_core.shipped_maps)
+        if shipped is not None:
+            report(1.0, "shipped with the model")
+            return shipped
     cached = checkpoint_dir is not None and method in CACHED_METHODS
     if cached:
         fingerprint = model_fingerprint(checkpoint_dir)

@@ -1,5 +1,5 @@
-// Decode under the pointer: moving the mouse over the latent map's plotting area decodes that
-// point of the latent plane here, in the browser, and draws it on this component's canvas.
+// Decode under the pointer: moving the mouse over the latent map decodes that point of the latent
+// plane here, in the browser, and draws it on this component's canvas.
 
 export default function (component) {
   const { parentElement, setStateValue } = component;
@@ -10,6 +10,7 @@ export default function (component) {
   const root = parentElement.querySelector(".vae-pointer");
   const canvas = root.querySelector("canvas");
   const readout = root.querySelector(".readout");
+  root.classList.toggle("presenter", !!data.presenter);  // large type for the back of a hall
   sizeCanvas(canvas, model.spec, data.size);
   const z = Float32Array.from(data.base);
   const [dx, dy] = data.dims;
@@ -24,30 +25,16 @@ export default function (component) {
   render(z[dx], dy !== null && dy !== undefined ? z[dy] : 0);
   hideStill();
 
+  // The latent map (ui/js/scatter_map.js) sends the map coordinates under the mouse as a window event.
   const state = (window.__vaeMapPointer = window.__vaeMapPointer || { gen: 0 });
   const gen = ++state.gen;
-  const onMove = (gd) => (ev) => {
-    if (state.gen !== gen) return;
-    const layout = gd._fullLayout;
-    if (!layout || !layout.xaxis || !layout.yaxis) return;
-    const rect = gd.getBoundingClientRect();
-    const xa = layout.xaxis, ya = layout.yaxis;
-    const px = ev.clientX - rect.left - xa._offset, py = ev.clientY - rect.top - ya._offset;
-    if (px < 0 || py < 0 || px > xa._length || py > ya._length) return;
-    render(xa.p2c(px), ya.p2c(py));
+  if (state.listener) window.removeEventListener("vae-map-pointer", state.listener);
+  state.listener = (ev) => {
+    if (state.gen !== gen || !ev.detail || ev.detail.key !== data.chart_key) return;
+    render(ev.detail.x, ev.detail.y);
   };
-  const attach = () => {
-    document.querySelectorAll(data.selector + " .js-plotly-plot").forEach((gd) => {
-      if (gd.__vaePointerGen === gen) return;
-      if (gd.__vaePointerHandler) gd.removeEventListener("mousemove", gd.__vaePointerHandler);
-      gd.__vaePointerGen = gen;
-      gd.__vaePointerHandler = onMove(gd);
-      gd.addEventListener("mousemove", gd.__vaePointerHandler);
-    });
-  };
-  attach();
-  const timer = setInterval(() => { if (state.gen !== gen) { clearInterval(timer); return; } attach(); }, 500);
-  return () => clearInterval(timer);
+  window.addEventListener("vae-map-pointer", state.listener);
+  return () => {};
 }
 
 // The page shows the server's image of the same z until this component draws (ui/live_decoder.py):

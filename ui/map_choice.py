@@ -1,0 +1,98 @@
+"""What the latent map's chosen images are: a map location taken back to latent space, one image's
+posterior q(z|x), and a selection of many images, shown beside and below the map (pages/latent_map.py)."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from vae_core import posterior
+from vae_core.variants.base import Variant
+from vae_core.projection import Projection, available_methods
+
+from .images import show_grid, show_image
+
+N_POSTERIOR = 8  # images decoded from samples of q(z|x) for a clicked point
+N_SHOWN = 48  # selected images shown below the map
+INVERSE_NOTE = {
+    "latent": "The map is the latent plane itself, so this is exactly z = ({x:.2f}, {y:.2f}){rest}.",
+    "pca": "PCA's inverse: the latent point on the fitted plane that projects to this spot.",
+    "umap": "UMAP's inverse_transform: a latent point interpolated from the encoded neighbours of this spot.",
+    "tsne": "t-SNE has no inverse map: this is the mu of the nearest encoded image (#{nearest}), decoded.",
+    "umap-nearest": "UMAP's inverse needs umap-learn (pip install umap-learn): this is the mu of the nearest "
+                    "encoded image (#{nearest}), decoded.",
+}
+
+
+def location_latent(proj: Projection, method: str, xy: tuple[float, float], mu: np.ndarray, *,
+                    has_prior: bool) -> tuple[np.ndarray, str]:
+    """The latent point for a clicked map location and a sentence saying how it was found."""
+    x, y = xy
+    latent_dim = mu.shape[1]
+    if method == "tsne" or (method == "umap" and available_methods().get("umap") is not None):
+        nearest = int(proj.nearest([[x, y]])[0])
+        return mu[nearest], INVERSE_NOTE["tsne" if method == "tsne" else "umap-nearest"].format(nearest=nearest)
+    if method == "umap":
+        with st.spinner("UMAP inverse_transform..."):
+            z = proj.inverse_transform([[x, y]])[0]
+        return z, INVERSE_NOTE["umap"]
+    z = proj.inverse_transform([[x, y]], base=np.zeros(latent_dim, np.float32))[0]
+    if method == "pca":
+        return z, INVERSE_NOTE["pca"]
+    if latent_dim == 1:
+        return z, f"The map is the latent line itself, so this is exactly z = {x:.2f}."
+    rest = ""
+    if latent_dim > 2:
+        rest = ", every other dimension held at 0" + (" (the prior mean)" if has_prior else "")
+    return z, INVERSE_NOTE["latent"].format(x=x, y=y, rest=rest)
+
+
+class ChosenImages:
+    """The map's images with their encodings, for what is shown of the chosen ones."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, class_names: list[str], mu: np.ndarray,
+                 logvar: np.ndarray, kind: Variant):
+        self.images, self.labels, self.class_names = images, labels, class_names
+        self.mu, self.logvar, self.kind = mu, logvar, kind
+
+    def label_of(self, i: int) -> str:
+        c = int(self.labels[i])
+        return self.class_names[c] if c < len(self.class_names) else str(c)
+
+    def point_details(self, i: int, recon: np.ndarray, samples: np.ndarray) -> None:
+        """One image: x, its reconstruction, samples from q(z|x), and mu, sigma and KL per dimension."""
+        import pandas as pd  # not imported before it is needed: the first screen draws sooner
+
+        mu, logvar, kind = self.mu, self.logvar, self.kind
+        st.subheader(f"Image #{i} · class {self.label_of(i)}")
+        c1, c2, c3 = st.columns([1, 1, 2])
+        with c1:
+            show_image(self.images[i], caption="the test image x", target=200)
+        with c2:
+            show_image(recon, caption="reconstruction: decode(mu)", target=200)
+        with c3:
+            if not kind.gaussian_posterior:
+                st.info("An autoencoder has no q(z|x) to sample from: its code is the single point z = mu.")
+            else:
+                show_grid(samples, ncols=4, cell=96,
+                          caption=f"{N_POSTERIOR} samples z = mu + sigma * eps, eps ~ N(0, I), each decoded")
+        table = {"mu": mu[i], "sigma": posterior.sigma_from_logvar(logvar[i])}
+        kl_dims = kind.kl_per_dim(mu[i:i + 1], logvar[i:i + 1]) if kind.has_prior else None
+        if kl_dims is not None:
+            table["KL (nats)"] = kl_dims[0]
+        st.dataframe(pd.DataFrame(table, index=[f"z{d + 1}" for d in range(mu.shape[1])]).T.style.format("{:.3f}"),
+                     width="stretch")
+
+    def selection_details(self, points: tuple[int, ...], how: str) -> None:
+        """Many images (a box, a lasso, a class): how many of each class, and the first N_SHOWN of them."""
+        idx = np.asarray(points)
+        counts = np.bincount(self.labels[idx], minlength=len(self.class_names))
+        by_class = ", ".join(f"{self.label_of(int(np.flatnonzero(self.labels == c)[0]))} {k:,}"
+                             for c, k in enumerate(counts) if k)
+        where = {"box": "in the box", "lasso": "in the lasso", "class": "of one class (legend)"}.get(how, "")
+        st.subheader(f"{len(idx):,} images selected {where}".strip())
+        st.caption(f"By class: {by_class}. The others are greyed on the map.")
+        shown = idx[:N_SHOWN]
+        which = f"The first {len(shown)} of them" if len(idx) > N_SHOWN else "All of them"
+        show_grid(self.images[shown], ncols=12, cell=64,
+                  caption=f"{which}: images #{', #'.join(str(int(i)) for i in shown[:6])}"
+                          f"{', ...' if len(shown) > 6 else ''}")

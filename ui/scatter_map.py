@@ -1,0 +1,201 @@
+"""The latent map as a WebGL scatter: a components v2 component over regl.
+
+The browser code is ui/vendor/map_libs.js (regl, d3-scale, d3-contour from npm, pinned and bundled by
+ui/vendor/build/build.sh), then ui/js/map_gl.js (the points on WebGL) and ui/js/scatter_map.js (the
+figure around them); the app sends it with the component, so nothing is fetched from elsewhere. Every
+point is drawn, up to MAX_POINTS.
+
+What goes to the browser (``pack``): a JSON header, then binary parts: the map coordinates (float32),
+the class labels (uint16), the posterior's sigma on the two axes (float32, native plane only) and the
+images for the hover preview (uint8, deflated, sent once per request: the browser keeps them by key and
+asks for them, state ``need_images`` = {key, n}, once it has drawn the points and whenever it lacks them).
+What comes back: the state ``selection`` = {seq, kind, points, location}, read by :func:`parse_state`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import streamlit as st
+
+MAX_POINTS = 70_000
+ELLIPSE_LIMIT = 60  # posterior ellipses drawn for at most this many selected points (an even share)
+FONT_PX = 15  # tick labels and legend text
+FONT_PX_PRESENTER = 22  # at least 20 px for the back of a lecture hall
+SERVED_KEY = "_map_images_served"  # map key -> the browser's last request for images that was answered
+
+_JS = Path(__file__).parent / "js"
+_LIBS = (Path(__file__).parent / "vendor" / "map_libs.js").read_text()
+JS = _LIBS + "\n" + (_JS / "map_gl.js").read_text() + "\n" + (_JS / "scatter_map.js").read_text()
+CSS = (_JS / "scatter_map.css").read_text()
+_component = st.components.v2.component("vae_latent_map", html='<div class="vae-map"></div>', css=CSS, js=JS)
+
+_DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.uint16): "uint16", np.dtype(np.uint8): "uint8"}
+
+
+@dataclass(frozen=True)
+class MapChoice:
+    """What the browser chose on the map: one image, several (box, lasso, a class from the legend), or
+    a location to decode. ``points`` are indices into the map's points."""
+
+    kind: str  # "point", "points" or "location"
+    points: tuple[int, ...] = ()
+    location: tuple[float, float] | None = None
+    how: str = ""  # click, box, lasso, class (as the browser said), or "link" when set by the page
+
+    @property
+    def index(self) -> int:
+        return self.points[0] if self.points else -1
+
+
+def parse_state(state, n_points: int) -> MapChoice | None:
+    """The browser's ``selection`` state as a MapChoice; None for no selection or anything malformed.
+    Indices outside 0..n_points-1 are dropped."""
+    sel = state.get("selection") if isinstance(state, dict) else getattr(state, "selection", None)
+    if not isinstance(sel, dict):
+        return None
+    kind = sel.get("kind")
+    if kind == "location":
+        loc = sel.get("location")
+        try:
+            x, y = float(loc[0]), float(loc[1])
+        except (TypeError, ValueError, IndexError, KeyError):
+            return None
+        return MapChoice("location", location=(x, y), how="click") if np.isfinite([x, y]).all() else None
+    if kind not in ("click", "box", "lasso", "class"):
+        return None
+    points = []
+    for p in sel.get("points") or []:
+        try:
+            i = int(p)
+        except (TypeError, ValueError):
+            continue
+        if 0 <= i < n_points:
+            points.append(i)
+    points = sorted(set(points))
+    if not points:
+        return None
+    if kind == "click" and len(points) == 1:
+        return MapChoice("point", points=(points[0],), how="click")
+    return MapChoice("points", points=tuple(points), how=kind)
+
+
+def pack(payload: dict, parts: dict[str, tuple[bytes | np.ndarray, bool]]) -> bytes:
+    """``payload`` as JSON followed by the binary ``parts`` (name -> (array or bytes, deflated)); each part
+    starts at a multiple of 8 bytes, so the browser views it as a typed array after a copy."""
+    blobs, index, offset = [], [], 0
+    for name, (value, deflated) in parts.items():
+        if deflated:
+            data, dtype = bytes(value), "uint8"
+        else:
+            arr = np.ascontiguousarray(value)
+            if arr.dtype not in _DTYPES:
+                raise ValueError(f"part {name!r}: dtype {arr.dtype} is not float32, uint16 or uint8")
+            data, dtype = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes(), _DTYPES[arr.dtype]
+        index.append({"name": name, "dtype": dtype, "offset": offset, "length": len(data), "deflate": deflated})
+        pad = -len(data) % 8
+        blobs.append(data + b"\0" * pad)
+        offset += len(data) + pad
+    text = json.dumps({**payload, "parts": index}, separators=(",", ":"), allow_nan=False).encode()
+    head = struct.pack("<I", len(text)) + text
+    return head + b"\0" * (-len(head) % 8) + b"".join(blobs)
+
+
+def unpack(data: bytes) -> tuple[dict, dict[str, bytes]]:
+    """The payload and the raw bytes of each part (what the browser reads), for tests."""
+    (n,) = struct.unpack_from("<I", data)
+    payload = json.loads(data[4:4 + n])
+    base = 4 + n + (-(4 + n) % 8)
+    return payload, {p["name"]: data[base + p["offset"]:base + p["offset"] + p["length"]] for p in payload["parts"]}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def image_sheet(model_key: str, _images: np.ndarray) -> bytes:
+    """Every image, (N, H, W[, C]) uint8 row after row, deflated: the hover previews' one sheet.
+    ``model_key`` names the images (model path, stamp and point set)."""
+    return zlib.compress(np.ascontiguousarray(_images, np.uint8).tobytes(), 1)
+
+
+@dataclass
+class MapLayers:
+    """What is drawn on top of the points."""
+
+    prior: list = field(default_factory=list)  # the prior's contours (vae_core.priors.Outline: sigma, x, y)
+    prior_name: str = "N(0, I)"
+    sigma: np.ndarray | None = None  # (N, 2) posterior sigma on the map's axes: 1-sigma ellipses of the chosen
+    ellipse_sample: list[int] = field(default_factory=list)  # ellipses drawn while nothing is chosen
+    density: bool = False
+    zero_lines: bool = False
+
+
+def latent_scatter(*, key: str, view_id: str, xy: np.ndarray, labels: np.ndarray, class_names: list[str],
+                   colours: list[str], images: np.ndarray | None, images_key: str, axis_titles: tuple[str, str],
+                   extent: tuple[float, float, float, float], layers: MapLayers, presenter: bool,
+                   select: dict | None, on_change: Callable[[], None], file_stem: str = "latent-map"):
+    """Draw the map; returns the component's result (its ``selection`` state, see parse_state).
+
+    ``view_id`` changes when the points mean something else (model, map, axes, point set): the browser
+    then resets its view. ``select`` ({"token", "points"} or {"token", "location"}) is a choice made by the
+    page (a link, a scene); the browser applies each token once."""
+    n = len(xy)
+    if n > MAX_POINTS:
+        raise ValueError(f"{n:,} points: the map draws at most {MAX_POINTS:,}")
+    labels = np.asarray(labels)
+    n_classes = max(len(class_names), int(labels.max()) + 1 if n else 1)
+    counts = np.bincount(labels, minlength=n_classes) if n else np.zeros(n_classes, int)
+    classes = [{"name": class_names[c] if c < len(class_names) else str(c), "colour": colours[c % len(colours)]}
+               for c in range(n_classes)]
+    parts = {"xy": (np.asarray(xy, np.float32).reshape(n, 2), False), "labels": (labels.astype(np.uint16), False)}
+    if layers.sigma is not None:
+        parts["sigma"] = (np.asarray(layers.sigma, np.float32).reshape(n, 2), False)
+    image_info = None
+    if images is not None and len(images) == n:
+        h, w = images.shape[1:3]
+        c = images.shape[3] if images.ndim == 4 else 1
+        image_info = {"key": images_key, "h": int(h), "w": int(w), "c": int(c)}
+        # not with the first points (they are on screen sooner): the browser asks once it has drawn them
+        request = (st.session_state.get(key) or {}).get("need_images")
+        served = st.session_state.setdefault(SERVED_KEY, {})
+        if isinstance(request, dict) and request.get("key") == images_key and served.get(key) != request.get("n"):
+            parts["images"] = (image_sheet(images_key, images), True)
+            served[key] = request.get("n")
+    point_size = float(np.clip(9.0 - 2.2 * np.log10(max(n, 1) / 300), 3.0, 9.0))
+    payload = {
+        "key": key, "view_id": view_id, "n": n, "classes": classes, "counts": counts.tolist(),
+        "axis_titles": list(axis_titles), "extent": [float(v) for v in extent], "presenter": bool(presenter),
+        "prior": [prior_line(*outline) for outline in layers.prior], "prior_name": layers.prior_name,
+        "ellipses": layers.sigma is not None,
+        "ellipse_sample": [int(i) for i in layers.ellipse_sample], "ellipse_limit": ELLIPSE_LIMIT,
+        "density": bool(layers.density), "zero_lines": bool(layers.zero_lines), "images": image_info,
+        "select": select, "point_size": point_size * (1.35 if presenter else 1.0), "font_px": FONT_PX,
+        "font_px_presenter": FONT_PX_PRESENTER, "file_stem": file_stem,
+    }
+    return _component(key=key, data=pack(payload, parts), on_selection_change=on_change,
+                      on_need_images_change=lambda: None)
+
+
+def prior_line(sigma: float, xs: np.ndarray, ys: np.ndarray) -> dict:
+    """One contour of the prior for the browser: an SVG path in map coordinates (NaN separates pieces) and
+    where its label goes (the contour's point furthest to the upper right, as at 45 degrees on a circle)."""
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    parts, pen_up = [], True
+    for x, y in zip(xs, ys):
+        if not (np.isfinite(x) and np.isfinite(y)):
+            pen_up = True
+            continue
+        parts.append(f"{'M' if pen_up else 'L'}{x:.4g} {y:.4g}")
+        pen_up = False
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    k = int(np.argmax(np.where(ok, xs + ys, -np.inf))) if ok.any() else 0
+    label = [float(xs[k]), float(ys[k])] if ok.any() else [0.0, 0.0]
+    return {"sigma": float(sigma), "d": "".join(parts), "label": label}
+
+
+def images_key(*parts) -> str:
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
