@@ -77,3 +77,28 @@ def idle(page, quiet: float = 0.8, timeout: float = 120) -> None:
             return
         time.sleep(0.03)
     raise TimeoutError("the page did not settle")
+
+
+# Every option of an open Streamlit selectbox, in order. Its list is virtual (only the rows in view are in the
+# page), so the list is scrolled from top to bottom and the rows collected on the way.
+ALL_OPTIONS_JS = """async () => {
+    const first = document.querySelector('[role=option]');
+    if (!first) return null;
+    let box = first.parentElement;
+    while (box && box !== document.body && box.scrollHeight <= box.clientHeight + 1) box = box.parentElement;
+    const seen = new Set(), order = [];
+    const grab = () => document.querySelectorAll('[role=option]').forEach((o) => {
+        const t = o.innerText.trim();
+        if (!seen.has(t)) { seen.add(t); order.push(t); } });
+    grab();
+    if (box && box !== document.body) {
+        const step = Math.max(20, box.clientHeight / 2);
+        for (let top = 0; top <= box.scrollHeight + step; top += step) {
+            box.scrollTop = top;
+            await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+            grab();
+        }
+        box.scrollTop = 0;
+    }
+    return order;
+}"""

@@ -52,6 +52,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from browser_util import ALL_OPTIONS_JS  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -331,12 +334,23 @@ async def sliders_round(page, s: Session, rng: random.Random, presses: int) -> N
 
 
 async def read_picker(page) -> list[str]:
-    box = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first
-    await box.click()
-    await page.locator("[role=option]").first.wait_for(timeout=TIMEOUT_MS)
-    options = await page.locator("[role=option]").all_inner_texts()
+    """Every model in the sidebar's picker. A click that lands while the page reruns can leave the list
+    closed: the click is tried again until the list opens."""
+    box = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").filter(has_text="Loaded model")
+    deadline = time.time() + TIMEOUT_MS / 1000
+    while True:
+        await wait_idle(page)
+        await box.click()
+        try:
+            await page.locator("[role=option]").first.wait_for(timeout=15_000)
+            break
+        except Exception:  # noqa: BLE001 - closed again by a rerun, or not opened: try once more
+            await page.keyboard.press("Escape")
+            if time.time() > deadline:
+                raise
+    options = await page.evaluate(ALL_OPTIONS_JS)
     await page.keyboard.press("Escape")
-    return [o.strip() for o in options]
+    return list(options or [])
 
 
 async def start_training(page, name: str, epochs: int, expect) -> None:

@@ -17,9 +17,10 @@ from ui.map_choice import N_POSTERIOR, ChosenImages, location_latent
 from ui.map_plot import class_colours
 from ui.map_points import POINT_SETS, map_points, points_available
 from ui.projection_jobs import projection
-from ui.scatter_map import ELLIPSE_LIMIT, MapChoice, MapLayers, images_key, latent_scatter, parse_state
+from ui.scatter_map import ELLIPSE_LIMIT, MapChoice, MapLayers, Timeline, images_key, latent_scatter, parse_state
 from ui.sidebar import draw_sidebar
 from vae_core import map_layout, posterior
+from vae_core.history import sample_positions
 from vae_core.projection import LABELS, available_methods
 from vae_core.shipped_maps import shipped
 
@@ -109,6 +110,8 @@ native_2d = method == "latent" and latent_dim >= 2
 show_prior = native_2d and kind.has_prior and bool(st.session_state.get("latent_map_prior", True))
 show_ellipses = native_2d and kind.gaussian_posterior and bool(st.session_state.get("latent_map_ellipses", False))
 show_density = bool(st.session_state.get("latent_map_density", False))
+history = ckpt.history if native_2d and point_set == "stored" else None  # the training's snapshots, if recorded
+watch = history is not None and bool(st.session_state.get("latent_map_watch", False))
 
 
 def draw_controls() -> None:
@@ -149,6 +152,11 @@ def draw_controls() -> None:
                            "images' ellipses are always drawn.")
         if native_2d and not kind.has_prior:
             st.caption("An autoencoder has no prior and no posterior spread: each image is a single point z = mu.")
+        if history is not None:
+            st.toggle("Watch it learn", value=False, key="latent_map_watch",
+                      help=f"Replay the training: the map at {len(history)} snapshots, log-spaced over its "
+                           f"{int(history.step[-1]):,} steps (many early, when the map changes fast), with the loss "
+                           "curve; play it or drag the scrubber under the map.")
         st.toggle("Density contours", value=False, key="latent_map_density",
                   help="Where the points are dense: contours of a kernel density estimate.")
 
@@ -170,9 +178,21 @@ if proj is None:
     end_page()
 
 
-view = (method, dims, point_set)
-view_id = f"{path}|{loaded.stamp}|{method}|{dims}|{point_set}"
 emb = proj.embedding_
+if watch:  # the images the history follows, at the model's final means; the browser replays the rest
+    keep = None
+    with friendly_errors("Reading the training's history"):
+        keep = sample_positions(history, n_images, shared_split="shared_sample" in ckpt.meta)
+    if keep is None:
+        draw_controls()
+        end_page()
+    images, labels, mu, logvar, emb = images[keep], labels[keep], mu[keep], logvar[keep], emb[keep]
+    n_images = len(keep)
+if st.session_state.get("latent_map_watch_drawn") != watch:  # other points: a choice made on the other map is void
+    st.session_state.latent_map_watch_drawn = watch
+    st.session_state.latent_map_target = None
+view = (method, dims, point_set, watch)
+view_id = f"{path}|{loaded.stamp}|{method}|{dims}|{point_set}|{'history' if watch else 'now'}"
 stored = st.session_state.latent_map_target
 target: MapChoice | None = stored["target"] if stored else None
 if target is not None and target.kind == "location" and stored["view"] != view:
@@ -183,7 +203,7 @@ if st.session_state.get("latent_map_drawn_view") != view:  # a new map: the brow
     st.session_state.latent_map_drawn_view = view
     _select_by_page(target)
 url_state.write("projection", method)
-url_state.write("point", target.index if target is not None and target.kind == "point" else None)
+url_state.write("point", target.index if target is not None and target.kind == "point" and not watch else None)
 
 
 def _on_change(view_when_drawn, n_points: int) -> None:
@@ -197,8 +217,16 @@ if method == "latent":
 else:
     axis_titles = (f"{LABELS[method]} 1", f"{LABELS[method]} 2")
 prior_lines = ckpt.prior.contours(dims) if show_prior else []
-extent = map_layout.map_extent(emb, include=ckpt.prior.view_box(dims) if show_prior else None, square=native_2d)
-layers = MapLayers(prior=prior_lines, prior_name=ckpt.prior.name, density=show_density, zero_lines=native_2d)
+timeline = None
+if watch:
+    frames = history.mu[:, :, list(dims)].astype(np.float32)
+    timeline = Timeline(frames=frames, step=history.step.tolist(), epoch=history.epoch.tolist(),
+                        curves={"-ELBO": history.neg_elbo.tolist(), "reconstruction": history.recon.tolist(),
+                                "KL": history.kl.tolist()})
+extent = map_layout.map_extent(frames.reshape(-1, 2) if watch else emb,
+                               include=ckpt.prior.view_box(dims) if show_prior else None, square=native_2d)
+layers = MapLayers(prior=prior_lines, prior_name=ckpt.prior.name, density=show_density, zero_lines=native_2d,
+                   timeline=timeline)
 if native_2d and kind.gaussian_posterior:  # the chosen images' posteriors, and a sample's when asked for
     layers.sigma = posterior.sigma_from_logvar(logvar[:, list(dims)])
     if show_ellipses:
@@ -207,11 +235,14 @@ colours = class_colours(max(len(class_names), int(labels.max()) + 1 if n_images 
 
 with col_map:
     latent_scatter(key=CHART_KEY, view_id=view_id, xy=emb, labels=labels, class_names=class_names, colours=colours,
-                   images=images, images_key=images_key(path, loaded.stamp, point_set), axis_titles=axis_titles,
+                   images=images, images_key=images_key(path, loaded.stamp, point_set, watch), axis_titles=axis_titles,
                    extent=extent, layers=layers, presenter=presenter,
                    select=st.session_state.get("latent_map_select"),
                    on_change=functools.partial(_on_change, view, n_images), file_stem=f"{ckpt.name}-{method}")
-    notes = [f"All {n_images:,} {POINT_SETS[point_set]}."]
+    notes = [f"All {n_images:,} {POINT_SETS[point_set]}." if not watch else
+             f"The {n_images:,} stored test images the training's history follows, at {len(history)} snapshots "
+             f"from step 0 to {int(history.step[-1]):,} ({float(history.epoch[-1]):.0f} epochs): mu(x) as the "
+             "encoder placed them then."]
     if method in ("tsne", "umap"):
         notes.append(f"{LABELS[method]} keeps neighbours together but distances and densities on it are not "
                      "latent distances.")

@@ -10,7 +10,7 @@ from ui.common import page_header
 from ui.images import show_grid
 from ui.inputs import number_in_range
 from ui.model_choices import session_id
-from ui.training_jobs import job_registry, loss_figure, save_uploaded_npz
+from ui.training_jobs import forming_map_figure, job_registry, loss_figure, save_uploaded_npz
 from vae_core.checkpoints import max_upload_bytes, megabytes
 from vae_core.config import DEFAULT_HIDDEN, MAX_LATENT_DIM, ConfigError, parse_hidden
 from vae_core.data import DATASETS, IDX_CLASS_NAMES, DatasetError, cache_dir, extract_image_archive, find_idx_files
@@ -199,6 +199,28 @@ def curves_ui(s: JobSnapshot) -> None:
                 if weighted else ""))
 
 
+def forming_map_ui(s: JobSnapshot) -> None:
+    """The stored test images' means as the model learns: the latest snapshot of its history (many early, when the
+    map changes fast, few late)."""
+    if s.latent is None:
+        st.info("The latent map appears with the training's first snapshot.")
+        return
+    st.plotly_chart(forming_map_figure(s.latent, variant(s.spec.kind).has_prior), key=f"train_map_{s.id}")
+    n, d = s.latent.mu.shape
+    st.caption(f"The latent map forming: mu(x) of {n:,} test images at snapshot {s.latent.index + 1}"
+               + (f", on the two dimensions of {d} that spread most now" if d > 2 else "")
+               + ". Snapshots are log-spaced over the steps: many early, when the map changes fast. After the "
+               "training, the Latent map page replays them (Watch it learn).")
+
+
+def curves_and_map_ui(s: JobSnapshot) -> None:
+    left, right = st.columns([3, 2], gap="medium")
+    with left:
+        curves_ui(s)
+    with right:
+        forming_map_ui(s)
+
+
 def images_ui(s: JobSnapshot, epoch: int | None = None) -> None:
     """Prior samples and reconstructions after `epoch` (default: the last finished one)."""
     if not s.recons:
@@ -237,7 +259,7 @@ def live_panel(job_id: str) -> None:
     progress_ui(s)
     st.button("Stop training", icon=":material/stop:", on_click=j.stop, key="train_stop",
               help="Stops after the current batch and keeps the model of the last finished epoch.")
-    curves_ui(s)
+    curves_and_map_ui(s)
     images_ui(s)
 
 
@@ -269,7 +291,7 @@ def result_panel(s: JobSnapshot) -> None:
     if not s.history:
         return
     progress_ui(s)
-    curves_ui(s)
+    curves_and_map_ui(s)
     epoch = None
     if len(s.recons) > 1:
         epoch = st.slider("Show the images after epoch", 1, len(s.recons), len(s.recons), key=f"train_epoch_{s.id}")

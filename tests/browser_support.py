@@ -131,6 +131,30 @@ def wait_until_idle(page, timeout_s: float = 180) -> None:
 
 
 
+def picker_options(page, label: str) -> list[str]:
+    """Every option of the sidebar's selectbox labelled ``label``. A click that lands while the page reruns can
+    leave the list closed: it is tried again until the list opens. The list is virtual (only the rows in view
+    are in the page): bench/browser_util.ALL_OPTIONS_JS scrolls it through."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from browser_util import ALL_OPTIONS_JS
+
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text=label)
+    deadline = time.time() + WAIT_MS / 1000
+    while True:
+        wait_until_idle(page)
+        box.click()
+        try:
+            page.locator("[role=option]").first.wait_for(timeout=15_000)
+            break
+        except Exception:  # noqa: BLE001 - closed again by a rerun, or not opened: try once more
+            page.keyboard.press("Escape")
+            if time.time() > deadline:
+                raise
+    options = page.evaluate(ALL_OPTIONS_JS)
+    page.keyboard.press("Escape")
+    return list(options or [])
+
+
 @contextlib.contextmanager
 def app_page(browser, url: str, permissions: list[str] | None = None, viewport: tuple[int, int] = (1440, 1000)):
     """A fresh browser context open on ``url``, settled; ``page.errors`` collects console and page errors."""

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from browser_support import WAIT_MS, app_page, browser, server, wait_until_idle  # noqa: F401
+from browser_support import WAIT_MS, app_page, browser, picker_options, server, wait_until_idle  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -16,13 +16,7 @@ COOKIE = "vae_browser"
 
 
 def models_listed(page) -> list[str]:
-    wait_until_idle(page)
-    box = page.locator(PICKER).filter(has_text="Loaded model")
-    box.click()
-    page.locator("[role=option]").first.wait_for(timeout=WAIT_MS)
-    options = [o.strip() for o in page.locator("[role=option]").all_inner_texts()]
-    page.keyboard.press("Escape")
-    return options
+    return picker_options(page, "Loaded model")
 
 
 def chosen(page) -> str:

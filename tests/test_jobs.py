@@ -49,14 +49,17 @@ def wait_for_epoch(job, epoch: int):
 
 def test_a_job_trains_in_the_background_and_publishes_a_new_checkpoint(home):
     job = JobRegistry().start(tiny("lecture"))
-    seen = []
+    seen, frames = [], []
     while job.active:  # snapshots taken while the thread writes are always consistent
         s = job.snapshot()
         seen.append(s.epoch)
         assert len(s.history) == s.epoch == len(s.recons) == len(s.samples)
+        if s.latent is not None:
+            frames.append(s.latent.index)
         time.sleep(0.01)
     s = finish(job)
     assert seen == sorted(seen)
+    assert frames == sorted(frames)  # the map forming: the training's snapshots, in order
     assert s.state == DONE and s.published and s.progress == 1.0, s.message
     assert [h.epoch for h in s.history] == [1, 2]
     assert all(np.isfinite(h.test_neg_elbo) for h in s.history)
@@ -72,6 +75,12 @@ def test_a_job_trains_in_the_background_and_publishes_a_new_checkpoint(home):
     assert ckpt.meta["metrics"]["test_neg_elbo"] == pytest.approx(s.history[-1].test_neg_elbo)
     assert ckpt.config.hidden == (32,) and ckpt.config.latent_dim == 2
     assert "--out" in ckpt.meta["command"] and str(s.out_dir) in ckpt.meta["command"]
+    # the Train page's map is the last snapshot of the history the checkpoint keeps
+    history = ckpt.history
+    assert s.latent is not None and s.latent.index == len(history) - 1 and s.latent.step == history.step[-1]
+    np.testing.assert_array_equal(s.latent.mu, history.mu[-1].astype(np.float32))
+    np.testing.assert_array_equal(s.latent.labels, ckpt.sample.labels[:len(s.latent.labels)])
+    assert s.latent.class_names == tuple(ckpt.class_names)
 
 
 def test_the_same_name_twice_never_overwrites_the_first_model(home):

@@ -272,3 +272,34 @@ def test_density_contours_are_drawn_when_asked_for(server, browser):
         legend = page.locator(".vae-map .legend").inner_text()
         assert "density contours" in legend
         assert not page.errors, page.errors
+
+
+def test_watch_it_learn_replays_the_training_on_the_map(server, browser):
+    """The training's snapshots on the map: the last at first, the first one by a click on the loss curve's left
+    end (where the points sit as the untrained encoder put them), and Play runs to the end again."""
+    ck = load_checkpoint(REPO / "checkpoints" / "digits-2d-beta0.5")
+    history = ck.history
+    T = len(history)
+    with app_page(browser, server + "/?model=digits-2d-beta0.5") as page:
+        wait_for_map(page, len(ck.sample.labels))
+        page.locator(".st-key-latent_map_watch label").first.click()
+        page.wait_for_function(f"() => {{ const m = {MAP}; return m && m.timelineEl && m.root.dataset.frame === "
+                               f"'{T - 1}'; }}", timeout=60_000)
+        wait_until_idle(page)
+        last = screen_positions(page, range(5))
+        curve = page.locator(".st-key-latent_map_chart svg.curve")
+        box = curve.bounding_box()
+        page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)  # the curve's left end: step 0
+        page.wait_for_function(f"() => {MAP}.root.dataset.frame === '0'", timeout=30_000)
+        assert "snapshot 1 of" in page.locator(".st-key-latent_map_chart .frame-label").inner_text()
+        first = screen_positions(page, range(5))
+        spread = lambda pos: np.ptp(np.array(list(pos.values())), axis=0).max()  # noqa: E731
+        assert spread(first) < spread(last) / 3, (first, last)  # untrained: the means sit together near 0
+        assert np.abs(history.mu[0]).max() < np.abs(history.mu[-1]).max() / 3
+        page.locator(".st-key-latent_map_chart button.play").click()
+        page.wait_for_function(f"() => {MAP}.root.dataset.frame === '{T - 1}' && !{MAP}.playing", timeout=120_000)
+        assert page.locator(".st-key-latent_map_chart button.play").inner_text().endswith("Play")
+        np.testing.assert_allclose(np.array(list(screen_positions(page, range(5)).values())),
+                                   np.array(list(last.values())), atol=1.0)
+        page.screenshot(path=str(ARTIFACTS / "latent-map-watch-it-learn.png"))
+        assert not page.errors, page.errors

@@ -137,7 +137,11 @@ def test_native_2d_map_places_every_stored_image_at_its_mu(ck2):
     np.testing.assert_allclose(arrays["xy"], mu, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(arrays["sigma"], np.exp(0.5 * logvar), rtol=1e-4)  # the posteriors' ellipses
     assert payload["axis_titles"] == ["z1", "z2"]
-    assert payload["prior"] == [1.0, 2.0, 3.0]  # the prior's 1-2-3 sigma contours
+    assert [c["sigma"] for c in payload["prior"]] == [1.0, 2.0, 3.0]  # the prior's 1-2-3 sigma contours
+    for c in payload["prior"]:  # N(0, I)'s circles, as SVG paths in map coordinates, labelled at 45 degrees
+        xy = np.array([[float(v) for v in piece.split()] for piece in c["d"][1:].replace("L", "M").split("M")])
+        np.testing.assert_allclose(np.hypot(xy[:, 0], xy[:, 1]), c["sigma"], rtol=2e-3)
+        np.testing.assert_allclose(c["label"], [c["sigma"] * 0.7071] * 2, atol=0.05 * c["sigma"])
     assert (payload["images"]["h"], payload["images"]["w"], payload["images"]["c"]) == (8, 8, 1)
     x0, x1, y0, y1 = payload["extent"]
     assert x1 - x0 == pytest.approx(y1 - y0)  # equal units on both latent axes
@@ -369,3 +373,30 @@ def test_every_image_of_the_dataset_on_demand(ck2):
     np.testing.assert_array_equal(arrays["labels"][360:], split.train.labels.numpy())
     assert payload["view_id"] != stored["view_id"]  # the browser resets its view for the new points
     assert "All 1,797 images of the dataset (train and test)." in page.texts()
+
+
+def test_watch_it_learn_sends_the_trainings_snapshots():
+    from vae_core.history import sample_positions
+
+    path = REPO / "checkpoints" / "digits-2d-beta0.5"
+    ck = load_checkpoint(path)
+    h = ck.history
+    T, H = h.mu.shape[:2]
+    page = Page(path)
+    assert page.data()[0]["timeline"] is None  # off by default
+    page.at.toggle(key="latent_map_watch").set_value(True)
+    page.run()
+    payload, arrays = page.data()
+    keep = sample_positions(h, len(ck.sample.labels), shared_split="shared_sample" in ck.meta)
+    assert payload["n"] == H and payload["timeline"]["step"] == h.step.tolist() and T >= 10
+    frames = arrays["frames"].reshape(T, H, 2)
+    np.testing.assert_array_equal(frames, h.mu[:, :, :2].astype(np.float32))
+    np.testing.assert_array_equal(arrays["labels"], ck.sample.labels[keep])
+    # the last snapshot is the trained encoder's: the stored images at those positions are encoded there
+    mu, _ = encode_dataset(ck.model, ck.sample.as_tensor()[keep])
+    np.testing.assert_allclose(frames[-1], mu, atol=2e-2)  # kept as float16
+    assert payload["timeline"]["curves"]["-ELBO"] == pytest.approx(h.neg_elbo.tolist())
+    assert payload["timeline"]["curves"]["KL"] == pytest.approx(h.kl.tolist())
+    lo, hi = payload["extent"][0], payload["extent"][1]
+    assert lo <= frames[..., 0].min() and frames[..., 0].max() <= hi  # every snapshot fits the map
+    assert any(f"{T} snapshots" in c.value for c in page.at.caption)

@@ -87,7 +87,6 @@ def test_the_command_line_trains_it_with_its_own_setting():
         build_parser().parse_args(["train", "--kind", "vamp", "--components", "x", "--out", "o"])
 
 
-@pytest.mark.skipif(not BUNDLED.is_dir(), reason="digits-2d-vamp is not built (checkpoints/rebuild.sh)")
 def test_the_bundled_model_gives_its_recorded_numbers_and_a_learned_prior():
     ck = load_checkpoint(BUNDLED)
     assert ck.config.kind == "vamp" and ck.config.latent_dim == 2 and ck.config.image_shape == (1, 8, 8)
@@ -102,7 +101,6 @@ def test_the_bundled_model_gives_its_recorded_numbers_and_a_learned_prior():
     assert np.isnan(one_sigma[1]).any() or np.ptp(np.hypot(one_sigma[1], one_sigma[2])) > 0.5  # not a circle
 
 
-@pytest.mark.skipif(not BUNDLED.is_dir(), reason="digits-2d-vamp is not built (checkpoints/rebuild.sh)")
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_shows_the_bundled_model(tmp_path, monkeypatch, page):
     clean_home(tmp_path, monkeypatch)
@@ -120,8 +118,13 @@ def test_every_page_shows_the_bundled_model(tmp_path, monkeypatch, page):
     if page == "how_it_works":
         assert "Monte-Carlo estimate" in shown and r"\frac{1}{K}" in shown
     if page == "latent_map":
-        spec = at.get("plotly_chart")[0].proto.spec
-        assert '"prior 2 sigma"' in spec and 'q(z|u' in spec  # the mixture's contours, under its name
+        from ui.scatter_map import unpack
+
+        maps = [e for e in at._tree.get("bidi_component") if e.proto.component_name.endswith("vae_latent_map")]
+        payload, _ = unpack(maps[0].proto.bytes)
+        assert "q(z|u" in payload["prior_name"] and [c["sigma"] for c in payload["prior"]] == [1.0, 2.0, 3.0]
+        xy = np.array([[float(v) for v in p.split()] for p in payload["prior"][0]["d"][1:].replace("L", "M").split("M")])
+        assert np.ptp(np.hypot(*xy.T)) > 0.3  # the mixture's contours, not N(0, I)'s circles
 
 
 def test_the_train_page_trains_a_vampprior_vae(tmp_path, monkeypatch):

@@ -27,8 +27,8 @@ from vae_core.map_image import MapCanvas
 from vae_core.map_layout import square_extent
 from vae_core.projection import Projection
 from vae_core.projection_cache import load, load_or_fit, map_params, model_fingerprint
-from vae_core.render import thumbnail_sprite
-from vae_core.shipped_maps import load as load_shipped, to_png, to_uint8
+from vae_core.render import thumbnail_sprite, to_png, to_uint8
+from vae_core.shipped_maps import load as load_shipped
 from vae_core.sliders import SliderSpace
 
 from .model_choices import stamp

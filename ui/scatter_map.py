@@ -132,6 +132,18 @@ class MapLayers:
     ellipse_sample: list[int] = field(default_factory=list)  # ellipses drawn while nothing is chosen
     density: bool = False
     zero_lines: bool = False
+    timeline: "Timeline | None" = None  # the training's snapshots: the map replayed as it learned
+
+
+@dataclass
+class Timeline:
+    """A training's history on the map (vae_core.history): the points' positions at each snapshot and the loss
+    terms then. The browser plays them (a play button, a scrubber, the loss curve with the snapshot marked)."""
+
+    frames: np.ndarray  # (T, N, 2) map coordinates of the N points at each of T snapshots
+    step: list[int]
+    epoch: list[float]
+    curves: dict[str, list[float]]  # name -> one value per snapshot (nats): the -ELBO and its two terms
 
 
 def latent_scatter(*, key: str, view_id: str, xy: np.ndarray, labels: np.ndarray, class_names: list[str],
@@ -154,6 +166,15 @@ def latent_scatter(*, key: str, view_id: str, xy: np.ndarray, labels: np.ndarray
     parts = {"xy": (np.asarray(xy, np.float32).reshape(n, 2), False), "labels": (labels.astype(np.uint16), False)}
     if layers.sigma is not None:
         parts["sigma"] = (np.asarray(layers.sigma, np.float32).reshape(n, 2), False)
+    timeline = None
+    if layers.timeline is not None:
+        t = layers.timeline
+        frames = np.asarray(t.frames, np.float32)
+        if frames.shape[1:] != (n, 2):
+            raise ValueError(f"the timeline's frames are {frames.shape}, not (T, {n}, 2)")
+        parts["frames"] = (frames.reshape(-1), False)
+        timeline = {"step": [int(v) for v in t.step], "epoch": [round(float(v), 4) for v in t.epoch],
+                    "curves": {k: [float(v) for v in vals] for k, vals in t.curves.items()}}
     image_info = None
     if images is not None and len(images) == n:
         h, w = images.shape[1:3]
@@ -173,6 +194,7 @@ def latent_scatter(*, key: str, view_id: str, xy: np.ndarray, labels: np.ndarray
         "ellipses": layers.sigma is not None,
         "ellipse_sample": [int(i) for i in layers.ellipse_sample], "ellipse_limit": ELLIPSE_LIMIT,
         "density": bool(layers.density), "zero_lines": bool(layers.zero_lines), "images": image_info,
+        "timeline": timeline,
         "select": select, "point_size": point_size * (1.35 if presenter else 1.0), "font_px": FONT_PX,
         "font_px_presenter": FONT_PX_PRESENTER, "file_stem": file_stem,
     }

@@ -6,6 +6,7 @@ import os
 import uuid
 from pathlib import Path
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
@@ -72,4 +73,36 @@ def loss_figure(history: tuple[EpochStats, ...] | list[EpochStats], epochs: int,
     fig.update_layout(height=360, margin=dict(l=10, r=10, t=50, b=10), font=dict(size=15),
                       legend=dict(orientation="h", yanchor="bottom", y=-0.35, x=0), uirevision="curves")
     fig.update_annotations(font_size=16)
+    return fig
+
+
+def forming_map_figure(frame, has_prior: bool) -> go.Figure:
+    """The stored test images' means mu(x) as the training left them at its latest snapshot (vae_core.jobs.MapFrame),
+    on the two latent dimensions whose means spread most now (the plane itself for a 2-D latent)."""
+    from vae_core.activity import rank_dims
+    from vae_core.priors import StandardNormal
+
+    from .map_plot import class_colours
+
+    mu, labels, names = frame.mu, frame.labels, list(frame.class_names)
+    d = mu.shape[1]
+    dx, dy = (0, 1) if d == 2 else (tuple(int(i) for i in rank_dims(mu.var(0), 2)) if d > 2 else (0, 0))
+    colours = class_colours(max(len(names), int(labels.max()) + 1 if len(labels) else 1))
+    fig = go.Figure()
+    if has_prior and d >= 2:
+        for sigma, xs, ys in StandardNormal(2).contours():
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color="#555", width=1.5, dash="dot"),
+                                     hoverinfo="skip", showlegend=sigma == 1.0, name="prior N(0, I): 1, 2, 3 sigma"))
+    for c in np.unique(labels):
+        pick = labels == c
+        fig.add_trace(go.Scattergl(x=mu[pick, dx], y=mu[pick, dy] if d > 1 else np.zeros(pick.sum()),
+                                   mode="markers", name=names[c] if c < len(names) else str(c),
+                                   marker=dict(size=5, color=colours[int(c) % len(colours)], opacity=0.8)))
+    spread = float(np.abs(mu[:, [dx, dy]]).max()) if len(mu) else 1.0
+    lim = max(spread, 3.2 if has_prior else 0.0) * 1.05 or 1.0
+    fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), legend=dict(itemsizing="constant"),
+                      title=dict(text=f"step {frame.step:,} (epoch {frame.epoch:.2f})", font=dict(size=14)),
+                      xaxis=dict(title=f"z{dx + 1}", range=[-lim, lim], zeroline=False),
+                      yaxis=dict(title=f"z{dy + 1}" if d > 1 else "", range=[-lim, lim], zeroline=False,
+                                 scaleanchor="x", scaleratio=1))
     return fig

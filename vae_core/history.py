@@ -71,6 +71,17 @@ class History:
         save_file(self.arrays(), str(Path(folder) / HISTORY_FILE))
 
 
+def sample_positions(history: History, n_sample: int, shared_split: bool) -> np.ndarray:
+    """Where the history's images are in the checkpoint's stored images: a shared test split holds the whole
+    split in order (its index is the image's index in the split); a checkpoint's own sample holds the recorded
+    images first, in the same order. Raises ValueError when the stored images cannot hold them."""
+    idx = np.asarray(history.test_index, np.int64) if shared_split else np.arange(len(history.test_index))
+    if len(idx) and (idx.min() < 0 or idx.max() >= n_sample):
+        raise ValueError(f"the training's history follows test images up to #{int(idx.max())}, but the checkpoint "
+                         f"stores {n_sample:,}: the two were written by different trainings")
+    return idx
+
+
 def load_history(folder: Path) -> History | None:
     """The history a checkpoint folder holds, or None; ValueError when the file is there but unusable."""
     f = Path(folder) / HISTORY_FILE

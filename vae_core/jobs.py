@@ -69,6 +69,19 @@ class JobSpec(RunSpec):
 
 
 @dataclass(frozen=True)
+class MapFrame:
+    """The latest snapshot of the training's history (vae_core.history): where the stored test images are in
+    latent space now, for the Train page's map forming as the model learns."""
+
+    step: int  # optimiser steps done
+    epoch: float  # epochs done, fractional
+    mu: np.ndarray  # (H, D) float32: the means of q(z|x) of the first H stored test images
+    labels: np.ndarray  # (H,) their classes
+    class_names: tuple[str, ...]
+    index: int  # which snapshot this is (0: before the first step)
+
+
+@dataclass(frozen=True)
 class JobSnapshot:
     """A consistent copy of a job's progress; safe to read while the job runs."""
 
@@ -87,6 +100,7 @@ class JobSnapshot:
     published: bool  # the model is in out_dir and can be loaded
     started: float  # time.time()
     finished: float | None
+    latent: MapFrame | None = None  # the map as it is now (None until the first snapshot, or with no history)
 
     @property
     def active(self) -> bool:
@@ -108,17 +122,31 @@ class _Recorder(Callback):
         self.x = data.test.images[idx]
         self.y = data.test.labels[idx]
         self.originals = to_uint8(self.x.numpy())
+        self.class_names = tuple(data.test.class_names)
+        self.frames_seen = 0  # snapshots of the trainer's history already passed on to the job
+
+    def _map_frame(self, trainer: Trainer) -> None:
+        rec = trainer.recorder
+        if rec is None or len(rec.rows["step"]) == self.frames_seen:
+            return
+        self.frames_seen = k = len(rec.rows["step"])
+        self.job._update(latent=MapFrame(step=int(rec.rows["step"][-1]), epoch=float(rec.rows["epoch"][-1]),
+                                         mu=np.asarray(rec.rows["mu"][-1], np.float32),
+                                         labels=rec.y.cpu().numpy().astype(np.int64),
+                                         class_names=self.class_names, index=k - 1))
 
     def on_train_start(self, trainer: Trainer) -> None:
         cfg = trainer.model_cfg
         n = self.job.spec.n_preview
         self.y_prior = torch.arange(n) % cfg.num_classes if cfg.variant.conditional else None
         self.job._update(state=TRAINING, message="Training...", originals=self.originals)
+        self._map_frame(trainer)
 
     def on_batch_end(self, trainer: Trainer, epoch: int, batch: int, n_batches: int, loss: float) -> None:
         epochs = trainer.cfg.epochs
         self.job._update(progress=min(1.0, (epoch + (batch + 1) / n_batches) / epochs),
                          message=f"Epoch {epoch + 1}/{epochs}, batch {batch + 1}/{n_batches}: loss {loss:.2f}")
+        self._map_frame(trainer)
 
     @torch.inference_mode()
     def on_epoch_end(self, trainer: Trainer, stats: EpochStats) -> None:

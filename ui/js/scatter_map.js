@@ -136,6 +136,7 @@ class LatentMap {
   update(json, parts) {
     this.d = json;
     const n = json.n;
+    this.setTimeline(json, parts);
     // Streamlit hands the component its data again after every rerun: points that did not change keep
     // the view, the selection and the hover
     const samePoints = parts.xy && this.xy && sameArray(parts.xy, this.xy) && sameArray(parts.labels, this.labels);
@@ -154,15 +155,7 @@ class LatentMap {
     if (!this.gl && !this.createGL()) return;
     const newView = this.viewId !== json.view_id;
     if (newView || (parts.xy && !samePoints)) {
-      const ndc = new Float32Array(2 * n), rgb = new Float32Array(3 * n);
-      const palette = json.classes.map((c) => hexRgb(c.colour));
-      for (let i = 0; i < n; i++) {
-        ndc[2 * i] = this.toNdcX(this.xy[2 * i]);
-        ndc[2 * i + 1] = this.toNdcY(this.xy[2 * i + 1]);
-        const c = palette[this.labels[i]] || [0.3, 0.3, 0.3];
-        rgb[3 * i] = c[0]; rgb[3 * i + 1] = c[1]; rgb[3 * i + 2] = c[2];
-      }
-      this.gl.setPoints(ndc, rgb);
+      this.pushPoints();
       this.selected = [];
       this.density = null;
       if (newView) {
@@ -182,6 +175,146 @@ class LatentMap {
     this.builtView = null;  // draw the axes and marks anew
     this.viewChanged();
     MAPS[json.key] = this;
+  }
+
+  // the points' positions and colours to WebGL (this.xy, this.labels)
+  pushPoints() {
+    const n = this.d.n;
+    const ndc = new Float32Array(2 * n), rgb = new Float32Array(3 * n);
+    const palette = this.d.classes.map((c) => hexRgb(c.colour));
+    for (let i = 0; i < n; i++) {
+      ndc[2 * i] = this.toNdcX(this.xy[2 * i]);
+      ndc[2 * i + 1] = this.toNdcY(this.xy[2 * i + 1]);
+      const c = palette[this.labels[i]] || [0.3, 0.3, 0.3];
+      rgb[3 * i] = c[0]; rgb[3 * i + 1] = c[1]; rgb[3 * i + 2] = c[2];
+    }
+    this.gl.setPoints(ndc, rgb);
+  }
+
+  // ---------------------------------------------------------------------------------- watch it learn
+  // The training's snapshots (json.timeline, parts.frames: T x n x 2): the points move to where the encoder
+  // placed them at each snapshot; a play button, a scrubber and the loss curve with the snapshot marked.
+  setTimeline(json, parts) {
+    const t = json.timeline;
+    if (!t || !parts.frames) {
+      this.stopPlay();
+      this.framesData = null;
+      if (this.timelineEl) { this.timelineEl.remove(); this.timelineEl = null; }
+      return;
+    }
+    const T = t.step.length;
+    if (!(this.framesData && sameArray(parts.frames, this.framesData))) {
+      this.stopPlay();
+      this.framesData = parts.frames;
+      this.frameIndex = T - 1;
+    }
+    parts.xy = this.frameXY(this.frameIndex);  // what is drawn: the snapshot on screen (the last at first)
+    if (!this.timelineEl) this.buildTimeline();
+    this.scrub.max = String(T - 1);
+    this.showFrame();
+  }
+
+  frameXY(k) {
+    const n2 = 2 * this.d.n;
+    return this.framesData.subarray(k * n2, (k + 1) * n2);
+  }
+
+  buildTimeline() {
+    const el = this.timelineEl = createEl("div", "timeline", this.side);
+    this.side.insertBefore(el, this.legend);
+    const row = createEl("div", "row", el);
+    this.playButton = createEl("button", "tool play", row);
+    this.playButton.type = "button";
+    this.playButton.addEventListener("click", () => (this.playing ? this.stopPlay() : this.play()));
+    this.scrub = createEl("input", "scrub", row);
+    Object.assign(this.scrub, { type: "range", min: "0", step: "1" });
+    this.scrub.setAttribute("aria-label", "training snapshot");
+    this.scrub.addEventListener("input", () => { this.stopPlay(); this.setFrame(Number(this.scrub.value)); });
+    this.frameLabel = createEl("div", "frame-label", el);
+    this.curve = createEl("svg", "curve", el, true);
+    this.curve.addEventListener("pointerdown", (ev) => {
+      this.stopPlay();
+      const r = this.curve.getBoundingClientRect();
+      this.setFrame(this.nearestFrame((ev.clientX - r.left) / Math.max(1, r.width)));
+    });
+  }
+
+  play() {
+    const T = this.d.timeline.step.length;
+    if (this.frameIndex >= T - 1) this.setFrame(0);
+    this.playing = setInterval(() => {
+      if (!this.root.isConnected || !this.framesData) { this.stopPlay(); return; }
+      if (this.frameIndex >= this.d.timeline.step.length - 1) { this.stopPlay(); return; }
+      this.setFrame(this.frameIndex + 1);
+    }, 450);
+    this.showFrame();
+  }
+
+  stopPlay() {
+    if (this.playing) clearInterval(this.playing);
+    this.playing = null;
+    if (this.playButton) this.showFrame();
+  }
+
+  setFrame(k) {
+    if (!this.framesData || !this.gl) return;
+    const T = this.d.timeline.step.length;
+    this.frameIndex = Math.max(0, Math.min(T - 1, Math.round(k)));
+    this.xy = this.frameXY(this.frameIndex);
+    this.pushPoints();
+    if (this.selected.length) this.gl.setSelected(this.selected);
+    this.density = null;
+    this.drawLines();
+    this.drawOverlay();
+    this.showFrame();
+  }
+
+  // the x of a snapshot on the loss curve: log-spaced steps, evenly spaced on a log axis
+  curveX(k) {
+    const steps = this.d.timeline.step, last = Math.log1p(steps[steps.length - 1]) || 1;
+    return Math.log1p(steps[k]) / last;
+  }
+
+  nearestFrame(fx) {
+    let best = 0;
+    this.d.timeline.step.forEach((_, k) => { if (Math.abs(this.curveX(k) - fx) < Math.abs(this.curveX(best) - fx)) best = k; });
+    return best;
+  }
+
+  showFrame() {
+    const t = this.d && this.d.timeline;
+    if (!t || !this.timelineEl) return;
+    const k = this.frameIndex, T = t.step.length;
+    this.playButton.textContent = this.playing ? "❚❚ Pause" : "▶ Play";
+    this.playButton.title = "Replay the training: the map at each snapshot";
+    this.scrub.value = String(k);
+    const c = t.curves, names = Object.keys(c);
+    this.frameLabel.textContent = `snapshot ${k + 1} of ${T}: step ${t.step[k].toLocaleString("en")}, epoch ${t.epoch[k].toFixed(2)}`;
+    this.root.dataset.frame = String(k);
+    // the loss curve: every term over the snapshots, the current one marked
+    const w = Math.max(140, (parseFloat(this.side.style.width) || this.side.clientWidth || 200) - 14);
+    const h = Math.round(this.fontPx() * 7);
+    const svg = this.curve;
+    svg.setAttribute("width", w); svg.setAttribute("height", h);
+    svg.innerHTML = "";
+    const values = names.flatMap((name) => c[name]).filter((v) => Number.isFinite(v));
+    const lo = Math.min(0, ...values), hi = Math.max(...values, lo + 1);
+    const pad = 4, X = (k2) => pad + this.curveX(k2) * (w - 2 * pad), Y = (v) => h - pad - ((v - lo) / (hi - lo)) * (h - 2 * pad);
+    const colours = ["#111", "#1f77b4", "#d62728"];
+    names.forEach((name, j) => {
+      const path = createEl("path", "term", svg, true);
+      path.setAttribute("d", c[name].map((v, k2) => `${k2 ? "L" : "M"}${X(k2).toFixed(1)} ${Y(v).toFixed(1)}`).join(""));
+      path.style.stroke = colours[j % colours.length];
+    });
+    const cursor = createEl("line", "cursor", svg, true);
+    Object.entries({ x1: X(k), x2: X(k), y1: 0, y2: h }).forEach(([a, v]) => cursor.setAttribute(a, v));
+    const legend = names.map((name, j) => `<span style="color:${colours[j % colours.length]}">${name} ${c[name][k].toFixed(1)}</span>`);
+    if (!this.curveLegend) this.curveLegend = createEl("div", "curve-legend", this.timelineEl);
+    this.curveLegend.innerHTML = legend.join(" · ") + " nats";
+  }
+
+  fontPx() {
+    return this.d && this.d.presenter ? this.d.font_px_presenter : (this.d ? this.d.font_px : 15);
   }
 
   createGL() {
@@ -491,12 +624,13 @@ class LatentMap {
     const top = host.getBoundingClientRect().top + (scroller ? scroller.scrollTop : window.scrollY)
       - (scroller ? scroller.getBoundingClientRect().top : 0);
     const room = window.innerHeight - Math.max(top, 0) - 14;  // height from the figure's top to the window's bottom
-    const rowH = font * 1.45, toolH = font * 2.0 * 2;
+    const rowH = font * 1.45, toolH = font * 2.0 * 2 + (d.timeline ? font * 13 : 0);
+    const minSide = d.timeline ? Math.round(font * 17) : 170;
     const items = this.legendItems();
     const legendCols = (height) => Math.max(1, Math.ceil(items / Math.max(1, Math.floor((height - toolH) / rowH))));
-    let side = Math.min(width - left - gap - 170, room - bottom);
+    let side = Math.min(width - left - gap - minSide, room - bottom);
     let cols = legendCols(side + bottom);
-    let sideWidth = Math.max(170, Math.round(cols * font * 8));
+    let sideWidth = Math.max(minSide, Math.round(cols * font * 8));
     side = Math.min(width - left - gap - sideWidth, room - bottom);
     let below = false;
     const belowHeight = () => {
@@ -510,7 +644,7 @@ class LatentMap {
     }
     side = Math.max(260, Math.floor(side));
     if (!below) cols = legendCols(side + bottom);
-    sideWidth = Math.max(170, Math.round(cols * font * 8));
+    sideWidth = Math.max(minSide, Math.round(cols * font * 8));
     const key = [side, below, left, cols, width].join();
     if (this.layoutKey === key) return;
     this.layoutKey = key;
@@ -522,6 +656,7 @@ class LatentMap {
     Object.assign(this.figure.style, { width: `${left + side}px`, height: `${side + bottom}px` });
     Object.assign(this.plot.style, { left: `${left}px`, width: `${side}px`, height: `${side}px` });
     this.side.style.width = below ? `${left + side}px` : `${sideWidth}px`;
+    this.showFrame();  // the loss curve fits the new width
     Object.assign(this.yTicks.style, { width: `${left - Math.round(font * 0.5)}px`, height: `${side}px`,
                                        clipPath: `inset(${-font}px -4px ${-font}px -4px)` });
     Object.assign(this.xTicks.style, { top: `${side + Math.round(font * 0.35)}px`, width: `${left + side}px`,
@@ -723,6 +858,7 @@ class LatentMap {
     if (this.gl) this.gl.destroy();
     this.gl = null;
     window.removeEventListener("keydown", this.onKey);
+    this.stopPlay();
     if (MAPS[this.d && this.d.key] === this) delete MAPS[this.d.key];
   }
 }
