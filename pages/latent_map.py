@@ -68,6 +68,13 @@ def _select_by_page(choice: MapChoice | None) -> None:
 url_method = url_state.link_choice("projection", LABELS, "the map stays as it was")
 if url_method is not None:
     st.session_state.latent_map_method = url_method
+url_watch = url_state.fresh("watch")  # ?watch=1: the training replayed (a model with a recorded history)
+watch_asked = url_state.parse_flag(url_watch) is True
+if url_watch is not None:
+    if url_state.parse_flag(url_watch) is None:
+        url_state.notice(f"The link's watch={url_watch!r} is not 1 or 0: the map shows the trained model.")
+    else:
+        st.session_state.latent_map_watch = url_state.parse_flag(url_watch)
 url_point = url_state.link_index("point", n_images, f"one of the map's {n_images:,} images", "no image is selected")
 if url_point is not None:
     link_choice = MapChoice("point", points=(url_point,), how="link")
@@ -112,6 +119,9 @@ show_ellipses = native_2d and kind.gaussian_posterior and bool(st.session_state.
 show_density = bool(st.session_state.get("latent_map_density", False))
 history = ckpt.history if native_2d and point_set == "stored" else None  # the training's snapshots, if recorded
 watch = history is not None and bool(st.session_state.get("latent_map_watch", False))
+if watch_asked and not watch:
+    url_state.notice(f"The link asks to replay the training, but {ckpt.name} has no recorded history on this map "
+                     "(the native latent plane of the stored test images): the map shows the trained model.")
 
 
 def draw_controls() -> None:
@@ -188,8 +198,8 @@ if watch:  # the images the history follows, at the model's final means; the bro
         end_page()
     images, labels, mu, logvar, emb = images[keep], labels[keep], mu[keep], logvar[keep], emb[keep]
     n_images = len(keep)
-if st.session_state.get("latent_map_watch_drawn") != watch:  # other points: a choice made on the other map is void
-    st.session_state.latent_map_watch_drawn = watch
+if st.session_state.setdefault("latent_map_watch_drawn", watch) != watch:  # other points: a choice made on the
+    st.session_state.latent_map_watch_drawn = watch                         # other map is void
     st.session_state.latent_map_target = None
 view = (method, dims, point_set, watch)
 view_id = f"{path}|{loaded.stamp}|{method}|{dims}|{point_set}|{'history' if watch else 'now'}"
@@ -203,6 +213,7 @@ if st.session_state.get("latent_map_drawn_view") != view:  # a new map: the brow
     st.session_state.latent_map_drawn_view = view
     _select_by_page(target)
 url_state.write("projection", method)
+url_state.write("watch", 1 if watch else None)
 url_state.write("point", target.index if target is not None and target.kind == "point" and not watch else None)
 
 

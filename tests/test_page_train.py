@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from pathlib import Path
 
@@ -57,6 +58,15 @@ def runs(home: Path, at: AppTest) -> Path:
     return home / "sessions" / at.session_state.session_uid / "runs"
 
 
+def plotly_array(v) -> np.ndarray:
+    """A trace's values as Plotly's JSON holds them: a list, or a typed array ({dtype, bdata: base64})."""
+    import base64
+
+    if isinstance(v, dict) and "bdata" in v:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).astype(float)
+    return np.asarray(v, float)
+
+
 def messages(elements) -> str:
     return " ".join(e.value for e in elements)
 
@@ -80,7 +90,16 @@ def test_start_watch_and_load_a_trained_model(home):
 
     run_until(at, lambda a: "Finished" in messages(a.success))
     assert "lecture-demo" in messages(at.success)
-    assert len(at.get("plotly_chart")) == 1  # the loss curves
+    charts = at.get("plotly_chart")
+    assert [c.key.split("_")[1] for c in charts] == ["curves", "map"]  # the loss curves, the latent map formed
+    from ui.training_jobs import job_registry
+
+    job = job_registry().get(at.session_state.train_job_id)
+    spec = json.loads(charts[1].proto.spec)
+    shown = np.concatenate([plotly_array(t["x"]) for t in spec["data"] if t.get("mode") == "markers"])
+    final = job.snapshot().latent
+    assert final is not None and len(shown) == len(final.mu)  # every image the history follows, at its last mu
+    np.testing.assert_allclose(np.sort(shown), np.sort(final.mu[:, 0]), atol=1e-3)
     assert len(at.get("image")) == 3  # test images, reconstructions, prior samples
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Epoch"] == "2 / 2"

@@ -18,6 +18,7 @@ MAIN_FIGURE = {  # a scene's page -> its main figure
     "generate": ".st-key-main_figure",
     "draw": ".vae-draw canvas",
     "compare": ".st-key-compare_maps",
+    "tradeoffs": ".st-key-main_figure",
 }
 # Text a hall must read, where each page has it: (what, CSS selector); Playwright's CSS sees into components.
 READ = {
@@ -26,6 +27,7 @@ READ = {
     "compare": [("chart tick", ".st-key-compare_maps .xtick text"), ("class legend", ".vae-class-legend span")],
     "generate": [("widget label", '[data-testid="stWidgetLabel"] p'), ("caption", '[data-testid="stImageCaption"]')],
     "draw": [("hint", ".vae-draw .hint")],
+    "tradeoffs": [("chart tick", ".st-key-main_figure .xtick text")],
 }
 
 

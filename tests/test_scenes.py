@@ -12,19 +12,23 @@ from vae_core.latent import SLIDER_LIMIT
 from vae_core.scenes import Scene, SceneError, list_decks, load_deck, parse_deck, step
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = {"latent_map", "sliders", "generate", "draw", "compare", "how_it_works", "train", "models"}
+PAGES = {"latent_map", "sliders", "generate", "draw", "compare", "how_it_works", "tradeoffs", "train", "models"}
 EXAMPLE = REPO / "scenes" / "intro-lecture.toml"
 
 
 def test_the_shipped_example_is_valid_and_names_real_pages_and_models():
     deck = load_deck(EXAMPLE, PAGES)
-    assert len(deck) == 8 and deck.title
+    assert len(deck) == 13 and deck.title
     bundled = {p.name for p in (REPO / "checkpoints").iterdir() if (p / "config.json").is_file()}
     for scene in deck.scenes:
         assert scene.page in PAGES and (REPO / "pages" / f"{scene.page}.py").is_file()
         assert scene.model is None or scene.model in bundled
     assert deck.scenes[1].query() == {"projection": "latent", "point": "12", "model": "digits-2d"}
     assert deck.scenes[3].query() == {"sliders_z1": "1.5", "sliders_z2": "-0.5", "model": "mnist5k-2d"}
+    assert deck.scenes[8].query() == {"watch": "1", "projection": "latent", "model": "digits-2d"}
+    assert {s.page for s in deck.scenes[9:]} == {"tradeoffs"}
+    assert [s.params["tab"] for s in deck.scenes[9:]] == ["rate", "holes", "odd", "gap"]
+    assert all(len(s.notes) > 100 for s in deck.scenes[8:])  # notes a lecturer can talk from
     assert "intro-lecture" in list_decks(REPO / "scenes")
 
 
@@ -120,36 +124,36 @@ def test_loading_the_example_and_stepping_through_it():
     at = _app()
     at.selectbox(key="scenes_file").set_value("intro-lecture").run()
     assert not at.exception, at.exception
-    assert len([b for b in at.button if b.key.startswith("scenes_jump_")]) == 8
-    assert _scene_line(at).startswith("**Scene 1 of 8**")
+    assert len([b for b in at.button if b.key.startswith("scenes_jump_")]) == 13
+    assert _scene_line(at).startswith("**Scene 1 of 13**")
     next(b for b in at.button if b.key == "scenes_next").click().run()
     assert not at.exception, at.exception
-    assert _scene_line(at).startswith("**Scene 2 of 8**")
+    assert _scene_line(at).startswith("**Scene 2 of 13**")
     assert at.query_params["point"] == "12" and at.query_params["model"] == "digits-2d"
     assert at.query_params["deck"] == "intro-lecture" and at.query_params["scene"] == "2"
     assert any(s.value.startswith("Image #12") for s in at.subheader)  # the latent map shows image 12
     at.button(key="scenes_jump_3").click().run()  # jump to scene 4: the sliders at z = (1.5, -0.5)
     assert not at.exception, at.exception
-    assert _scene_line(at).startswith("**Scene 4 of 8**")
+    assert _scene_line(at).startswith("**Scene 4 of 13**")
     assert at.session_state["sliders_z1"] == 1.5 and at.session_state["sliders_z2"] == -0.5
     assert at.session_state["model_path"].endswith("mnist5k-2d")
     next(b for b in at.button if b.key == "scenes_prev").click().run()
-    assert _scene_line(at).startswith("**Scene 3 of 8**")
+    assert _scene_line(at).startswith("**Scene 3 of 13**")
 
 
 @pytest.mark.skipif(not (REPO / "checkpoints" / "digits-2d" / "model.safetensors").is_file(),
                     reason="the bundled checkpoints are not built")
 def test_a_deck_link_opens_its_scene_and_keys_step_in_presenter_mode():
     at = _app({"deck": "intro-lecture", "scene": "4", "presenter": "1"})
-    assert _scene_line(at).startswith("**Scene 4 of 8**")
+    assert _scene_line(at).startswith("**Scene 4 of 13**")
     assert at.query_params["sliders_z1"] == "1.5" and at.query_params["presenter"] == "1"
     _press(at, "next")
-    assert _scene_line(at).startswith("**Scene 5 of 8**")
+    assert _scene_line(at).startswith("**Scene 5 of 13**")
     assert at.query_params["projection"] == "pca" and at.query_params["model"] == "fashion-mnist-20d"
     _press(at, "prev", "prev")  # two presses while one run was busy: both count
-    assert _scene_line(at).startswith("**Scene 3 of 8**")
+    assert _scene_line(at).startswith("**Scene 3 of 13**")
     at.run()  # the same events arriving again are not applied twice
-    assert _scene_line(at).startswith("**Scene 3 of 8**")
+    assert _scene_line(at).startswith("**Scene 3 of 13**")
     next(b for b in at.button if b.key == "scenes_exit").click().run()
     assert at.session_state["presenter"] is False and "presenter" not in at.query_params
 
@@ -163,7 +167,7 @@ def test_choosing_a_deck_in_the_sidebar_applies_its_scene_1_as_its_link_does():
     assert at.session_state["model_path"].endswith("fashion-mnist-20d")
     at.selectbox(key="scenes_file").set_value("intro-lecture").run()
     assert not at.exception, at.exception
-    assert _scene_line(at).startswith("**Scene 1 of 8**")
+    assert _scene_line(at).startswith("**Scene 1 of 13**")
     for at_ in (at, linked):
         assert at_.session_state["model_path"].endswith("digits-2d")
         assert at_.query_params["deck"] == "intro-lecture" and at_.query_params["scene"] == "1"
@@ -177,7 +181,7 @@ def test_an_unknown_deck_in_a_link_is_only_a_warning():
     assert any("not in scenes/" in w.value for w in at.warning)
     assert _scene_line(at) == ""
     at = _app({"deck": "intro-lecture", "scene": "banana", "model": "digits-2d"})  # a bookmarked view: kept
-    assert _scene_line(at).startswith("**Scene 1 of 8**")
+    assert _scene_line(at).startswith("**Scene 1 of 13**")
     assert at.query_params["model"] == "digits-2d"
 
 
@@ -188,3 +192,31 @@ def test_the_readme_example_is_a_valid_scenes_file():
     assert blocks, "README.md shows a scenes file"
     deck = parse_deck(blocks[0], "toml", "README.md", PAGES)
     assert [s.page for s in deck.scenes] == ["latent_map", "sliders"]
+
+
+def test_the_trade_off_scenes_open_their_views():
+    """Scenes 9-13 of the shipped deck: the training replayed on the latent map, then each view of the Trade-offs
+    page with the models their notes talk about."""
+    from ui.scatter_map import unpack
+
+    at = _app({"deck": "intro-lecture", "scene": "9"})
+    for _ in range(3):
+        if any(e.proto.component_name.endswith("vae_latent_map") for e in at._tree.get("bidi_component")):
+            break
+        at.run()
+    assert not at.exception, at.exception
+    assert at.session_state["model_path"].endswith("digits-2d") and at.session_state["latent_map_watch"]
+    comp = next(e for e in at._tree.get("bidi_component") if e.proto.component_name.endswith("vae_latent_map"))
+    assert unpack(comp.proto.bytes)[0]["timeline"]["step"][0] == 0  # the training's snapshots, from step 0
+    want = {10: ("rate", {"tradeoffs_family": "digits-2d-beta"}),
+            11: ("holes", {"holes_a": "digits-2d-autoencoder", "holes_b": "digits-2d"}),
+            12: ("odd", {"ood_model": "fashion-mnist-20d"}),
+            13: ("gap", {"amort_img_index": 12})}
+    for n, (tab, state) in want.items():
+        at = _app({"deck": "intro-lecture", "scene": str(n), "presenter": "1"})  # the hall style on every chart
+        at.run()
+        assert not at.exception, at.exception
+        assert not at.error, [e.value for e in at.error]
+        assert at.query_params.get("tab", "rate") == tab, (n, dict(at.query_params))
+        for key, value in state.items():
+            assert at.session_state[key] == value, (n, key)

@@ -9,6 +9,7 @@ import torch
 
 from vae_core.amortization import Gaps, gaps
 
+from .common import explanation
 from .generate_ui import image_tensor, pick_image_ui, take_image
 from .loaded_model import LoadedModel
 from .map_plot import hall_style
@@ -42,7 +43,7 @@ def amortization_tab(loaded: LoadedModel | None) -> None:
     if ckpt.sample is None or len(ckpt.sample.labels) == 0:
         st.info(f"{ckpt.name} stores no test images.")
         return
-    st.markdown("The ELBO of an image depends on the posterior it is computed with. The encoder computes every "
+    explanation("The ELBO of an image depends on the posterior it is computed with. The encoder computes every "
                 "image's q(z|x) with one network (**amortized**); the best Gaussian for one image alone is found by "
                 "gradient ascent on its ELBO (**optimised**). log p(x) lies above both. The **amortization gap** is "
                 "what one network costs; the **approximation gap**, what a diagonal Gaussian costs.")

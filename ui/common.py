@@ -70,6 +70,14 @@ def page_header(title: str, intro: str | None = None) -> None:
         st.caption(intro)
 
 
+def explanation(text: str) -> None:
+    """A view's explanatory paragraph; in presenter mode folded into an expander, so the figure has the screen."""
+    if st.session_state.get(PRESENTER_KEY):
+        st.expander("What this shows", icon=":material/info:").markdown(text)
+    else:
+        st.markdown(text)
+
+
 def _upload_ui() -> None:
     with st.sidebar.expander("Upload a checkpoint"):
         up = st.file_uploader("Checkpoint archive (.zip)", type=["zip"], key="ckpt_upload",

@@ -146,12 +146,12 @@ def hall_style(fig: go.Figure) -> go.Figure:
     fig.update_annotations(font_size=size)
     for trace in fig.data:
         line = getattr(trace, "line", None)
-        if line is not None and trace.mode == "lines":
+        if line is not None and getattr(trace, "mode", None) == "lines":
             line.width = presenter.line_px(line.width or 1)
             if line.color and "rgba(60,60,60" in str(line.color):  # the prior's circles: darker on a projector
                 line.color = "rgba(40,40,40,0.85)"
         marker = getattr(trace, "marker", None)
-        if marker is not None and trace.meta == SAMPLE_META:
+        if marker is not None and getattr(trace, "meta", None) == SAMPLE_META:
             marker.size = max(marker.size or 9, 11)
     return fig
 

@@ -14,6 +14,7 @@ from vae_core.priors import StandardNormal
 from vae_core.render import to_uint8
 
 from . import url_state
+from .common import explanation
 from .images import show_grid
 from .loaded_model import LoadedModel, loaded_model
 from .map_plot import hall_style
@@ -96,13 +97,14 @@ def _panel(loaded: LoadedModel, key: str) -> None:
 
 
 def prior_holes_tab() -> None:
-    st.markdown("Shaded: the **aggregate posterior** q(z) = (1/N) Σ q(z|xₙ), where the encoder puts the stored test "
+    explanation("Shaded: the **aggregate posterior** q(z) = (1/N) Σ q(z|xₙ), where the encoder puts the stored test "
                 "images. Dashed: the **prior**'s densest 39%, 86% and 99%. Where the prior has mass and q(z) has "
                 "little, a prior sample lands in a **hole**: the decoder saw nothing there. KL(q(z) || p(z)) "
                 "measures the mismatch; the KL term of a VAE keeps it small, an autoencoder has nothing that does.")
     choices = {c.path.rstrip("/").rsplit("/", 1)[-1]: c.path for c in model_choices()}
     names = list(choices)
-    cols = st.columns(2, gap="large")
+    with st.container(key="main_figure"):
+        cols = st.columns(2, gap="large")
     for col, key, default in zip(cols, ("holes_a", "holes_b"), DEFAULTS):
         with col:
             url_state.take_choice(key.split("_")[1], key, {n: n for n in names}, "model")

@@ -59,6 +59,17 @@ def _on_click() -> None:
             return
 
 
+def _label_sides(rates: np.ndarray, dist: np.ndarray, span: float) -> list[str]:
+    """Where each point's label goes: above right, or below right when an earlier point is close (two collapsed
+    models at rate ~0 would write their labels over each other)."""
+    sides = []
+    for i in range(len(rates)):
+        near = any(abs(rates[i] - rates[j]) < 0.08 * span and abs(dist[i] - dist[j]) < 0.08 * span and
+                   sides[j] == "top right" for j in range(i))
+        sides.append("bottom right" if near else "top right")
+    return sides
+
+
 def _plane(family: Family, chosen: Member | None) -> go.Figure:
     rates = np.array([m.rate for m in family.members])
     dist = np.array([m.distortion for m in family.members])
@@ -71,13 +82,16 @@ def _plane(family: Family, chosen: Member | None) -> go.Figure:
     for c in np.unique(np.round(np.linspace(lo, hi + (hi - lo) * 0.5, 6), 1)):
         fig.add_trace(go.Scatter(x=[r0, r1], y=[c - r0, c - r1], mode="lines", hoverinfo="skip", showlegend=False,
                                  line=dict(color="rgba(120,120,120,0.45)", width=1, dash="dot")))
-        if d0 <= c - r1 <= d1:
+        if r0 <= c - d1 <= r1:  # labelled where the line leaves the top edge: apart from the points' labels
+            fig.add_annotation(x=c - d1, y=d1, text=f"-ELBO {c:g}", showarrow=False, xanchor="left",
+                               yanchor="top", font=dict(size=11, color="#777"))
+        elif d0 <= c - r1 <= d1:
             fig.add_annotation(x=r1, y=c - r1, text=f"-ELBO {c:g}", showarrow=False, xanchor="right",
                                yanchor="bottom", font=dict(size=11, color="#777"))
     fig.add_trace(go.Scatter(
         x=rates, y=dist, mode="lines+markers+text", showlegend=False, customdata=[[str(m.path)] for m in family.members],
         text=[f"{'beta' if family.knob == 'beta' else 'sigma'} {m.knob}" for m in family.members],
-        textposition="top right", line=dict(color="rgba(79,70,229,0.35)", width=2),
+        textposition=_label_sides(rates, dist, span), line=dict(color="rgba(79,70,229,0.35)", width=2),
         marker=dict(size=13, color=[COLOURS["selected"] if m == chosen else COLOURS["member"] for m in family.members],
                     line=dict(color="white", width=1.5)),
         hovertemplate="%{text}<br>rate (KL) %{x:.2f} nats<br>distortion %{y:.2f} nats<br>click to load<extra></extra>"))

@@ -48,8 +48,11 @@ def _elbo(model: VAE, x: torch.Tensor, y, mu: torch.Tensor, logvar: torch.Tensor
 def gaps(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None, *, steps: int = 300, lr: float = 0.05,
          samples: int = 16, eval_samples: int = 500, k: int = 2000, seed: int = 0, progress=None) -> Gaps:
     """The three numbers for each image of x (B, C, H, W). The optimisation starts at the encoder's (mu, sigma)
-    and runs Adam for ``steps`` on the ELBO with ``samples`` fresh draws a step; both ELBOs are then measured
-    with the same ``eval_samples`` draws (common random numbers), and log p(x) with ``k`` importance samples from
+    and runs Adam for ``steps`` on the ELBO with ``samples`` fresh draws a step, its step size decaying to 0 (a
+    constant one leaves (mu, sigma) wandering around the optimum by the gradient's noise); both ELBOs are then
+    measured with the same ``eval_samples`` draws (common random numbers). Where the encoder's q is already as
+    good as the search found (a well-trained encoder, a small gap), the optimised q is the encoder's: the best q
+    for the image is at least as good as the one it started from. log p(x) uses ``k`` importance samples from
     the optimised q. ``progress(fraction, text)`` is called as the optimisation goes."""
     if not model.variant.has_prior or not model.variant.gaussian_posterior:
         raise ValueError(f"a {model.variant.title} has no ELBO (no prior or no Gaussian q(z|x)): "
@@ -72,18 +75,24 @@ def _gaps(model: VAE, x, y, steps, lr, samples, eval_samples, k, seed, progress)
             mu0, logvar0 = model.encode(x, y)
         mu, logvar = mu0.clone().requires_grad_(True), logvar0.clone().requires_grad_(True)
         opt = torch.optim.Adam([mu, logvar], lr=lr)
+        decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
         for step in range(steps):
             eps = torch.randn(samples, *mu.shape, device=device)
             loss = -_elbo(model, x, y, mu, logvar, eps).sum()
             opt.zero_grad()
             loss.backward()
             opt.step()
+            decay.step()
             if progress is not None and (step % 20 == 0 or step == steps - 1):
                 progress((step + 1) / steps, f"Optimising q(z|x) for each image: step {step + 1} of {steps}")
         with torch.no_grad():
             eps = torch.randn(eval_samples, *mu.shape, device=device)
             amortized = _elbo(model, x, y, mu0, logvar0, eps)
             optimised = _elbo(model, x, y, mu.detach(), logvar.detach(), eps)
+            worse = optimised < amortized  # the search ended below its start: the start is the best q found
+            mu = torch.where(worse[:, None], mu0, mu.detach())
+            logvar = torch.where(worse[:, None], logvar0, logvar.detach())
+            optimised = torch.maximum(optimised, amortized)
             log_w = torch.cat([log_weights(model, x, y, mu.detach(), logvar.detach(),
                                            torch.randn(min(500, k - i), *mu.shape, device=device))
                                for i in range(0, k, 500)])
