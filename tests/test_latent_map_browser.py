@@ -291,13 +291,14 @@ def test_watch_it_learn_replays_the_training_on_the_map(server, browser):
         box = curve.bounding_box()
         page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)  # the curve's left end: step 0
         page.wait_for_function(f"() => {MAP}.root.dataset.frame === '0'", timeout=30_000)
-        assert "snapshot 1 of" in page.locator(".st-key-latent_map_chart .frame-label").inner_text()
+        label = page.locator(".st-key-latent_map_chart .frame-label")
+        assert label.inner_text().startswith("step 0 ·") and label.get_attribute("title") == f"snapshot 1 of {T}"
         first = screen_positions(page, range(5))
         spread = lambda pos: np.ptp(np.array(list(pos.values())), axis=0).max()  # noqa: E731
         assert spread(first) < spread(last) / 3, (first, last)  # untrained: the means sit together near 0
         assert np.abs(history.mu[0]).max() < np.abs(history.mu[-1]).max() / 3
         page.locator(".st-key-latent_map_chart button.play").click()
-        page.wait_for_function(f"() => {MAP}.root.dataset.frame === '{T - 1}' && !{MAP}.playing", timeout=120_000)
+        page.wait_for_function(f"() => {MAP}.root.dataset.frame === '{T - 1}' && !({MAP}).playing", timeout=120_000)
         assert page.locator(".st-key-latent_map_chart button.play").inner_text().endswith("Play")
         np.testing.assert_allclose(np.array(list(screen_positions(page, range(5)).values())),
                                    np.array(list(last.values())), atol=1.0)

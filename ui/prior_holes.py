@@ -13,7 +13,7 @@ from vae_core.map_layout import map_extent
 from vae_core.priors import StandardNormal
 from vae_core.render import to_uint8
 
-from . import url_state
+from . import presenter, url_state
 from .common import explanation
 from .images import show_grid
 from .loaded_model import LoadedModel, loaded_model
@@ -41,16 +41,18 @@ def _kl_all_dims(path: str, model_stamp: str) -> tuple[float, float]:
     return agg.kl_to_prior(mu[:KL_IMAGES], logvar[:KL_IMAGES], prior.log_density, n_samples=5000, seed=0)
 
 
-def _panel(loaded: LoadedModel, key: str) -> None:
+def _panel(loaded: LoadedModel, key: str, chart_col, detail_col) -> None:
+    """One model's plane in ``chart_col`` (the view's figure, drawn in a row with the other model's), and what
+    its prior samples decode to, with the KL, in ``detail_col`` below."""
     ckpt = loaded.checkpoint
     mu, logvar = loaded.encodings()
     d = loaded.config.latent_dim
     if d < 2 or len(mu) == 0:
-        st.info(f"{ckpt.name} has {'one latent dimension' if d < 2 else 'no stored images'}: no plane to draw.")
+        chart_col.info(f"{ckpt.name} has {'one latent dimension' if d < 2 else 'no stored images'}: no plane to draw.")
         return
     dims = loaded.default_axes()
     if d > 2:
-        a, b = st.columns(2)
+        a, b = chart_col.columns(2)
         i = a.selectbox("Horizontal axis", range(d), index=dims[0], key=f"{key}_x", format_func=lambda v: f"z{v + 1}")
         j = b.selectbox("Vertical axis", [v for v in range(d) if v != i], key=f"{key}_y",
                         index=max(0, [v for v in range(d) if v != i].index(dims[1]) if dims[1] != i else 0),
@@ -78,21 +80,22 @@ def _panel(loaded: LoadedModel, key: str) -> None:
         marker=dict(size=12, color=at_z[order], colorscale="RdYlGn", line=dict(color="black", width=1),
                     colorbar=dict(title="log q(z)", thickness=12)),
         hovertemplate="sample %{text}: log q(z) %{marker.color:.1f}<extra></extra>"))
-    fig.update_layout(height=430, margin=dict(l=10, r=10, t=10, b=10), font=dict(size=13), showlegend=False,
+    fig.update_layout(height=360 if presenter.is_on() else 430, margin=dict(l=10, r=10, t=10, b=10), font=dict(size=13), showlegend=False,
                       xaxis=dict(title=f"z{dims[0] + 1}", range=extent[:2], constrain="domain"),
                       yaxis=dict(title=f"z{dims[1] + 1}", range=extent[2:], scaleanchor="x", constrain="domain"))
-    st.plotly_chart(hall_style(fig), key=f"{key}_chart", config={"displayModeBar": False})
+    chart_col.plotly_chart(hall_style(fig), key=f"{key}_chart", config={"displayModeBar": False})
     kl_plane = agg.kl_to_prior_on_plane(mu, spread, dims, plane_prior.log_density)
     line = f"KL(q(z) || p(z)) on (z{dims[0] + 1}, z{dims[1] + 1}): **{kl_plane:.2f} nats**"
     if has_prior and d > 2:
         kl, se = _kl_all_dims(loaded.path, loaded.stamp)
         line += f"; over all {d} dimensions: **{kl:.2f} ± {se:.2f} nats** (Monte Carlo)"
-    st.markdown(line)
+    detail_col.markdown(line)
     images = to_uint8(decode_batch(ckpt.model, z[order]))
-    show_grid(images, ncols=8, cell=64, caption=f"The {N_SAMPLES} draws ({how}), decoded, numbered as on the map "
+    with detail_col:
+        show_grid(images, ncols=8, cell=64, caption=f"The {N_SAMPLES} draws ({how}), decoded, numbered as on the map "
                                                 "from the lowest density of q(z) where they land to the highest.")
     if not has_prior:
-        st.caption("An autoencoder's q(z|x) is a point: its density is drawn as a kernel estimate of its codes, and "
+        detail_col.caption("An autoencoder's q(z|x) is a point: its density is drawn as a kernel estimate of its codes, and "
                    "its KL measured against N(0, I), the prior one would sample from.")
 
 
@@ -103,14 +106,16 @@ def prior_holes_tab() -> None:
                 "measures the mismatch; the KL term of a VAE keeps it small, an autoencoder has nothing that does.")
     choices = {c.path.rstrip("/").rsplit("/", 1)[-1]: c.path for c in model_choices()}
     names = list(choices)
-    with st.container(key="main_figure"):
-        cols = st.columns(2, gap="large")
-    for col, key, default in zip(cols, ("holes_a", "holes_b"), DEFAULTS):
-        with col:
+    picks = st.columns(2, gap="large")
+    with st.container(key="main_figure"):  # the two planes side by side: the view's figure
+        charts = st.columns(2, gap="large")
+    details = st.columns(2, gap="large")
+    for i, (key, default) in enumerate(zip(("holes_a", "holes_b"), DEFAULTS)):
+        with picks[i]:
             url_state.take_choice(key.split("_")[1], key, {n: n for n in names}, "model")
             if st.session_state.get(key) not in names:
                 st.session_state[key] = default if default in names else names[0]
             name = st.selectbox("Model", names, key=key)
             url_state.write(key.split("_")[1], name)
-            with st.container(key=f"{key}_box"):
-                _panel(loaded_model(choices[name]), key)
+        with charts[i].container(key=f"{key}_box"):
+            _panel(loaded_model(choices[name]), key, st.container(), details[i])

@@ -81,7 +81,8 @@ class LatentMap {
   build() {
     const r = this.root;
     r.innerHTML = "";
-    this.figure = createEl("div", "figure", r);
+    this.mainCol = createEl("div", "main-col", r);  // the figure, and under it the training's timeline
+    this.figure = createEl("div", "figure", this.mainCol);
     this.yTitle = createEl("div", "axis-title y", this.figure);
     this.plot = createEl("div", "plot", this.figure);
     this.grid = createEl("svg", "grid", this.plot, true);
@@ -220,8 +221,7 @@ class LatentMap {
   }
 
   buildTimeline() {
-    const el = this.timelineEl = createEl("div", "timeline", this.side);
-    this.side.insertBefore(el, this.legend);
+    const el = this.timelineEl = createEl("div", "timeline", this.mainCol);
     const row = createEl("div", "row", el);
     this.playButton = createEl("button", "tool play", row);
     this.playButton.type = "button";
@@ -230,7 +230,7 @@ class LatentMap {
     Object.assign(this.scrub, { type: "range", min: "0", step: "1" });
     this.scrub.setAttribute("aria-label", "training snapshot");
     this.scrub.addEventListener("input", () => { this.stopPlay(); this.setFrame(Number(this.scrub.value)); });
-    this.frameLabel = createEl("div", "frame-label", el);
+    this.frameLabel = createEl("div", "frame-label", row);
     this.curve = createEl("svg", "curve", el, true);
     this.curve.addEventListener("pointerdown", (ev) => {
       this.stopPlay();
@@ -289,11 +289,12 @@ class LatentMap {
     this.playButton.title = "Replay the training: the map at each snapshot";
     this.scrub.value = String(k);
     const c = t.curves, names = Object.keys(c);
-    this.frameLabel.textContent = `snapshot ${k + 1} of ${T}: step ${t.step[k].toLocaleString("en")}, epoch ${t.epoch[k].toFixed(2)}`;
+    this.frameLabel.textContent = `step ${t.step[k].toLocaleString("en")} · epoch ${t.epoch[k] < 10 ? t.epoch[k].toFixed(2) : t.epoch[k].toFixed(0)}`;
+    this.frameLabel.title = `snapshot ${k + 1} of ${T}`;
     this.root.dataset.frame = String(k);
     // the loss curve: every term over the snapshots, the current one marked
-    const w = Math.max(140, (parseFloat(this.side.style.width) || this.side.clientWidth || 200) - 14);
-    const h = Math.round(this.fontPx() * 7);
+    const w = Math.max(140, (parseFloat(this.timelineEl.style.width) || 300) - 14);
+    const h = Math.round(this.fontPx() * 3.5);
     const svg = this.curve;
     svg.setAttribute("width", w); svg.setAttribute("height", h);
     svg.innerHTML = "";
@@ -308,7 +309,8 @@ class LatentMap {
     });
     const cursor = createEl("line", "cursor", svg, true);
     Object.entries({ x1: X(k), x2: X(k), y1: 0, y2: h }).forEach(([a, v]) => cursor.setAttribute(a, v));
-    const legend = names.map((name, j) => `<span style="color:${colours[j % colours.length]}">${name} ${c[name][k].toFixed(1)}</span>`);
+    const short = { reconstruction: "recon" };
+    const legend = names.map((name, j) => `<span style="color:${colours[j % colours.length]}">${short[name] || name} ${c[name][k].toFixed(1)}</span>`);
     if (!this.curveLegend) this.curveLegend = createEl("div", "curve-legend", this.timelineEl);
     this.curveLegend.innerHTML = legend.join(" · ") + " nats";
   }
@@ -624,28 +626,47 @@ class LatentMap {
     const top = host.getBoundingClientRect().top + (scroller ? scroller.scrollTop : window.scrollY)
       - (scroller ? scroller.getBoundingClientRect().top : 0);
     const room = window.innerHeight - Math.max(top, 0) - 14;  // height from the figure's top to the window's bottom
-    const rowH = font * 1.45, toolH = font * 2.0 * 2 + (d.timeline ? font * 13 : 0);
-    const minSide = d.timeline ? Math.round(font * 17) : 170;
+    // the training's timeline (its play row, curve of 3.5 fonts and the curve's legend): beside the map under
+    // the legend when the side column has the height for it (the larger map of the two), else under the map
+    const timelineH = d.timeline ? Math.round(font * 7 + 18) : 0;
+    const rowH = font * 1.45, toolH = font * 2.0 * 2;
+    const minSide = 170;
     const items = this.legendItems();
     const legendCols = (height) => Math.max(1, Math.ceil(items / Math.max(1, Math.floor((height - toolH) / rowH))));
-    let side = Math.min(width - left - gap - minSide, room - bottom);
+    let side = Math.min(width - left - gap - minSide, room - bottom - timelineH);
     let cols = legendCols(side + bottom);
     let sideWidth = Math.max(minSide, Math.round(cols * font * 8));
-    side = Math.min(width - left - gap - sideWidth, room - bottom);
+    side = Math.min(width - left - gap - sideWidth, room - bottom - timelineH);
     let below = false;
     const belowHeight = () => {
       const perRow = Math.max(1, Math.floor((width - 8) / (font * 7.5)));
       return Math.ceil(items / perRow) * rowH + toolH / 2 + 8;
     };
-    const sideBelow = Math.min(width - left - 8, room - bottom - belowHeight());
+    const sideBelow = Math.min(width - left - 8, room - bottom - timelineH - belowHeight());
     if (sideBelow > side + 40) {  // the legend beside the map would shrink it: below is better
       below = true;
       side = sideBelow;
     }
+    let timelineBeside = false;
+    if (timelineH) {
+      for (let c = 1; c <= 3; c++) {  // the timeline in the side column: the legend in c columns above it
+        const w2 = Math.max(Math.round(font * 15), Math.round(c * font * 8));
+        const s2 = Math.min(width - left - gap - w2, room - bottom);
+        if (toolH + Math.ceil(items / c) * rowH + timelineH <= s2 + bottom && s2 > side) {
+          side = s2; below = false; cols = c; timelineBeside = true;
+          break;
+        }
+      }
+    }
     side = Math.max(260, Math.floor(side));
-    if (!below) cols = legendCols(side + bottom);
-    sideWidth = Math.max(minSide, Math.round(cols * font * 8));
-    const key = [side, below, left, cols, width].join();
+    if (!below && !timelineBeside) cols = legendCols(side + bottom);
+    sideWidth = Math.max(timelineBeside ? Math.round(font * 15) : minSide, Math.round(cols * font * 8));
+    this.timelineBeside = timelineBeside;
+    if (this.timelineEl) {
+      if (timelineBeside && this.timelineEl.parentNode !== this.side) this.side.appendChild(this.timelineEl);
+      if (!timelineBeside && this.timelineEl.parentNode !== this.mainCol) this.mainCol.appendChild(this.timelineEl);
+    }
+    const key = [side, below, left, cols, width, timelineBeside].join();
     if (this.layoutKey === key) return;
     this.layoutKey = key;
     this.plotSide = side;
@@ -656,6 +677,7 @@ class LatentMap {
     Object.assign(this.figure.style, { width: `${left + side}px`, height: `${side + bottom}px` });
     Object.assign(this.plot.style, { left: `${left}px`, width: `${side}px`, height: `${side}px` });
     this.side.style.width = below ? `${left + side}px` : `${sideWidth}px`;
+    if (this.timelineEl) this.timelineEl.style.width = timelineBeside ? `${sideWidth}px` : `${left + side}px`;
     this.showFrame();  // the loss curve fits the new width
     Object.assign(this.yTicks.style, { width: `${left - Math.round(font * 0.5)}px`, height: `${side}px`,
                                        clipPath: `inset(${-font}px -4px ${-font}px -4px)` });
