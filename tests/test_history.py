@@ -80,3 +80,29 @@ def test_a_damaged_history_does_not_stop_the_model_from_loading(trained, tmp_pat
         from vae_core.history import load_history
 
         load_history(copy)
+
+
+BUNDLED = sorted(p for p in (__import__("conftest").REPO_ROOT / "checkpoints").iterdir() if (p / "config.json").is_file())
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=[p.name for p in BUNDLED])
+def test_every_bundled_model_carries_its_training_history(path):
+    """The Latent map replays it: the last snapshot is the trained encoder's, on the stored images it follows."""
+    from vae_core.history import sample_positions
+
+    ckpt = load_checkpoint(path)
+    h = ckpt.history
+    assert h is not None and len(h) >= 20 and h.step[0] == 0, path.name
+    assert list(h.step) == record_steps(int(h.step[-1]))
+    keep = sample_positions(h, len(ckpt.sample.labels), shared_split="shared_sample" in ckpt.meta)
+    x = ckpt.sample.as_tensor()[keep[:64]]
+    y = torch.from_numpy(ckpt.sample.labels[keep[:64]])
+    with torch.inference_mode():
+        mu, _ = ckpt.model.encode(x, y if ckpt.config.variant.conditional else None)
+    np.testing.assert_allclose(h.mu[-1][:64].astype(np.float32), mu.numpy(), atol=0.02 * max(1.0, float(mu.abs().max())))
+
+
+def test_the_bundled_checkpoints_stay_under_60_mb():
+    folder = __import__("conftest").REPO_ROOT / "checkpoints"
+    total = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+    assert total < 60e6, f"{total / 1e6:.1f} MB"

@@ -4,6 +4,7 @@ existed still load, their flags mapped to a kind."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -56,10 +57,26 @@ def test_old_flags_that_say_two_kinds_or_contradict_the_kind_are_refused():
         ModelConfig(kind="vae", options={"bogus": 1})
 
 
-def test_the_bundled_checkpoints_keep_their_old_flags_and_load_with_a_kind():
-    paths = list_checkpoints(BUNDLED_DIR)
-    old = [p for p in paths if "kind" not in json.loads((p / "config.json").read_text())["model"]]
-    assert old, "no bundled checkpoint is written with the old flags any more"
+def _written_with_old_flags(src: Path, dst: Path) -> Path:
+    """A copy of a bundled checkpoint whose config.json says its kind with the flags used before kinds existed
+    (conditional, autoencoder), its checksum updated as such a checkpoint had it."""
+    import hashlib
+    import shutil
+
+    shutil.copytree(src, dst)
+    config = json.loads((dst / "config.json").read_text())
+    kind = config["model"].pop("kind")
+    config["model"].pop("options", None)
+    config["model"].update(conditional=kind == "cvae", autoencoder=kind == "ae")
+    (dst / "config.json").write_text(json.dumps(config, indent=2))
+    meta = json.loads((dst / "meta.json").read_text())
+    meta["sha256"]["config.json"] = hashlib.sha256((dst / "config.json").read_bytes()).hexdigest()
+    (dst / "meta.json").write_text(json.dumps(meta, indent=2))
+    return dst
+
+
+def test_checkpoints_written_with_the_old_flags_load_with_a_kind(tmp_path):
+    old = [_written_with_old_flags(BUNDLED_DIR / name, tmp_path / name) for name in ("digits-2d", "digits-2d-autoencoder")]
     for path in old:
         flags = json.loads((path / "config.json").read_text())["model"]
         want = "ae" if flags["autoencoder"] else "cvae" if flags["conditional"] else "vae"

@@ -125,6 +125,13 @@ def choose_model() -> ModelChoice | None:
     return next(c for c in choices if c.path == st.session_state.model_path)
 
 
+PICKER_KEY = "model_picker"
+
+
+def _picked() -> None:
+    st.session_state.model_path = st.session_state[PICKER_KEY]
+
+
 def model_sidebar(choice: ModelChoice | None) -> None:
     """The model picker (its value is st.session_state.model_path, settled by choose_model), the upload,
     and a summary of the model."""
@@ -135,8 +142,15 @@ def model_sidebar(choice: ModelChoice | None) -> None:
         return
     choices = model_choices()
     labels = {c.path: c.label for c in choices}
-    st.sidebar.selectbox("Loaded model", [c.path for c in choices], key="model_path",
-                         format_func=lambda p: labels.get(p, p))
+    paths = [c.path for c in choices]
+    # The picker shows model_path, which links, scenes, uploads and pages also set. Its own value is kept apart
+    # (PICKER_KEY) and started from model_path whenever the two differ: a widget whose value is set through
+    # session state is drawn with that value only in the run that set it, so a first visit's run interrupted by
+    # a rerun (the latent map asking for its images) showed the first model of the list instead.
+    if st.session_state.get(PICKER_KEY) != choice.path:
+        st.session_state.pop(PICKER_KEY, None)
+    st.sidebar.selectbox("Loaded model", paths, index=paths.index(choice.path), key=PICKER_KEY,
+                         format_func=lambda p: labels.get(p, p), on_change=_picked)
     url_state.write_url_model(choice)
     try:
         ckpt = loaded_model(choice.path).checkpoint

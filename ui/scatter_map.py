@@ -116,10 +116,11 @@ def unpack(data: bytes) -> tuple[dict, dict[str, bytes]]:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def image_sheet(model_key: str, _images: np.ndarray) -> bytes:
+def image_sheet(model_key: str, images: np.ndarray) -> bytes:
     """Every image, (N, H, W[, C]) uint8 row after row, deflated: the hover previews' one sheet.
-    ``model_key`` names the images (model path, stamp and point set)."""
-    return zlib.compress(np.ascontiguousarray(_images, np.uint8).tobytes(), 1)
+    ``model_key`` names the images (model path, stamp and point set); the images are hashed too (once per
+    browser's request)."""
+    return zlib.compress(np.ascontiguousarray(images, np.uint8).tobytes(), 1)
 
 
 @dataclass
