@@ -71,6 +71,6 @@ def test_a_link_to_a_page_the_app_does_not_have_names_it(server, browser):
     Streamlit 1.67): this guards it. The main page is shown, with a notice naming the address and the pages."""
     with app_page(browser, f"{server}/bananas?model=digits-2d") as page:
         toast = page.locator('[data-testid="stToast"]').filter(has_text="This app has no page 'bananas'")
-        toast.first.wait_for(timeout=30_000)
+        toast.first.wait_for(timeout=WAIT_MS)
         assert "the Latent map page is shown" in toast.first.inner_text()
-        page.get_by_role("heading", name="Latent map").first.wait_for(timeout=30_000)
+        page.get_by_role("heading", name="Latent map").first.wait_for(timeout=WAIT_MS)

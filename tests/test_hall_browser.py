@@ -6,35 +6,35 @@ import contextlib
 
 import pytest
 
-from browser_support import ARTIFACTS, app_page, browser, server, wait_until_idle  # noqa: F401
+from browser_support import ARTIFACTS, WAIT_MS, app_page, browser, server, wait_until_idle  # noqa: F401
 from vae_core.scenes import load_deck
 
 pytestmark = pytest.mark.browser
 DECK = load_deck(__import__("browser_support").REPO / "scenes" / "intro-lecture.toml")
 
 
-def wait_for_scene(page, number: int, timeout_s: float = 60) -> None:
+def wait_for_scene(page, number: int, timeout_s: float = WAIT_MS / 1000) -> None:
     """Until the projected window's address shows scene ``number`` and its script has finished."""
     page.wait_for_function("(n) => new URLSearchParams(location.search).get('scene') === String(n)",
                            arg=number, timeout=timeout_s * 1000)
     wait_until_idle(page)
 
 
-def wait_for_speaker(page, number: int, timeout_s: float = 60) -> None:
+def wait_for_speaker(page, number: int, timeout_s: float = WAIT_MS / 1000) -> None:
     page.get_by_text(f"Scene {number} of {len(DECK)}", exact=False).first.wait_for(timeout=timeout_s * 1000)
     page.get_by_text(f"Now: {DECK.scenes[number - 1].title}").wait_for(timeout=timeout_s * 1000)
     wait_until_idle(page)
 
 
 def press_when_listening(page, key: str) -> None:
-    page.wait_for_function("() => window.__vaePresenterKeys && window.__vaePresenterKeys.listener", timeout=60_000)
+    page.wait_for_function("() => window.__vaePresenterKeys && window.__vaePresenterKeys.listener", timeout=WAIT_MS)
     page.keyboard.press(key)
 
 
 def test_the_speaker_view_and_the_projected_window_follow_each_other(server, browser):
     with app_page(browser, server + "/?deck=intro-lecture&presenter=1") as hall:
         wait_for_scene(hall, 1)
-        with hall.context.expect_page(timeout=60_000) as opened:
+        with hall.context.expect_page(timeout=WAIT_MS) as opened:
             hall.locator(".vae-presenter-link button.speaker").click()
         speaker = opened.value
         speaker.wait_for_load_state("domcontentloaded")

@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_support import ARTIFACTS, REPO, app_page, browser, server, wait_until_idle  # noqa: F401
+from browser_support import ARTIFACTS, REPO, WAIT_MS, app_page, browser, server, wait_until_idle  # noqa: F401
 from vae_core.checkpoints import load_checkpoint
 
 pytestmark = pytest.mark.browser
 MAP = "window.__vaeMaps && window.__vaeMaps.latent_map_chart"
 
 
-def wait_for_map(page, n: int | None = None, timeout_s: float = 60) -> None:
+def wait_for_map(page, n: int | None = None, timeout_s: float = WAIT_MS / 1000) -> None:
     page.wait_for_function(f"() => {{ const m = {MAP}; return m && m.root.dataset.points"
                            + (f" === '{n}'" if n is not None else "") + "; }", timeout=timeout_s * 1000)
     wait_until_idle(page)
@@ -49,7 +49,7 @@ def headings(page) -> list[str]:
     return page.locator('[data-testid="stMain"] h2, [data-testid="stMain"] h3').all_inner_texts()
 
 
-def wait_for_heading(page, pattern: str, timeout_s: float = 30) -> str:
+def wait_for_heading(page, pattern: str, timeout_s: float = WAIT_MS / 1000) -> str:
     page.wait_for_function("(p) => [...document.querySelectorAll('[data-testid=stMain] h2, [data-testid=stMain] h3')]"
                            ".some(h => new RegExp(p).test(h.innerText))", arg=pattern, timeout=timeout_s * 1000)
     wait_until_idle(page)
@@ -196,10 +196,10 @@ def test_box_and_lasso_selections_come_back_to_python_and_grey_the_rest(server, 
 def test_the_latent_map_decodes_under_the_pointer(server, browser):
     with app_page(browser, server) as page:
         canvas = page.locator(".vae-pointer canvas")
-        canvas.wait_for(timeout=30_000)
+        canvas.wait_for(timeout=WAIT_MS)
         # once the browser's decoder has drawn, the server's first image of z = 0 is hidden
         page.wait_for_function("() => { const s = document.querySelector('.vae-pointer-still');"
-                               " return s && !s.checkVisibility(); }", timeout=30_000)
+                               " return s && !s.checkVisibility(); }", timeout=WAIT_MS)
         wait_for_map(page)
         readout = page.locator(".vae-pointer .readout")
         box = canvas_box(page)
@@ -268,7 +268,7 @@ def test_density_contours_are_drawn_when_asked_for(server, browser):
         assert page.locator(".vae-map .lines .density").count() == 0
         page.locator('[data-testid="stMain"] label').filter(has_text="Density contours").click()
         page.wait_for_function("() => document.querySelector('[data-testid=stMain]') && "
-                               f"({MAP}).root.querySelectorAll('.lines .density').length > 3", timeout=30_000)
+                               f"({MAP}).root.querySelectorAll('.lines .density').length > 3", timeout=WAIT_MS)
         legend = page.locator(".vae-map .legend").inner_text()
         assert "density contours" in legend
         assert not page.errors, page.errors
@@ -284,13 +284,13 @@ def test_watch_it_learn_replays_the_training_on_the_map(server, browser):
         wait_for_map(page, len(ck.sample.labels))
         page.locator(".st-key-latent_map_watch label").first.click()
         page.wait_for_function(f"() => {{ const m = {MAP}; return m && m.timelineEl && m.root.dataset.frame === "
-                               f"'{T - 1}'; }}", timeout=60_000)
+                               f"'{T - 1}'; }}", timeout=WAIT_MS)
         wait_until_idle(page)
         last = screen_positions(page, range(5))
         curve = page.locator(".st-key-latent_map_chart svg.curve")
         box = curve.bounding_box()
         page.mouse.click(box["x"] + 2, box["y"] + box["height"] / 2)  # the curve's left end: step 0
-        page.wait_for_function(f"() => {MAP}.root.dataset.frame === '0'", timeout=30_000)
+        page.wait_for_function(f"() => {MAP}.root.dataset.frame === '0'", timeout=WAIT_MS)
         label = page.locator(".st-key-latent_map_chart .frame-label")
         assert label.inner_text().startswith("step 0 ·") and label.get_attribute("title") == f"snapshot 1 of {T}"
         first = screen_positions(page, range(5))

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pytest
 
-from browser_support import REPO, app_page, browser, server, wait_until_idle  # noqa: F401
+from browser_support import REPO, WAIT_MS, app_page, browser, server, wait_until_idle  # noqa: F401
 from ui.loaded_model import loaded_model
 from vae_core import numpy_model
 from vae_core.checkpoints import load_checkpoint
@@ -60,18 +60,18 @@ def in_popover(page, name, action) -> None:
     assert toggle.count() == 1, f"{toggle.count()} popovers named {name}"
     toggle.click()
     body = page.locator('[data-testid="stPopoverBody"]')
-    body.wait_for(timeout=30_000)
+    body.wait_for(timeout=WAIT_MS)
     action(body)
     if body.is_visible():
         toggle.click()
-    body.wait_for(state="hidden", timeout=30_000)
+    body.wait_for(state="hidden", timeout=WAIT_MS)
 
 
 def downloaded_z(page) -> np.ndarray:
     got = {}
 
     def download(body):
-        with page.expect_download(timeout=60_000) as dl:
+        with page.expect_download(timeout=WAIT_MS) as dl:
             body.get_by_role("button", name="Download z (JSON)").click()
         got["doc"] = json.loads(open(dl.value.path()).read())
 
@@ -157,6 +157,6 @@ def test_a_scene_sets_one_z(server, browser):
     ckpt = load_checkpoint(REPO / "checkpoints" / "mnist5k-2d", lazy=True)
     program = program_from_arrays(ckpt.config, ckpt.arrays)
     with app_page(browser, server + "/?deck=intro-lecture&scene=4") as page:
-        page.wait_for_function("() => location.pathname.endsWith('/sliders')", timeout=60_000)
+        page.wait_for_function("() => location.pathname.endsWith('/sliders')", timeout=WAIT_MS)
         check_one_z(page, ckpt, program, expect=np.array([1.5, -0.5]))
         assert not page.errors, page.errors

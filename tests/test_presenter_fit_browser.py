@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from browser_support import ARTIFACTS, REPO, browser, console_error, server, wait_until_idle  # noqa: F401
+from browser_support import ARTIFACTS, REPO, WAIT_MS, browser, console_error, server, wait_until_idle  # noqa: F401
 from vae_core.scenes import load_deck
 
 pytestmark = pytest.mark.browser
@@ -44,7 +44,7 @@ def hall(request, server, browser):
 
 def box_on_screen(page, selector: str, width: int, height: int) -> dict:
     el = page.locator(selector).first
-    el.wait_for(state="visible", timeout=60_000)
+    el.wait_for(state="visible", timeout=WAIT_MS)
     box = el.bounding_box()
     assert box is not None, selector
     scroll = page.evaluate("() => [window.scrollX, window.scrollY]")
@@ -58,7 +58,7 @@ def box_on_screen(page, selector: str, width: int, height: int) -> dict:
 
 def font_px(page, selector: str) -> float:
     el = page.locator(selector).first
-    el.wait_for(state="attached", timeout=60_000)
+    el.wait_for(state="attached", timeout=WAIT_MS)
     return el.evaluate("(e) => parseFloat(getComputedStyle(e).fontSize)")
 
 
@@ -70,7 +70,7 @@ def test_every_scene_fits_the_projector(hall, server, number):
     page.wait_for_function("(n) => new URLSearchParams(location.search).get('scene') === String(n)"
                            " && !location.pathname.endsWith('/')" if scene.page != "latent_map" else
                            "(n) => new URLSearchParams(location.search).get('scene') === String(n)",
-                           arg=number, timeout=60_000)
+                           arg=number, timeout=WAIT_MS)
     wait_until_idle(page)
     figure = box_on_screen(page, MAIN_FIGURE[scene.page], width, height)
     bar = page.locator(".st-key-scene_bar").bounding_box()
@@ -96,7 +96,7 @@ def test_lines_on_the_projected_maps_are_2_px_or_more(hall, server):
     page.goto(f"{server}/compare?presenter=1", wait_until="domcontentloaded")
     wait_until_idle(page)
     lines = page.locator(".st-key-compare_maps .scatterlayer .js-line")
-    lines.first.wait_for(state="attached", timeout=60_000)
+    lines.first.wait_for(state="attached", timeout=WAIT_MS)
     widths = lines.evaluate_all(
         "(ls) => ls.map((l) => parseFloat(getComputedStyle(l).strokeWidth))")
     assert widths and min(widths) >= 2, widths

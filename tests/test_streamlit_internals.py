@@ -20,7 +20,7 @@ from streamlit import env_util
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner_utils.script_run_context import ScriptRunContext
 
-from browser_support import REPO, app_page, app_server, browser, wait_until_idle  # noqa: F401
+from browser_support import REPO, WAIT_MS, app_page, app_server, browser, wait_until_idle  # noqa: F401
 
 CHECKED_WITH = "1.67.0"
 
@@ -59,7 +59,7 @@ def test_a_first_visit_straight_to_a_page_runs_through_the_router(tmp_path, brow
     """Without ui/common.py's switch, Streamlit would run pages/sliders.py on its own on a fresh server's first
     request: no sidebar, no model picker."""
     with app_server(tmp_path / "home", tmp_path) as url, app_page(browser, f"{url}/sliders") as page:
-        page.get_by_role("heading", name="Latent sliders").first.wait_for(timeout=60_000)
+        page.get_by_role("heading", name="Latent sliders").first.wait_for(timeout=WAIT_MS)
         wait_until_idle(page)
         picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Loaded model")
         assert picker.count() == 1 and picker.locator("input").input_value() == "mnist5k-2d"
