@@ -57,7 +57,7 @@ def presenter_mode() -> bool:
     flag = url_state.parse_flag(url_state.fresh("presenter"))
     if flag is not None:
         st.session_state[KEY] = flag
-    on = bool(st.session_state.get(KEY, False))
+    on = bool(st.session_state.setdefault(KEY, False))
     if on:
         st.markdown(PRESENTER_CSS, unsafe_allow_html=True)
     return on
@@ -67,14 +67,26 @@ def is_on() -> bool:
     return bool(st.session_state.get(KEY, False))
 
 
+TOGGLE_KEY = "presenter_toggle"
+
+
+def _toggled() -> None:
+    st.session_state[KEY] = bool(st.session_state[TOGGLE_KEY])
+
+
 def presenter_toggle() -> None:
-    """The sidebar's presenter toggle, kept in step with the URL's ``presenter``."""
-    on = st.sidebar.toggle("Presenter mode", key=KEY,
+    """The sidebar's presenter toggle, kept in step with the URL's ``presenter``. Its own value is kept apart
+    (TOGGLE_KEY) and started from the mode whenever the two differ: a widget whose value is set through session
+    state shows it only in the run that set it, so a first run cut short by a rerun (the latent map asking for
+    its images) left the browser holding "off" and sending it back with the next step, which ended the mode."""
+    if st.session_state.get(TOGGLE_KEY) != is_on():
+        st.session_state.pop(TOGGLE_KEY, None)
+    st.sidebar.toggle("Presenter mode", value=is_on(), key=TOGGLE_KEY, on_change=_toggled,
                            help="Type and figures sized for a projector, no sidebar, and a speaker view with the "
                                 "lecturer's notes in a second window. Keys: PageDown, Right arrow or N for the next "
                                 "scene; PageUp, Left arrow or P for the previous one. Leave with the 'Exit' button "
                                 "at the top of the page.")
-    url_state.write("presenter", "1" if on else None)
+    url_state.write("presenter", "1" if is_on() else None)
 
 
 def exit_presenter() -> None:
