@@ -765,7 +765,7 @@ async def run_ws_session(url: str, s: Session, zip_path: Path, start_delay: floa
                 s.failures.append(f"page: {page or 'default'} showed {view.titles}")
             await asyncio.sleep(rng.uniform(0.3, 1.0))
         view = await c.rerun()
-        s.picker = list(view.widgets["model_picker"].options)
+        s.picker = list(next(w for k, w in view.widgets.items() if k.startswith("model_picker")).options)
     except Exception as e:  # noqa: BLE001 - reported; the isolation check then fails for this session
         s.failures.append(f"session: {type(e).__name__}: {str(e)[:200]}")
         if not arrived:
@@ -881,7 +881,7 @@ async def run_class_session(url: str, s: Session, zip_path: Path, start_delay: f
                 await class_light_step(c, s, rng)
             await asyncio.sleep(rng.uniform(*CLASS_PAUSE))
         view = await c.rerun()
-        s.picker = list(view.widgets["model_picker"].options)
+        s.picker = list(next(w for k, w in view.widgets.items() if k.startswith("model_picker")).options)
         s.heavy_step = state["step"]
     except Exception as e:  # noqa: BLE001 - reported; the isolation check then fails for this session
         s.failures.append(f"session: {type(e).__name__}: {str(e)[:200]}")

@@ -106,7 +106,7 @@ def test_start_watch_and_load_a_trained_model(home):
     assert float(metrics["Test -ELBO"]) == pytest.approx(float(metrics["Reconstruction"]) + float(metrics["KL"]),
                                                          abs=0.02)
     saved = str(runs(home, at) / "lecture-demo")
-    picker = at.sidebar.selectbox(key="model_picker")
+    picker = next(s for s in at.sidebar.selectbox if s.label == "Loaded model")
     assert saved in picker.options or "lecture-demo (trained)" in picker.options
 
     last = [img.proto.imgs[0].url for img in at.get("image")]
@@ -120,7 +120,7 @@ def test_start_watch_and_load_a_trained_model(home):
     at.run()
     assert not at.exception
     assert at.session_state.model_path == saved
-    assert at.sidebar.selectbox(key="model_picker").value == saved
+    assert next(s for s in at.sidebar.selectbox if s.label == "Loaded model").value == saved
 
 
 def test_a_name_with_a_path_is_refused_with_a_message(home):

@@ -21,7 +21,10 @@ def open_page(server, browser):
 
 def wait_for_url(page, part: str, timeout_s: float = WAIT_MS / 1000) -> None:
     """Wait until the address bar holds ``part`` (asked of the page: Playwright's page.url alone is not polled)."""
-    page.wait_for_function("(part) => window.location.href.includes(part)", arg=part, timeout=timeout_s * 1000)
+    try:
+        page.wait_for_function("(part) => window.location.href.includes(part)", arg=part, timeout=timeout_s * 1000)
+    except Exception as e:  # noqa: BLE001 - say where the page is instead
+        raise AssertionError(f"the address never held {part!r}: it is {page.evaluate('location.href')}") from e
     wait_until_idle(page)
 
 

@@ -6,6 +6,7 @@ the sidebar."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from typing import NoReturn
 
 import streamlit as st
@@ -128,8 +129,8 @@ def choose_model() -> ModelChoice | None:
 PICKER_KEY = "model_picker"
 
 
-def _picked() -> None:
-    st.session_state.model_path = st.session_state[PICKER_KEY]
+def _picked(key: str) -> None:
+    st.session_state.model_path = st.session_state[key]
 
 
 def model_sidebar(choice: ModelChoice | None) -> None:
@@ -143,14 +144,13 @@ def model_sidebar(choice: ModelChoice | None) -> None:
     choices = model_choices()
     labels = {c.path: c.label for c in choices}
     paths = [c.path for c in choices]
-    # The picker shows model_path, which links, scenes, uploads and pages also set. Its own value is kept apart
-    # (PICKER_KEY) and started from model_path whenever the two differ: a widget whose value is set through
-    # session state is drawn with that value only in the run that set it, so a first visit's run interrupted by
-    # a rerun (the latent map asking for its images) showed the first model of the list instead.
-    if st.session_state.get(PICKER_KEY) != choice.path:
-        st.session_state.pop(PICKER_KEY, None)
-    st.sidebar.selectbox("Loaded model", paths, index=paths.index(choice.path), key=PICKER_KEY,
-                         format_func=lambda p: labels.get(p, p), on_change=_picked)
+    # The picker shows model_path, which links, scenes, uploads and pages also set. It is a widget of its own for
+    # each model shown (its key names the model): a value the browser still holds from a run that was cut short
+    # (the latent map's first run is, by its request for images) belongs to the previous model's widget and can
+    # neither show nor set another model; a widget set through session state showed the list's first model then.
+    key = f"{PICKER_KEY}_{hashlib.sha256(choice.path.encode()).hexdigest()[:12]}"
+    st.sidebar.selectbox("Loaded model", paths, index=paths.index(choice.path), key=key,
+                         format_func=lambda p: labels.get(p, p), on_change=_picked, args=(key,))
     url_state.write_url_model(choice)
     try:
         ckpt = loaded_model(choice.path).checkpoint

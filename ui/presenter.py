@@ -70,18 +70,17 @@ def is_on() -> bool:
 TOGGLE_KEY = "presenter_toggle"
 
 
-def _toggled() -> None:
-    st.session_state[KEY] = bool(st.session_state[TOGGLE_KEY])
+def _toggled(key: str) -> None:
+    st.session_state[KEY] = bool(st.session_state[key])
 
 
 def presenter_toggle() -> None:
-    """The sidebar's presenter toggle, kept in step with the URL's ``presenter``. Its own value is kept apart
-    (TOGGLE_KEY) and started from the mode whenever the two differ: a widget whose value is set through session
-    state shows it only in the run that set it, so a first run cut short by a rerun (the latent map asking for
-    its images) left the browser holding "off" and sending it back with the next step, which ended the mode."""
-    if st.session_state.get(TOGGLE_KEY) != is_on():
-        st.session_state.pop(TOGGLE_KEY, None)
-    st.sidebar.toggle("Presenter mode", value=is_on(), key=TOGGLE_KEY, on_change=_toggled,
+    """The sidebar's presenter toggle, kept in step with the URL's ``presenter``. It is a widget of its own for
+    each state of the mode (its key says which): a value the browser still holds from a run that was cut short
+    (the latent map's first run is, by its request for images) belongs to the other widget and cannot end the
+    mode; a toggle set through session state had sent "off" back with the next step, which ended it."""
+    key = f"{TOGGLE_KEY}_{int(is_on())}"
+    st.sidebar.toggle("Presenter mode", value=is_on(), key=key, on_change=_toggled, args=(key,),
                            help="Type and figures sized for a projector, no sidebar, and a speaker view with the "
                                 "lecturer's notes in a second window. Keys: PageDown, Right arrow or N for the next "
                                 "scene; PageUp, Left arrow or P for the previous one. Leave with the 'Exit' button "
