@@ -284,7 +284,17 @@ async def upload(page, zip_path: Path, s: Session) -> None:
     """Upload through the sidebar. On a busy machine a file set on the uploader was, rarely, dropped
     (no file chip, no message): after a minute without the "Loaded" message and with no file shown,
     the page is reloaded (a new session) and the upload done again, once."""
-    loaded = page.get_by_text(f"Loaded {zip_path.stem}")
+    stem = zip_path.stem
+
+    class Loaded:  # the "Loaded" message, or the picker already on the model: the message shows for one run only,
+        @staticmethod  # and the latent map's request for images can rerun the page before it is seen
+        async def wait_for(timeout: float) -> None:
+            await page.wait_for_function(
+                """(stem) => document.body.innerText.includes('Loaded ' + stem)
+                   || [...document.querySelectorAll('[data-testid=stSidebar] [data-testid=stSelectbox] input')]
+                      .some((i) => i.value.startsWith(stem + ' '))""", arg=stem, timeout=timeout)
+
+    loaded = Loaded()
     t0 = time.perf_counter()
     for attempt in range(2):
         await wait_idle(page, ARRIVAL_TIMEOUT_MS)
