@@ -319,6 +319,24 @@ async def upload(page, zip_path: Path, s: Session) -> None:
     s.uploaded = True
 
 
+async def ws_arrive_and_upload(c, s: Session, zip_path: Path):
+    """A websocket student's arrival: the lecturer's link, its identity kept, its own copy of the model uploaded
+    (both timed); returns the page as the upload left it."""
+    t0 = time.perf_counter()
+    await c.open()
+    s.process = c.process
+    await c.rerun(query=f"model={UPLOADED_MODEL.name}")
+    await c.keep_identity()
+    s.record("first load", (time.perf_counter() - t0) * 1000)
+    t0 = time.perf_counter()
+    view = await c.upload("ckpt_upload", zip_path)
+    if not any(m.startswith(f"Loaded {zip_path.stem}") for m in view.successes):
+        raise RuntimeError(f"the upload was not loaded: {view.errors}")
+    s.record("upload", (time.perf_counter() - t0) * 1000)
+    s.uploaded = True
+    return view
+
+
 async def sliders_round(page, s: Session, rng: random.Random, presses: int) -> None:
     await go_to(page, "Latent sliders", "Latent sliders", s)
     live = page.get_by_text("Live: decode in the browser")
@@ -752,18 +770,7 @@ async def run_ws_session(url: str, s: Session, zip_path: Path, start_delay: floa
     c = WsClient(url)
     arrived = False
     try:
-        t0 = time.perf_counter()
-        await c.open()
-        s.process = c.process
-        view = await c.rerun(query=f"model={UPLOADED_MODEL.name}")
-        await c.keep_identity()
-        s.record("first load", (time.perf_counter() - t0) * 1000)
-        t0 = time.perf_counter()
-        view = await c.upload("ckpt_upload", zip_path)
-        if not any(m.startswith(f"Loaded {zip_path.stem}") for m in view.successes):
-            raise RuntimeError(f"the upload was not loaded: {view.errors}")
-        s.record("upload", (time.perf_counter() - t0) * 1000)
-        s.uploaded = True
+        view = await ws_arrive_and_upload(c, s, zip_path)
         phases.arrived()
         arrived = True
         await phases.all_in.wait()
@@ -868,18 +875,7 @@ async def run_class_session(url: str, s: Session, zip_path: Path, start_delay: f
     arrived = False
     state = {"step": "train" if heavy else "done"}
     try:
-        t0 = time.perf_counter()
-        await c.open()
-        s.process = c.process
-        await c.rerun(query=f"model={UPLOADED_MODEL.name}")
-        await c.keep_identity()
-        s.record("first load", (time.perf_counter() - t0) * 1000)
-        t0 = time.perf_counter()
-        view = await c.upload("ckpt_upload", zip_path)
-        if not any(m.startswith(f"Loaded {zip_path.stem}") for m in view.successes):
-            raise RuntimeError(f"the upload was not loaded: {view.errors}")
-        s.record("upload", (time.perf_counter() - t0) * 1000)
-        s.uploaded = True
+        view = await ws_arrive_and_upload(c, s, zip_path)
         phases.arrived()
         arrived = True
         await phases.all_in.wait()
