@@ -50,10 +50,7 @@ function openChannel(state, talk) {
     state.lastStamp = m.stamp;
     if (m.scene === state.shown) return;
     state.awaited = m.scene; // shown because the other window asked: not posted back
-    // kept until this window shows that scene: a step sent while the page was being redrawn can reach a
-    // component instance that is already gone, so each new instance sends it again (at most 3 times)
-    state.pendingGoto = { value: { scene: m.scene, stamp: m.stamp, token: state.token }, tries: 1 };
-    state.send("goto", state.pendingGoto.value);
+    state.send("goto", { scene: m.scene, stamp: m.stamp, token: state.token });
   };
 }
 
@@ -65,12 +62,6 @@ export default function (component) {
   state.mounts += 1;
 
   openChannel(state, data.talk || null);
-  const pending = state.pendingGoto;
-  if (pending && pending.value.scene === data.scene) state.pendingGoto = null;  // followed
-  else if (pending && pending.tries < 3) {
-    pending.tries += 1;
-    setTimeout(() => { if (state.pendingGoto === pending) state.send("goto", pending.value); }, 0);
-  }
   if (typeof data.scene === "number" && data.scene !== state.shown) {
     const asked = state.awaited === data.scene;
     state.shown = data.scene;
@@ -99,7 +90,6 @@ export default function (component) {
       const path = ev.composedPath ? ev.composedPath() : [ev.target];
       if (keepsKeys(path)) return;
       ev.preventDefault();
-      state.pendingGoto = null;  // this window's own step wins over one heard before
       state.presses += 1;
       state.events = state.events.concat([{ id: state.presses, dir }]).slice(-10);
       state.send("nav", { token: state.token, events: state.events });
