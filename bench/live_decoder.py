@@ -18,8 +18,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vae_core.checkpoints import list_checkpoints, load_checkpoint  # noqa: E402
-from vae_core.decoder_program import decoder_program  # noqa: E402
+from vae_core.store.checkpoints import list_checkpoints, load_checkpoint  # noqa: E402
+from vae_core.model.decoder_program import decoder_program  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from browser_util import ARGS, CHROMIUM, idle, start_streamlit, stop  # noqa: E402

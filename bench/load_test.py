@@ -941,7 +941,7 @@ async def run_load(url: str, n: int, duration: float, ramp: float, presses: int,
                    client: str = "browser", profile: str = "hammer") -> tuple[list[Session], Phases]:
     from playwright.async_api import async_playwright
 
-    from vae_core.checkpoints import export_zip
+    from vae_core.store.checkpoints import export_zip
 
     data = export_zip(UPLOADED_MODEL)
     zips = []

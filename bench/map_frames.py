@@ -75,9 +75,9 @@ def encodings() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """fashion-mnist-2d's mu of the test set and of every image (test first), with their labels."""
     import torch
 
-    from vae_core.checkpoints import load_checkpoint
-    from vae_core.data import DatasetError, load_dataset
-    from vae_core.evaluate import encode_dataset
+    from vae_core.store.checkpoints import load_checkpoint
+    from vae_core.data.datasets import DatasetError, load_dataset
+    from vae_core.analysis.evaluate import encode_dataset
 
     ckpt = load_checkpoint(REPO / "checkpoints" / "fashion-mnist-2d")
     try:
@@ -93,8 +93,8 @@ def encodings() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def ours_page(xy: np.ndarray, labels: np.ndarray, names: list[str], colours: list[str]) -> str:
     from ui.scatter_map import FONT_PX, FONT_PX_PRESENTER, pack, prior_line
-    from vae_core.map_layout import map_extent
-    from vae_core.priors import StandardNormal
+    from vae_core.render.map_layout import map_extent
+    from vae_core.model.priors import StandardNormal
 
     extent = map_extent(xy, include=(-3.2, 3.2, -3.2, 3.2), square=True)
     counts = np.bincount(labels, minlength=len(names)).tolist()
@@ -208,7 +208,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     from ui.map_plot import class_colours
-    from vae_core.checkpoints import load_checkpoint
+    from vae_core.store.checkpoints import load_checkpoint
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10000,70000")

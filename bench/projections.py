@@ -1,5 +1,5 @@
 """2-D projections of encoded Fashion-MNIST: seconds, peak memory and quality of PCA, t-SNE
-(scikit-learn's and openTSNE's) and UMAP, each fitted by vae_core.projection.Projection.
+(scikit-learn's and openTSNE's) and UMAP, each fitted by vae_core.projection.methods.Projection.
 
 The bundled fashion-mnist-20d model encodes the 10,000 test images and all 70,000 images (train + test)
 to their means mu(x) (20-d). Every (size, method) fit runs in a fresh Python process, so its peak
@@ -39,11 +39,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 MODEL = REPO / "checkpoints" / "fashion-mnist-20d"
-# name -> Projection arguments. tsne-opentsne is the app's default (vae_core.projection.TSNE_SCHEDULES "fast":
+# name -> Projection arguments. tsne-opentsne is the app's default (vae_core.projection.methods.TSNE_SCHEDULES "fast":
 # 125 + 250 iterations, FFT interpolation, exact neighbours up to 20,000 points); tsne-opentsne-full is the
 # app's t-SNE before (openTSNE's defaults: 250 + 500 iterations, Barnes-Hut below 10,000 points, FFT above).
 # tsne-opentsne-spin: the app's, with OpenMP's default wait policy (idle threads spin) instead of the passive
-# one vae_core.projection.opentsne_module() sets.
+# one vae_core.projection.methods.opentsne_module() sets.
 METHODS = {
     "pca": {"method": "pca"},
     "tsne-sklearn": {"method": "tsne", "tsne_backend": "sklearn"},
@@ -60,7 +60,7 @@ def import_backend(name: str) -> None:
     """Import the library a method uses (timed apart from the fit), the way the app imports it."""
     import importlib
 
-    from vae_core.projection import opentsne_module
+    from vae_core.projection.methods import opentsne_module
 
     if name == "tsne-opentsne-spin":
         os.environ.pop("OMP_WAIT_POLICY", None)
@@ -97,7 +97,7 @@ def cpu_seconds() -> float:
 
 def worker(name: str, mu_path: str, out_path: str) -> None:
     """Fit one projection and print one JSON line: seconds, CPU seconds, peak and baseline memory."""
-    from vae_core.projection import Projection
+    from vae_core.projection.methods import Projection
 
     start = time.perf_counter()
     import_backend(name)
@@ -133,9 +133,9 @@ def run_child(name: str, mu_path: Path, out_path: Path, timeout: float) -> dict:
 def encode_fashion_mnist() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     import torch
 
-    from vae_core.checkpoints import load_checkpoint
-    from vae_core.data import load_dataset
-    from vae_core.evaluate import encode_dataset
+    from vae_core.store.checkpoints import load_checkpoint
+    from vae_core.data.datasets import load_dataset
+    from vae_core.analysis.evaluate import encode_dataset
 
     torch.set_grad_enabled(False)
     ckpt = load_checkpoint(MODEL, "cpu")
@@ -301,38 +301,39 @@ def main() -> None:
 
 def second_start() -> dict:
     """The app's first and second start for one t-SNE map of the model's stored test images: fitted and stored,
-    then loaded from vae_core.projection_cache; and the map that ships with the bundled model
-    (vae_core.shipped_maps), loaded without fitting anything."""
+    then loaded from vae_core.projection.cache; and the map that ships with the bundled model
+    (vae_core.projection.shipped), loaded without fitting anything."""
     import shutil
 
     import torch
 
-    from vae_core.checkpoints import MAPS_FILE, load_checkpoint
-    from vae_core.evaluate import encode_dataset
+    from vae_core.store.checkpoints import MAPS_FILE, load_checkpoint
+    from vae_core.analysis.evaluate import encode_dataset
 
     ckpt = load_checkpoint(MODEL, "cpu")
     with torch.inference_mode():
         mu, _ = encode_dataset(ckpt.model, ckpt.sample.as_tensor())
     with tempfile.TemporaryDirectory() as home:
         os.environ["VAE_EXPLORER_HOME"] = home  # this process ends right after: nothing else reads it
-        from vae_core import projection_cache, shipped_maps
-
+        from vae_core.projection import cache as projection_cache
+        from vae_core.projection import fitted as fitted_maps
+        from vae_core.projection import shipped as shipped_maps
         shipped = []
         for _ in range(20):
             start = time.perf_counter()
-            proj = projection_cache.load_or_fit(MODEL, mu, "tsne")
+            proj = fitted_maps.load_or_fit(MODEL, mu, "tsne")
             shipped.append(time.perf_counter() - start)
         assert projection_cache.fits["tsne"] == 0 and "tsne" in shipped_maps.shipped(MODEL), "no t-SNE map ships"
         user_model = Path(home) / "runs" / MODEL.name  # the same model as a user's: no maps ship with it
         shutil.copytree(MODEL, user_model)
         (user_model / MAPS_FILE).unlink()
         start = time.perf_counter()
-        projection_cache.load_or_fit(user_model, mu, "tsne")
+        fitted_maps.load_or_fit(user_model, mu, "tsne")
         fit_seconds = time.perf_counter() - start
         loads = []
         for _ in range(20):
             start = time.perf_counter()
-            projection_cache.load_or_fit(user_model, mu, "tsne")
+            fitted_maps.load_or_fit(user_model, mu, "tsne")
             loads.append(time.perf_counter() - start)
         assert projection_cache.fits["tsne"] == 1, "the second start fitted again"
         size = next(projection_cache.projections_dir().glob("*/*.npz")).stat().st_size

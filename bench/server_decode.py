@@ -1,6 +1,6 @@
 """Decoding and encoding on the server, against naive references measured in the same run.
 
-- one z: vae_core.latent.decode_batch (inference mode) against a plain `model.decode(z)` call
+- one z: vae_core.analysis.latent.decode_batch (inference mode) against a plain `model.decode(z)` call
   with autograd on;
 - a 20x20 grid: one batched decode of 400 z against 400 single decodes;
 - the whole Fashion-MNIST test set (10,000) and training set (60,000): encode_dataset (one tensor,
@@ -21,9 +21,9 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from vae_core.checkpoints import list_checkpoints, load_checkpoint  # noqa: E402
-from vae_core.evaluate import encode_dataset  # noqa: E402
-from vae_core.latent import decode_batch  # noqa: E402
+from vae_core.store.checkpoints import list_checkpoints, load_checkpoint  # noqa: E402
+from vae_core.analysis.evaluate import encode_dataset  # noqa: E402
+from vae_core.analysis.latent import decode_batch  # noqa: E402
 
 
 def timed(fn, repeats: int) -> float:
@@ -66,7 +66,7 @@ def main() -> None:
         print(f"{path.name:<26}{one * 1e3:>9.3f}{one_ref * 1e3:>8.3f}{one_ref / one:>7.2f}"
               f"{many * 1e3:>10.2f}{many_ref * 1e3:>8.1f}{many_ref / many:>7.1f}")
 
-    from vae_core.data import DatasetError, load_dataset
+    from vae_core.data.datasets import DatasetError, load_dataset
 
     try:
         split = load_dataset("fashion-mnist", download=False)

@@ -41,9 +41,9 @@ MINIMAL_APP = textwrap.dedent("""
     import streamlit as st
 
     sys.path.insert(0, {repo!r})
-    from vae_core.checkpoints import load_checkpoint
-    from vae_core.evaluate import encode_dataset
-    from vae_core.latent import decode_batch
+    from vae_core.store.checkpoints import load_checkpoint
+    from vae_core.analysis.evaluate import encode_dataset
+    from vae_core.analysis.latent import decode_batch
 
     @st.cache_resource
     def model():
@@ -102,10 +102,10 @@ def summary(values: list[float]) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     from playwright.sync_api import sync_playwright
 
-    from vae_core.activity import mean_kl_per_dim
-    from vae_core.sliders import SliderSpace
-    from vae_core.checkpoints import load_checkpoint
-    from vae_core.evaluate import encode_dataset
+    from vae_core.model.activity import mean_kl_per_dim
+    from vae_core.analysis.sliders import SliderSpace
+    from vae_core.store.checkpoints import load_checkpoint
+    from vae_core.analysis.evaluate import encode_dataset
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--presses", type=int, default=60, help="key presses per server (alternating servers)")

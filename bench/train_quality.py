@@ -3,7 +3,7 @@ through the CLI, in one run.
 
 Reference: MLP 784-400-20, ReLU, Bernoulli, Adam (lr 1e-3, betas 0.9/0.999), batch 128, constant learning
 rate, 10 epochs (reference figure on this machine: 244.1 nats).
-Default recipe: `python -m vae_core train` with no training flags (vae_core.config.TrainConfig: batch 256,
+Default recipe: `python -m vae_core train` with no training flags (vae_core.model.config.TrainConfig: batch 256,
 peak lr 5e-3 with a 2% warm-up and a cosine decay, Adam beta2 0.99, the encoder's input centred on the mean
 training image and the decoder started at that image), same model.
 

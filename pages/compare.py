@@ -14,8 +14,7 @@ from ui.compare_ui import (REFERENCE, decode_uint8, encode_reference, load_trio,
 from ui.export import PLOTLY_CONFIG, map_png_button
 from ui.images import show_grid, show_image
 from ui.map_plot import class_colours, class_legend, hall_style, hover_previews, latent_map_figure, parse_selection
-from vae_core import map_layout
-
+from vae_core.render import map_layout
 SELECTED = "compare_selected"
 CHARTS = "compare_maps"  # the container of the three charts (hover previews look inside it)
 

@@ -17,11 +17,11 @@ from ui.map_plot import latent_map_figure
 from ui.model_choices import model_choices
 from ui.projection_jobs import projection
 from ui.typicality import typicality_section
-from vae_core import map_layout
-from vae_core.preprocess import MAX_UPLOAD_BYTES, PreprocessError, decode_data_url, prepare, read_picture
-from vae_core.projection import LABELS, available_methods
-from vae_core.render import to_png, to_uint8
-from vae_core.sliders import MAX_SLIDERS
+from vae_core.render import map_layout
+from vae_core.data.preprocess import MAX_UPLOAD_BYTES, PreprocessError, decode_data_url, prepare, read_picture
+from vae_core.projection.methods import LABELS, available_methods
+from vae_core.render.images import to_png, to_uint8
+from vae_core.analysis.sliders import MAX_SLIDERS
 
 SOURCES = {"draw": "Draw", "upload": "Upload a picture"}
 MAP_POINTS = 2000  # at most this many test images drawn around the new point

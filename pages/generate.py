@@ -11,10 +11,10 @@ from ui.generate_ui import (class_name, class_picker, frames, grid_frames, pick_
                             reset_on_model_change, show_tiled, take_image, tiled_image)
 from ui.images import show_grid
 from ui.inputs import number_in_range
-from vae_core.activity import rank_dims
-from vae_core.latent import (SLIDER_LIMIT, decode_batch, interpolate, manifold_points, normal_ppf, traversal,
+from vae_core.model.activity import rank_dims
+from vae_core.analysis.latent import (SLIDER_LIMIT, decode_batch, interpolate, manifold_points, normal_ppf, traversal,
                              traversal_values)
-from vae_core.render import to_gif, to_png
+from vae_core.render.images import to_gif, to_png
 
 P = "generate_"  # this page's settings, kept across models
 M = "generate_m_"  # settings that belong to the loaded model (image numbers, dimensions, classes)

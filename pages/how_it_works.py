@@ -10,9 +10,9 @@ from ui.common import current_model, end_page, friendly_errors, page_header, req
 from ui.generate_ui import (class_name, image_tensor, pick_image_ui, pick_random_image, reset_on_model_change,
                             take_image)
 from ui.images import show_grid, show_image
-from vae_core.explain import explain_image
-from vae_core.latent import decode_batch
-from vae_core.priors import prior_z
+from vae_core.analysis.explain import explain_image
+from vae_core.analysis.latent import decode_batch
+from vae_core.model.priors import prior_z
 
 P = "how_"
 M = "how_m_"  # state that belongs to the loaded model

@@ -19,10 +19,11 @@ from ui.map_points import POINT_SETS, map_points, points_available
 from ui.projection_jobs import projection
 from ui.scatter_map import ELLIPSE_LIMIT, MapChoice, MapLayers, Timeline, images_key, latent_scatter, parse_state
 from ui.sidebar import draw_sidebar
-from vae_core import map_layout, posterior
-from vae_core.history import sample_positions
-from vae_core.projection import LABELS, available_methods
-from vae_core.shipped_maps import shipped
+from vae_core.render import map_layout
+from vae_core.analysis import posterior
+from vae_core.store.history import sample_positions
+from vae_core.projection.methods import LABELS, available_methods
+from vae_core.projection.shipped import shipped
 
 CHART_KEY = "latent_map_chart"
 ELLIPSE_SAMPLE = 300  # with "ellipses" on and nothing chosen, ellipses of this many points
@@ -285,7 +286,7 @@ with col_img:
                    caption=f"class {chosen.label_of(i)}; mu = ({', '.join(f'{v:.2f}' for v in mu[i][:4])}"
                            f"{', ...' if latent_dim > 4 else ''})")
     elif target.kind == "points":
-        from vae_core.latent import decode_batch
+        from vae_core.analysis.latent import decode_batch
 
         centre = mu[list(target.points)].mean(0)
         st.markdown(f"### decode of their mean mu ({len(target.points):,} images)")
@@ -303,7 +304,7 @@ with col_img:
             if kind.conditional:
                 y = st.selectbox("Decode as class", range(len(class_names)), format_func=lambda c: class_names[c],
                                  key="latent_map_class", help="A conditional VAE's decoder p(x|z, y) also needs y.")
-            from vae_core.latent import decode_batch
+            from vae_core.analysis.latent import decode_batch
 
             show_image(decode_batch(ckpt.model, z_loc[None], y)[0], target=320, caption=note)
 

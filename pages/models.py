@@ -9,7 +9,7 @@ from ui.models_ui import PRESETS, image_shape, model_rows, on_images, pick_image
 from ui.images import show_grid
 from ui.loaded_model import loaded_model
 from ui.model_choices import model_choices
-from vae_core.checkpoints import CheckpointError
+from vae_core.store.checkpoints import CheckpointError
 
 page_header(
     "Models",

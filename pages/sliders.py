@@ -9,9 +9,9 @@ from ui.common import current_model, end_page, page_header
 from ui.export import point_json
 from ui.images import map_with_marks, position_map_data, show_image
 from ui.live_decoder import live_sliders
-from vae_core.activity import INACTIVE_KL
-from vae_core.latent import SLIDER_LIMIT, decode_batch, sanitize_z
-from vae_core.sliders import clean_slider_value
+from vae_core.model.activity import INACTIVE_KL
+from vae_core.analysis.latent import SLIDER_LIMIT, decode_batch, sanitize_z
+from vae_core.analysis.sliders import clean_slider_value
 
 STEP = 0.05
 OTHERS_KEY = "sliders_others"

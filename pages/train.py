@@ -11,12 +11,12 @@ from ui.images import show_grid
 from ui.inputs import number_in_range
 from ui.model_choices import session_id
 from ui.training_jobs import forming_map_figure, job_registry, loss_figure, save_uploaded_npz
-from vae_core.checkpoints import max_upload_bytes, megabytes
-from vae_core.config import DEFAULT_HIDDEN, MAX_LATENT_DIM, ConfigError, parse_hidden
-from vae_core.data import DATASETS, IDX_CLASS_NAMES, DatasetError, cache_dir, extract_image_archive, find_idx_files
-from vae_core.jobs import JobSnapshot, JobSpec
-from vae_core.paths import UnsafeNameError, safe_name, share_trained, uploads_dir
-from vae_core.variants import VARIANTS, variant
+from vae_core.store.checkpoints import max_upload_bytes, megabytes
+from vae_core.model.config import DEFAULT_HIDDEN, MAX_LATENT_DIM, ConfigError, parse_hidden
+from vae_core.data.datasets import DATASETS, IDX_CLASS_NAMES, DatasetError, cache_dir, extract_image_archive, find_idx_files
+from services.jobs import JobSnapshot, JobSpec
+from vae_core.store.paths import UnsafeNameError, safe_name, share_trained, uploads_dir
+from vae_core.model.variants import VARIANTS, variant
 
 UPLOAD = "upload"
 KIND_HELP = "  \n".join(f"**{v.title}**: {v.help}" for v in VARIANTS.values())

@@ -4,7 +4,7 @@
 of them. HAProxy inserts a cookie on a browser's first response that names the process it reached,
 so everything a session does afterwards (its websocket ``/_stcore/stream``, its uploads, its media
 requests) reaches the same process, where its Streamlit session lives. The processes share one
-``$VAE_EXPLORER_HOME``; vae_core writes there atomically and under file locks (vae_core.locks).
+``$VAE_EXPLORER_HOME``; vae_core writes there atomically and under file locks (vae_core.store.locks).
 
 This package is not part of the app (app.py never imports it) and vae_core does not import it.
 """

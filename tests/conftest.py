@@ -21,9 +21,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from vae_core.config import ModelConfig, TrainConfig  # noqa: E402
-from vae_core.data import load_dataset  # noqa: E402
-from vae_core.train import EpochStats, Trainer  # noqa: E402
+from vae_core.model.config import ModelConfig, TrainConfig  # noqa: E402
+from vae_core.data.datasets import load_dataset  # noqa: E402
+from vae_core.training.trainer import EpochStats, Trainer  # noqa: E402
 
 # The models here are tiny: one thread is several times faster than two on a busy
 # 2-core machine (no thread hand-off per small matmul) and makes timings stable.
@@ -87,7 +87,7 @@ def ckpt_copy(trained, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_model(trained):
-    from vae_core.checkpoints import load_checkpoint
+    from vae_core.store.checkpoints import load_checkpoint
 
     return load_checkpoint(trained.path).model
 

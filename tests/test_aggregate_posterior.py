@@ -7,9 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from vae_core import aggregate_posterior as agg
-
-
+from vae_core.analysis import aggregate_posterior as agg
 def test_one_component_is_a_gaussian_and_its_kl_has_a_closed_form():
     mu, logvar = np.array([[0.5, -1.0]]), np.log(np.array([[0.25, 2.0]]))
     z = np.random.default_rng(0).standard_normal((50, 2))

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core.amortization import gaps
-from vae_core.checkpoints import load_checkpoint
-from vae_core.evaluate import iwae_neg_log_likelihood
+from vae_core.analysis.amortization import gaps
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.analysis.evaluate import iwae_neg_log_likelihood
 
 
 def test_the_optimised_posterior_closes_part_of_the_gap(trained):
@@ -33,7 +33,7 @@ def test_the_optimised_posterior_closes_part_of_the_gap(trained):
 
 
 def test_an_autoencoder_has_no_amortization_gap_to_compute(tmp_path, digits):
-    from vae_core.train import Trainer
+    from vae_core.training.trainer import Trainer
 
     from conftest import tiny_model_config, tiny_train_config
 

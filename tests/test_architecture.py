@@ -1,4 +1,4 @@
-"""The architecture written once (vae_core.architecture): the torch model is built from it, its shapes are
+"""The architecture written once (vae_core.model.architecture): the torch model is built from it, its shapes are
 torch's own, and a module changed after construction is caught by name."""
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import pytest
 import torch
 from torch import nn
 
-from vae_core import architecture
-from vae_core.architecture import conv_fit_error, conv_out, conv_transpose_out, describe
-from vae_core.torch_model import VAE, ArchitectureMismatch
+from vae_core.model import architecture
+from vae_core.model.architecture import describe
+from vae_core.model.shapes import conv_fit_error, conv_out, conv_transpose_out
+from vae_core.model.torch_model import VAE, ArchitectureMismatch
 
 from test_numpy_model import CONFIGS, IDS
 

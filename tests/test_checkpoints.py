@@ -15,7 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from vae_core.checkpoints import (
+from vae_core.store.checkpoints import (
     CONFIG_FILE,
     HISTORY_FILE,
     META_FILE,
@@ -30,7 +30,7 @@ from vae_core.checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from vae_core.torch_model import VAE
+from vae_core.model.torch_model import VAE
 
 from conftest import file_hashes, tiny_model_config
 
@@ -62,7 +62,7 @@ def _assert_same_state(a: torch.nn.Module, b: torch.nn.Module):
 
 
 def test_round_trip_of_a_trained_checkpoint(trained, digits):
-    from vae_core.train import Trainer
+    from vae_core.training.trainer import Trainer
 
     ckpt = load_checkpoint(trained.path, with_optimizer=True)
     assert ckpt.config == trained.model_cfg

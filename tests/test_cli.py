@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vae_core.checkpoints import WEIGHTS_FILE, is_checkpoint, load_checkpoint
+from vae_core.store.checkpoints import WEIGHTS_FILE, is_checkpoint, load_checkpoint
 
 from conftest import REPO_ROOT
 

@@ -9,9 +9,9 @@ import zipfile
 import pytest
 import torch
 
-from vae_core.checkpoints import OPTIMIZER_FILE, export_zip, import_zip, load_checkpoint, save_checkpoint
-from vae_core.config import ModelConfig
-from vae_core.torch_model import VAE
+from vae_core.store.checkpoints import OPTIMIZER_FILE, export_zip, import_zip, load_checkpoint, save_checkpoint
+from vae_core.model.config import ModelConfig
+from vae_core.model.torch_model import VAE
 
 from vae_core.__main__ import main
 

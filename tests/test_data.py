@@ -1,4 +1,4 @@
-"""Tests for vae_core.data and vae_core.download, on real files and a real local HTTP server."""
+"""Tests for vae_core.data.datasets and vae_core.data.download, on real files and a real local HTTP server."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import pytest
 import torch
 from PIL import Image
 
-from vae_core import data as data_mod
-from vae_core import download as dl
-from vae_core.data import (
+from vae_core.data import datasets as data_mod
+from vae_core.data import download as dl
+from vae_core.data.datasets import (
     DATASETS,
     Dataset,
     DatasetError,

@@ -5,9 +5,9 @@ import pytest
 import torch
 from torch import nn
 
-from vae_core.config import ModelConfig
-from vae_core.decoder_program import UnsupportedDecoder, decoder_program, run_program
-from vae_core.torch_model import VAE
+from vae_core.model.config import ModelConfig
+from vae_core.model.decoder_program import UnsupportedDecoder, decoder_program, run_program
+from vae_core.model.torch_model import VAE
 
 CONFIGS = [
     ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(32,)),

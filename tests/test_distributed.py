@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 
-from vae_core.checkpoints import load_checkpoint
-from vae_core.config import TrainConfig
-from vae_core.distributed import main, slice_bounds
-from vae_core.train import Trainer
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.model.config import TrainConfig
+from vae_core.training.distributed import main, slice_bounds
+from vae_core.training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHT_ATOL = 1e-5
@@ -43,7 +43,7 @@ def test_slices_cover_the_batch_once_and_differ_by_at_most_one():
 def test_two_processes_give_the_one_process_weights(tmp_path, digits):
     out = tmp_path / "two"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-           "-m", "vae_core.distributed", "--dataset", "digits", "--epochs", "2", "--batch-size", "128",
+           "-m", "vae_core.training.distributed", "--dataset", "digits", "--epochs", "2", "--batch-size", "128",
            "--latent-dim", "2", "--hidden", "64", "--lr", "3e-3", "--device", "cpu", "--sample-size", "50",
            "--out", str(out)]
     done = subprocess.run(cmd, cwd=REPO, env=_clean_env(), capture_output=True, text=True, timeout=600)

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core.activity import ACTIVE_THRESHOLD, active_units
-from vae_core.evaluate import encode_dataset, evaluate_model, iwae_neg_log_likelihood
-from vae_core.train import Trainer, evaluate_neg_elbo
+from vae_core.model.activity import ACTIVE_THRESHOLD, active_units
+from vae_core.analysis.evaluate import encode_dataset, evaluate_model, iwae_neg_log_likelihood
+from vae_core.analysis.evaluate import evaluate_neg_elbo
+from vae_core.training.trainer import Trainer
 
 from conftest import tiny_model_config, tiny_train_config
 

@@ -7,7 +7,7 @@ import contextlib
 import pytest
 
 from browser_support import ARTIFACTS, WAIT_MS, app_page, browser, server, wait_until_idle  # noqa: F401
-from vae_core.scenes import load_deck
+from services.scenes import load_deck
 
 pytestmark = pytest.mark.browser
 DECK = load_deck(__import__("browser_support").REPO / "scenes" / "intro-lecture.toml")

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core.checkpoints import export_zip, import_zip, load_checkpoint
-from vae_core.history import HISTORY_FILE, images_kept, record_steps
-from vae_core.train import Trainer, sample_indices
+from vae_core.store.checkpoints import export_zip, import_zip, load_checkpoint
+from vae_core.store.history import HISTORY_FILE, images_kept, record_steps
+from vae_core.training.trainer import Trainer, sample_indices
 
 from conftest import tiny_model_config, tiny_train_config
 
@@ -77,7 +77,7 @@ def test_a_damaged_history_does_not_stop_the_model_from_loading(trained, tmp_pat
     damaged = load_checkpoint(copy)
     assert damaged.history is None and damaged.model is not None
     with pytest.raises(ValueError, match="not a readable safetensors"):
-        from vae_core.history import load_history
+        from vae_core.store.history import load_history
 
         load_history(copy)
 
@@ -88,7 +88,7 @@ BUNDLED = sorted(p for p in (__import__("conftest").REPO_ROOT / "checkpoints").i
 @pytest.mark.parametrize("path", BUNDLED, ids=[p.name for p in BUNDLED])
 def test_every_bundled_model_carries_its_training_history(path):
     """The Latent map replays it: the last snapshot is the trained encoder's, on the stored images it follows."""
-    from vae_core.history import sample_positions
+    from vae_core.store.history import sample_positions
 
     ckpt = load_checkpoint(path)
     h = ckpt.history

@@ -1,4 +1,4 @@
-"""A browser's identity on the server (vae_core.identity): the secret, tokens, folder names and expiry."""
+"""A browser's identity on the server (services.identity): the secret, tokens, folder names and expiry."""
 from __future__ import annotations
 
 import os
@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vae_core import identity
-
+from services import identity
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -32,7 +31,7 @@ def test_the_secret_is_made_once_readable_only_by_its_owner(home):
 
 
 def test_processes_starting_together_share_one_secret(home):
-    code = "from vae_core import identity; import sys; sys.stdout.write(identity.server_secret().hex())"
+    code = "from services import identity; import sys; sys.stdout.write(identity.server_secret().hex())"
     procs = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True,
                               env=dict(os.environ, VAE_EXPLORER_HOME=str(home))) for _ in range(6)]
     secrets_seen = {p.communicate(timeout=120)[0] for p in procs}

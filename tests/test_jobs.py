@@ -7,10 +7,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from vae_core.checkpoints import is_checkpoint, load_checkpoint
-from vae_core.config import ConfigError
-from vae_core.jobs import DONE, FAILED, STOPPED, JobRegistry, JobSpec, TooManyTrainings
-from vae_core.paths import UnsafeNameError
+from vae_core.store.checkpoints import is_checkpoint, load_checkpoint
+from vae_core.model.config import ConfigError
+from services.jobs import DONE, FAILED, STOPPED, JobRegistry, JobSpec, TooManyTrainings
+from vae_core.store.paths import UnsafeNameError
 
 from conftest import file_hashes
 

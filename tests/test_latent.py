@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from scipy.stats import norm
 
-from vae_core.latent import (
+from vae_core.analysis.latent import (
     ABSURD_LIMIT,
     decode_batch,
     lerp,
@@ -20,9 +20,9 @@ from vae_core.latent import (
     slerp,
     traversal,
 )
-from vae_core.priors import prior_z
-from vae_core.torch_model import VAE
-from vae_core.render import tile, to_gif, to_png, to_uint8, upscale
+from vae_core.model.priors import prior_z
+from vae_core.model.torch_model import VAE
+from vae_core.render.images import tile, to_gif, to_png, to_uint8, upscale
 
 from conftest import tiny_model_config
 

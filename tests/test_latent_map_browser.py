@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from browser_support import ARTIFACTS, REPO, WAIT_MS, app_page, browser, server, wait_until_idle  # noqa: F401
-from vae_core.checkpoints import load_checkpoint
+from vae_core.store.checkpoints import load_checkpoint
 
 pytestmark = pytest.mark.browser
 MAP = "window.__vaeMaps && window.__vaeMaps.latent_map_chart"

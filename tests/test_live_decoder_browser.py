@@ -14,9 +14,9 @@ import pytest
 import torch
 
 from browser_support import REPO, WAIT_MS, app_page, browser, server, wait_until, wait_until_idle  # noqa: F401
-from vae_core.checkpoints import list_checkpoints, load_checkpoint
-from vae_core.decoder_program import decoder_program
-from vae_core.torch_model import VAE
+from vae_core.store.checkpoints import list_checkpoints, load_checkpoint
+from vae_core.model.decoder_program import decoder_program
+from vae_core.model.torch_model import VAE
 
 from test_decoder_program import CONFIGS as DECODER_CONFIGS
 

@@ -10,10 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui.component_data import unpack
-from vae_core import numpy_model
-from vae_core.activity import default_axes, mean_kl_per_dim
-from vae_core.checkpoints import load_checkpoint
-from vae_core.train import Trainer
+from vae_core.model import numpy_model
+from vae_core.model.activity import default_axes, mean_kl_per_dim
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.training.trainer import Trainer
 
 from conftest import REPO_ROOT, clean_home, texts, tiny_model_config, tiny_train_config
 

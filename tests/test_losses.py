@@ -8,8 +8,8 @@ import torch
 from torch.distributions import Independent, Normal, kl_divergence as torch_kl
 from torch.nn import functional as F
 
-from vae_core.config import ModelConfig
-from vae_core.losses import (
+from vae_core.model.config import ModelConfig
+from vae_core.model.losses import (
     kl_divergence,
     kl_per_dim,
     kl_weight,

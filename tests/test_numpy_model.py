@@ -1,4 +1,4 @@
-"""The torch-free side of a model: the tensor names and shapes a checkpoint must hold (vae_core.architecture),
+"""The torch-free side of a model: the tensor names and shapes a checkpoint must hold (vae_core.model.architecture),
 q(z|x) computed without torch, and the browser's decoder program built from a checkpoint's
 arrays. Each is held to the torch model it stands in for."""
 from __future__ import annotations
@@ -7,12 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core import architecture, numpy_model
-from vae_core.checkpoints import list_checkpoints, load_checkpoint
-from vae_core.config import ModelConfig
-from vae_core.decoder_program import decoder_program, program_from_arrays
-from vae_core.torch_model import VAE
-from vae_core.paths import BUNDLED_DIR
+from vae_core.model import architecture
+
+from vae_core.model import numpy_model
+from vae_core.store.checkpoints import list_checkpoints, load_checkpoint
+from vae_core.model.config import ModelConfig
+from vae_core.model.decoder_program import decoder_program, program_from_arrays
+from vae_core.model.torch_model import VAE
+from vae_core.store.paths import BUNDLED_DIR
 
 from test_decoder_program import CONFIGS as DECODER_CONFIGS
 

@@ -15,9 +15,9 @@ import pytest
 
 from browser_support import REPO, WAIT_MS, app_page, browser, server, wait_until_idle  # noqa: F401
 from ui.loaded_model import loaded_model
-from vae_core import numpy_model
-from vae_core.checkpoints import load_checkpoint
-from vae_core.decoder_program import program_from_arrays, run_program
+from vae_core.model import numpy_model
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.model.decoder_program import program_from_arrays, run_program
 
 pytestmark = pytest.mark.browser
 LOG_2PI = math.log(2 * math.pi)

@@ -8,8 +8,8 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
-from vae_core.checkpoints import load_checkpoint
-from vae_core.evaluate import encode_dataset
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.analysis.evaluate import encode_dataset
 
 REPO = Path(__file__).resolve().parents[1]
 CK = REPO / "checkpoints"

@@ -14,11 +14,11 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 from test_preprocess import stroke_drawing
-from vae_core.checkpoints import load_checkpoint
-from vae_core.map_image import map_png
-from vae_core.preprocess import DATA_URL_PREFIX, DatasetStyle, prepare
-from vae_core.priors import StandardNormal
-from vae_core.projection import Projection
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.render.map_image import map_png
+from vae_core.data.preprocess import DATA_URL_PREFIX, DatasetStyle, prepare
+from vae_core.model.priors import StandardNormal
+from vae_core.projection.methods import Projection
 
 REPO = Path(__file__).resolve().parents[1]
 CK = REPO / "checkpoints"
@@ -94,7 +94,7 @@ def test_a_drawing_is_encoded_reconstructed_and_placed_on_the_map():
     page.at.button_group(key="draw_projection").set_value("pca")
     page.run()
     assert page.at.query_params["projection"] == "pca"
-    from vae_core.evaluate import encode_dataset
+    from vae_core.analysis.evaluate import encode_dataset
 
     mu_all, _ = encode_dataset(ck.model, ck.sample.as_tensor())
     expected = Projection("pca").fit(mu_all).transform(mu[None])[0]

@@ -1,6 +1,6 @@
 """The Generate page and its latent walks: what it shows is decoded by the model from the right z.
 
-The walk helpers of vae_core.explain are checked directly; the page is run with
+The walk helpers of vae_core.analysis.explain are checked directly; the page is run with
 AppTest through app.py on the bundled digits-2d and digits-8d models and on an
 autoencoder, and its images and downloads (recorded as Streamlit stores them)
 are compared pixel for pixel with the model's own decoding.
@@ -16,14 +16,14 @@ import torch
 from PIL import Image, ImageSequence
 from streamlit.testing.v1 import AppTest
 
-from vae_core.activity import mean_kl_per_dim, rank_dims
-from vae_core.checkpoints import load_checkpoint
-from vae_core.config import ModelConfig, TrainConfig
-from vae_core.latent import (decode_batch, interpolate, manifold_grid, manifold_points, normal_ppf,
+from vae_core.model.activity import mean_kl_per_dim, rank_dims
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.model.config import ModelConfig, TrainConfig
+from vae_core.analysis.latent import (decode_batch, interpolate, manifold_grid, manifold_points, normal_ppf,
                              traversal_values)
-from vae_core.priors import prior_z
-from vae_core.render import tile, to_uint8
-from vae_core.train import Trainer
+from vae_core.model.priors import prior_z
+from vae_core.render.images import tile, to_uint8
+from vae_core.training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "checkpoints"
@@ -98,7 +98,7 @@ def gif_frames(data: bytes) -> list[np.ndarray]:
     return [np.asarray(fr.convert("L")) for fr in ImageSequence.Iterator(Image.open(io.BytesIO(data)))]
 
 
-# ---------------------------------------------------------------- the walks in vae_core.explain
+# ---------------------------------------------------------------- the walks in vae_core.analysis.explain
 
 
 def test_manifold_points_place_the_inverse_cdf_grid_on_two_dimensions():

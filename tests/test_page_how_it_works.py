@@ -1,4 +1,4 @@
-"""The How-it-works page and vae_core.explain: every number shown is the model's own.
+"""The How-it-works page and vae_core.analysis.explain: every number shown is the model's own.
 
 The explain functions are checked against the model's encode / decode and the
 losses module (and torch.distributions for the KL); the page is run with
@@ -17,14 +17,15 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from vae_core.checkpoints import load_checkpoint
-from vae_core.config import ModelConfig, TrainConfig
-from vae_core.activity import mean_kl_per_dim
-from vae_core.explain import explain_image, sample_loss
-from vae_core.priors import prior_z
-from vae_core.losses import kl_divergence, kl_per_dim, reconstruction_nll
-from vae_core.render import to_uint8
-from vae_core.train import Trainer, evaluate_neg_elbo
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.model.config import ModelConfig, TrainConfig
+from vae_core.model.activity import mean_kl_per_dim
+from vae_core.analysis.explain import explain_image, sample_loss
+from vae_core.model.priors import prior_z
+from vae_core.model.losses import kl_divergence, kl_per_dim, reconstruction_nll
+from vae_core.render.images import to_uint8
+from vae_core.analysis.evaluate import evaluate_neg_elbo
+from vae_core.training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "checkpoints"
@@ -96,7 +97,7 @@ def downscale(pixels: np.ndarray, h: int) -> np.ndarray:
     return pixels[::f, ::f]
 
 
-# ---------------------------------------------------------------- vae_core.explain against the model
+# ---------------------------------------------------------------- vae_core.analysis.explain against the model
 
 
 @pytest.fixture(scope="module")

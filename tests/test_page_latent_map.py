@@ -15,14 +15,15 @@ from streamlit.testing.v1 import AppTest
 
 from ui.map_plot import MapTarget, latent_map_figure, parse_selection, sample_traces
 from ui.scatter_map import MapChoice, pack, parse_state, unpack
-from vae_core import map_layout, posterior
-from vae_core.activity import rank_dims
-from vae_core.checkpoints import load_checkpoint
-from vae_core.evaluate import encode_dataset
-from vae_core.latent import decode_batch
-from vae_core.priors import StandardNormal
-from vae_core.projection import LABELS, available_methods
-from vae_core.render import thumbnail_uri
+from vae_core.render import map_layout
+from vae_core.analysis import posterior
+from vae_core.model.activity import rank_dims
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.analysis.evaluate import encode_dataset
+from vae_core.analysis.latent import decode_batch
+from vae_core.model.priors import StandardNormal
+from vae_core.projection.methods import LABELS, available_methods
+from vae_core.render.images import thumbnail_uri
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS_2D = REPO / "checkpoints" / "digits-2d"
@@ -349,15 +350,14 @@ def test_the_decoder_panel_first_shows_the_decoders_image_of_z_zero(which, ck2, 
         want = ck.model.decode(torch.zeros(1, ck.config.latent_dim))[0, 0].numpy()
     assert shown.shape == want.shape
     assert np.abs(shown.astype(int) - np.round(want * 255).astype(int)).max() <= 1
-    from vae_core import numpy_model
-
+    from vae_core.model import numpy_model
     mu = numpy_model.encode(ck.config, ck.arrays, ck.sample.as_array(), ck.sample.labels)[0]
     dx, dy = rank_dims(mu.var(0), 2) if ck.config.latent_dim > 2 else (0, 1)
     assert f"z{dx + 1} = 0.00, z{dy + 1} = 0.00" in still[0]  # the map's axes, as the browser's readout says
 
 
 def test_every_image_of_the_dataset_on_demand(ck2):
-    from vae_core.data import load_digits_split
+    from vae_core.data.datasets import load_digits_split
 
     page = Page(DIGITS_2D)
     stored, _ = page.data()
@@ -376,7 +376,7 @@ def test_every_image_of_the_dataset_on_demand(ck2):
 
 
 def test_watch_it_learn_sends_the_trainings_snapshots():
-    from vae_core.history import sample_positions
+    from vae_core.store.history import sample_positions
 
     path = REPO / "checkpoints" / "digits-2d-beta0.5"
     ck = load_checkpoint(path)

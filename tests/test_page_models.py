@@ -8,9 +8,10 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from vae_core.checkpoints import import_zip, load_checkpoint
-from vae_core.data import DataSplit, dataset_from_arrays
-from vae_core.train import Trainer, evaluate_neg_elbo
+from vae_core.store.checkpoints import import_zip, load_checkpoint
+from vae_core.data.datasets import DataSplit, dataset_from_arrays
+from vae_core.analysis.evaluate import evaluate_neg_elbo
+from vae_core.training.trainer import Trainer
 
 from conftest import tiny_model_config, tiny_train_config
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vae_core.activity import INACTIVE_KL, mean_kl_per_dim, rank_dims
-from vae_core.checkpoints import load_checkpoint
-from vae_core.evaluate import encode_dataset
-from vae_core.latent import SLIDER_LIMIT
-from vae_core.sliders import SliderSpace, clean_slider_value
-from vae_core.train import Trainer
+from vae_core.model.activity import INACTIVE_KL, mean_kl_per_dim, rank_dims
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.analysis.evaluate import encode_dataset
+from vae_core.analysis.latent import SLIDER_LIMIT
+from vae_core.analysis.sliders import SliderSpace, clean_slider_value
+from vae_core.training.trainer import Trainer
 
 from conftest import tiny_model_config, tiny_train_config
 
@@ -168,8 +168,8 @@ def test_a_20d_model_gets_16_sliders_for_its_most_active_dims_and_one_for_the_re
 def test_the_server_image_is_the_decoders_mean_at_the_sliders_z(app_home):
     import torch
 
-    from vae_core.latent import decode_batch
-    from vae_core.render import to_uint8
+    from vae_core.analysis.latent import decode_batch
+    from vae_core.render.images import to_uint8
 
     page = Page(DIGITS_2D)
     page.at.slider(key="sliders_z1").set_value(1.5)
@@ -192,7 +192,7 @@ def _marks(page: Page) -> dict[str, list[tuple[float, float]]]:
 
 
 def test_the_position_map_rings_z_and_stars_the_saved_points(app_home):
-    from vae_core.map_image import MapCanvas
+    from vae_core.render.map_image import MapCanvas
 
     page = Page(DIGITS_2D)
     assert len(_marks(page)["ring"]) == 1 and _marks(page)["star"] == []
@@ -204,7 +204,7 @@ def test_the_position_map_rings_z_and_stars_the_saved_points(app_home):
     # the same place the server-side drawing would use
     ck = load_checkpoint(DIGITS_2D)
     mu, _ = encode_dataset(ck.model, ck.sample.as_tensor())
-    from vae_core.map_layout import square_extent
+    from vae_core.render.map_layout import square_extent
 
     canvas = MapCanvas(mu[:1000], ck.sample.labels[:1000], [str(c) for c in range(10)], ["#000000"] * 10,
                        size=460, dot=4, axis_titles=("z1", "z2"), extent=square_extent(mu[:1000]))

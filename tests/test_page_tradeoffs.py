@@ -12,9 +12,9 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
-from vae_core import aggregate_posterior as agg
+from vae_core.analysis import aggregate_posterior as agg
 from vae_core.__main__ import main as cli
-from vae_core.families import load_families
+from vae_core.store.families import load_families
 
 REPO = Path(__file__).resolve().parents[1]
 CK = REPO / "checkpoints"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from vae_core.checkpoints import load_checkpoint
+from vae_core.store.checkpoints import load_checkpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEADLINE = 300  # seconds for a tiny training to end, even on a busy machine
@@ -185,7 +185,7 @@ def test_an_uploaded_npz_is_kept_in_the_session_folder_and_trained_on(home, digi
 
 
 def test_the_page_trains_every_setting_it_shows_and_records_the_command(home):
-    """The Train page's run is the command line's (vae_core.run_spec): the schedule, Adam's beta2, the start from
+    """The Train page's run is the command line's (vae_core.training.run_spec): the schedule, Adam's beta2, the start from
     the data and a Gaussian's sigma reach the training and the command recorded with the model."""
     at = open_train_page()
     tiny_settings(at, "every-setting", epochs=1)

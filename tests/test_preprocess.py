@@ -13,8 +13,8 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from vae_core.checkpoints import load_checkpoint
-from vae_core.preprocess import (DATA_URL_PREFIX, DatasetStyle, PreprocessError, center_like_dataset,
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.data.preprocess import (DATA_URL_PREFIX, DatasetStyle, PreprocessError, center_like_dataset,
                                  centre_of_mass, decode_data_url, ink_on_dark, prepare, prepare_bytes, read_picture)
 
 REPO = Path(__file__).resolve().parents[1]

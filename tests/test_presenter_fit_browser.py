@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from browser_support import ARTIFACTS, REPO, WAIT_MS, browser, console_error, server, wait_until_idle  # noqa: F401
-from vae_core.scenes import load_deck
+from services.scenes import load_deck
 
 pytestmark = pytest.mark.browser
 DECK = load_deck(REPO / "scenes" / "intro-lecture.toml")

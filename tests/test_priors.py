@@ -1,4 +1,4 @@
-"""The prior as the app uses it (vae_core.priors): N(0, I)'s draws are the seeded ones, and the contours any
+"""The prior as the app uses it (vae_core.model.priors): N(0, I)'s draws are the seeded ones, and the contours any
 prior gets enclose the mass N(0, I) holds within 1, 2 and 3 sigma."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core.priors import PRIOR_SIGMAS, Prior, StandardNormal, mass_within, prior_z
+from vae_core.model.priors import PRIOR_SIGMAS, Prior, StandardNormal, mass_within, prior_z
 
 
 class TwoBlobs(Prior):

@@ -18,10 +18,12 @@ import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-from vae_core import projection_cache as pc
-from vae_core.checkpoints import load_checkpoint, save_checkpoint
-from vae_core.evaluate import encode_dataset
-from vae_core.projection import available_methods
+from vae_core.projection import cache as pc
+
+from vae_core.projection import fitted as fitted_maps
+from vae_core.store.checkpoints import load_checkpoint, save_checkpoint
+from vae_core.analysis.evaluate import encode_dataset
+from vae_core.projection.methods import available_methods
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS_8D = REPO / "checkpoints" / "digits-8d"
@@ -32,9 +34,10 @@ pytestmark = pytest.mark.skipif(not DIGITS_8D.is_dir(), reason="the bundled digi
 CHILD = r"""
 import json, sys
 import numpy as np
-from vae_core import projection_cache as pc
+from vae_core.projection import cache as pc
+from vae_core.projection import fitted as fitted_maps
 mu = np.load(sys.argv[2])
-proj = pc.load_or_fit(sys.argv[1], mu, "tsne", n_jobs=1)
+proj = fitted_maps.load_or_fit(sys.argv[1], mu, "tsne", n_jobs=1)
 print(json.dumps({"fits": pc.fits["tsne"], "embedding": proj.embedding_.tolist()}))
 """
 
@@ -60,7 +63,7 @@ def _only_map() -> Path:
 def test_a_new_process_loads_the_tsne_map_from_disk_without_fitting(tmp_path):
     mu = _encode(DIGITS_8D)
     before = pc.fits["tsne"]
-    fitted = pc.load_or_fit(DIGITS_8D, mu, "tsne", n_jobs=1)
+    fitted = fitted_maps.load_or_fit(DIGITS_8D, mu, "tsne", n_jobs=1)
     assert pc.fits["tsne"] == before + 1
     stored = _only_map()
     inode = stored.stat().st_ino  # a rewrite (tmp file + os.replace) would give a new inode
@@ -79,7 +82,7 @@ def test_a_new_process_loads_the_tsne_map_from_disk_without_fitting(tmp_path):
 
 def test_a_restored_tsne_map_inverts_and_places_new_points_like_the_fitted_one():
     mu = _encode(DIGITS_8D)
-    fitted = pc.load_or_fit(DIGITS_8D, mu, "tsne", n_jobs=1)
+    fitted = fitted_maps.load_or_fit(DIGITS_8D, mu, "tsne", n_jobs=1)
     restored = pc.load(pc.model_fingerprint(DIGITS_8D), mu, pc.map_params("tsne"))
     assert restored is not None and not hasattr(restored, "tsne_")
     assert restored.backend_ == fitted.backend_
@@ -95,8 +98,8 @@ def test_the_cache_is_invalidated_when_the_model_file_changes(tmp_path):
     shutil.copytree(DIGITS_8D, path)
     mu = _encode(path)
     before = pc.fits["tsne"]
-    first = pc.load_or_fit(path, mu, "tsne", n_jobs=1)
-    pc.load_or_fit(path, mu, "tsne", n_jobs=1)
+    first = fitted_maps.load_or_fit(path, mu, "tsne", n_jobs=1)
+    fitted_maps.load_or_fit(path, mu, "tsne", n_jobs=1)
     assert pc.fits["tsne"] == before + 1
     # the same folder, retrained: other weights in model.safetensors
     ckpt = load_checkpoint(path)
@@ -105,7 +108,7 @@ def test_the_cache_is_invalidated_when_the_model_file_changes(tmp_path):
             p.add_(0.05 * torch.randn_like(p))
     save_checkpoint(path, ckpt.model, ckpt.meta, sample=ckpt.sample)
     mu2 = _encode(path)
-    second = pc.load_or_fit(path, mu2, "tsne", n_jobs=1)
+    second = fitted_maps.load_or_fit(path, mu2, "tsne", n_jobs=1)
     assert pc.fits["tsne"] == before + 2
     assert not np.allclose(second.embedding_, first.embedding_)
     assert len(list(pc.projections_dir().glob("*/*.npz"))) == 2  # one map per model fingerprint
@@ -115,11 +118,11 @@ def test_the_cache_is_invalidated_when_the_model_file_changes(tmp_path):
 
 def test_a_damaged_cache_file_is_computed_again_and_replaced():
     mu = _encode(DIGITS_8D)
-    fitted = pc.load_or_fit(DIGITS_8D, mu, "tsne", n_jobs=1)
+    fitted = fitted_maps.load_or_fit(DIGITS_8D, mu, "tsne", n_jobs=1)
     stored = _only_map()
     stored.write_bytes(b"not a zip file")
     before = pc.fits["tsne"]
-    again = pc.load_or_fit(DIGITS_8D, mu, "tsne", n_jobs=1)
+    again = fitted_maps.load_or_fit(DIGITS_8D, mu, "tsne", n_jobs=1)
     assert pc.fits["tsne"] == before + 1
     np.testing.assert_array_equal(again.embedding_, fitted.embedding_)  # same seed, same map
     assert pc.load(pc.model_fingerprint(DIGITS_8D), mu, pc.map_params("tsne")) is not None
@@ -127,15 +130,15 @@ def test_a_damaged_cache_file_is_computed_again_and_replaced():
 
 def test_pca_and_the_latent_plane_are_not_stored():
     mu = _encode(DIGITS_8D)
-    pc.load_or_fit(DIGITS_8D, mu, "pca")
-    pc.load_or_fit(DIGITS_8D, mu, "latent", dims=(2, 5))
+    fitted_maps.load_or_fit(DIGITS_8D, mu, "pca")
+    fitted_maps.load_or_fit(DIGITS_8D, mu, "latent", dims=(2, 5))
     assert not pc.projections_dir().exists() or not list(pc.projections_dir().glob("*/*.npz"))
 
 
 @pytest.mark.skipif(bool(available_methods()["umap"]), reason="umap-learn is not installed")
 def test_a_restored_umap_map_refits_lazily_and_inverts_like_the_fitted_one():
     mu = _encode(DIGITS_8D)[:150]
-    fitted = pc.load_or_fit(DIGITS_8D, mu, "umap")
+    fitted = fitted_maps.load_or_fit(DIGITS_8D, mu, "umap")
     restored = pc.load(pc.model_fingerprint(DIGITS_8D), mu, pc.map_params("umap"))
     assert restored is not None and not hasattr(restored, "umap_")
     np.testing.assert_array_equal(restored.embedding_, fitted.embedding_)

@@ -22,7 +22,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from vae_core.checkpoints import load_checkpoint
+from vae_core.store.checkpoints import load_checkpoint
 
 from conftest import clean_home, file_hashes, run_until, texts
 
@@ -62,7 +62,7 @@ def test_a_run_name_with_a_path_is_refused_on_the_train_page(home, tmp_path, nam
 
 
 def test_a_session_id_cannot_steer_a_path(home):
-    from vae_core.paths import UnsafeNameError, session_runs_dir, uploads_dir
+    from vae_core.store.paths import UnsafeNameError, session_runs_dir, uploads_dir
 
     for bad in ("../../x", "/etc", ".."):
         with pytest.raises(UnsafeNameError):
@@ -117,8 +117,7 @@ def test_the_cli_stops_a_diverging_run_and_keeps_the_last_good_checkpoint(tmp_pa
 def test_the_train_page_shows_a_divergence_and_offers_the_last_good_model(home, monkeypatch):
     """A job whose weights turn to NaN in its second epoch: the page says what happened and what to do,
     and the model of epoch 1 is saved and can be loaded."""
-    from vae_core import jobs
-
+    from services import jobs
     def poison_in_epoch_2(self, trainer, epoch, batch, n_batches, loss):
         if epoch == 1:
             with torch.no_grad():
@@ -145,7 +144,7 @@ def test_the_train_page_shows_a_divergence_and_offers_the_last_good_model(home, 
 def test_the_train_page_shows_a_divergence_before_any_epoch_and_saves_nothing(home):
     """lr = 10 (the largest the core accepts; the page itself offers at most 0.01)."""
     from ui.training_jobs import job_registry
-    from vae_core.jobs import JobSpec
+    from services.jobs import JobSpec
 
     at = open_train_page()
     job = job_registry().start(JobSpec(name="absurd-lr", dataset="digits", hidden=(32,), epochs=3, lr=10.0,
@@ -247,8 +246,8 @@ def test_the_z_sent_back_by_the_live_decoder_is_clamped(home):
 
 
 def test_a_dataset_that_is_not_on_disk_with_no_network_says_where_to_put_the_files(home, tmp_path, monkeypatch):
-    from vae_core import download
-    from vae_core.data import cache_dir
+    from vae_core.data import download
+    from vae_core.data.datasets import cache_dir
 
     import socket
     with socket.socket() as s:  # a port on 127.0.0.1 that nothing listens on: every download fails at once

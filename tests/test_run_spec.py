@@ -1,4 +1,4 @@
-"""One description of a training run (vae_core.run_spec): the command line, torchrun and the app's Train page
+"""One description of a training run (vae_core.training.run_spec): the command line, torchrun and the app's Train page
 read and write the same fields, and the command a run records trains that run again."""
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import shlex
 
 import pytest
 
-from vae_core import distributed
+from vae_core.training import distributed
 from vae_core.__main__ import build_parser
-from vae_core.config import ConfigError, parse_hidden
-from vae_core.jobs import JobSpec
-from vae_core.run_spec import RunSpec, add_arguments
+from vae_core.model.config import ConfigError, parse_hidden
+from services.jobs import JobSpec
+from vae_core.training.run_spec import RunSpec, add_arguments
 
 EVERY_VALUE_CHANGED = RunSpec(
     dataset="fashion-mnist", data_dir="/data", download=False, test_fraction=0.3, kind="cvae", latent_dim=7,
@@ -86,8 +86,7 @@ def test_a_kinds_own_setting_for_another_kind_is_refused(monkeypatch):
     class Options:
         width: int = dataclasses.field(default=3, metadata={"help": "a setting"})
 
-    from vae_core import variants
-
+    from vae_core.model import variants
     class Other(variants.Variant):
         kind = "other"
 

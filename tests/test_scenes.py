@@ -8,8 +8,8 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
-from vae_core.latent import SLIDER_LIMIT
-from vae_core.scenes import Scene, SceneError, list_decks, load_deck, parse_deck, step
+from vae_core.analysis.latent import SLIDER_LIMIT
+from services.scenes import Scene, SceneError, list_decks, load_deck, parse_deck, step
 
 REPO = Path(__file__).resolve().parents[1]
 PAGES = {"latent_map", "sliders", "generate", "draw", "compare", "how_it_works", "tradeoffs", "train", "models"}

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vae_core import projection_cache
-from vae_core.checkpoints import CheckpointError, list_checkpoints, load_checkpoint
-from vae_core.locks import take_slot
+from vae_core.projection import cache as projection_cache
+from vae_core.store.checkpoints import CheckpointError, list_checkpoints, load_checkpoint
+from vae_core.store.locks import take_slot
 
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = 25
@@ -26,12 +26,12 @@ WRITER = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     import numpy as np
-    from vae_core import projection_cache
-    from vae_core.checkpoints import export_zip, import_zip, save_checkpoint
-    from vae_core.config import ModelConfig
-    from vae_core.torch_model import VAE
-    from vae_core.paths import reserve_child
-    from vae_core.projection import Projection
+    from vae_core.projection import cache as projection_cache
+    from vae_core.store.checkpoints import export_zip, import_zip, save_checkpoint
+    from vae_core.model.config import ModelConfig
+    from vae_core.model.torch_model import VAE
+    from vae_core.store.paths import reserve_child
+    from vae_core.projection.methods import Projection
 
     who, rounds, run, uploads, go = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5])
     model = VAE(ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(16,)))
@@ -99,7 +99,7 @@ def test_two_processes_writing_the_same_folders_lose_nothing(tmp_path):
 
 
 def test_the_training_cap_counts_across_processes(tmp_path):
-    code = ("import sys, time; from vae_core.locks import take_slot; s = take_slot(sys.argv[1], 1); "
+    code = ("import sys, time; from vae_core.store.locks import take_slot; s = take_slot(sys.argv[1], 1); "
             "print('took' if s else 'full', flush=True); time.sleep(600 if s else 0)")
     holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
     try:

@@ -1,4 +1,4 @@
-"""A dataset's test images stored once for all its bundled models (vae_core.shared_sample), and the script
+"""A dataset's test images stored once for all its bundled models (vae_core.store.test_splits), and the script
 that attaches them to trained checkpoints without retraining them (vae_core.bundle)."""
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vae_core import shared_sample
+from vae_core.store import test_splits as shared_sample
 from vae_core.bundle import BundleError, attach_split, check_stored, load_test_split
-from vae_core.checkpoints import (META_FILE, SAMPLE_FILE, CheckpointError, Sample, export_zip, import_zip,
+from vae_core.store.checkpoints import (META_FILE, SAMPLE_FILE, CheckpointError, Sample, export_zip, import_zip,
                                   list_checkpoints, load_checkpoint)
-from vae_core.data import find_idx_files, read_idx
+from vae_core.data.datasets import find_idx_files, read_idx
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "checkpoints"
@@ -60,7 +60,7 @@ def test_the_fashion_models_hold_the_whole_official_test_split():
 
 
 def test_the_digit_models_hold_the_whole_test_split_they_were_trained_against():
-    from vae_core.data import load_digits_split
+    from vae_core.data.datasets import load_digits_split
 
     test = load_digits_split(0.2, 0).test
     for m in DIGITS:

@@ -1,4 +1,4 @@
-"""The PCA, t-SNE and UMAP maps that ship with each bundled model (vae_core.shipped_maps): there for every
+"""The PCA, t-SNE and UMAP maps that ship with each bundled model (vae_core.projection.shipped): there for every
 model, used by the app without fitting anything, and loaded without openTSNE or umap-learn imported."""
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vae_core import numpy_model
-from vae_core.checkpoints import MAPS_FILE, list_checkpoints, load_checkpoint
-from vae_core.projection import Projection
-from vae_core.shipped_maps import METHODS, load, shipped
+from vae_core.model import numpy_model
+from vae_core.store.checkpoints import MAPS_FILE, list_checkpoints, load_checkpoint
+from vae_core.projection.methods import Projection
+from vae_core.projection.shipped import METHODS, load, shipped
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = list_checkpoints(REPO / "checkpoints")
@@ -72,16 +72,18 @@ for name in ("umap", "openTSNE", "numba", "pynndescent"):
     sys.modules[name] = None  # as if not installed: importing them fails, find_spec says they are missing
 import numpy as np
 from streamlit.testing.v1 import AppTest
-from vae_core import numpy_model, projection_cache
-from vae_core.checkpoints import load_checkpoint
-from vae_core.projection import available_methods
+from vae_core.model import numpy_model
+from vae_core.projection import cache as projection_cache
+from vae_core.projection import fitted as fitted_maps
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.projection.methods import available_methods
 
 out = {"reasons": {k: bool(v) for k, v in available_methods().items()}, "maps": {}}
 for path in sys.argv[1:]:
     ckpt = load_checkpoint(path, lazy=True)
     mu = numpy_model.encode(ckpt.config, ckpt.arrays, ckpt.sample.as_array(), ckpt.sample.labels)[0]
     for method in ("tsne", "umap"):
-        proj = projection_cache.load_or_fit(path, mu, method)
+        proj = fitted_maps.load_or_fit(path, mu, method)
         out["maps"][f"{path}:{method}"] = proj.embedding_[:3].tolist()
 out["fits"] = dict(projection_cache.fits)
 

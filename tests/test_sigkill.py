@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vae_core.checkpoints import list_checkpoints, load_checkpoint
+from vae_core.store.checkpoints import list_checkpoints, load_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("VAE_SIGKILL_ROUNDS", "3"))

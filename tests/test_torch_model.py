@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vae_core.config import ConfigError, ModelConfig, TrainConfig
-from vae_core.torch_model import AE_LOGVAR, VAE, build_model
+from vae_core.model.config import ConfigError, ModelConfig, TrainConfig
+from vae_core.model.torch_model import AE_LOGVAR, VAE, build_model
 
 
 def _cfg(**kw) -> ModelConfig:

@@ -6,8 +6,9 @@ import math
 import pytest
 import torch
 
-from vae_core.checkpoints import load_checkpoint
-from vae_core.train import Callback, Trainer, TrainingDiverged, evaluate_neg_elbo, make_sample
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.analysis.evaluate import evaluate_neg_elbo
+from vae_core.training.trainer import Callback, Trainer, TrainingDiverged, make_sample
 
 from conftest import TRAINED_EPOCHS, file_hashes, tiny_model_config, tiny_train_config
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core.checkpoints import load_checkpoint
-from vae_core.losses import kl_divergence, reconstruction_nll
-from vae_core.typicality import percentile, scores
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.model.losses import kl_divergence, reconstruction_nll
+from vae_core.analysis.typicality import percentile, scores
 
 
 def test_the_elbo_estimate_matches_reconstruction_plus_the_analytic_kl(trained):

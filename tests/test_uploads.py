@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from vae_core.checkpoints import (CONFIG_FILE, META_FILE, SAMPLE_FILE, WEIGHTS_FILE, CheckpointError, export_zip,
+from vae_core.store.checkpoints import (CONFIG_FILE, META_FILE, SAMPLE_FILE, WEIGHTS_FILE, CheckpointError, export_zip,
                                   import_zip, max_upload_bytes)
 
 from conftest import clean_home, run_until, texts
@@ -246,7 +246,7 @@ def image_zip(extra: dict[str, bytes] | None = None, size=(8, 8), per_class: int
 
 
 def digits_arrays(n: int = 300):
-    from vae_core.data import load_dataset
+    from vae_core.data.datasets import load_dataset
 
     split = load_dataset("digits")
     return split.train.to_uint8()[:n], split.train.labels.numpy()[:n]

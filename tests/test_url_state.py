@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui.url_state import parse_choice, parse_flag, parse_index
-from vae_core.latent import SLIDER_LIMIT
+from vae_core.analysis.latent import SLIDER_LIMIT
 
 REPO = Path(__file__).resolve().parents[1]
 CK = REPO / "checkpoints"
@@ -98,7 +98,7 @@ def test_absurd_z_values_are_clamped_on_the_sliders_page(live):
 def test_a_point_on_the_sliders_page_starts_from_that_images_mu():
     import torch
 
-    from vae_core.checkpoints import load_checkpoint
+    from vae_core.store.checkpoints import load_checkpoint
 
     ck = load_checkpoint(CK / "digits-2d")
     with torch.inference_mode():

@@ -1,4 +1,4 @@
-"""The VampPrior VAE (vae_core/variants/vamp.py, Tomczak & Welling 2018): its prior is the mixture of the
+"""The VampPrior VAE (vae_core/model/variants/vamp.py, Tomczak & Welling 2018): its prior is the mixture of the
 encoder's posteriors at learned pseudo-inputs, its KL a Monte-Carlo estimate, its draws and contours the
 mixture's; trained from the command line and the app, bundled (digits-2d-vamp), and shown on every page.
 (tests/test_variants.py also runs it, with every kind, through torch, NumPy, the browser program, checkpoints
@@ -16,10 +16,10 @@ from torch.distributions import Categorical, Independent, MixtureSameFamily, Nor
 from torch.distributions import kl_divergence as torch_kl
 
 from vae_core.__main__ import build_parser
-from vae_core.checkpoints import load_checkpoint
-from vae_core.run_spec import RunSpec
-from vae_core.train import evaluate_neg_elbo
-from vae_core.torch_model import VAE
+from vae_core.store.checkpoints import load_checkpoint
+from vae_core.training.run_spec import RunSpec
+from vae_core.analysis.evaluate import evaluate_neg_elbo
+from vae_core.model.torch_model import VAE
 
 from conftest import REPO_ROOT, clean_home, texts, tiny_model_config
 

@@ -1,4 +1,4 @@
-"""Kinds of model as data (vae_core.variants): every registered kind builds, trains, saves, encodes in NumPy,
+"""Kinds of model as data (vae_core.model.variants): every registered kind builds, trains, saves, encodes in NumPy,
 decodes in the browser's program and gives its prior, through the same code; configs written before kinds
 existed still load, their flags mapped to a kind."""
 from __future__ import annotations
@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from vae_core import numpy_model
-from vae_core.checkpoints import list_checkpoints, load_checkpoint, save_checkpoint
-from vae_core.config import ConfigError, ModelConfig
-from vae_core.decoder_program import program_from_arrays, run_program
-from vae_core.paths import BUNDLED_DIR
-from vae_core.torch_model import VAE
-from vae_core.variants import KINDS, VARIANTS
+from vae_core.model import numpy_model
+from vae_core.store.checkpoints import list_checkpoints, load_checkpoint, save_checkpoint
+from vae_core.model.config import ConfigError, ModelConfig
+from vae_core.model.decoder_program import program_from_arrays, run_program
+from vae_core.store.paths import BUNDLED_DIR
+from vae_core.model.torch_model import VAE
+from vae_core.model.variants import KINDS, VARIANTS
 
 from conftest import tiny_model_config, tiny_train_config
 
@@ -138,7 +138,7 @@ def test_each_kind_gives_a_prior_to_draw_from_and_scores_its_dimensions(kind):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_kind_trains_on_the_digits(kind, digits):
-    from vae_core.train import Trainer
+    from vae_core.training.trainer import Trainer
 
     trainer = Trainer(tiny_model_config(kind=kind), tiny_train_config(epochs=2), digits)
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from vae_core.amortization import Gaps, gaps
+from vae_core.analysis.amortization import Gaps, gaps
 
 from .common import explanation
 from .generate_ui import image_tensor, pick_image_ui, take_image

@@ -11,8 +11,8 @@ from typing import NoReturn
 
 import streamlit as st
 
-from vae_core.checkpoints import Checkpoint, CheckpointError, import_zip, max_upload_bytes, megabytes
-from vae_core.paths import reserve_child, uploads_dir
+from vae_core.store.checkpoints import Checkpoint, CheckpointError, import_zip, max_upload_bytes, megabytes
+from vae_core.store.paths import reserve_child, uploads_dir
 
 from .loaded_model import LoadedModel, loaded_model
 from .model_choices import DEFAULT_MODEL, ModelChoice, model_choices, session_id

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vae_core.checkpoints import Checkpoint, CheckpointError
-from vae_core.latent import decode_batch
-from vae_core.paths import BUNDLED_DIR
-from vae_core.render import to_uint8
+from vae_core.store.checkpoints import Checkpoint, CheckpointError
+from vae_core.analysis.latent import decode_batch
+from vae_core.store.paths import BUNDLED_DIR
+from vae_core.render.images import to_uint8
 
 from .loaded_model import LoadedModel, loaded_model
 

@@ -7,9 +7,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vae_core.checkpoints import Checkpoint
-from vae_core.preprocess import DatasetStyle
-from vae_core.projection import LABELS, Projection
+from vae_core.store.checkpoints import Checkpoint
+from vae_core.data.preprocess import DatasetStyle
+from vae_core.projection.methods import LABELS, Projection
 
 from .loaded_model import LoadedModel
 

@@ -7,14 +7,14 @@ import json
 import numpy as np
 import streamlit as st
 
-from vae_core.map_image import map_png
+from vae_core.render.map_image import map_png
 
 from .map_plot import class_colours
 
 
 def map_png_button(emb: np.ndarray, labels: np.ndarray, class_names: list[str], *, file_name: str, key: str,
                    label: str = "Download the map (PNG)", **kwargs) -> None:
-    """A PNG of the map, drawn only when the button is clicked. kwargs go to vae_core.map_image.map_png
+    """A PNG of the map, drawn only when the button is clicked. kwargs go to vae_core.render.map_image.map_png
     (extent, axis_titles, title, highlight, ellipse, prior)."""
     n_colours = max(len(class_names), int(np.max(labels)) + 1 if len(labels) else 1)
     data = functools.partial(map_png, np.asarray(emb), np.asarray(labels), list(class_names),

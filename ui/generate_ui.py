@@ -5,8 +5,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vae_core.checkpoints import Checkpoint
-from vae_core.render import tile, to_uint8, upscale
+from vae_core.store.checkpoints import Checkpoint
+from vae_core.render.images import tile, to_uint8, upscale
 
 from . import url_state
 from .images import scale_for, show_image

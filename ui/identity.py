@@ -1,5 +1,5 @@
 """This browser's identity in the app: its own uploaded and trained models come back after a reload and in a
-second window, and no other browser sees them (vae_core.identity holds the tokens and folders).
+second window, and no other browser sees them (services.identity holds the tokens and folders).
 
 The token arrives with the session's first request, as the ``vae_browser`` cookie, so the first run already
 lists the browser's models (and a link to one of them works), and nothing more is drawn for it. Otherwise
@@ -16,8 +16,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from vae_core import identity
-
+from services import identity
 from . import url_state
 from .component_data import UNPACK_JS, component_data
 

@@ -8,7 +8,7 @@ from collections import OrderedDict
 import numpy as np
 import streamlit as st
 
-from vae_core.render import tile, to_png, to_uint8, upscale
+from vae_core.render.images import tile, to_png, to_uint8, upscale
 
 _PNG_CACHE: OrderedDict[bytes, bytes] = OrderedDict()  # content hash -> PNG, shared by the server's sessions
 _PNG_CACHE_ENTRIES = 1024

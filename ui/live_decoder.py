@@ -5,7 +5,7 @@
   (``z`` state) when the thumb is released.
 - ``pointer_decoder``: decodes the latent-plane point under the mouse on the latent map.
 
-The decoder program (vae_core.decoder_program) reaches the browser once per model and session
+The decoder program (vae_core.model.decoder_program) reaches the browser once per model and session
 (``_model_data``). Both components share the decoder code (ui/js/decoder_core.js) and cache.
 """
 from __future__ import annotations
@@ -106,7 +106,7 @@ def live_sliders(loaded: LoadedModel, values: np.ndarray, dims: list[int], names
     Only ``dims`` get a slider; the others stay at their value. A new ``version`` makes the
     browser take ``values`` again (after a reset or "use its mu" on the server), and values it sent
     for an older version are ignored. The readout shows ||z||, and log p(z) with a ``prior``
-    (vae_core.priors.Prior: the browser evaluates it as a mixture of Gaussians, Prior.as_mixture);
+    (vae_core.model.priors.Prior: the browser evaluates it as a mixture of Gaussians, Prior.as_mixture);
     ``position_map`` (ui.images.position_map_data) is the picture the ring moves on; ``hall`` sizes it
     all for a projector."""
     model = _model_data(loaded, key)
@@ -143,7 +143,7 @@ def pointer_decoder(loaded: LoadedModel, chart_key: str, base: np.ndarray, dims:
     coordinates stay at ``base``. Returns False when the decoder cannot run in the browser.
 
     Until the component has drawn, the page shows the same decoder's image of ``base`` computed here
-    (vae_core.decoder_program.run_program, no torch): a plain image appears as soon as its element
+    (vae_core.model.decoder_program.run_program, no torch): a plain image appears as soon as its element
     arrives, while the component's code still waits for the browser (which on a first visit is busy
     loading the chart's code). The component hides it once it draws."""
     model = _model_data(loaded, key)

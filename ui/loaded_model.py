@@ -13,25 +13,38 @@ from __future__ import annotations
 import functools
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import streamlit as st
 
-from vae_core import numpy_model
-from vae_core.activity import default_axes
-from vae_core.checkpoints import Checkpoint, load_checkpoint
-from vae_core.decoder_program import UnsupportedDecoder, program_from_arrays, run_program
-from vae_core.map_image import MapCanvas
-from vae_core.map_layout import square_extent
-from vae_core.projection import Projection
-from vae_core.projection_cache import load, load_or_fit, map_params, model_fingerprint
-from vae_core.render import thumbnail_sprite, to_png, to_uint8
-from vae_core.shipped_maps import load as load_shipped
-from vae_core.sliders import SliderSpace
+from vae_core.model import numpy_model
+from vae_core.model.activity import default_axes
+from vae_core.store.checkpoints import Checkpoint, load_checkpoint
+from vae_core.model.decoder_program import UnsupportedDecoder, program_from_arrays, run_program
+from vae_core.render.map_image import MapCanvas
+from vae_core.render.map_layout import square_extent
+from vae_core.projection.methods import Projection
+from vae_core.projection.cache import load, map_params, model_fingerprint
+from vae_core.projection.fitted import load_or_fit
+from vae_core.render.images import thumbnail_sprite, to_png, to_uint8
+from vae_core.projection.shipped import load as load_shipped
+from vae_core.analysis.sliders import SliderSpace
 
 from .model_choices import stamp
+from .scatter_map import MAX_POINTS
+
+
+@dataclass(frozen=True)
+class MapPoints:
+    """Images and their encodings, as a latent map shows them."""
+
+    images: np.ndarray  # (N, H, W[, C]) uint8
+    labels: np.ndarray  # (N,) int64
+    mu: np.ndarray  # (N, D) float32
+    logvar: np.ndarray  # (N, D) float32
 
 
 def _read_only(*arrays: np.ndarray):
@@ -79,7 +92,7 @@ class LoadedModel:
         if "torch" in sys.modules:  # imported already (the warm-up does it soon after the first screen): torch is
             import torch            # faster on convolutions (0.14 s against 0.41 s for 2,000 images)
 
-            from vae_core.evaluate import encode_dataset
+            from vae_core.analysis.evaluate import encode_dataset
 
             with torch.inference_mode():
                 return _read_only(*encode_dataset(ckpt.model, ckpt.sample.as_tensor(),
@@ -90,7 +103,7 @@ class LoadedModel:
     def encodings_of(self, other: LoadedModel) -> np.ndarray:
         """mu (N, D) of another model's stored test images under this model's encoder (both without labels)."""
         def compute():
-            from vae_core.evaluate import encode_dataset
+            from vae_core.analysis.evaluate import encode_dataset
 
             return _read_only(encode_dataset(self.checkpoint.model, other.checkpoint.sample.as_tensor())[0])
         return self._once(("encodings_of", other.path, other.stamp), compute)
@@ -130,9 +143,43 @@ class LoadedModel:
         sample's, or every image of the dataset's (ui.map_points; not kept on disk)."""
         if points == "stored":
             return self.encodings()[0], self.path
-        from .map_points import all_points_mu
+        return self.every_image().mu, None
 
-        return all_points_mu(self), None
+    def every_image(self, progress: Callable[[float, str], None] | None = None) -> MapPoints:
+        """Every image of the dataset the model was trained on (train and test, the test images first, as on the
+        stored map), read from this machine (never downloaded) and encoded once; ``progress(fraction, text)``
+        follows the first computation. OSError or ValueError (DatasetError) when the files are not here."""
+        return self._once("every_image", lambda: self._encode_every_image(progress or (lambda f, t: None)))
+
+    def _encode_every_image(self, progress: Callable[[float, str], None]) -> MapPoints:
+        import torch
+
+        from vae_core.analysis.evaluate import encode_dataset
+        from vae_core.data.datasets import load_dataset
+
+        ckpt = self.checkpoint
+        tc = ckpt.meta.get("train_config") or {}
+        name = tc.get("dataset") or ckpt.meta.get("dataset")
+        split = load_dataset(name, data_dir=tc.get("data_dir"), download=False,
+                             test_fraction=tc.get("test_fraction", 0.2), seed=tc.get("seed", 0))
+        images = torch.cat([split.test.images, split.train.images])
+        labels = torch.cat([split.test.labels, split.train.labels])
+        if len(images) > MAX_POINTS:
+            raise ValueError(f"{len(images):,} images: the map draws at most {MAX_POINTS:,}")
+        # as stored images are: 8-bit, so the test images land where they do on the stored map
+        images = (images.clamp(0, 1) * 255).round().to(torch.uint8)
+        mus, logvars, step = [], [], 5000
+        with torch.inference_mode():
+            for start in range(0, len(images), step):
+                progress(start / len(images), f"Encoding every image of {name}: {start:,} of {len(images):,}")
+                mu, logvar = encode_dataset(ckpt.model, images[start:start + step].float() / 255.0,
+                                            labels[start:start + step])
+                mus.append(mu)
+                logvars.append(logvar)
+        pixels = images.numpy()
+        pixels = pixels[:, 0] if pixels.shape[1] == 1 else np.ascontiguousarray(pixels.transpose(0, 2, 3, 1))
+        return MapPoints(*_read_only(pixels, labels.numpy().astype(np.int64), np.concatenate(mus),
+                                     np.concatenate(logvars)))
 
     def fitted_projection(self, method: str, dims: tuple[int, int], points: str = "stored") -> Projection | None:
         """The map of this model's encodings by method on dims, if it has been fitted here."""
@@ -140,7 +187,7 @@ class LoadedModel:
             return self._values.get(("projection", method, tuple(int(d) for d in dims), points))
 
     def stored_projection(self, method: str, dims: tuple[int, int]) -> Projection | None:
-        """The stored images' map as it shipped with the model (vae_core.shipped_maps) or as stored on disk by an
+        """The stored images' map as it shipped with the model (vae_core.projection.shipped) or as stored on disk by an
         earlier fit of these weights and images, kept; None if there is none."""
         dims = tuple(int(d) for d in dims)
         mu = self.encodings()[0]
@@ -155,7 +202,7 @@ class LoadedModel:
 
     def fit_projection(self, method: str, dims: tuple[int, int],
                        progress: Callable[[float, str], None] | None = None, points: str = "stored") -> Projection:
-        """The map fitted (or read from the model's shipped maps or the disk cache, vae_core.projection_cache)
+        """The map fitted (or read from the model's shipped maps or the disk cache, vae_core.projection.cache)
         and kept. It blocks: pages go through ui.projection_jobs.projection, which computes the slow ones in
         the background. ``points``: "stored" (the stored test images) or "all" (ui.map_points)."""
         key = ("projection", method, tuple(int(d) for d in dims), points)
@@ -213,19 +260,19 @@ class LoadedModel:
         def compute():
             import torch
 
-            from vae_core.explain import sample_loss
+            from vae_core.analysis.explain import sample_loss
 
             ckpt = self.checkpoint
             return sample_loss(ckpt.model, ckpt.sample.as_tensor(), torch.from_numpy(ckpt.sample.labels), seed=0)
         return self._once("sample_loss", compute)
 
     def typicality_scores(self, k: int, n: int):
-        """-ELBO and -log p(x) (IWAE, ``k`` samples) of the first ``n`` stored test images (vae_core.typicality),
+        """-ELBO and -log p(x) (IWAE, ``k`` samples) of the first ``n`` stored test images (vae_core.analysis.typicality),
         the reference a new picture is ranked against."""
         def compute():
             import torch
 
-            from vae_core.typicality import scores
+            from vae_core.analysis.typicality import scores
 
             sample = self.checkpoint.sample
             m = min(n, len(sample.labels))
@@ -233,12 +280,12 @@ class LoadedModel:
         return self._once(("typicality", k, n), compute)
 
     def amortization_gaps(self, n: int, progress=None):
-        """The amortization and approximation gaps (vae_core.amortization) of the first ``n`` stored images,
+        """The amortization and approximation gaps (vae_core.analysis.amortization) of the first ``n`` stored images,
         computed once; ``progress(fraction, text)`` follows the first computation."""
         def compute():
             import torch
 
-            from vae_core.amortization import gaps
+            from vae_core.analysis.amortization import gaps
 
             sample = self.checkpoint.sample
             m = min(n, len(sample.labels))
@@ -249,7 +296,7 @@ class LoadedModel:
     def dataset_style(self):
         """How this model's dataset frames its images, measured on its stored test images (None without them)."""
         def compute():
-            from vae_core.preprocess import DatasetStyle, PreprocessError
+            from vae_core.data.preprocess import DatasetStyle, PreprocessError
 
             sample = self.checkpoint.sample
             if sample is None or len(sample.labels) == 0:
@@ -298,7 +345,7 @@ def warm_up(path: str | None) -> None:
         import time
 
         time.sleep(_WARM_UP_DELAY)
-        for module in ("torch", "vae_core.latent", "vae_core.evaluate"):
+        for module in ("torch", "vae_core.analysis.latent", "vae_core.analysis.evaluate"):
             importlib.import_module(module)
         if ckpt is not None:
             ckpt.model  # noqa: B018  (builds it)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from vae_core import posterior
-from vae_core.variants.base import Variant
-from vae_core.projection import Projection, available_methods
+from vae_core.analysis import posterior
+from vae_core.model.variants.base import Variant
+from vae_core.projection.methods import Projection, available_methods
 
 from .images import show_grid, show_image
 

@@ -244,7 +244,7 @@ def _hover_component():
 def hover_previews(chart_key: str, sprite: dict) -> None:
     """Show the hovered image next to the cursor on the Plotly chart drawn with ``key=chart_key``.
 
-    ``sprite`` is vae_core.render.thumbnail_sprite of the stored images; the chart's customdata[0]
+    ``sprite`` is vae_core.render.images.thumbnail_sprite of the stored images; the chart's customdata[0]
     is the hovered image's index among them."""
     _hover_component()(key=f"{chart_key}_hover",
                        data=component_data({"selector": f".st-key-{chart_key}", "sprite": sprite}))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from vae_core.checkpoints import list_checkpoints
-from vae_core.paths import BUNDLED_DIR, runs_dir, session_runs_dir, share_trained, uploads_dir
+from vae_core.store.checkpoints import list_checkpoints
+from vae_core.store.paths import BUNDLED_DIR, runs_dir, session_runs_dir, share_trained, uploads_dir
 
 from .identity import browser_key
 

@@ -9,12 +9,12 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vae_core.checkpoints import Checkpoint, export_zip
-from vae_core.config import ConfigError, ModelConfig
-from vae_core.latent import decode_batch
-from vae_core.render import to_uint8
-from vae_core.train import evaluate_neg_elbo
-from vae_core.variants import Variant
+from vae_core.store.checkpoints import Checkpoint, export_zip
+from vae_core.model.config import ConfigError, ModelConfig
+from vae_core.analysis.latent import decode_batch
+from vae_core.render.images import to_uint8
+from vae_core.analysis.evaluate import evaluate_neg_elbo
+from vae_core.model.variants import Variant
 
 from .model_choices import ModelChoice, stamp
 

@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from vae_core.typicality import scores
+from vae_core.analysis.typicality import scores
 
 from . import url_state
 from .images import show_grid

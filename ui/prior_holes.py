@@ -7,11 +7,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from vae_core import aggregate_posterior as agg
-from vae_core.latent import decode_batch
-from vae_core.map_layout import map_extent
-from vae_core.priors import StandardNormal
-from vae_core.render import to_uint8
+from vae_core.analysis import aggregate_posterior as agg
+from vae_core.analysis.latent import decode_batch
+from vae_core.render.map_layout import map_extent
+from vae_core.model.priors import StandardNormal
+from vae_core.render.images import to_uint8
 
 from . import presenter, url_state
 from .common import explanation

@@ -2,7 +2,7 @@
 
 One thread per (model, stamp, method, dims), shared by every session of the server (a registry kept with
 ``st.cache_resource``). The thread fits the map on the loaded model (ui.loaded_model, which keeps it and
-stores it on disk through vae_core.projection_cache) and writes its progress under a lock; the page draws a
+stores it on disk through vae_core.projection.cache) and writes its progress under a lock; the page draws a
 progress bar in a fragment that reruns every half second and reruns the whole page when the map is ready.
 Meanwhile the rest of the page (the map picker, the sidebar, the other pages) stays usable.
 """
@@ -15,8 +15,8 @@ from typing import Callable
 
 import streamlit as st
 
-from vae_core.projection import LABELS, Projection
-from vae_core.projection_cache import CACHED_METHODS
+from vae_core.projection.methods import LABELS, Projection
+from vae_core.projection.cache import CACHED_METHODS
 
 from .loaded_model import LoadedModel
 
@@ -99,7 +99,7 @@ def projection(loaded: LoadedModel, method: str, dims: tuple[int, int] = (0, 1),
     """A model's map by ``method`` (on latent ``dims`` for the native plane): the one way pages ask for one.
 
     A map fitted before is on the model (ui.loaded_model), a t-SNE or UMAP map also on disk
-    (vae_core.projection_cache). The native plane and PCA (milliseconds) are computed right here. Any other
+    (vae_core.projection.cache). The native plane and PCA (milliseconds) are computed right here. Any other
     map is computed with a progress bar: in the background (returns None meanwhile, or the map if it is
     ready within GRACE_SECONDS; the bar follows the computation and reruns the page when it ends), or, with
     ``background=False``, here while the page waits. A failed computation raises its error here, once, for

@@ -7,10 +7,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from vae_core.activity import active_units
-from vae_core.families import Family, Member, family_of, load_families
-from vae_core.paths import BUNDLED_DIR
-from vae_core.render import to_uint8
+from vae_core.model.activity import active_units
+from vae_core.store.families import Family, Member, family_of, load_families
+from vae_core.store.paths import BUNDLED_DIR
+from vae_core.render.images import to_uint8
 
 from . import url_state
 from .images import show_grid

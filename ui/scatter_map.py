@@ -127,7 +127,7 @@ def image_sheet(model_key: str, images: np.ndarray) -> bytes:
 class MapLayers:
     """What is drawn on top of the points."""
 
-    prior: list = field(default_factory=list)  # the prior's contours (vae_core.priors.Outline: sigma, x, y)
+    prior: list = field(default_factory=list)  # the prior's contours (vae_core.model.priors.Outline: sigma, x, y)
     prior_name: str = "N(0, I)"
     sigma: np.ndarray | None = None  # (N, 2) posterior sigma on the map's axes: 1-sigma ellipses of the chosen
     ellipse_sample: list[int] = field(default_factory=list)  # ellipses drawn while nothing is chosen
@@ -138,7 +138,7 @@ class MapLayers:
 
 @dataclass
 class Timeline:
-    """A training's history on the map (vae_core.history): the points' positions at each snapshot and the loss
+    """A training's history on the map (vae_core.store.history): the points' positions at each snapshot and the loss
     terms then. The browser plays them (a play button, a scrubber, the loss curve with the snapshot marked)."""
 
     frames: np.ndarray  # (T, N, 2) map coordinates of the N points at each of T snapshots

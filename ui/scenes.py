@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from vae_core.paths import REPO_ROOT
-from vae_core.scenes import Deck, SceneError, deck_format, list_decks, load_deck, parse_deck, step
+from vae_core.store.paths import REPO_ROOT
+from services.scenes import Deck, SceneError, deck_format, list_decks, load_deck, parse_deck, step
 
 from . import url_state
 from .presenter import KEY as PRESENTER_KEY, exit_presenter, presenter_link

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from vae_core.scenes import Deck, Scene, step
+from services.scenes import Deck, Scene, step
 
 from . import url_state
 from .presenter import presenter_link

@@ -11,9 +11,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from vae_core.jobs import JobRegistry
-from vae_core.paths import UnsafeNameError, safe_name, uploads_dir
-from vae_core.train import EpochStats
+from services.jobs import JobRegistry
+from vae_core.store.paths import UnsafeNameError, safe_name, uploads_dir
+from vae_core.training.trainer import EpochStats
 
 TRAIN_COLOR, TEST_COLOR, LOSS_COLOR = "#4f46e5", "#ea580c", "#94a3b8"
 
@@ -77,10 +77,10 @@ def loss_figure(history: tuple[EpochStats, ...] | list[EpochStats], epochs: int,
 
 
 def forming_map_figure(frame, has_prior: bool) -> go.Figure:
-    """The stored test images' means mu(x) as the training left them at its latest snapshot (vae_core.jobs.MapFrame),
+    """The stored test images' means mu(x) as the training left them at its latest snapshot (services.jobs.MapFrame),
     on the two latent dimensions whose means spread most now (the plane itself for a 2-D latent)."""
-    from vae_core.activity import rank_dims
-    from vae_core.priors import StandardNormal
+    from vae_core.model.activity import rank_dims
+    from vae_core.model.priors import StandardNormal
 
     from .map_plot import class_colours
 

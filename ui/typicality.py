@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from vae_core.typicality import UNUSUAL_PERCENTILE, percentile, scores
+from vae_core.analysis.typicality import UNUSUAL_PERCENTILE, percentile, scores
 
 from . import presenter
 from .loaded_model import LoadedModel

@@ -7,10 +7,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from .config import ConfigError, ModelConfig
-from .devices import DEVICE_CHOICES
-from .progress import ProgressBar, TrainingProgress
-from .run_spec import RunSpec, add_arguments
+from vae_core.model.config import ConfigError, ModelConfig
+from vae_core.model.devices import DEVICE_CHOICES
+from vae_core.training.progress import ProgressBar, TrainingProgress
+from vae_core.training.run_spec import RunSpec, add_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,9 +58,9 @@ def _download_progress():
 def cmd_train(args) -> int:
     import torch
 
-    from .checkpoints import CheckpointError, is_checkpoint
-    from .data import load_dataset
-    from .train import Trainer
+    from vae_core.store.checkpoints import CheckpointError, is_checkpoint
+    from vae_core.data.datasets import load_dataset
+    from vae_core.training.trainer import Trainer
 
     spec = RunSpec.from_args(args)
     spec.validate()
@@ -102,7 +102,7 @@ def cmd_train(args) -> int:
 
 
 def _evaluation_data(ckpt, args):
-    from .data import DatasetError, load_dataset
+    from vae_core.data.datasets import DatasetError, load_dataset
 
     if args.on_sample or ckpt.meta.get("dataset") is None:
         if ckpt.sample is None:
@@ -121,9 +121,9 @@ def _evaluation_data(ckpt, args):
 
 
 def cmd_evaluate(args) -> int:
-    from .checkpoints import load_checkpoint
-    from .devices import pick_device
-    from .evaluate import evaluate_model
+    from vae_core.store.checkpoints import load_checkpoint
+    from vae_core.model.devices import pick_device
+    from vae_core.analysis.evaluate import evaluate_model
 
     ckpt = load_checkpoint(args.path, pick_device(args.device))
     images, labels, source = _evaluation_data(ckpt, args)
@@ -153,7 +153,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from .checkpoints import load_checkpoint
+    from vae_core.store.checkpoints import load_checkpoint
 
     ckpt = load_checkpoint(args.path)
     meta = {k: v for k, v in ckpt.meta.items() if k not in ("history", "optimizer_param_groups", "sha256")}
@@ -183,9 +183,9 @@ def describe_model(cfg: ModelConfig) -> str:
 
 
 def cmd_sample(args) -> int:
-    from .checkpoints import load_checkpoint
-    from .latent import decode_batch
-    from .render import tile, to_png, to_uint8, upscale
+    from vae_core.store.checkpoints import load_checkpoint
+    from vae_core.analysis.latent import decode_batch
+    from vae_core.render.images import tile, to_png, to_uint8, upscale
 
     ckpt = load_checkpoint(args.path)
     if not (1 <= args.n <= 1024):
@@ -203,9 +203,9 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "info": cmd_info, "sam
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .checkpoints import CheckpointError
-    from .data import DatasetError
-    from .train import TrainingDiverged
+    from vae_core.store.checkpoints import CheckpointError
+    from vae_core.data.datasets import DatasetError
+    from vae_core.training.trainer import TrainingDiverged
 
     args = build_parser().parse_args(argv)
     args._argv = argv

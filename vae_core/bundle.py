@@ -7,9 +7,9 @@ retraining them (their weights and metrics stay as they are).
 For each checkpoint: its test split is loaded again exactly as training split it (meta.json's
 train_config: dataset, test_fraction, seed; never downloaded), checked against the images the checkpoint
 stores (they must be the same images, or a seeded choice of them), and stored once per dataset under
-``<root>/test-splits/`` (vae_core.shared_sample). The checkpoint's own ``sample.npz`` is then replaced by
+``<root>/test-splits/`` (vae_core.store.test_splits). The checkpoint's own ``sample.npz`` is then replaced by
 a reference in ``meta.json``; then the split is encoded and its maps written to ``maps.npz``
-(vae_core.shipped_maps). checkpoints/rebuild.sh runs this after training the bundled models.
+(vae_core.projection.shipped). checkpoints/rebuild.sh runs this after training the bundled models.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoints import META_FILE, SAMPLE_FILE, Sample, list_checkpoints, load_checkpoint
+from vae_core.store.checkpoints import META_FILE, SAMPLE_FILE, Sample, list_checkpoints, load_checkpoint
 
 
 class BundleError(RuntimeError):
@@ -31,8 +31,8 @@ class BundleError(RuntimeError):
 
 def load_test_split(meta: dict, data_dir: str | None = None) -> tuple[str, Sample]:
     """(dataset name, every test image of the split the checkpoint was trained with) as uint8."""
-    from .data import DatasetError, load_dataset
-    from .train import make_sample
+    from vae_core.data.datasets import DatasetError, load_dataset
+    from vae_core.training.trainer import make_sample
 
     tc = meta.get("train_config") or {}
     name = tc.get("dataset") or meta.get("dataset")
@@ -64,7 +64,7 @@ def check_stored(stored: Sample | None, split: Sample, seed: int) -> None:
 
 def attach_split(folder: Path, root: Path, name: str, split: Sample, ref: dict | None = None) -> dict:
     """Replace the checkpoint's sample.npz by a reference to the shared split (written unless ``ref``)."""
-    from .shared_sample import META_KEY, write
+    from vae_core.store.test_splits import META_KEY, write
 
     if ref is None:
         ref = write(root, name, split)
@@ -83,7 +83,7 @@ def attach_split(folder: Path, root: Path, name: str, split: Sample, ref: dict |
 def encode_split(folder: Path) -> np.ndarray:
     import torch
 
-    from .evaluate import encode_dataset
+    from vae_core.analysis.evaluate import encode_dataset
 
     ckpt = load_checkpoint(folder)
     with torch.inference_mode():
@@ -92,8 +92,8 @@ def encode_split(folder: Path) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .progress import ProgressBar
-    from .shipped_maps import build
+    from vae_core.training.progress import ProgressBar
+    from vae_core.projection.shipped import build
 
     ap = argparse.ArgumentParser(prog="python -m vae_core.bundle", description=__doc__.split("\n\n")[0])
     ap.add_argument("root", help="a folder of checkpoint folders (checkpoints/)")

@@ -1,4 +1,4 @@
-// The VAE's decoder p(x|z) in the browser: the operations of vae_core/decoder_program.py run on
+// The VAE's decoder p(x|z) in the browser: the operations of vae_core/model/decoder_program.py run on
 // Float32Arrays. Shared by the live components (their JavaScript is ui/component_data.py's unpack,
 // this file, then theirs).
 // A model's weights arrive once (raw float32 after the data's JSON: ui/component_data.py) and stay
@@ -96,7 +96,7 @@ function loadModel(spec, w) {
   return { spec, w, convWeights: spec.ops.map((op) => (op.op === "convT" ? prepareConv(op, w) : null)) };
 }
 
-// One operation after the other, whatever the model: the program (vae_core/decoder_program.py) says which.
+// One operation after the other, whatever the model: the program (vae_core/model/decoder_program.py) says which.
 function decode(model, z, label) {
   const { spec, w, convWeights } = model;
   let channelLast = false;

@@ -1,0 +1,120 @@
+"""Evaluation: test negative ELBO, KL per dimension, active units, and an
+importance-weighted estimate of -log p(x) (Burda, Grosse & Salakhutdinov, 2015).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from vae_core.model.activity import active_units
+from vae_core.model.losses import log_normal
+from vae_core.model.torch_model import VAE
+
+
+@torch.inference_mode()
+def evaluate_neg_elbo(model: VAE, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """Mean test (negative ELBO, reconstruction, KL) per image, one seeded z sample per image."""
+    was_training = model.training
+    model.eval()
+    totals = torch.zeros(3, dtype=torch.float64)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for i in range(0, len(images), batch_size):
+            out = model(images[i:i + batch_size], labels[i:i + batch_size] if model.variant.conditional else None)
+            totals += torch.stack([out.neg_elbo.sum(), out.recon.sum(), out.kl.sum()]).double().cpu()
+    model.train(was_training)
+    n = max(len(images), 1)
+    return tuple((totals / n).tolist())
+
+
+@torch.inference_mode()
+def encode_dataset(model: VAE, images: torch.Tensor, labels: torch.Tensor | None = None,
+                   batch_size: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """mu and log sigma^2 of q(z|x) for every image, as float32 arrays (N, D)."""
+    model.eval()
+    mus, logvars = [], []
+    for i in range(0, len(images), batch_size):
+        x = images[i:i + batch_size].to(model.device)
+        y = labels[i:i + batch_size] if (labels is not None and model.variant.conditional) else None
+        mu, logvar = model.encode(x, y)
+        mus.append(mu.float().cpu())
+        logvars.append(logvar.float().cpu())
+    if not mus:
+        d = model.latent_dim
+        return np.zeros((0, d), np.float32), np.zeros((0, d), np.float32)
+    return torch.cat(mus).numpy(), torch.cat(logvars).numpy()
+
+
+def log_weights(model: VAE, x: torch.Tensor, y: torch.Tensor | None, mu: torch.Tensor, logvar: torch.Tensor,
+                eps: torch.Tensor) -> torch.Tensor:
+    """log w = log p(x|z) + log p(z) - log q(z|x) at z = mu + sigma * eps for draws eps (S, B, D), shape (S, B):
+    q(z|x) = N(mu, sigma^2) is any Gaussian posterior (the encoder's, or one optimised for x), p(z) the model's."""
+    s, _, d = eps.shape
+    z = mu + torch.exp(0.5 * logvar) * eps  # (S, B, D)
+    zf = z.reshape(-1, d)
+    yf = y.repeat(s) if y is not None else None
+    xf = x.unsqueeze(0).expand(s, *x.shape).reshape(-1, *x.shape[1:])
+    log_px_z = -model.reconstruction_nll(model.decode_logits(zf, yf), xf).view(s, -1)
+    return log_px_z + model.log_prior(zf).view(s, -1) - log_normal(z, mu, logvar)
+
+
+@torch.inference_mode()
+def importance_log_weights(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None, k: int = 100,
+                           chunk: int = 50) -> torch.Tensor:
+    """log_weights for k samples z_i ~ q(z|x) of the encoder, shape (k, B).
+
+    Their mean estimates the ELBO; log (1/k) sum_i w_i estimates log p(x) from below (the IWAE bound)."""
+    model.eval()
+    mu, logvar = model.encode(x, y)
+    return torch.cat([log_weights(model, x, y, mu, logvar, torch.randn(min(chunk, k - start), *mu.shape,
+                                                                       device=mu.device))
+                      for start in range(0, k, chunk)], 0)
+
+
+def iwae_neg_log_likelihood(model: VAE, x: torch.Tensor, y: torch.Tensor | None = None, k: int = 100,
+                            chunk: int = 50) -> torch.Tensor:
+    """-log p(x) estimated with k importance samples from q(z|x), per image (B,).
+
+    log p(x) >= log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x); the bound tightens as k grows
+    and equals the ELBO at k = 1.
+    """
+    lw = importance_log_weights(model, x, y, k, chunk)
+    return -(torch.logsumexp(lw, 0) - math.log(k))
+
+
+def evaluate_model(model: VAE, images: torch.Tensor, labels: torch.Tensor, *, iwae_k: int = 100,
+                   iwae_images: int = 1000, seed: int = 0, batch_size: int = 1000) -> dict:
+    """Everything ``python -m vae_core evaluate`` prints, as a plain dict."""
+    device = model.device
+    images, labels = images.to(device), labels.to(device)
+    neg_elbo, recon, kl = evaluate_neg_elbo(model, images, labels, batch_size=batch_size, seed=seed)
+    mu, logvar = encode_dataset(model, images, labels)
+    kl_dims = model.variant.kl_per_dim(mu, logvar)
+    n_active, variances = active_units(mu)
+    result = {
+        "n_images": int(len(images)),
+        "neg_elbo": neg_elbo, "recon": recon, "kl": kl,
+        # None when the KL does not split by dimension (its prior couples them: the variant says so)
+        "kl_per_dim": None if kl_dims is None else [round(float(v), 6) for v in kl_dims.mean(0)],
+        "active_units": n_active,
+        "latent_dim": model.latent_dim,
+        "activity_per_dim": [round(float(v), 6) for v in variances],
+    }
+    if not model.variant.has_prior:
+        result["iwae_neg_log_likelihood"] = None
+        result["note"] = (f"a plain {model.variant.title.lower()} has no prior and so defines no p(x): "
+                          "the loss is the reconstruction term alone")
+        return result
+    n = min(iwae_images, len(images))
+    total = 0.0
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        with torch.inference_mode():
+            for i in range(0, n, 100):
+                y = labels[i:min(i + 100, n)] if model.variant.conditional else None
+                total += float(iwae_neg_log_likelihood(model, images[i:min(i + 100, n)], y, k=iwae_k).sum())
+    result.update({"iwae_neg_log_likelihood": total / max(n, 1), "iwae_k": iwae_k, "iwae_images": n})
+    return result

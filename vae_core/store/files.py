@@ -1,0 +1,64 @@
+"""What a checkpoint folder holds, by file name; the error every part of the store raises; and a sample of
+stored test images, read without unpickling. The bottom of the store wing: vae_core.store.checkpoints (a
+whole folder) and vae_core.store.test_splits (a test split shared by several folders) both build on it.
+"""
+from __future__ import annotations
+
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+FORMAT = "vae-latent-explorer/checkpoint-1"
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+META_FILE = "meta.json"
+SAMPLE_FILE = "sample.npz"
+OPTIMIZER_FILE = "optimizer.safetensors"
+MAPS_FILE = "maps.npz"
+HISTORY_FILE = "history.safetensors"  # the training's snapshots (vae_core.store.history)
+HASHED_FILES = (CONFIG_FILE, WEIGHTS_FILE, SAMPLE_FILE, OPTIMIZER_FILE, HISTORY_FILE)
+ARCHIVE_FILES = (CONFIG_FILE, WEIGHTS_FILE, META_FILE, SAMPLE_FILE, OPTIMIZER_FILE, HISTORY_FILE, MAPS_FILE)
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, damaged or does not match its config; the message says which file and what to do."""
+
+
+@dataclass
+class Sample:
+    """A few test images stored with a model so maps can be drawn without the dataset."""
+
+    images: np.ndarray  # (N, H, W) or (N, H, W, C) uint8
+    labels: np.ndarray  # (N,) int64
+    class_names: list[str]
+
+    def as_array(self) -> np.ndarray:
+        """(N, C, H, W) float32 in [0, 1]."""
+        x = self.images.astype(np.float32) / 255.0
+        return x[:, None] if x.ndim == 3 else np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+    def as_tensor(self) -> torch.Tensor:
+        """(N, C, H, W) float32 in [0, 1]."""
+        import torch
+
+        return torch.from_numpy(self.as_array())
+
+
+def read_sample(f: Path) -> Sample:
+    """A ``sample.npz`` file, read without unpickling and checked."""
+    try:
+        with np.load(f, allow_pickle=False) as data:
+            images, labels = data["images"], data["labels"].astype(np.int64)
+            names = [str(n) for n in data["class_names"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, zipfile.BadZipFile, zlib.error) as e:
+        raise CheckpointError(f"{f} is not a valid image sample ({e})") from e
+    if images.dtype != np.uint8 or images.ndim not in (3, 4) or len(labels) != len(images):
+        raise CheckpointError(f"{f}: expected uint8 images (N, H, W[, C]) with N labels")
+    return Sample(images=images, labels=labels, class_names=names)
