@@ -1,6 +1,6 @@
 """A bundled model's PCA, t-SNE and UMAP maps, shipped in its folder so that no map is computed in a lecture.
 
-``maps.npz`` in a checkpoint folder (written by ``python -m vae_core.attach_test_split``, which
+``maps.npz`` in a checkpoint folder (written by ``python -m vae_core.bundle``, which
 checkpoints/rebuild.sh runs) holds, for each of ``pca``, ``tsne`` and ``umap``, the embedding of the
 model's stored test images (N, 2) float32, the parameters it was made with (JSON, those of
 vae_core.projection.cache.map_params) and the backend that made it; and the model's fingerprint
