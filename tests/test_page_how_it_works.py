@@ -302,3 +302,17 @@ def test_conditional_model_encodes_and_decodes_with_the_images_label(home, reque
         mu, logvar = ck.model.encode(x, y)
     assert metric(at, "KL") == f"{float(kl_divergence(mu, logvar)[0]):.2f}"
     assert "together with its class y" in " ".join(m.value for m in at.markdown)
+
+
+def test_the_training_caption_says_what_this_models_curves_did():
+    """The caption is read off the model's own history: a flat KL is called flat, not 'rising'."""
+    from ui.how_it_works_ui import history_summary
+
+    flat_kl = [{"epoch": 1, "test_neg_elbo": 40.0, "test_recon": 30.0, "test_kl": 10.0},
+               {"epoch": 2, "test_neg_elbo": 35.0, "test_recon": 25.1, "test_kl": 9.9}]
+    text = history_summary(flat_kl, has_kl=True)
+    assert "negative ELBO fell from 40.0 to 35.0" in text and "reconstruction fell from 30.0 to 25.1" in text
+    assert "KL stayed near 9.9" in text and "rose" not in text
+    rising = [dict(flat_kl[0]), dict(flat_kl[1], test_kl=16.0)]
+    assert "KL rose from 10.0 to 16.0" in history_summary(rising, has_kl=True)
+    assert "KL" not in history_summary(flat_kl, has_kl=False) and "test loss fell" in history_summary(flat_kl, False)

@@ -183,6 +183,15 @@ def current_model() -> LoadedModel | None:
         return None
 
 
+def page_model(needs_sample: bool = True) -> LoadedModel:
+    """This session's model for a page; the page ends here (after saying why) when there is none, or when it
+    needs the model's stored test images and the checkpoint has none."""
+    loaded = current_model()
+    if loaded is None or (needs_sample and not require_sample(loaded.checkpoint)):
+        end_page()
+    return loaded
+
+
 def require_sample(ckpt: Checkpoint) -> bool:
     if ckpt.sample is None or len(ckpt.sample.labels) == 0:
         st.warning("This checkpoint stores no test images, so there is nothing to map. "
