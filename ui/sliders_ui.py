@@ -1,0 +1,269 @@
+"""The Latent sliders page's parts: the toolbar (live or not, start from an image, reset, randomize, save and
+download z), the live sliders (decoded in the browser while a thumb moves) and the server's sliders (decoded
+on release, in a fragment)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import streamlit as st
+
+from vae_core.analysis.latent import SLIDER_LIMIT, decode_batch, sanitize_z
+from vae_core.model.activity import INACTIVE_KL
+
+from . import presenter, url_state
+from .export import point_json
+from .images import map_with_marks, position_map_data, show_image
+from .live_decoder import live_sliders
+from .state import sliders as state
+from .state.sliders import Sliders, clean, slider_key
+
+STEP = 0.05
+HALL_MAP_FONT_PX = 26  # the position map's text in presenter mode (the picture is shown at about its size)
+
+
+class View:
+    """What the page's parts share: the sliders' state and the model's numbers."""
+
+    def __init__(self, sliders: Sliders):
+        self.sliders = sliders
+        self.loaded = sliders.loaded
+        self.ckpt = self.loaded.checkpoint
+        self.kind, self.prior, self.space, self.dims = sliders.kind, sliders.prior, sliders.space, sliders.dims
+        cfg = self.ckpt.config
+        self.class_names = self.ckpt.class_names or [str(c) for c in range(cfg.num_classes)]
+        self.mu = self.loaded.encodings()[0]
+        self.activity = self.loaded.activity()[0] if len(self.mu) else None
+        self.by_kl = self.kind.activity_name == "KL"  # activity is an average KL (else the variance of mu)
+        sample = self.ckpt.sample
+        self.sample = sample if sample is not None and len(sample.labels) else None
+
+    def inactive(self, d: int) -> bool:
+        return bool(self.activity is not None and self.by_kl and self.activity[d] < INACTIVE_KL)
+
+    def slider_label(self, d: int) -> str:
+        """Streamlit's slider label (markdown: an inactive dimension in grey)."""
+        if self.activity is None:
+            return f"z{d + 1}"
+        if not self.by_kl:
+            return f"z{d + 1} · Var {self.activity[d]:.2f}"
+        if self.activity[d] < INACTIVE_KL:
+            return f":gray[z{d + 1} · KL {self.activity[d]:.3f} · inactive]"
+        return f"z{d + 1} · KL {self.activity[d]:.2f}"
+
+    def plain_label(self, d: int) -> str:
+        """The live sliders' label (plain text)."""
+        if self.activity is None:
+            return f"z{d + 1}"
+        if not self.by_kl:
+            return f"z{d + 1} · Var {self.activity[d]:.2f}"
+        return f"z{d + 1} · KL {self.activity[d]:.2f}" + (" (inactive)" if self.activity[d] < INACTIVE_KL else "")
+
+    def class_ui(self) -> int | None:
+        """y for a conditional decoder, else None."""
+        if not self.kind.conditional:
+            return None
+        return st.selectbox("Class y (the decoder is p(x|z, y))", range(len(self.class_names)),
+                            format_func=lambda c: self.class_names[c], key=state.CLASS)
+
+
+# ---------------------------------------------------------------- the toolbar
+
+def _image_picker(view: View) -> None:
+    """Pick a stored test image; "Use its mu" sets the sliders to the mean of q(z|x) for it."""
+    names, labels = view.class_names, view.sample.labels
+    with st.popover("From an image", icon=":material/image_search:", width="stretch",
+                    help="Set the sliders to an image's encoding mu(x)."):
+        present = sorted({int(c) for c in labels})
+        p1, p2 = st.columns(2)
+        pick_class = p1.selectbox("Class", present, key=state.PICK_CLASS,
+                                  format_func=lambda c: names[c] if c < len(names) else str(c))
+        members = np.flatnonzero(labels == pick_class)
+        k = p2.number_input(f"Which one (1-{len(members)})", 1, len(members), 1, key=state.PICK_INDEX)
+        i = int(members[int(k) - 1])
+        show_image(view.sample.images[i], target=96)
+        st.button("Use its mu", on_click=view.sliders.from_image, args=(i,), key="sliders_use_image", type="primary",
+                  help="Set the sliders to the mean of q(z|x) for this test image: the image then shows its "
+                       "reconstruction" + (" (the other dimensions go to 0)." if view.space.other_dims else "."))
+
+
+def _point_menu(view: View) -> None:
+    """Save the current point (a star on the map) and download points as JSON. The point is read when the
+    button is pressed, so the menu stays right while only the sliders' fragment reruns."""
+    saved, name, dims = view.sliders.saved(), view.ckpt.name, view.dims
+    with st.popover(f"Points ({len(saved)})" if saved else "Save z", icon=":material/bookmark:", width="stretch"):
+        st.button("Save this point", key="sliders_save", icon=":material/bookmark_add:",
+                  on_click=view.sliders.save_point, width="stretch",
+                  help="Keep this z (a star on the map) to download with the others.")
+        now = view.sliders.z_now()  # kept current by the page
+        st.download_button("Download z (JSON)", lambda: point_json(name, now.get("z", np.zeros(dims))),
+                           file_name=f"{name}-z.json", mime="application/json", key="sliders_point_json",
+                           icon=":material/data_object:", on_click="ignore", width="stretch")
+        if saved:
+            st.download_button(f"Download the {len(saved)} saved point(s) (JSON)",
+                               json.dumps({"model": name, "points": saved}), file_name=f"{name}-points.json",
+                               mime="application/json", key="sliders_saved_json", on_click="ignore",
+                               width="stretch")
+            st.button("Forget the saved points", key="sliders_forget", width="stretch",
+                      on_click=view.sliders.forget_saved)
+
+
+def toolbar_ui(view: View) -> bool:
+    """The row above the image; returns whether the sliders decode live in the browser."""
+    live_ok = view.loaded.browser_program() is not None
+    kind, prior, sliders = view.kind, view.prior, view.sliders
+    tools = st.columns([2.6, 1.9, 1.2, 1.5, 1.5], vertical_alignment="center")
+    live = tools[0].toggle("Live: decode in the browser", value=live_ok, disabled=not live_ok, key=state.LIVE,
+                           help="The decoder's weights are sent to your browser once; every slider movement is "
+                           "decoded there, at once, while the thumb moves. Off: the server decodes when you "
+                           "release a slider.")
+    if view.sample is not None:
+        with tools[1]:
+            _image_picker(view)
+    if not live:  # the live sliders have their own reset and randomize buttons
+        tools[2].button("Reset", on_click=sliders.reset, width="stretch", key="sliders_reset",
+                        icon=":material/restart_alt:", help="Every slider to 0: the prior's mean."
+                        if kind.has_prior else "Every slider to 0: the codes' mean.")
+        tools[3].button("Random z", on_click=sliders.randomize, width="stretch", key="sliders_random",
+                        icon=":material/casino:",
+                        help=(f"Draw the sliders' values from the prior {prior.name}" if kind.has_prior else
+                              "Draw the sliders' values from a standard normal (an autoencoder has no prior)")
+                        + (" (the other dimensions keep their shared value)." if view.space.other_dims else "."))
+    with tools[4]:
+        _point_menu(view)
+    if not live_ok:
+        st.info("This model's decoder has a layer the in-browser decoder does not implement, so the image is "
+                "decoded on the server each time you release a slider.")
+    return live
+
+
+# ---------------------------------------------------------------- the position map
+
+def _map_dims(view: View) -> tuple[int, int] | None:
+    """The position map's latent axes: the app's default axes for this model (None without a plane to show)."""
+    if len(view.mu) == 0 or view.dims < 2:
+        return None
+    return view.loaded.default_axes()
+
+
+def _saved_stars(view: View, dims: tuple[int, int]) -> list[tuple[float, float]]:
+    return [(p[dims[0]], p[dims[1]]) for p in view.sliders.saved()]
+
+
+def _map_caption(dims: tuple[int, int], moves: str) -> str:
+    return (f"The ring is z among the encoded test images' means (z{dims[0] + 1}, z{dims[1] + 1}), the stars your "
+            f"saved points; it {moves}. The Latent map page has the interactive map.")
+
+
+def _map_alt(dims: tuple[int, int]) -> str:
+    return f"the encoded test images' means on z{dims[0] + 1} and z{dims[1] + 1}"
+
+
+def _position_map(view: View, z: np.ndarray) -> None:
+    """z as a ring on the encoded test images' means (the default axes), saved points as stars."""
+    dims = _map_dims(view)
+    if dims is None:
+        return
+    canvas = view.loaded.position_canvas(dims, tuple(view.class_names))
+    map_with_marks(canvas, (float(z[dims[0]]), float(z[dims[1]])), _saved_stars(view, dims), alt=_map_alt(dims),
+                   caption=_map_caption(dims, "moves when a slider is released"))
+
+
+def _live_position_map(view: View, hall: bool) -> dict | None:
+    """The position map for the live sliders, which move its ring themselves while a thumb is dragged."""
+    dims = _map_dims(view)
+    if dims is None:
+        return None
+    canvas = view.loaded.position_canvas(dims, tuple(view.class_names), font_px=HALL_MAP_FONT_PX if hall else None)
+    return position_map_data(canvas, dims, _saved_stars(view, dims), caption=_map_caption(dims, "follows the sliders"),
+                             alt=_map_alt(dims))
+
+
+# ---------------------------------------------------------------- live: decoded in the browser
+
+def live_ui(view: View) -> None:
+    """The sliders, the decoder, the readout and the ring, all running in the browser."""
+    space, sliders = view.space, view.sliders
+    y = view.class_ui() or 0
+    others_now = sliders.others()
+    current = np.full(view.dims, others_now)
+    current[space.slider_dims] = [clean(st.session_state[slider_key(d)]) for d in space.slider_dims]
+    hall = presenter.is_on()
+    with st.container(key="main_figure"):
+        got = live_sliders(view.loaded, current, space.slider_dims, [view.plain_label(d) for d in space.slider_dims],
+                           offset=space.offset, scale=space.scale, label=int(y),
+                           inactive=[view.inactive(d) for d in space.slider_dims], version=sliders.version(),
+                           size=420, prior=view.prior if view.kind.has_prior else None,
+                           position_map=_live_position_map(view, hall), hall=hall, key="sliders_live_decoder")
+    if got is not None and len(got) == view.dims:  # z released in the browser (for the values it was given)
+        returned = np.array([clean(v) for v in got])
+        for d in space.slider_dims:
+            st.session_state[slider_key(d)] = float(returned[d])
+        current[space.slider_dims] = returned[space.slider_dims]
+    for d in space.slider_dims:  # the link to this page keeps z (the server's sliders bind to the URL themselves)
+        url_state.write(slider_key(d), f"{current[d]:g}" if current[d] != 0 else None)
+    if space.other_dims:
+        st.slider(f"The other {len(space.other_dims)} dimensions (shared value)", -SLIDER_LIMIT, SLIDER_LIMIT,
+                  step=STEP, format="%.2f", key=state.OTHERS, on_change=sliders.bump)
+    # what Save and Download write: the same z as the image, the readout and the ring
+    sliders.z_now()["z"] = sanitize_z(space.to_z(current[space.slider_dims], others_now), view.dims)
+
+
+# ---------------------------------------------------------------- the server path
+
+def _numbers(view: View, z: np.ndarray) -> str:
+    norm = float(np.linalg.norm(z))
+    if not view.kind.has_prior:
+        return f"||z|| = {norm:.2f}"
+    log_prior = float(view.prior.log_density(z[None])[0])
+    return f"||z|| = {norm:.2f} (prior samples: about {view.prior.typical_norm():.2f}) · log p(z) = {log_prior:.2f}"
+
+
+def _slider_column(view: View) -> None:
+    space, activity = view.space, view.activity
+    if len(space.slider_dims) > 8:
+        halves = st.columns(2)
+        split = (len(space.slider_dims) + 1) // 2
+        groups = [(halves[0], space.slider_dims[:split]), (halves[1], space.slider_dims[split:])]
+    else:
+        groups = [(st.container(), space.slider_dims)]
+    for box, dims in groups:
+        for d in dims:
+            box.slider(view.slider_label(d), -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=slider_key(d),
+                       bind="query-params",  # a link to the page keeps the point
+                       help=None if activity is None or not view.by_kl else
+                       f"Average KL(q(z{d + 1}|x) || N(0, 1)) over the stored test images: {activity[d]:.3f} nats. "
+                       "Near 0 means the encoder does not use this dimension.")
+    if space.other_dims:
+        others_kl = activity[space.other_dims] if activity is not None else np.zeros(len(space.other_dims))
+        st.slider(f"The other {len(space.other_dims)} dimensions (each {'KL' if view.by_kl else 'Var'} <= "
+                  f"{others_kl.max():.2f})", -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=state.OTHERS,
+                  help="The least active dimensions share this one value. " + (
+                      "Their average KL is small: the decoder barely listens to them." if view.by_kl else ""))
+    if activity is not None and view.by_kl:
+        n_inactive = int((activity < INACTIVE_KL).sum())
+        if n_inactive:
+            st.caption(f"{n_inactive} of {view.dims} dimensions are inactive (average KL < {INACTIVE_KL} nats): "
+                       "the KL term pulled their q(z_i|x) onto the prior, so they carry no information and "
+                       "moving them changes nothing. This is called posterior collapse.")
+
+
+# A fragment: releasing a slider reruns only this function, not the sidebar and the rest of the app. It holds
+# few elements (each one costs the browser time to draw), and the image comes first: bench/server_path.py
+# measures the release -> new image time (docs/benchmarks.md).
+@st.fragment
+def server_sliders_ui(view: View) -> None:
+    z = view.sliders.z_from_state()  # every slider has a key: its value is known before the slider is drawn
+    col_img, col_sliders = st.columns([2, 3], gap="large")
+    with col_img:
+        y = view.class_ui()
+        caption = "decode(z): the mean of p(x|z). " + _numbers(view, z)
+        if not view.kind.has_prior:
+            caption += (". An autoencoder has no prior: sliders are in units of the spread of the encoded test "
+                        "images around their mean, and points far from the codes may decode to nonsense.")
+        show_image(decode_batch(view.ckpt.model, z[None], y)[0], target=400, caption=caption, inline=True)
+    with col_sliders:
+        _slider_column(view)
+        view.sliders.z_now()["z"] = z  # what the Points menu's download reads when clicked
+        _position_map(view, z)
+    url_state.remember(view.sliders.keys)  # the sliders above wrote z into the URL themselves
