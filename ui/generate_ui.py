@@ -59,12 +59,14 @@ def pick_image_ui(ckpt: Checkpoint, key: str, label: str = "Image", default_clas
     members = _members(ckpt, c)
     if not (0 <= st.session_state.get(idx_key, -1) < len(members)):
         st.session_state[idx_key] = min(max(default_index, 0), len(members) - 1)
-    k = number_in_range(f"{label}: number (0-{len(members) - 1})", 0, len(members) - 1, 0, key=idx_key,
+    within = "" if c == ANY_CLASS else f" in class {class_name(ckpt, c)}"
+    k = number_in_range(f"{label}: number{within} (0-{len(members) - 1})", 0, len(members) - 1, 0, key=idx_key,
                         persist_state="session")
     index = int(members[int(k)])
-    if show:
+    if show:  # the caption names the image by its number among all stored images (what links and scenes use)
+        where = "" if c == ANY_CLASS else f", number {int(k)} in its class"
         show_image(ckpt.sample.images[index], caption=f"{label}: stored test image #{index}, "
-                   f"class {class_name(ckpt, int(ckpt.sample.labels[index]))}", target=size)
+                   f"class {class_name(ckpt, int(ckpt.sample.labels[index]))}{where}", target=size)
     return index
 
 

@@ -262,7 +262,8 @@ def loss_ui(lesson: Lesson) -> None:
     ckpt, ex, kind = lesson.ckpt, lesson.ex, lesson.kind
     beta = float((ckpt.meta.get("train_config") or {}).get("beta", 1.0))
     st.divider()
-    st.subheader("4. The loss: reconstruction only" if lesson.ae else "4. The loss: negative ELBO = reconstruction + KL")
+    st.subheader("4. The loss: reconstruction only" if lesson.ae
+                 else "4. The loss: negative ELBO = reconstruction + KL")
     m1, m2, m3 = st.columns(3)
     m1.metric("Reconstruction −log p(x|z)", f"{ex['recon']:.2f}", help="nats, summed over pixels, for this z")
     if lesson.ae:
@@ -340,7 +341,8 @@ def history_summary(history: list[dict], has_kl: bool) -> str:
     """What this model's recorded test curves did, in one sentence, from their own numbers."""
     first, last = history[0], history[-1]
     scale = max(abs(float(h.get("test_neg_elbo") or 0)) for h in history)
-    parts = [f"the test {'negative ELBO' if has_kl else 'loss'} {_trend(first['test_neg_elbo'], last['test_neg_elbo'], scale)}"]
+    elbo = _trend(first['test_neg_elbo'], last['test_neg_elbo'], scale)
+    parts = [f"the test {'negative ELBO' if has_kl else 'loss'} {elbo}"]
     if first.get("test_recon") is not None and last.get("test_recon") is not None:
         parts.append(f"the reconstruction {_trend(first['test_recon'], last['test_recon'], scale)}")
     if has_kl and first.get("test_kl") is not None and last.get("test_kl") is not None:
