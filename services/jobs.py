@@ -175,7 +175,8 @@ class TrainingJob:
         self._stop = threading.Event()
         self._trainer: Trainer | None = None
         self._thread = threading.Thread(target=self._run, name=f"vae-train-{self.id}", daemon=True)
-        self._state = dict(state=STARTING, message="Loading the data...", epoch=0, progress=0.0, history=(),
+        self._state = dict(state=STARTING, message=f"Reading the data ({Path(spec.dataset).name})...", epoch=0,
+                           progress=0.0, history=(),
                            samples=(), recons=(), originals=None, data_info="", published=False,
                            started=time.time(), finished=None)
 
@@ -252,7 +253,7 @@ class TrainingJob:
                 notes.append("Every training image has the same label: a VAE does not use labels to train, "
                              "so it trains as usual, but the latent map will show a single colour.")
             info = " ".join([info + ".", *notes]) if notes else info
-            self._update(data_info=info, message="Building the model...")
+            self._update(data_info=info, message="Building the model and recording its first snapshot...")
             model_cfg = spec.model_config(data.train.image_shape, len(data.train.class_names))
             trainer = Trainer(model_cfg, spec.train_config(), data, out_dir=self.work_dir,
                               callbacks=[_Recorder(self, data)], sample_size=spec.sample_size,
@@ -377,6 +378,14 @@ class JobRegistry:
     def active(self) -> list[TrainingJob]:
         with self._lock:
             return [j for j in self._jobs.values() if j.active]
+
+    def latest(self, owner: str) -> TrainingJob | None:
+        """The owner's most recently started job this server remembers (a page reload finds its last run)."""
+        if not owner:
+            return None
+        with self._lock:
+            mine = [j for j in self._jobs.values() if j.owner == owner]
+        return max(mine, key=lambda j: j.snapshot().started) if mine else None
 
     def _forget_old(self) -> None:
         finished = [j for j in self._jobs.values() if not j.active]

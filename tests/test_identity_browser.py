@@ -66,6 +66,10 @@ def test_a_trained_model_survives_a_reload_and_only_its_browser_sees_it(server, 
         page.reload(wait_until="domcontentloaded")
         wait_until_idle(page)
         assert "mine (trained)" in models_listed(page), "the trained model is gone after a reload"
+        # the Train page shows this browser's last run again, with its result and curves
+        page.get_by_role("heading", name="Run: mine").first.wait_for(timeout=WAIT_MS)
+        page.get_by_text(re.compile(r"Finished 2 epochs; the model is saved as mine")).wait_for(timeout=WAIT_MS)
+        assert page.locator(".st-key-train_load button").count() == 1
         assert page.locator(".vae-identity").count() == 0  # its cookie came with the request: nothing to draw
         with window(page.context, server + "/sliders?model=mine") as second:
             assert chosen(second) == "mine (trained)", "its own link does not open it in a second window"

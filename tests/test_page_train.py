@@ -231,3 +231,28 @@ def test_a_number_outside_its_range_is_held_to_it_with_a_sentence():
     assert any(w.value.startswith("Seed -3 is below the smallest, 0") for w in at.warning)
     at.run()  # said once
     assert not any(w.value.startswith(("Epochs 5000", "Seed -3")) for w in at.warning)
+
+
+def test_the_suggested_run_name_is_one_that_is_free(home):
+    """Once my-digits-2d is taken, the placeholder offers the name the run will really get."""
+    at = open_train_page()
+    assert at.text_input(key="train_name").placeholder == "my-digits-2d"
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_hidden").set_value("32")
+    at.button(key="train_start").click()
+    run_until(at, lambda a: any("Finished 1 epochs" in m.value for m in a.success))
+    assert (runs(home, at) / "my-digits-2d").is_dir()
+    at.button(key="train_again").click().run()
+    assert at.text_input(key="train_name").placeholder == "my-digits-2d-2"
+
+
+def test_the_curves_titles_are_short_lines_that_cannot_run_together():
+    from ui.training_jobs import TITLES, loss_figure
+    from vae_core.training.trainer import EpochStats
+
+    fig = loss_figure([EpochStats(epoch=1, train_loss=3.0, train_recon=2.0, train_kl=1.0, test_neg_elbo=3.5,
+                                  test_recon=2.4, test_kl=1.1, kl_weight=1.0, seconds=0.1)], 2, weighted=False)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == list(TITLES)
+    # each panel is about a third of the chart: every line of a title fits in a third of a 700 px chart at 16 px
+    assert all(len(line) <= 16 for t in titles for line in t.split("<br>")), titles

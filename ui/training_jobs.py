@@ -16,6 +16,7 @@ from vae_core.store.paths import UnsafeNameError, safe_name, uploads_dir
 from vae_core.training.trainer import EpochStats
 
 TRAIN_COLOR, TEST_COLOR, LOSS_COLOR = "#4f46e5", "#ea580c", "#94a3b8"
+TITLES = ("Negative ELBO<br>= recon + KL", "Reconstruction<br>−log p(x|z)", "KL<br>q(z|x) ‖ N(0, I)")
 
 
 @st.cache_resource
@@ -49,9 +50,9 @@ def loss_figure(history: tuple[EpochStats, ...] | list[EpochStats], epochs: int,
     """Three panels per epoch: negative ELBO, reconstruction and KL, for the training and the test set.
 
     weighted: also draw the training loss recon + beta_t * KL that the optimiser really minimised."""
-    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.07,
-                        subplot_titles=("Negative ELBO = recon + KL", "Reconstruction -log p(x|z)",
-                                        "KL( q(z|x) || N(0, I) )"))
+    # two short lines each: one-line titles ran into each other when the three panels were narrow
+    fig = make_subplots(rows=1, cols=3, horizontal_spacing=0.08,
+                        subplot_titles=TITLES)
     ep = [h.epoch for h in history]
     panels = [
         ([h.train_recon + h.train_kl for h in history], [h.test_neg_elbo for h in history]),
@@ -70,7 +71,7 @@ def loss_figure(history: tuple[EpochStats, ...] | list[EpochStats], epochs: int,
                                  mode="lines", line=dict(color=LOSS_COLOR, width=2, dash="dot")), row=1, col=1)
     fig.update_xaxes(title_text="epoch", range=[0.5, max(epochs, 1) + 0.5])
     fig.update_yaxes(title_text="nats per image", row=1, col=1)
-    fig.update_layout(height=360, margin=dict(l=10, r=10, t=50, b=10), font=dict(size=15),
+    fig.update_layout(height=380, margin=dict(l=10, r=10, t=70, b=10), font=dict(size=15),
                       legend=dict(orientation="h", yanchor="bottom", y=-0.35, x=0), uirevision="curves")
     fig.update_annotations(font_size=16)
     return fig
