@@ -9,14 +9,19 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vae_core.store.checkpoints import Checkpoint, export_zip
+from vae_core.store.checkpoints import Checkpoint, CheckpointError, export_zip
 from vae_core.model.config import ConfigError, ModelConfig
 from vae_core.analysis.latent import decode_batch
 from vae_core.render.images import to_uint8
 from vae_core.analysis.evaluate import evaluate_neg_elbo
 from vae_core.model.variants import Variant
 
-from .model_choices import ModelChoice, stamp
+from .common import end_page, friendly_errors
+from .identity import expiry_note
+from .images import show_grid
+from .loaded_model import LoadedModel, loaded_model
+from .model_choices import ModelChoice, model_choices, stamp
+from .state import models as state
 
 # Pairs that each show one idea: beta trades reconstruction for KL; an autoencoder has no KL; more latent
 # dimensions reconstruct better. Only the pairs whose checkpoints exist are offered.
@@ -128,3 +133,180 @@ def prior_samples(ckpt: Checkpoint, n: int = N_PRIOR, seed: int = PRIOR_SEED) ->
         return None
     y = torch.arange(n) % cfg.num_classes if cfg.variant.conditional else None
     return to_uint8(decode_batch(ckpt.model, ckpt.prior.sample(n, seed=seed), y))
+
+
+# ---------------------------------------------------------------- the page's parts
+
+# the scores first, after the name: they are what the table is read for, and stay in view on a laptop; the
+# others on demand, so that the table fits a laptop's window with the sidebar open
+MAIN_COLUMNS = ["model", "test_neg_elbo", "test_recon", "test_kl", "dataset", "kind", "latent_dim", "beta", "epochs"]
+MORE_COLUMNS = ["arch", "image", "likelihood", "origin", "created"]
+COLUMN_CONFIG = {
+    "model": st.column_config.TextColumn("Model", pinned=True),
+    "origin": st.column_config.TextColumn("Origin", help="bundled with the app, saved by the Train page, "
+                                                         "or uploaded in this browser session"),
+    "dataset": "Dataset", "image": "Image", "arch": "Architecture",
+    "latent_dim": st.column_config.NumberColumn("Latent dim"),
+    "beta": st.column_config.TextColumn("beta"),
+    "kind": st.column_config.TextColumn("Kind"),
+    "likelihood": "p(x|z)",
+    "epochs": st.column_config.NumberColumn("Epochs"),
+    "test_neg_elbo": st.column_config.NumberColumn("Test -ELBO", format="%.2f"),
+    "test_recon": st.column_config.NumberColumn("Recon", format="%.2f"),
+    "test_kl": st.column_config.NumberColumn("KL", format="%.2f"),
+    "created": "Created (UTC)",
+}
+
+
+class Catalogue:
+    """Every model the app can load now, by path and by name."""
+
+    def __init__(self):
+        self.choices = model_choices()
+        self.labels = {c.path: c.label for c in self.choices}
+        self.by_name = {c.label: c.path for c in self.choices}
+        self.paths = [c.path for c in self.choices]
+
+    def name(self, path: str) -> str:
+        return self.labels[path].split(" (")[0]
+
+    def data(self, path: str) -> tuple:
+        """(image shape, dataset) of a model, or (None, None) when it cannot be loaded."""
+        try:
+            m = loaded_model(path).checkpoint
+        except CheckpointError:
+            return (None, None)
+        return image_shape(m), m.meta.get("dataset")
+
+    def partner(self, a: str) -> str | None:
+        """B for A: a preset partner if there is one, else another model of the same data, else None."""
+        name = self.name(a)
+        for x, y in PRESETS:
+            other = y if x == name else x if y == name else None
+            if other in self.by_name:
+                return self.by_name[other]
+        return next((p for p in self.paths if p != a and self.data(p) == self.data(a)), None)
+
+    def default_pair(self, a: str) -> tuple[str, str | None]:
+        """The comparison opens on two models of the same data: the loaded one and its partner; when it has
+        none, the first preset pair there is (a model of other data would encode images it never saw)."""
+        b = self.partner(a)
+        if b is not None:
+            return a, b
+        for x, y in PRESETS:
+            if x in self.by_name and y in self.by_name:
+                return self.by_name[x], self.by_name[y]
+        return a, next((p for p in self.paths if p != a and self.data(p)[0] == self.data(a)[0]), None)
+
+
+def table_ui(cat: Catalogue) -> None:
+    """Every model with its scores; more columns on demand."""
+    st.subheader("All models")
+    more = st.toggle("Every column (architecture, image size, p(x|z), origin, date)", key=state.ALL_COLUMNS)
+    st.dataframe(model_rows(cat.choices), hide_index=True, width="stretch",
+                 column_order=MAIN_COLUMNS + (MORE_COLUMNS if more else []), column_config=COLUMN_CONFIG)
+
+
+def download_ui(cat: Catalogue) -> None:
+    c1, c2 = st.columns([2, 3], vertical_alignment="bottom")
+    with c1:
+        down = st.selectbox("Download a model", cat.paths, key=state.DOWNLOAD, format_func=cat.labels.get)
+    with c2:
+        name = cat.name(down)
+        st.download_button(f"Download {name}.zip", zip_bytes(down), file_name=f"{name}.zip", mime="application/zip",
+                           icon=":material/download:", key="models_zip")
+    st.caption("The .zip holds the weights (safetensors), the config and metrics (JSON) and the stored test images. "
+               "To add a model, use **Upload a checkpoint** in the sidebar: only your browser sees it.")
+    st.caption(expiry_note())
+
+
+def pair_ui(cat: Catalogue) -> tuple[Checkpoint, Checkpoint, int]:
+    """The presets, models A and B and the number of images; ends the page when they cannot be compared."""
+    st.subheader("Compare two models on the same images")
+    if len(cat.paths) < 2:
+        st.info("There is only one model. Train another on the Train page, or upload one in the sidebar.")
+        end_page()
+    presets = [(a, b) for a, b in PRESETS if a in cat.by_name and b in cat.by_name]
+    if presets:
+        row = st.container(horizontal=True, vertical_alignment="center")
+        row.markdown("**Try:**")
+        for a, b in presets:
+            row.button(f"{a} vs {b}", key=f"models_preset_{a}_{b}", on_click=state.use_pair,
+                       args=(cat.by_name[a], cat.by_name[b]))
+    ca, cb, cn = st.columns([2, 2, 1], vertical_alignment="bottom")
+    path_a = ca.selectbox("Model A", cat.paths, key=state.A, format_func=cat.labels.get)
+    path_b = cb.selectbox("Model B", cat.paths, key=state.B, format_func=cat.labels.get)
+    n_images = cn.slider("Images", 4, 32, 8, step=4, key=state.N)
+    try:
+        model_a, model_b = loaded_model(path_a).checkpoint, loaded_model(path_b).checkpoint
+    except CheckpointError as e:
+        st.error(f"That checkpoint cannot be used: {e}. Pick another model.")
+        end_page()
+    if image_shape(model_a) != image_shape(model_b):
+        (c, h, w), (c2, h2, w2) = image_shape(model_a), image_shape(model_b)
+        st.warning(f"Model A works on {h}x{w} images ({c} channel{'s' if c > 1 else ''}), model B on {h2}x{w2} "
+                   f"({c2} channel{'s' if c2 > 1 else ''}): they cannot encode the same images. "
+                   "Pick two models trained on images of the same size, e.g. with a preset above.")
+        end_page()
+    return model_a, model_b, int(n_images)
+
+
+def _scores_ui(res_a: OnImages, res_b: OnImages, model_a: Checkpoint, model_b: Checkpoint, n: int) -> None:
+    st.markdown(f"**Scores on these {n} images** (nats per image, one z sample per image)")
+    ma, mb = st.columns(2)
+    for col, label, res, other, m in ((ma, "A", res_a, None, model_a), (mb, "B", res_b, res_a, model_b)):
+        with col:
+            st.markdown(f"**{label}: {m.name}**")
+            k = st.columns(3)
+            for kc, title, value, ref in ((k[0], "-ELBO", res.neg_elbo, other and other.neg_elbo),
+                                          (k[1], "Reconstruction", res.recon_nll, other and other.recon_nll),
+                                          (k[2], "KL", res.kl, other and other.kl)):
+                kc.metric(title, f"{value:.2f}", delta=None if ref is None else f"{value - ref:+.2f} vs A",
+                          delta_color="inverse")
+            if not m.config.variant.has_prior:
+                st.caption("An autoencoder has no KL term: its -ELBO is only the reconstruction "
+                           "and is not a bound on -log p(x).")
+    st.caption("Negative ELBO = reconstruction -log p(x|z) + KL(q(z|x) || N(0, I)). A larger beta buys a "
+               "smaller KL (a posterior closer to the prior) with a worse reconstruction.")
+
+
+def _prior_samples_ui(model_a: Checkpoint, model_b: Checkpoint) -> None:
+    st.markdown("**Samples from the prior**: decode z ~ N(0, I)")
+    for col, m in zip(st.columns(2), (model_a, model_b)):
+        with col:
+            samples = prior_samples(m)
+            if samples is None:
+                st.info(f"{m.name} is an autoencoder: it has no prior to sample from, and decoding random z "
+                        "gives images it was never trained to make.")
+            else:
+                show_grid(samples, ncols=8, cell=90, caption=f"{m.name}: 16 samples"
+                          + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""))
+
+
+def comparison_ui(model_a: Checkpoint, model_b: Checkpoint, n_images: int) -> None:
+    """The same images reconstructed by A and B, their scores on them, and samples from each prior."""
+    source = model_a if model_a.sample is not None and len(model_a.sample.labels) else model_b
+    if source.sample is None or len(source.sample.labels) == 0:
+        st.warning("Neither model stores test images to compare them on. Pick models trained in this app.")
+        end_page()
+    if model_a.meta.get("dataset") != model_b.meta.get("dataset"):
+        st.caption(f"The two models were trained on different data ({model_a.meta.get('dataset')} and "
+                   f"{model_b.meta.get('dataset')}); the images come from {source.name}'s test sample.")
+    x, y = pick_images(source, n_images, state.seed())
+    with friendly_errors("Encoding the images"):
+        res_a, res_b = on_images(model_a, x, y), on_images(model_b, x, y)
+        ncols = min(len(x), 16)
+        cell = 150 if len(x) <= 8 else 100 if len(x) <= 16 else 90
+        st.button("Other images", icon=":material/shuffle:", key="models_shuffle", on_click=state.other_images)
+        show_grid(x.numpy(), ncols=ncols, caption=f"{len(x)} test images x from {source.name}'s stored sample",
+                  cell=cell)
+        show_grid(res_a.recon, ncols=ncols, caption=f"A, {model_a.name}: reconstructions decode(mu(x))", cell=cell)
+        show_grid(res_b.recon, ncols=ncols, caption=f"B, {model_b.name}: reconstructions decode(mu(x))", cell=cell)
+        _scores_ui(res_a, res_b, model_a, model_b, len(x))
+        _prior_samples_ui(model_a, model_b)
+
+
+def start(loaded: LoadedModel) -> Catalogue:
+    cat = Catalogue()
+    state.start(str(loaded.checkpoint.path), cat.paths, cat.default_pair, cat.partner)
+    return cat
