@@ -37,11 +37,13 @@ PAGES = [
 requested = url_state.requested_page()
 nav = st.navigation(PAGES)
 url_state.unknown_page_notice(requested, {p.url_path: p.title for p in PAGES if p.url_path != SPEAKER_PAGE},
-                              f"the {nav.title} page")
+                              f"the {nav.title} page", unlisted=(SPEAKER_PAGE,))
 if nav.url_path == SPEAKER_PAGE:  # the lecturer's own window: no model, sidebar or scene bar
     nav.run()
 else:
-    st.logo(str(Path(__file__).parent / "ui" / "icon.png"), size="large")
+    # the app's name beside its mark in the sidebar; the mark alone when the sidebar is collapsed
+    st.logo(str(Path(__file__).parent / "ui" / "logo.svg"), size="large",
+            icon_image=str(Path(__file__).parent / "ui" / "icon.png"))
     url_state.forget_absent()  # a parameter gone from the URL counts as new when it comes back
     # The state the page needs is settled first; the sidebar's widgets are drawn after the page's first image
     # (ui/sidebar.py says why), so pages end early with ui.common.end_page(), never st.stop().

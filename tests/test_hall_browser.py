@@ -40,6 +40,7 @@ def test_the_speaker_view_and_the_projected_window_follow_each_other(server, bro
         speaker.wait_for_load_state("domcontentloaded")
         wait_for_speaker(speaker, 1)
         assert "Each dot is a test image" in speaker.locator(".st-key-speaker_card_now").inner_text()
+        assert speaker.get_by_text("This app has no page").count() == 0, "a false notice over the speaker view"
         # a clicker focused on the speaker view moves the projected window
         speaker.bring_to_front()
         speaker.locator(".st-key-speaker_card_now").click()

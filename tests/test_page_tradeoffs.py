@@ -12,6 +12,8 @@ import pytest
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
+from ui.loaded_model import LoadedModel
+
 from vae_core.analysis import aggregate_posterior as agg
 from vae_core.__main__ import main as cli
 from vae_core.store.families import load_families
@@ -61,11 +63,17 @@ def test_rate_and_distortion_are_the_evaluators(capsys):
     plotted = {Path(c[0]).name: (x, y) for c, x, y in zip(trace["customdata"], values(trace["x"]), values(trace["y"]))}
     assert set(plotted) == {m.name for m in DIGITS.members}
     for name in ("digits-2d", "digits-2d-beta2", "digits-2d-autoencoder"):
+        # the distortion as precise as 0.1 nats: with more draws of z where one per image is noisier
+        precise = LoadedModel(str(CK / name), "test").precise_loss()
+        draws = ["--samples", str(precise.samples), "--on-sample"] if precise is not None else []
         buf = io.StringIO()
         with redirect_stdout(buf):
-            assert cli(["evaluate", str(CK / name), "--json", "--iwae-k", "1"]) == 0
+            assert cli(["evaluate", str(CK / name), "--json", "--iwae-k", "1", *draws]) == 0
         got = json.loads(buf.getvalue())
         rate = got["kl"] if got["kl"] is not None else 0.0
+        if precise is not None:
+            assert got["std_errors"]["recon"] <= 0.1
+            rate = next(m.rate for m in DIGITS.members if m.name == name)  # the recorded rate: exact
         assert plotted[name] == pytest.approx((rate, got["recon"]), abs=1e-4), name
     assert metric(at, "rate (KL)") == pytest.approx(plotted["digits-2d"][0], abs=0.006)
     assert metric(at, "-ELBO") == pytest.approx(sum(plotted["digits-2d"]), abs=0.006)
@@ -129,3 +137,47 @@ def test_the_amortization_gap_of_a_vae_and_its_means():
 def test_a_tab_link_with_an_unknown_name_says_so():
     at = open_page({"tab": "bananas"})
     assert any(t.value.startswith("The link's tab='bananas' is not one of rate, holes, odd, gap") for t in at.toast)
+
+
+
+def test_a_noisy_distortion_is_estimated_again_and_says_how():
+    """digits-2d-sigma0.1's recorded distortion comes from one z per image, with a standard error of about 0.27
+    nats: the page estimates it again with enough draws for 0.1 nats and says how many, and the new value
+    agrees with a 256-draw reference within three of its standard errors."""
+    import torch
+
+    from vae_core.analysis.evaluate import loss_estimate
+    from vae_core.store.checkpoints import load_checkpoint
+
+    name = "digits-2d-sigma0.1"
+    sigma = FAMILIES["digits-2d-sigma"]
+    at = open_page({"family": sigma.name}, model=name)
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "customdata" in c.proto.spec)
+    trace = next(t for t in spec["data"] if t.get("customdata"))
+    plotted = {Path(c[0]).name: y for c, y in zip(trace["customdata"], values(trace["y"]))}
+    recorded = next(m.distortion for m in sigma.members if m.name == name)
+    precise = LoadedModel(str(CK / name), "test").precise_loss()
+    assert precise is not None and precise.samples >= 4 and precise.std_errors["recon"] <= 0.1
+    assert plotted[name] == pytest.approx(precise.terms["recon"], abs=1e-6) != pytest.approx(recorded, abs=0.1)
+    ck = load_checkpoint(CK / name)
+    ref = loss_estimate(ck.model, ck.sample.as_tensor(), torch.from_numpy(ck.sample.labels), samples=256, seed=1)
+    assert abs(plotted[name] - ref.terms["recon"]) < 3 * precise.std_errors["recon"] + 3 * ref.std_errors["recon"]
+    text = " ".join(c.value for c in at.caption)
+    assert f"{precise.samples} draws per image" in text and f"standard error {precise.std_errors['recon']:.2f}" in text
+
+
+def test_every_line_of_equal_elbo_is_labelled_away_from_the_points():
+    at = open_page()
+    spec = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "customdata" in c.proto.spec)
+    lines = [t for t in spec["data"] if t.get("mode") == "lines" and t.get("hoverinfo") == "skip"]
+    labels = [a for a in spec["layout"]["annotations"] if a["text"].startswith("-ELBO")]
+    assert len(lines) >= 3 and len(labels) == len(lines)
+    (r0, r1), (d0, d1) = spec["layout"]["xaxis"]["range"], spec["layout"]["yaxis"]["range"]
+    trace = next(t for t in spec["data"] if t.get("customdata"))
+    for a in labels:
+        c = float(a["text"].split()[-1])
+        assert a["x"] + a["y"] == pytest.approx(c, abs=1e-6)  # on its own line
+        assert r0 < a["x"] < r1 and d0 < a["y"] < d1  # inside the plot
+        for x, y in zip(values(trace["x"]), values(trace["y"])):
+            gap = np.hypot((a["x"] - x) / (r1 - r0), (a["y"] - y) / (d1 - d0))
+            assert gap > 0.06, f"{a['text']} sits on a member's point"

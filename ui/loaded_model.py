@@ -11,6 +11,7 @@ read-only. The torch model is built on first use too (``checkpoint.model``): the
 from __future__ import annotations
 
 import functools
+import math
 import sys
 import threading
 from dataclasses import dataclass
@@ -265,6 +266,29 @@ class LoadedModel:
             ckpt = self.checkpoint
             return sample_loss(ckpt.model, ckpt.sample.as_tensor(), torch.from_numpy(ckpt.sample.labels), seed=0)
         return self._once("sample_loss", compute)
+
+    def loss_estimate(self, samples: int):
+        """The loss terms over the stored test images with ``samples`` z draws each, and their standard errors
+        (vae_core.analysis.evaluate.loss_estimate), computed once per number of draws."""
+        def compute():
+            import torch
+
+            from vae_core.analysis.evaluate import loss_estimate
+
+            sample = self.checkpoint.sample
+            return loss_estimate(self.checkpoint.model, sample.as_tensor(), torch.from_numpy(sample.labels),
+                                 samples=samples, seed=0)
+        return self._once(("loss_estimate", samples), compute)
+
+    def precise_loss(self, max_se: float = 0.1, max_samples: int = 256):
+        """The loss terms estimated with as many z draws per image as bring the reconstruction's standard error
+        to at most ``max_se`` nats (at most ``max_samples``): two draws per image measure the spread, then enough
+        are taken. None when one draw per image already is that precise (the recorded metrics then hold)."""
+        probe = self.loss_estimate(2)
+        one_draw = probe.std_errors["recon"] * math.sqrt(2)
+        if one_draw <= max_se:
+            return None
+        return self.loss_estimate(min(max_samples, max(4, math.ceil((one_draw / max_se) ** 2))))
 
     def typicality_scores(self, k: int, n: int):
         """-ELBO and -log p(x) (IWAE, ``k`` samples) of the first ``n`` stored test images (vae_core.analysis.typicality),

@@ -3,6 +3,8 @@ distortion (the reconstruction term), with lines of equal -ELBO; the KL each lat
 member; the chosen member's reconstructions and prior samples. A click on a member loads it on every page."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -70,6 +72,53 @@ def _label_sides(rates: np.ndarray, dist: np.ndarray, span: float) -> list[str]:
     return sides
 
 
+def _elbo_levels(low: float, high: float, count: int = 4) -> list[float]:
+    """``count`` round values of -ELBO spread evenly inside (low, high): the plot's corners' sums."""
+    step = (high - low) / (count + 1)
+    nice = 10 ** np.floor(np.log10(step)) if step > 0 else 1.0
+    nice = next(m * nice for m in (1, 2, 2.5, 5, 10) if m * nice >= step * 0.6)
+    levels = sorted({round(float(np.round((low + k * step) / nice) * nice), 6) for k in range(1, count + 1)})
+    return [c for c in levels if low < c < high]
+
+
+def _label_spot(c: float, box: tuple[float, float, float, float], rates: np.ndarray,
+                dist: np.ndarray) -> tuple[float, float] | None:
+    """Where on the line rate + distortion = c its label goes: of the places on the line inside the plot (away
+    from its edges), the one furthest from every point and from the label to the right of each point (in the
+    plot's own units, 0..1 on both axes). None when the line does not cross the plot."""
+    r0, r1, d0, d1 = box
+    t = np.linspace(0.0, 1.0, 41)
+    xs = r0 + t * (r1 - r0)
+    ys = c - xs
+    u, v = (xs - r0) / (r1 - r0), (ys - d0) / (d1 - d0)
+    inside = (u > 0.1) & (u < 0.9) & (v > 0.06) & (v < 0.94)
+    if not inside.any():
+        return None
+    pu, pv = (rates - r0) / (r1 - r0), (dist - d0) / (d1 - d0)
+    along = np.linspace(0, 1, 9)[:, None]  # the line joining the members, as points along it
+    path = np.concatenate([np.stack([pu[i] + along[:, 0] * (pu[i + 1] - pu[i]), pv[i] + along[:, 0] * (pv[i + 1] - pv[i])], 1)
+                           for i in range(len(pu) - 1)] or [np.zeros((0, 2))])
+    marks = np.concatenate([np.stack([pu, pv], 1), np.stack([pu + 0.1, pv], 1), path])  # points, labels, path
+    gaps = np.min(np.hypot(u[:, None] - marks[None, :, 0], (v[:, None] - marks[None, :, 1]) * 1.6), axis=1)
+    best = int(np.argmax(np.where(inside, gaps, -1.0)))
+    return float(xs[best]), float(ys[best])
+
+
+def precise_members(family: Family) -> tuple[Family, dict[str, object]]:
+    """The family with each member's distortion as precise as 0.1 nats: where one z per image leaves a larger
+    standard error (a sharp Gaussian p(x|z)), the distortion is estimated again with more draws on the stored
+    test images (ui.loaded_model.LoadedModel.precise_loss); returns those estimates by member name."""
+    refined, members = {}, []
+    with st.spinner("Checking how precise each member's distortion is..."):
+        for m in family.members:
+            est = loaded_model(m.path).precise_loss()
+            if est is not None:
+                refined[m.name] = est
+                m = replace(m, distortion=float(est.terms["recon"]))
+            members.append(m)
+    return replace(family, members=tuple(members)), refined
+
+
 def _plane(family: Family, chosen: Member | None) -> go.Figure:
     rates = np.array([m.rate for m in family.members])
     dist = np.array([m.distortion for m in family.members])
@@ -77,17 +126,16 @@ def _plane(family: Family, chosen: Member | None) -> go.Figure:
     r0, r1 = min(0.0, rates.min()) - 0.08 * span, rates.max() + 0.15 * span
     d0, d1 = dist.min() - 0.12 * span, dist.max() + 0.12 * span
     fig = go.Figure()
-    # lines of equal -ELBO: distortion + rate = c, slope -1 (the ELBO cannot tell these points apart)
-    lo, hi = float(np.floor(dist.min() + rates.min())), float(np.ceil(dist.max() + rates.max()))
-    for c in np.unique(np.round(np.linspace(lo, hi + (hi - lo) * 0.5, 6), 1)):
+    # lines of equal -ELBO: distortion + rate = c, slope -1 (the ELBO cannot tell these points apart); four of
+    # them across the plane, each labelled on the line where it is furthest from the points and their labels
+    box = (r0, r1, d0, d1)
+    for c in _elbo_levels(r0 + d0, r1 + d1):
         fig.add_trace(go.Scatter(x=[r0, r1], y=[c - r0, c - r1], mode="lines", hoverinfo="skip", showlegend=False,
-                                 line=dict(color="rgba(120,120,120,0.45)", width=1, dash="dot")))
-        if r0 <= c - d1 <= r1:  # labelled where the line leaves the top edge: apart from the points' labels
-            fig.add_annotation(x=c - d1, y=d1, text=f"-ELBO {c:g}", showarrow=False, xanchor="left",
-                               yanchor="top", font=dict(size=11, color="#777"))
-        elif d0 <= c - r1 <= d1:
-            fig.add_annotation(x=r1, y=c - r1, text=f"-ELBO {c:g}", showarrow=False, xanchor="right",
-                               yanchor="bottom", font=dict(size=11, color="#777"))
+                                 line=dict(color="rgba(120,120,120,0.55)", width=1, dash="dot")))
+        spot = _label_spot(c, box, rates, dist)
+        if spot is not None:
+            fig.add_annotation(x=spot[0], y=spot[1], text=f"-ELBO {c:g}", showarrow=False, xanchor="center",
+                               yanchor="middle", font=dict(size=12, color="#4b4b4b"), bgcolor="rgba(255,255,255,0.85)")
     fig.add_trace(go.Scatter(
         x=rates, y=dist, mode="lines+markers+text", showlegend=False, customdata=[[str(m.path)] for m in family.members],
         text=[f"{'beta' if family.knob == 'beta' else 'sigma'} {m.knob}" for m in family.members],
@@ -100,6 +148,19 @@ def _plane(family: Family, chosen: Member | None) -> go.Figure:
                       yaxis=dict(title="distortion: -log p(x|z), nats per image", range=[d0, d1]),
                       uirevision=family.name)
     return hall_style(fig)
+
+
+def _precision_note(family: Family, refined: dict) -> str:
+    """How each distortion was estimated: one z per image, or more with its standard error."""
+    knob = "beta" if family.knob == "beta" else "sigma"
+    exact = all(loaded_model(m.path).loss_estimate(2).std_errors.get("kl", 0.0) == 0.0 for m in family.members)
+    text = (("The rate has a closed form here; " if exact else "") + "the distortion is a Monte-Carlo estimate "
+            "with one z drawn per test image, precise to 0.1 nats")
+    if not refined:
+        return text + " for every member."
+    parts = [f"{knob} {m.knob}: {e.samples} draws per image over its {e.n_images:,} stored test images, standard "
+             f"error {e.std_errors['recon']:.2f}" for m in family.members if (e := refined.get(m.name))]
+    return text + " except where one draw is noisier; there: " + "; ".join(parts) + " (nats)."
 
 
 def _kl_table(family: Family) -> None:
@@ -142,6 +203,7 @@ def rate_distortion_tab() -> None:
     family = names[st.selectbox("Family", list(names), key="tradeoffs_family",
                                 format_func=lambda n: names[n].title)]
     url_state.write("family", family.name)
+    family, refined = precise_members(family)
     chosen = next((m for m in family.members if str(m.path) == current), None)
     left, right = st.columns([3, 2], gap="large")
     with left, st.container(key="main_figure"):
@@ -155,7 +217,9 @@ def rate_distortion_tab() -> None:
             st.markdown(f"**{chosen.name}** · {chosen.kind_title}, {knob} = {chosen.knob}")
             c1, c2, c3 = st.columns(3)
             c1.metric("rate (KL)", f"{chosen.rate:.2f}")
-            c2.metric("distortion", f"{chosen.distortion:.2f}")
+            est = refined.get(chosen.name)
+            c2.metric("distortion", f"{chosen.distortion:.2f}", help=None if est is None else
+                      f"{est.samples} draws of z per image; standard error {est.std_errors['recon']:.2f} nats")
             c3.metric("-ELBO", f"{chosen.neg_elbo:.2f}")
         st.caption("Each point is one model of the family, trained with the same recipe, at its test set's mean "
                    "rate and distortion (nats per image). The ELBO adds them: on a dotted line every model has the "
@@ -166,6 +230,7 @@ def rate_distortion_tab() -> None:
                                      "error costly (sharp reconstructions, a large rate), a large one cheap "
                                      "(blurry, a small rate); a learned sigma finds its own balance. Distortions "
                                      "of different sigmas are different likelihoods, so only the sum is comparable."))
+        st.caption(_precision_note(family, refined))
         if family.missing:
             st.caption(f"Not built here: {', '.join(family.missing)} (bash checkpoints/rebuild.sh).")
     _kl_table(family)

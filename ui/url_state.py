@@ -206,9 +206,10 @@ def requested_page() -> str:
     return str(name or "").strip("/")
 
 
-def unknown_page_notice(requested: str, pages: dict[str, str], shown: str) -> None:
-    """A notice for a link to a page this app does not have. ``pages``: address -> title."""
-    if requested and requested not in pages:
+def unknown_page_notice(requested: str, pages: dict[str, str], shown: str, unlisted: tuple[str, ...] = ()) -> None:
+    """A notice for a link to a page this app does not have. ``pages``: address -> title of the pages a link
+    may name; ``unlisted``: addresses that exist but are not offered (the speaker view)."""
+    if requested and requested not in pages and requested not in unlisted:
         listed = ", ".join(a for a in pages if a)
         notice(f"This app has no page {_shown(requested)}: {shown} is shown. Its pages: {listed}.")
 

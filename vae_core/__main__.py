@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--iwae-k", type=int, default=100, help="importance samples per image")
     e.add_argument("--iwae-images", type=int, default=1000, help="test images used for the IWAE estimate")
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--samples", type=int, default=1,
+                   help="z draws per image for the loss terms (2 or more: each with its standard error)")
     e.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
 
     i = sub.add_parser("info", help="a checkpoint's config, dataset, metrics and provenance")
@@ -125,10 +127,19 @@ def cmd_evaluate(args) -> int:
     from vae_core.model.devices import pick_device
     from vae_core.analysis.evaluate import evaluate_model
 
+    if not (1 <= args.samples <= 10_000):
+        raise ValueError(f"--samples {args.samples} must be between 1 and 10000 (draws of z per image)")
     ckpt = load_checkpoint(args.path, pick_device(args.device))
     images, labels, source = _evaluation_data(ckpt, args)
     result = evaluate_model(ckpt.model, images, labels, iwae_k=args.iwae_k, iwae_images=args.iwae_images,
                             seed=args.seed)
+    if args.samples >= 2:  # the loss terms again with more draws of z, and how precise they are
+        from vae_core.analysis.evaluate import loss_estimate
+
+        est = loss_estimate(ckpt.model, images, labels, samples=args.samples, seed=args.seed)
+        result.update({k: est.terms.get(k, 0.0) for k in ("neg_elbo", "recon", "kl")})
+        result["samples"] = est.samples
+        result["std_errors"] = {k: est.std_errors.get(k, 0.0) for k in ("neg_elbo", "recon", "kl")}
     result["checkpoint"] = str(ckpt.path)
     result["evaluated_on"] = source
     if args.json:
@@ -136,9 +147,11 @@ def cmd_evaluate(args) -> int:
         return 0
     print(f"checkpoint        {ckpt.path}")
     print(f"evaluated on      {source} ({result['n_images']} images)")
-    print(f"negative ELBO     {result['neg_elbo']:.3f} nats per image")
-    print(f"  reconstruction  {result['recon']:.3f}")
-    print(f"  KL              {result['kl']:.3f}")
+    se = result.get("std_errors")
+    draws = f" ({result['samples']} draws of z per image, +- one standard error)" if se else " (one draw of z per image)"
+    for label, key in (("negative ELBO   ", "neg_elbo"), ("  reconstruction", "recon"), ("  KL            ", "kl")):
+        print(f"{label}  {result[key]:.3f}" + (f" +- {se[key]:.3f}" if se else "")
+              + (" nats per image" + draws if key == "neg_elbo" else ""))
     if result.get("iwae_neg_log_likelihood") is not None:
         print(f"-log p(x) (IWAE)  {result['iwae_neg_log_likelihood']:.3f} nats "
               f"(k={result['iwae_k']}, {result['iwae_images']} images)")

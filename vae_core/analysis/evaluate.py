@@ -4,6 +4,7 @@ importance-weighted estimate of -log p(x) (Burda, Grosse & Salakhutdinov, 2015).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -28,6 +29,53 @@ def evaluate_neg_elbo(model: VAE, images: torch.Tensor, labels: torch.Tensor, ba
     model.train(was_training)
     n = max(len(images), 1)
     return tuple((totals / n).tolist())
+
+
+
+@dataclass(frozen=True)
+class LossEstimate:
+    """The loss terms' means over a set of images, each a Monte-Carlo estimate with ``samples`` draws of z per
+    image, and its standard error: the spread the estimate would have over repeated draws on the same images
+    (its uncertainty from sampling z, not from the choice of images)."""
+
+    terms: dict[str, float]  # "recon", "kl" (a model without a KL term has none), "neg_elbo": nats per image
+    std_errors: dict[str, float]  # the same names: the standard error of each mean
+    samples: int  # z draws per image
+    n_images: int
+
+
+@torch.inference_mode()
+def loss_estimate(model: VAE, images: torch.Tensor, labels: torch.Tensor | None, samples: int = 16,
+                  seed: int = 0, batch_size: int = 500) -> LossEstimate:
+    """The negative ELBO's terms averaged over the images with ``samples`` z draws each (at least 2, so that
+    each image's sampling variance s_i^2 is estimated). The standard error of a mean over N images is
+    sqrt(sum_i s_i^2 / samples) / N. A closed-form term (the KL to N(0, I)) has a standard error of 0."""
+    if samples < 2:
+        raise ValueError(f"samples={samples}: at least 2 draws per image are needed to estimate a standard error")
+    was_training = model.training
+    model.eval()
+    sums: dict[str, float] = {}
+    variances: dict[str, float] = {}
+    n = len(images)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for i in range(0, n, batch_size):
+            x = images[i:i + batch_size].to(model.device)
+            y = labels[i:i + batch_size].to(model.device) if labels is not None and model.variant.conditional else None
+            draws: dict[str, list[torch.Tensor]] = {}
+            for _ in range(samples):
+                out = model(x, y)
+                for name, term in {**out.terms, "neg_elbo": out.neg_elbo}.items():
+                    draws.setdefault(name, []).append(term.double().cpu())
+            for name, values in draws.items():
+                v = torch.stack(values)  # (samples, B)
+                sums[name] = sums.get(name, 0.0) + float(v.mean(0).sum())
+                variances[name] = variances.get(name, 0.0) + float(v.var(0, unbiased=True).sum())
+    model.train(was_training)
+    n = max(n, 1)
+    return LossEstimate(terms={k: v / n for k, v in sums.items()},
+                        std_errors={k: math.sqrt(variances[k] / samples) / n for k in sums},
+                        samples=samples, n_images=n)
 
 
 @torch.inference_mode()
