@@ -8,12 +8,15 @@ vae_core/__init__.py). bench/, serve/ and tests/ stand beside the house and are 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("vae_core", "services", "ui", "pages")
+sys.path.insert(0, str(REPO / "docs"))
+
+import house  # noqa: E402  (docs/house.py: the graph of the code's imports, and README's picture of it)
 
 # vae_core's wings and the wings each may import (besides itself); the model, data and render wings are the
 # bottom floor and import nothing else of the project.
@@ -35,61 +38,8 @@ ALLOWED_TOP = {  # which packages a package may import
     "pages": {"vae_core", "services", "ui"},
     "app": {"vae_core", "services", "ui"},
 }
-
-
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(REPO).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts = parts[:-1]
-    return ".".join(parts)
-
-
-def _project_files() -> dict[str, Path]:
-    files = {"app": REPO / "app.py"}
-    for pkg in PACKAGES:
-        for f in sorted((REPO / pkg).rglob("*.py")):
-            files[_module_name(f)] = f
-    return files
-
-
-MODULES = _project_files()
-
-
-def _resolve(importer: str, is_package: bool, node: ast.ImportFrom) -> list[str]:
-    """The project modules an ``import`` or ``from ... import`` names (a name that is a submodule counts as it)."""
-    if node.level:
-        base = importer.split(".") if is_package else importer.split(".")[:-1]
-        base = base[: len(base) - (node.level - 1)]
-        target = ".".join(base + ([node.module] if node.module else []))
-    else:
-        target = node.module or ""
-    found = []
-    for alias in node.names:
-        sub = f"{target}.{alias.name}"
-        if sub in MODULES:
-            found.append(sub)
-        elif target in MODULES:
-            found.append(target)
-    return found
-
-
-def _imports(name: str) -> set[str]:
-    path = MODULES[name]
-    tree = ast.parse(path.read_text(), filename=str(path))
-    out: set[str] = set()
-    for node in ast.walk(tree):  # every import, at any depth: deferred and TYPE_CHECKING ones too
-        if isinstance(node, ast.Import):
-            out.update(a.name for a in node.names if a.name in MODULES)
-            out.update(a.name.rsplit(".", 1)[0] for a in node.names
-                       if a.name not in MODULES and a.name.rsplit(".", 1)[0] in MODULES)
-        elif isinstance(node, ast.ImportFrom):
-            out.update(_resolve(name, path.name == "__init__.py", node))
-    out.discard(name)
-    # importing a.b.c also runs the package a.b's __init__, which is not an arrow of the code's own
-    return out
-
-
-GRAPH = {name: _imports(name) for name in MODULES}
+MODULES = house.MODULES
+GRAPH = house.graph()
 
 
 def _cycles() -> list[list[str]]:
@@ -188,3 +138,10 @@ def test_the_core_and_the_services_never_import_streamlit():
             mods = ([a.name for a in node.names] if isinstance(node, ast.Import)
                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(m == "streamlit" or m.startswith("streamlit.") for m in mods), f"{path} imports streamlit"
+
+
+def test_readme_shows_the_house_as_it_stands():
+    text = (REPO / "README.md").read_text()
+    assert house.BEGIN in text and house.END in text, "README.md lost the house's markers"
+    shown = text[text.index(house.BEGIN):text.index(house.END) + len(house.END)]
+    assert shown == house.readme_block(), "README's picture of the house is out of date: python docs/house.py --readme"

@@ -1,4 +1,4 @@
-"""The three Streamlit internals the app relies on, checked with Streamlit 1.67.0 (requirements.txt pins it).
+"""The four Streamlit internals the app relies on, checked with Streamlit 1.67.0 (requirements.txt pins it).
 
 Each is kept for what it buys, shown here or measured by bench/streamlit_internals.py, and each is held to
 the behaviour the app needs from it, so a Streamlit that changes one fails here rather than in a lecture:
@@ -7,7 +7,9 @@ the behaviour the app needs from it, so a Streamlit that changes one fails here 
 - ui/common.py switches off the old pages/-folder mode on a server's first request, so a first visit
   straight to a page's address runs through app.py (its sidebar and model);
 - ui/sidebar.py draws the sidebar as app.py's widgets from inside a page, so a model chosen there holds on
-  every page (tests/test_browser.py follows it across pages).
+  every page (tests/test_browser.py follows it across pages);
+- ui/url_state.py reads the page address a request asked for (the pages manager's intended page name), so a
+  link to a page the app does not have gets a notice that names it and the pages there are.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def test_the_installed_streamlit_is_the_one_the_internals_were_checked_with():
     assert streamlit.__version__ == CHECKED_WITH, (
         f"Streamlit {streamlit.__version__}: check app.py, ui/common.py and ui/sidebar.py's internals against it, "
         "then update CHECKED_WITH and their comments")
-    for f in ("app.py", "ui/common.py", "ui/sidebar.py"):
+    for f in ("app.py", "ui/common.py", "ui/sidebar.py", "ui/url_state.py"):
         assert f"Streamlit {CHECKED_WITH}" in (REPO / f).read_text(), f"{f} does not say which Streamlit it checked"
 
 
@@ -46,6 +48,14 @@ def test_the_flag_app_py_sets_still_skips_the_repl_check(monkeypatch):
     monkeypatch.setattr(delta_generator, "_use_warning_has_been_displayed", True)
     delta_generator._maybe_print_use_warning()
     assert calls == []
+
+
+def test_the_intended_page_name_is_the_address_a_request_asked_for():
+    """ui.url_state.requested_page reads it; Streamlit sets it from the request before the script runs."""
+    manager = PagesManager("app.py")
+    assert manager.intended_page_name is None
+    manager.set_script_intent("some-hash", "no-such-page")
+    assert manager.intended_page_name == "no-such-page"
 
 
 def test_the_internals_the_sidebar_and_the_router_use_are_there():

@@ -197,7 +197,7 @@ def take_choice(param: str, key: str, options: dict, label: str) -> None:
 def requested_page() -> str:
     """The page address this run was asked for ('' for the main page). Streamlit falls back to the main page
     for an unknown address with a generic "Page not found" that names neither it nor the pages there are;
-    the router adds a notice that does. Reads a Streamlit internal (checked with Streamlit 1.67: the script
+    the router adds a notice that does. Reads a Streamlit internal (checked with Streamlit 1.67.0: the script
     run context's pages manager keeps the address of the request); tests/test_url_state.py guards it."""
     from streamlit.runtime.scriptrunner import get_script_run_ctx
 
