@@ -1,5 +1,5 @@
 """2-D projections of encoded Fashion-MNIST: seconds, peak memory and quality of PCA, t-SNE
-(scikit-learn's and openTSNE's) and UMAP, each fitted by vae_core.projection.methods.Projection.
+(scikit-learn's and openTSNE's) and UMAP, each fitted by its class in vae_core.projection.
 
 The bundled fashion-mnist-20d model encodes the 10,000 test images and all 70,000 images (train + test)
 to their means mu(x) (20-d). Every (size, method) fit runs in a fresh Python process, so its peak
@@ -39,11 +39,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 MODEL = REPO / "checkpoints" / "fashion-mnist-20d"
-# name -> Projection arguments. tsne-opentsne is the app's default (vae_core.projection.methods.TSNE_SCHEDULES "fast":
+# name -> Projection arguments. tsne-opentsne is the app's default (vae_core.projection.tsne.TSNE_SCHEDULES "fast":
 # 125 + 250 iterations, FFT interpolation, exact neighbours up to 20,000 points); tsne-opentsne-full is the
 # app's t-SNE before (openTSNE's defaults: 250 + 500 iterations, Barnes-Hut below 10,000 points, FFT above).
 # tsne-opentsne-spin: the app's, with OpenMP's default wait policy (idle threads spin) instead of the passive
-# one vae_core.projection.methods.opentsne_module() sets.
+# one vae_core.projection.tsne.opentsne_module() sets.
 METHODS = {
     "pca": {"method": "pca"},
     "tsne-sklearn": {"method": "tsne", "tsne_backend": "sklearn"},
@@ -60,7 +60,7 @@ def import_backend(name: str) -> None:
     """Import the library a method uses (timed apart from the fit), the way the app imports it."""
     import importlib
 
-    from vae_core.projection.methods import opentsne_module
+    from vae_core.projection.tsne import opentsne_module
 
     if name == "tsne-opentsne-spin":
         os.environ.pop("OMP_WAIT_POLICY", None)
@@ -97,7 +97,7 @@ def cpu_seconds() -> float:
 
 def worker(name: str, mu_path: str, out_path: str) -> None:
     """Fit one projection and print one JSON line: seconds, CPU seconds, peak and baseline memory."""
-    from vae_core.projection.methods import Projection
+    from vae_core.projection import make_projection
 
     start = time.perf_counter()
     import_backend(name)
@@ -105,7 +105,8 @@ def worker(name: str, mu_path: str, out_path: str) -> None:
     mu = np.load(mu_path)
     baseline = peak_rss_mb()
     start, cpu = time.perf_counter(), cpu_seconds()
-    proj = Projection(**METHODS[name]).fit(mu)
+    spec = dict(METHODS[name])
+    proj = make_projection(spec.pop("method"), **spec).fit(mu)
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu
     np.save(out_path, proj.embedding_)
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "import_seconds": import_seconds,

@@ -10,16 +10,17 @@ import streamlit as st
 from ui import presenter, url_state
 from ui.common import current_model, end_page, page_header
 from ui.draw_component import draw_canvas
-from ui.draw_ui import dataset_style, encode_one, nearest_images, place, placement_note
+from ui.draw_ui import dataset_style, encode_one, nearest_images, place
 from ui.export import PLOTLY_CONFIG, map_png_button, point_json_button
 from ui.images import show_grid, show_image
 from ui.map_plot import latent_map_figure
 from ui.model_choices import model_choices
 from ui.projection_jobs import projection
+from ui.projection_ui import chosen_method, label_of, usable_methods
 from ui.typicality import typicality_section
 from vae_core.render import map_layout
 from vae_core.data.preprocess import MAX_UPLOAD_BYTES, PreprocessError, decode_data_url, prepare, read_picture
-from vae_core.projection.methods import LABELS, available_methods
+from vae_core.projection import DEFAULT_METHOD, projection_method
 from vae_core.render.images import to_png, to_uint8
 from vae_core.analysis.sliders import MAX_SLIDERS
 
@@ -50,11 +51,11 @@ for k, v in (("draw_image", None), ("draw_source", "draw")):
         st.session_state[k] = v
 style, measured = dataset_style(loaded)
 # the map's projection is part of the view from the start (a link's value is checked even before a drawing)
-map_options = [m for m in LABELS if not available_methods().get(m)]
+map_options = usable_methods()  # those that can be fitted here
 chosen = url_state.link_choice("projection", map_options, "the map stays as it was")
 if chosen is not None:
     st.session_state.draw_projection = chosen
-url_state.write("projection", st.session_state.get("draw_projection", "latent"))
+url_state.write("projection", chosen_method("draw_projection"))
 
 # -- the picture ------------------------------------------------------------------------------------
 col_in, col_x, col_rec = st.columns([3, 2, 2], gap="large")
@@ -166,34 +167,32 @@ if sample is None:
 
 # -- the point on the latent map ---------------------------------------------------------------------
 st.subheader("Where it lands on the latent map")
-method = st.segmented_control("Map", map_options, format_func=LABELS.get, required=True, key="draw_projection",
-                              default=None if "draw_projection" in st.session_state else "latent")
+method = st.segmented_control("Map", map_options, format_func=label_of, required=True, key="draw_projection",
+                              default=None if "draw_projection" in st.session_state else DEFAULT_METHOD)
 url_state.write("projection", method)
+map_kind = projection_method(method)  # what the map can do (vae_core.projection.base)
 dims = (0, 1)
-if method == "latent" and D > 2:
+if map_kind.needs_axes(D):
     dims = loaded.default_axes()
 proj = None
 try:
     proj = projection(loaded, method, dims, background=False)
 except ValueError as e:
-    st.error(f"The {LABELS[method]} map failed: {e}")
+    st.error(f"The {map_kind.label} map failed: {e}")
     end_page()
 key = (path, method, dims, enc.mu.tobytes())
 try:
     where = place(proj, enc.mu, key)
 except (ValueError, RuntimeError) as e:
-    st.error(f"Placing the point on the {LABELS[method]} map failed: {e}")
+    st.error(f"Placing the point on the {map_kind.label} map failed: {e}")
     end_page()
 
-native = method == "latent" and D >= 2
+native = map_kind.is_native and D >= 2
 shown = map_layout.subsample(len(mu_all), MAP_POINTS)
 emb = proj.embedding_[shown]
 extent = map_layout.map_extent(np.vstack([emb, where[None]]), square=native,
                               include=ckpt.prior.view_box(dims) if native and kind.has_prior else None)
-if method == "latent":
-    axis_titles = (f"z{dims[0] + 1}", f"z{dims[1] + 1}" if D > 1 else "")
-else:
-    axis_titles = (f"{LABELS[method]} 1", f"{LABELS[method]} 2")
+axis_titles = map_kind.axis_titles(dims, D)
 fig = latent_map_figure(emb, sample.labels[shown], shown, class_names, axis_titles=axis_titles, extent=extent,
                         equal_axes=native, prior=ckpt.prior.contours(dims) if native and kind.has_prior else None,
                         prior_name=ckpt.prior.name,
@@ -210,21 +209,21 @@ c_map, c_side = st.columns([5, 2], gap="large")
 with c_map:
     st.plotly_chart(fig, key="draw_map", config=PLOTLY_CONFIG)
 with c_side:
-    st.markdown(f"**{LABELS[method]}**")
-    st.caption(placement_note(proj))
+    st.markdown(f"**{map_kind.label}**")
+    st.caption(proj.placement_note)
     if native and kind.gaussian_posterior:
         st.caption("The black ellipse is your picture's posterior: centre mu, half-axes sigma "
                    f"(z{dims[0] + 1}: {ellipse[0]:.2f}, z{dims[1] + 1}: {ellipse[1]:.2f}). "
                    + ckpt.prior.contours_caption)
     elif not native:
         st.caption("The 1-sigma ellipse is drawn on the native latent plane only: the other maps bend distances.")
-    if method == "latent" and D > 2:
+    if map_kind.needs_axes(D):
         st.caption(f"Shown: z{dims[0] + 1} and z{dims[1] + 1}, the two most active dimensions (largest "
                    f"{kind.activity_label}).")
     st.caption(f"{len(shown):,} of {len(mu_all):,} test images shown.")
     map_png_button(emb, sample.labels[shown], class_names, file_name=f"{ckpt.name}-drawing-{method}.png",
                    key="draw_map_png", extent=extent, axis_titles=axis_titles,
-                   title=f"{ckpt.name}: your picture on the {LABELS[method]} map",
+                   title=f"{ckpt.name}: your picture on the {map_kind.label} map",
                    highlight=(float(where[0]), float(where[1])), ellipse=ellipse,
                    prior=ckpt.prior.contours(dims) if native and kind.has_prior else ())
 

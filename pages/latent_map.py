@@ -17,12 +17,13 @@ from ui.map_choice import N_POSTERIOR, ChosenImages, location_latent
 from ui.map_plot import class_colours
 from ui.map_points import POINT_SETS, map_points, points_available
 from ui.projection_jobs import projection
+from ui.projection_ui import chosen_method, label_of
 from ui.scatter_map import ELLIPSE_LIMIT, MapChoice, MapLayers, Timeline, images_key, latent_scatter, parse_state
 from ui.sidebar import draw_sidebar
 from vae_core.render import map_layout
 from vae_core.analysis import posterior
 from vae_core.store.history import sample_positions
-from vae_core.projection.methods import LABELS, available_methods
+from vae_core.projection import DEFAULT_METHOD, METHODS, projection_method
 from vae_core.projection.shipped import shipped
 
 CHART_KEY = "latent_map_chart"
@@ -66,7 +67,7 @@ def _select_by_page(choice: MapChoice | None) -> None:
 
 
 # a link's ?projection=pca&point=12 (validated; anything else gets a notice)
-url_method = url_state.link_choice("projection", LABELS, "the map stays as it was")
+url_method = url_state.link_choice("projection", METHODS, "the map stays as it was")
 if url_method is not None:
     st.session_state.latent_map_method = url_method
 url_watch = url_state.fresh("watch")  # ?watch=1: the training replayed (a model with a recorded history)
@@ -91,7 +92,9 @@ latent_dims = loaded.default_axes()
 # points, then the controls (on a first visit the browser shows nothing that follows a kind of widget whose
 # code it has not fetched yet: what a visitor should see first goes first).
 col_map, col_img = st.columns([2, 1], gap="medium")
-if (st.session_state.get("latent_map_method") or "latent") == "latent" and loaded.browser_program() is not None:
+method = chosen_method("latent_map_method")
+map_kind = projection_method(method)  # what the map can do (vae_core.projection.base)
+if map_kind.is_native and loaded.browser_program() is not None:
     axes = (int(st.session_state.get("latent_map_dim_x", latent_dims[0])),
             int(st.session_state.get("latent_map_dim_y", latent_dims[1])) if latent_dim > 1 else None)
     with col_img:
@@ -106,15 +109,12 @@ controls = col_img.container()
 # -- controls -----------------------------------------------------------------------------
 # What the controls say, read from the session before they are drawn: the map goes out before them.
 ships = shipped(path) if point_set == "stored" else ()
-reasons = {m: (None if m in ships else r) for m, r in available_methods().items()}
-method = st.session_state.get("latent_map_method") or "latent"
-if method not in LABELS:
-    method = "latent"
+availability = map_kind.available()
 dims: tuple[int, int] = (0, 1)
-if method == "latent" and latent_dim > 2:
+if map_kind.needs_axes(latent_dim):
     dims = (int(st.session_state.get("latent_map_dim_x", latent_dims[0])),
             int(st.session_state.get("latent_map_dim_y", latent_dims[1])))
-native_2d = method == "latent" and latent_dim >= 2
+native_2d = map_kind.is_native and latent_dim >= 2
 show_prior = native_2d and kind.has_prior and bool(st.session_state.get("latent_map_prior", True))
 show_ellipses = native_2d and kind.gaussian_posterior and bool(st.session_state.get("latent_map_ellipses", False))
 show_density = bool(st.session_state.get("latent_map_density", False))
@@ -132,11 +132,11 @@ def draw_controls() -> None:
             with st.expander("What the map shows"):
                 st.markdown(INTRO)
         st.segmented_control(
-            "Map", list(LABELS), format_func=LABELS.get, required=True, key="latent_map_method",
-            default=None if "latent_map_method" in st.session_state else "latent",  # a link may have set it
+            "Map", list(METHODS), format_func=label_of, required=True, key="latent_map_method",
+            default=None if "latent_map_method" in st.session_state else DEFAULT_METHOD,  # a link may have set it
             help="Native latent: the encoder's own coordinates. PCA: the best linear 2-D view. "
                  "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
-        if method == "latent" and latent_dim > 2:
+        if map_kind.needs_axes(latent_dim):
             fmt = lambda d: f"z{d + 1}  ({kind.activity_name} {scores[d]:.2f})"  # noqa: E731
             a1, a2 = st.columns(2)
             why = f"Defaults: the two most active dimensions (largest {kind.activity_label} over the stored images)."
@@ -144,10 +144,10 @@ def draw_controls() -> None:
                          key="latent_map_dim_x", help=why)
             a2.selectbox("Vertical axis", range(latent_dim), index=latent_dims[1], format_func=fmt,
                          key="latent_map_dim_y", help=why)
-        elif method == "latent" and latent_dim == 1:
+        elif map_kind.is_native and latent_dim == 1:
             st.caption("This model has one latent dimension: the map shows z1 on the horizontal axis.")
-        if method != "latent" and method in ships:
-            st.caption(f"The {LABELS[method]} map of these {n_images:,} images ships with the model.")
+        if method in ships:
+            st.caption(f"The {map_kind.label} map of these {n_images:,} images ships with the model.")
         sets = points_available(ckpt)
         if len(sets) > 1:
             st.segmented_control("Points", list(sets), format_func=sets.get, key="latent_map_points",
@@ -172,17 +172,17 @@ def draw_controls() -> None:
                   help="Where the points are dense: contours of a kernel density estimate.")
 
 
-if method == "latent" and latent_dim > 2 and dims[0] == dims[1]:
+if map_kind.needs_axes(latent_dim) and dims[0] == dims[1]:
     draw_controls()
     st.warning("Pick two different latent dimensions for the two axes.")
     end_page()
-if reasons.get(method):
+if not availability.ok and method not in ships:  # a shipped map draws without what fitting it needs
     draw_controls()
-    st.info(f"{LABELS[method]} is not available here. {reasons[method]}")
-    st.code("pip install umap-learn", language="bash")
+    st.info(f"{map_kind.label} is not available here. {availability.reason}")
+    st.code(availability.install, language="bash")
     end_page()
 proj = None
-with col_map, friendly_errors(f"Computing the {LABELS[method]} map"):
+with col_map, friendly_errors(f"Computing the {map_kind.label} map"):
     proj = projection(loaded, method, dims, points=point_set)  # None while t-SNE / UMAP compute
 if proj is None:
     draw_controls()
@@ -224,10 +224,7 @@ def _on_change(view_when_drawn, n_points: int) -> None:
 
 
 # -- the map --------------------------------------------------------------------------------
-if method == "latent":
-    axis_titles = (f"z{dims[0] + 1}", f"z{dims[1] + 1}" if latent_dim > 1 else "")
-else:
-    axis_titles = (f"{LABELS[method]} 1", f"{LABELS[method]} 2")
+axis_titles = map_kind.axis_titles(dims, latent_dim)
 prior_lines = ckpt.prior.contours(dims) if show_prior else []
 timeline = None
 if watch:
@@ -255,15 +252,15 @@ with col_map:
              f"The {n_images:,} stored test images the training's history follows, at {len(history)} snapshots "
              f"from step 0 to {int(history.step[-1]):,} ({float(history.epoch[-1]):.0f} epochs): mu(x) as the "
              "encoder placed them then."]
-    if method in ("tsne", "umap"):
-        notes.append(f"{LABELS[method]} keeps neighbours together but distances and densities on it are not "
+    if map_kind.nonlinear:
+        notes.append(f"{map_kind.label} keeps neighbours together but distances and densities on it are not "
                      "latent distances.")
     st.caption(" ".join(notes))
     chosen_xy = None if target is None or target.kind == "points" else (
         tuple(map(float, emb[target.index])) if target.kind == "point" else target.location)
     map_png_button(emb, labels, class_names, file_name=f"{ckpt.name}-{method}-map.png",
                    key="latent_map_png", extent=extent, axis_titles=axis_titles, highlight=chosen_xy,
-                   title=f"{ckpt.name}: {LABELS[method]} map of q(z|x) means",
+                   title=f"{ckpt.name}: {map_kind.label} map of q(z|x) means",
                    prior=prior_lines)
 draw_sidebar()  # after the first image and the map's points
 draw_controls()
@@ -298,7 +295,7 @@ with col_img:
         st.markdown("### Decoded at the clicked spot")
         z_loc = note = None
         with friendly_errors("Going back from the map to latent space"):
-            z_loc, note = location_latent(proj, method, target.location, mu, has_prior=kind.has_prior)
+            z_loc, note = location_latent(proj, target.location, mu, has_prior=kind.has_prior)
         if z_loc is not None:
             y = None
             if kind.conditional:

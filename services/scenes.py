@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Iterable
 
 from vae_core.model.config import SLIDER_LIMIT
-from vae_core.projection.methods import METHODS
+from vae_core.projection import METHOD_NAMES
 
 MAX_FILE_BYTES = 256 * 1024
 MAX_SCENES = 200
@@ -121,8 +121,8 @@ def parse_scene(raw, index: int, pages: set[str] | None = None) -> Scene:
         params[k] = _text(str(v), f"{where}: params.{k}", 200)
     if "projection" in raw:
         proj = raw["projection"]
-        if proj not in METHODS:
-            raise SceneError(f"{where}: projection={proj!r} is not one of {', '.join(METHODS)}")
+        if proj not in METHOD_NAMES:
+            raise SceneError(f"{where}: projection={proj!r} is not one of {', '.join(METHOD_NAMES)}")
         params["projection"] = proj
     if "point" in raw:
         point = raw["point"]

@@ -18,7 +18,7 @@ from vae_core.store.checkpoints import load_checkpoint
 from vae_core.render.map_image import map_png
 from vae_core.data.preprocess import DATA_URL_PREFIX, DatasetStyle, prepare
 from vae_core.model.priors import StandardNormal
-from vae_core.projection.methods import Projection
+from vae_core.projection import make_projection
 
 REPO = Path(__file__).resolve().parents[1]
 CK = REPO / "checkpoints"
@@ -97,7 +97,7 @@ def test_a_drawing_is_encoded_reconstructed_and_placed_on_the_map():
     from vae_core.analysis.evaluate import encode_dataset
 
     mu_all, _ = encode_dataset(ck.model, ck.sample.as_tensor())
-    expected = Projection("pca").fit(mu_all).transform(mu[None])[0]
+    expected = make_projection("pca").fit(mu_all).transform(mu[None])[0]
     assert page.star() == pytest.approx(tuple(expected), abs=1e-4)
     # Clear: back to the invitation
     page.draw(None)

@@ -22,7 +22,7 @@ from vae_core.store.checkpoints import load_checkpoint
 from vae_core.analysis.evaluate import encode_dataset
 from vae_core.analysis.latent import decode_batch
 from vae_core.model.priors import StandardNormal
-from vae_core.projection.methods import LABELS, available_methods
+from vae_core.projection import METHODS
 from vae_core.render.images import thumbnail_uri
 
 REPO = Path(__file__).resolve().parents[1]
@@ -182,12 +182,12 @@ def _state(page, state: dict):
 def test_every_installed_method_draws_a_different_map(model):
     page = Page(model)
     xs = {"latent": page.data()[1]["xy"][:, 0]}
-    for method, reason in available_methods().items():
-        if method == "latent" or reason:
+    for method, kind in METHODS.items():
+        if kind.is_native or not kind.available().ok:
             continue
         page.method(method)
         payload, arrays = page.data()
-        assert payload["axis_titles"][0] == f"{LABELS[method]} 1"
+        assert payload["axis_titles"][0] == f"{kind.label} 1"
         assert payload["n"] == 360 and payload["prior"] == []
         xs[method] = arrays["xy"][:, 0]
     assert len(xs) >= 3

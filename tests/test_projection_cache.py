@@ -23,7 +23,7 @@ from vae_core.projection import cache as pc
 from vae_core.projection import fitted as fitted_maps
 from vae_core.store.checkpoints import load_checkpoint, save_checkpoint
 from vae_core.analysis.evaluate import encode_dataset
-from vae_core.projection.methods import available_methods
+from vae_core.projection import projection_method
 
 REPO = Path(__file__).resolve().parents[1]
 DIGITS_8D = REPO / "checkpoints" / "digits-8d"
@@ -135,7 +135,7 @@ def test_pca_and_the_latent_plane_are_not_stored():
     assert not pc.projections_dir().exists() or not list(pc.projections_dir().glob("*/*.npz"))
 
 
-@pytest.mark.skipif(bool(available_methods()["umap"]), reason="umap-learn is not installed")
+@pytest.mark.skipif(not projection_method("umap").available().ok, reason="umap-learn is not installed")
 def test_a_restored_umap_map_refits_lazily_and_inverts_like_the_fitted_one():
     mu = _encode(DIGITS_8D)[:150]
     fitted = fitted_maps.load_or_fit(DIGITS_8D, mu, "umap")

@@ -31,7 +31,7 @@ WRITER = textwrap.dedent("""
     from vae_core.model.config import ModelConfig
     from vae_core.model.torch_model import VAE
     from vae_core.store.paths import reserve_child
-    from vae_core.projection.methods import Projection
+    from vae_core.projection import projection_method
 
     who, rounds, run, uploads, go = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5])
     model = VAE(ModelConfig(image_shape=(1, 8, 8), latent_dim=2, hidden=(16,)))
@@ -42,8 +42,7 @@ WRITER = textwrap.dedent("""
         time.sleep(0.001)
     for i in range(rounds):
         save_checkpoint(run, model, {"writer": who, "round": i})
-        proj = Projection("tsne")
-        proj.mu_, proj.embedding_, proj.backend_ = mu, mu[:, ::-1] * (1 + i), "openTSNE"
+        proj = projection_method("tsne").from_stored(mu, mu[:, ::-1] * (1 + i), backend="tsne-opentsne")
         projection_cache.save("f" * 64, params, proj)
         import_zip(archive, reserve_child(uploads, "same-name"))
     print("done", who)

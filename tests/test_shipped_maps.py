@@ -14,8 +14,9 @@ import pytest
 
 from vae_core.model import numpy_model
 from vae_core.store.checkpoints import MAPS_FILE, list_checkpoints, load_checkpoint
-from vae_core.projection.methods import Projection
-from vae_core.projection.shipped import METHODS, load, shipped
+from vae_core.projection import make_projection, projection_method
+from vae_core.projection.cache import map_params
+from vae_core.projection.shipped import SHIPPED_METHODS, load, shipped
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = list_checkpoints(REPO / "checkpoints")
@@ -28,21 +29,34 @@ def _mu(path: Path) -> np.ndarray:
 
 @pytest.mark.parametrize("path", BUNDLED, ids=[p.name for p in BUNDLED])
 def test_every_bundled_model_ships_its_maps_of_every_stored_image(path):
-    assert shipped(path) == METHODS == ("pca", "tsne", "umap")
+    assert shipped(path) == SHIPPED_METHODS == ("pca", "tsne", "umap")
     n = len(load_checkpoint(path, lazy=True).sample.labels)
     with np.load(path / MAPS_FILE, allow_pickle=False) as f:
-        for method in METHODS:
+        for method in SHIPPED_METHODS:
             assert f[method].shape == (n, 2) and np.isfinite(f[method]).all()
             assert json.loads(str(f[f"{method}_params"]))["method"] == method
         assert str(f["tsne_backend"]) == "tsne-opentsne"
         assert json.loads(str(f["tsne_params"]))["schedule"] == "full"  # made offline with openTSNE's defaults
 
 
+@pytest.mark.parametrize("path", BUNDLED, ids=[p.name for p in BUNDLED])
+def test_the_shipped_params_are_those_the_methods_write_today(path):
+    """Each method's map_params with its shipped options is what maps.npz holds: a rebuild writes the same, and
+    the options read back from the file (init_options) make the same params again."""
+    with np.load(path / MAPS_FILE, allow_pickle=False) as f:
+        for method in SHIPPED_METHODS:
+            stored = json.loads(str(f[f"{method}_params"]))
+            kind = projection_method(method)
+            assert map_params(method, **kind.shipped_options()) == stored
+            again = make_projection(method, **{**kind.init_options(stored), **kind.shipped_options()})
+            assert again.map_params() == stored
+
+
 @pytest.mark.parametrize("name", ["digits-8d", "fashion-mnist-20d"])
 def test_the_shipped_pca_map_is_the_apps_own_fit(name):
     path = REPO / "checkpoints" / name
     mu = _mu(path)
-    fitted = Projection("pca").fit(mu).embedding_
+    fitted = make_projection("pca").fit(mu).embedding_
     with np.load(path / MAPS_FILE, allow_pickle=False) as f:
         stored = f["pca"]
     for k in range(2):  # a principal axis may point either way
@@ -76,9 +90,9 @@ from vae_core.model import numpy_model
 from vae_core.projection import cache as projection_cache
 from vae_core.projection import fitted as fitted_maps
 from vae_core.store.checkpoints import load_checkpoint
-from vae_core.projection.methods import available_methods
+from vae_core.projection import METHODS
 
-out = {"reasons": {k: bool(v) for k, v in available_methods().items()}, "maps": {}}
+out = {"reasons": {k: not m.available().ok for k, m in METHODS.items()}, "maps": {}}
 for path in sys.argv[1:]:
     ckpt = load_checkpoint(path, lazy=True)
     mu = numpy_model.encode(ckpt.config, ckpt.arrays, ckpt.sample.as_array(), ckpt.sample.labels)[0]

@@ -9,7 +9,7 @@ import torch
 
 from vae_core.store.checkpoints import Checkpoint
 from vae_core.data.preprocess import DatasetStyle
-from vae_core.projection.methods import LABELS, Projection
+from vae_core.projection import Projection
 
 from .loaded_model import LoadedModel
 
@@ -49,28 +49,13 @@ def encode_one(ckpt: Checkpoint, x: np.ndarray, y: int | None = None) -> Encodin
                     recon[0].float().cpu().numpy())
 
 
-def placement_note(proj: Projection) -> str:
-    """How a new point is put on this map, in one sentence."""
-    if proj.method == "latent":
-        return "Native latent plane: the point is the encoder's mu itself (exact)."
-    if proj.method == "pca":
-        return "PCA: the fitted linear projection applied to mu (exact)."
-    if proj.method == "umap":
-        return "UMAP: umap-learn's transform places mu among its nearest encoded neighbours on the fitted map."
-    if getattr(proj, "backend_", "") == "tsne-opentsne":
-        return ("t-SNE (openTSNE): its transform optimises the new point's position against the fitted map, "
-                "the other points held fixed.")
-    return ("t-SNE (scikit-learn) cannot place new points: the point is the average map position of the "
-            "5 encoded images nearest to mu (install openTSNE for a real t-SNE transform).")
-
-
 def place(proj: Projection, mu: np.ndarray, key: tuple) -> np.ndarray:
     """The map position (2,) of one latent point; remembered per map and point (a transform can be slow)."""
     store = st.session_state.setdefault("draw_placed", {})
     if key not in store:
         if len(store) > 32:
             store.clear()
-        with st.spinner(f"Placing the point on the {LABELS[proj.method]} map..."):
+        with st.spinner(f"Placing the point on the {proj.label} map..."):
             store[key] = np.asarray(proj.transform(mu[None]), dtype=np.float32)[0]
     return store[key]
 

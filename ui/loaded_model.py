@@ -27,7 +27,7 @@ from vae_core.store.checkpoints import Checkpoint, load_checkpoint
 from vae_core.model.decoder_program import UnsupportedDecoder, program_from_arrays, run_program
 from vae_core.render.map_image import MapCanvas
 from vae_core.render.map_layout import square_extent
-from vae_core.projection.methods import Projection
+from vae_core.projection import Projection
 from vae_core.projection.cache import load, map_params, model_fingerprint
 from vae_core.projection.fitted import load_or_fit
 from vae_core.render.images import thumbnail_sprite, to_png, to_uint8

@@ -2,48 +2,33 @@
 posterior q(z|x), and a selection of many images, shown beside and below the map (pages/latent_map.py)."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import streamlit as st
 
 from vae_core.analysis import posterior
 from vae_core.model.variants.base import Variant
-from vae_core.projection.methods import Projection, available_methods
+from vae_core.projection import Projection
 
 from .images import show_grid, show_image
 
 N_POSTERIOR = 8  # images decoded from samples of q(z|x) for a clicked point
 N_SHOWN = 48  # selected images shown below the map
-INVERSE_NOTE = {
-    "latent": "The map is the latent plane itself, so this is exactly z = ({x:.2f}, {y:.2f}){rest}.",
-    "pca": "PCA's inverse: the latent point on the fitted plane that projects to this spot.",
-    "umap": "UMAP's inverse_transform: a latent point interpolated from the encoded neighbours of this spot.",
-    "tsne": "t-SNE has no inverse map: this is the mu of the nearest encoded image (#{nearest}), decoded.",
-    "umap-nearest": "UMAP's inverse needs umap-learn (pip install umap-learn): this is the mu of the nearest "
-                    "encoded image (#{nearest}), decoded.",
-}
 
 
-def location_latent(proj: Projection, method: str, xy: tuple[float, float], mu: np.ndarray, *,
+def location_latent(proj: Projection, xy: tuple[float, float], mu: np.ndarray, *,
                     has_prior: bool) -> tuple[np.ndarray, str]:
-    """The latent point for a clicked map location and a sentence saying how it was found."""
+    """The latent point for a clicked map location and a sentence saying how it was found: the map's own
+    inverse where it has one that can run here, else the mu of the nearest encoded image."""
     x, y = xy
-    latent_dim = mu.shape[1]
-    if method == "tsne" or (method == "umap" and available_methods().get("umap") is not None):
+    if not (proj.has_inverse and proj.available().ok):
         nearest = int(proj.nearest([[x, y]])[0])
-        return mu[nearest], INVERSE_NOTE["tsne" if method == "tsne" else "umap-nearest"].format(nearest=nearest)
-    if method == "umap":
-        with st.spinner("UMAP inverse_transform..."):
-            z = proj.inverse_transform([[x, y]])[0]
-        return z, INVERSE_NOTE["umap"]
-    z = proj.inverse_transform([[x, y]], base=np.zeros(latent_dim, np.float32))[0]
-    if method == "pca":
-        return z, INVERSE_NOTE["pca"]
-    if latent_dim == 1:
-        return z, f"The map is the latent line itself, so this is exactly z = {x:.2f}."
-    rest = ""
-    if latent_dim > 2:
-        rest = ", every other dimension held at 0" + (" (the prior mean)" if has_prior else "")
-    return z, INVERSE_NOTE["latent"].format(x=x, y=y, rest=rest)
+        return mu[nearest], proj.nearest_note(nearest)
+    # a slow map restored from disk fits its inverse's object again first (seconds)
+    with st.spinner(f"{proj.label} inverse_transform...") if proj.cached_on_disk else contextlib.nullcontext():
+        z = proj.inverse_transform([[x, y]])[0]
+    return z, proj.inverse_note((x, y), mu.shape[1], has_prior=has_prior)
 
 
 class ChosenImages:

@@ -15,8 +15,7 @@ from typing import Callable
 
 import streamlit as st
 
-from vae_core.projection.methods import LABELS, Projection
-from vae_core.projection.cache import CACHED_METHODS
+from vae_core.projection import Projection, projection_method
 
 from .loaded_model import LoadedModel
 
@@ -109,9 +108,10 @@ def projection(loaded: LoadedModel, method: str, dims: tuple[int, int] = (0, 1),
     found = loaded.fitted_projection(method, dims, points)
     if found is not None:
         return found
-    if method not in CACHED_METHODS or not background:
+    kind = projection_method(method)
+    if not kind.cached_on_disk or not background:  # the fast ones (milliseconds), or asked to wait
         n = len(loaded.map_points_mu(points)[0])
-        bar = st.progress(0.0, text=f"Computing the {LABELS[method]} map of {n:,} points...")
+        bar = st.progress(0.0, text=f"Computing the {kind.label} map of {n:,} points...")
         try:
             return loaded.fit_projection(method, dims, points=points,
                                          progress=lambda f, t: bar.progress(float(min(max(f, 0), 1)), text=t))
@@ -123,7 +123,7 @@ def projection(loaded: LoadedModel, method: str, dims: tuple[int, int] = (0, 1),
         found = loaded.stored_projection(method, dims) if points == "stored" else None
         if found is not None:
             return found
-        what = f"the {LABELS[method]} map of {len(loaded.map_points_mu(points)[0]):,} points"
+        what = f"the {kind.label} map of {len(loaded.map_points_mu(points)[0]):,} points"
         job = jobs.start(key, what, lambda report: loaded.fit_projection(method, dims, progress=report, points=points))
         job.done.wait(GRACE_SECONDS)  # only when just started: later reruns of the page are not held up
     finished = jobs.collect(key)

@@ -7,11 +7,11 @@ holding ``embedding`` (N, 2), ``mu`` (N, D) the encoded points it was fitted on,
 - The model fingerprint is the SHA-256 of the checkpoint's weights file and of its stored image sample:
   a checkpoint that is retrained or replaced gets a new fingerprint, so its maps are computed again.
 - A stored map is used only if its ``mu`` equals the caller's (to float tolerance) and its params match.
-- What a map restored from disk can do, and when its fitted objects come back, is in
-  :mod:`vae_core.projection.methods`'s docstring: drawing and the t-SNE inverse (the nearest encoded point)
-  need only the two arrays; UMAP's transform / inverse_transform and openTSNE's transform rebuild
-  their fitted object from ``mu`` on first use.
-- The native latent plane and PCA are not stored: they take milliseconds.
+- A stored map comes back through its method's ``from_stored`` (vae_core.projection.base says what it can
+  do then): drawing and the t-SNE inverse (the nearest encoded point) need only the two arrays; UMAP's
+  transform / inverse_transform and openTSNE's transform rebuild their fitted object from ``mu`` on first use.
+- Only the methods that are ``cached_on_disk`` (t-SNE, UMAP) are stored: the native latent plane and PCA
+  take milliseconds.
 - At most :data:`MAX_FILES` maps are kept; the least recently used ones are deleted first.
 """
 from __future__ import annotations
@@ -29,11 +29,11 @@ import numpy as np
 
 from vae_core.store.checkpoints import SAMPLE_FILE, WEIGHTS_FILE
 from vae_core.store.paths import cache_dir
-from .methods import Projection, tsne_backend
+from .base import Projection, ProjectionError
+from .registry import make_projection, projection_method
 
 log = logging.getLogger(__name__)
 
-CACHED_METHODS = ("tsne", "umap")
 FORMAT = 1
 MAX_FILES = 256
 MU_RTOL, MU_ATOL = 1e-4, 1e-5  # encodings recomputed on another thread count differ in the last bits
@@ -68,18 +68,9 @@ def model_fingerprint(checkpoint_dir: str | os.PathLike) -> str:
 
 
 def map_params(method: str, dims: tuple[int, int] = (0, 1), **options) -> dict:
-    """What makes two maps of the same encodings the same: the method, its parameters, the t-SNE backend."""
-    proj = Projection(method, dims=tuple(int(d) for d in dims), **options)
-    params = {"method": method, "random_state": proj.random_state}
-    if method == "tsne":
-        params.update(perplexity=float(proj.perplexity), backend=tsne_backend(proj.tsne_backend))
-        if params["backend"] == "opentsne":
-            params["schedule"] = proj.tsne_schedule
-    elif method == "umap":
-        params.update(n_neighbors=int(proj.n_neighbors))
-    else:
-        params.update(dims=list(proj.dims))
-    return params
+    """What makes two maps of the same encodings the same: the method, its parameters, the t-SNE backend
+    (each method's ``map_params``)."""
+    return make_projection(method, dims, **options).map_params()
 
 
 def cache_path(fingerprint: str, params: dict) -> Path:
@@ -88,8 +79,9 @@ def cache_path(fingerprint: str, params: dict) -> Path:
 
 
 def load(fingerprint: str, mu: np.ndarray, params: dict, options: dict | None = None) -> Projection | None:
-    """The stored map for these encodings and params, restored as a fitted Projection; None if there is none
-    (or it is damaged, or was fitted on other encodings)."""
+    """The stored map for these encodings and params, restored as a fitted Projection (``options``: its
+    ``__init__`` arguments beyond those in params, e.g. n_jobs); None if there is none (or it is damaged, or
+    was fitted on other encodings)."""
     path = cache_path(fingerprint, params)
     try:
         with np.load(path, allow_pickle=False) as f:
@@ -108,11 +100,11 @@ def load(fingerprint: str, mu: np.ndarray, params: dict, options: dict | None = 
         os.utime(path)  # least recently used maps are pruned first
     except OSError:
         pass
-    proj = Projection(params["method"], **(options or {}))
-    proj.mu_ = mu
-    proj.embedding_ = np.ascontiguousarray(embedding, dtype=np.float32)
-    proj.backend_ = backend
-    return proj
+    method = projection_method(params["method"])
+    try:
+        return method.from_stored(mu, embedding, backend=backend, **{**method.init_options(params), **(options or {})})
+    except ProjectionError:  # made by another version: computed again and overwritten
+        return None
 
 
 def save(fingerprint: str, params: dict, proj: Projection) -> Path:

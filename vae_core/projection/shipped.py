@@ -8,9 +8,10 @@ vae_core.projection.cache.map_params) and the backend that made it; and the mode
 the fingerprint is the model's and the embedding has one row per encoded image.
 
 Reading needs NumPy only: the maps are there without openTSNE or umap-learn installed. A restored map
-draws, and goes back to latent space as any map restored from the disk cache does (vae_core.projection.methods).
-PCA is fitted again when the app needs it (milliseconds; its inverse needs the fitted object); its
-shipped embedding is the record the tests hold the app's fit to.
+draws, and goes back to latent space as any map restored from the disk cache does (its method's
+``from_stored``, vae_core.projection.base). Which methods ship, and which of them the app restores, are their
+``shipped`` and ``cached_on_disk``: PCA is fitted again when the app needs it (milliseconds; its inverse needs
+the fitted object); its shipped embedding is the record the tests hold the app's fit to.
 """
 from __future__ import annotations
 
@@ -24,12 +25,12 @@ from typing import Callable
 import numpy as np
 
 from vae_core.store.checkpoints import MAPS_FILE
-from .methods import Projection, has_module
+from .base import Projection
 from .cache import map_params, model_fingerprint
+from .registry import METHODS, make_projection, projection_method
 
 FORMAT = 1
-METHODS = ("pca", "tsne", "umap")  # what ships
-RESTORED = ("tsne", "umap")  # what the app loads from the file instead of computing
+SHIPPED_METHODS = tuple(name for name, method in METHODS.items() if method.shipped)  # in maps.npz
 
 _fingerprints: dict[tuple, str] = {}
 _lock = threading.Lock()
@@ -73,13 +74,15 @@ def shipped(folder: str | os.PathLike | None) -> tuple[str, ...]:
     data = _read(folder)
     if data is None or str(data["fingerprint"]) != _fingerprint(folder):
         return ()
-    return tuple(m for m in METHODS if m in data)
+    return tuple(m for m in SHIPPED_METHODS if m in data)
 
 
 def load(folder: str | os.PathLike | None, mu: np.ndarray, method: str) -> Projection | None:
     """The shipped map of ``method`` as a fitted Projection (mu_ the caller's encodings), or None when it
-    does not ship, was made for other weights or images, or does not have one row per encoded image."""
-    if folder is None or method not in RESTORED:
+    does not ship, is fitted again instead (not ``cached_on_disk``), was made for other weights or images, or
+    does not have one row per encoded image."""
+    kind = projection_method(method)
+    if folder is None or not (kind.shipped and kind.cached_on_disk):
         return None
     folder = Path(folder)
     data = _read(folder)
@@ -89,34 +92,28 @@ def load(folder: str | os.PathLike | None, mu: np.ndarray, method: str) -> Proje
     mu = np.asarray(mu, dtype=np.float32)
     if embedding.shape != (len(mu), 2) or not np.isfinite(embedding).all():
         return None
-    params = json.loads(str(data[f"{method}_params"]))
-    options = {"random_state": int(params.get("random_state", 0))}
-    if method == "tsne":
-        options["perplexity"] = float(params["perplexity"])
-        options["tsne_schedule"] = str(params.get("schedule", "fast"))
-    else:
-        options["n_neighbors"] = int(params["n_neighbors"])
-    proj = Projection(method, **options)
-    proj.mu_ = mu
-    proj.embedding_ = embedding
-    proj.backend_ = str(data[f"{method}_backend"])
-    return proj
+    try:
+        options = kind.init_options(json.loads(str(data[f"{method}_params"])))
+        return kind.from_stored(mu, embedding, backend=str(data[f"{method}_backend"]), **options)
+    except (KeyError, ValueError):  # damaged or from another version (ProjectionError is a ValueError)
+        return None
 
 
 def build(folder: str | os.PathLike, mu: np.ndarray, progress: Callable[[str, float, str], None] | None = None,
-          methods: tuple[str, ...] = METHODS) -> Path:
+          methods: tuple[str, ...] = SHIPPED_METHODS) -> Path:
     """Fit the maps of ``mu`` (the model's encoded test images) and write ``maps.npz`` into ``folder``.
     t-SNE is openTSNE's, with its default (full) schedule, and UMAP needs umap-learn: the rebuild step needs
     requirements-extras.txt."""
     folder = Path(folder)
     report = progress or (lambda method, frac, text: None)
-    if "umap" in methods and not has_module("umap"):
-        raise RuntimeError("shipping a UMAP map needs umap-learn: pip install -r requirements-extras.txt")
+    for kind in map(projection_method, methods):
+        if not kind.available().ok:
+            raise RuntimeError(f"shipping a {kind.label} map: {kind.available().reason} (the rebuild step needs "
+                               "pip install -r requirements-extras.txt)")
     arrays: dict[str, np.ndarray] = {"format": np.int64(FORMAT), "fingerprint": np.array(_fingerprint(folder))}
     for method in methods:
-        # made once, offline: openTSNE's full schedule (the app's own is shorter: vae_core.projection.methods)
-        options = {"tsne_backend": "opentsne", "tsne_schedule": "full"} if method == "tsne" else {}
-        proj = Projection(method, **options).fit(mu, progress=lambda f, t, m=method: report(m, f, t))
+        options = projection_method(method).shipped_options()  # made once, offline: t-SNE's full schedule
+        proj = make_projection(method, **options).fit(mu, progress=lambda f, t, m=method: report(m, f, t))
         arrays[method] = np.asarray(proj.embedding_, np.float32)
         arrays[f"{method}_params"] = np.array(json.dumps(map_params(method, **options), sort_keys=True))
         arrays[f"{method}_backend"] = np.array(proj.backend_)
