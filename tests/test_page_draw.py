@@ -90,6 +90,10 @@ def test_a_drawing_is_encoded_reconstructed_and_placed_on_the_map():
     images = page.at.get("image")
     assert len(images) >= 3  # the model's input, its reconstruction, the nearest test images
     assert any("Native latent plane" in c.value for c in page.at.caption)
+    # every map the Latent map page offers is offered here too (one that cannot be fitted says why)
+    from vae_core.projection import METHODS
+
+    assert list(page.at.button_group(key="draw_projection").options) == [METHODS[m].label for m in METHODS]
     # PCA places the same mu with PCA's own transform
     page.at.button_group(key="draw_projection").set_value("pca")
     page.run()
