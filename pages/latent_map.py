@@ -14,7 +14,7 @@ from ui.export import map_png_button
 from ui.images import show_image
 from ui.live_decoder import pointer_decoder
 from ui.map_choice import N_POSTERIOR, ChosenImages, location_latent
-from ui.map_plot import class_colours
+from ui.palette import class_colours
 from ui.map_points import POINT_SETS, map_points, points_available
 from ui.projection_jobs import projection
 from ui.projection_ui import chosen_method, label_of

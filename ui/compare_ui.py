@@ -22,7 +22,8 @@ from .common import end_page
 from .export import PLOTLY_CONFIG, map_png_button
 from .images import show_grid, show_image
 from .loaded_model import LoadedModel, loaded_model
-from .map_plot import class_colours, class_legend, hall_style, hover_previews, latent_map_figure
+from .map_plot import class_legend, hall_style, hover_previews, latent_map_figure
+from .palette import class_colours
 from .state import compare as state
 
 TRIO = ("digits-2d-autoencoder", "digits-2d", "digits-2d-beta2")  # same data, same 2-D latent, same test images

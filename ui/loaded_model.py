@@ -220,7 +220,7 @@ class LoadedModel:
         """The encoded sample's means on the latent axes ``dims``, drawn once (per text size: ``font_px`` for a
         projector): pages add a ring and stars."""
         def compute():
-            from .map_plot import class_colours
+            from .palette import class_colours
 
             mu, _ = self.encodings()
             labels = self.checkpoint.sample.labels
