@@ -11,13 +11,14 @@ import streamlit.delta_generator
 streamlit.delta_generator._use_warning_has_been_displayed = True
 
 from ui import url_state
+from ui.access import APP_NAME, page_title
 from ui.common import PageEnd, choose_model
 from ui.loaded_model import warm_up
 from ui.presenter import presenter_mode
 from ui.scenes import SPEAKER_PAGE, deck_from_url, scene_bar
 from ui.sidebar import begin_run, draw_sidebar
 
-st.set_page_config(page_title="VAE Latent Explorer", page_icon=str(Path(__file__).parent / "ui" / "icon.png"), layout="wide")
+st.set_page_config(page_title=APP_NAME, page_icon=str(Path(__file__).parent / "ui" / "icon.png"), layout="wide")
 
 PAGES = [
     st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:", default=True),
@@ -36,6 +37,7 @@ PAGES = [
 
 requested = url_state.requested_page()
 nav = st.navigation(PAGES)
+page_title(nav.title)
 url_state.unknown_page_notice(requested, {p.url_path: p.title for p in PAGES if p.url_path != SPEAKER_PAGE},
                               f"the {nav.title} page", unlisted=(SPEAKER_PAGE,))
 if nav.url_path == SPEAKER_PAGE:  # the lecturer's own window: no model, sidebar or scene bar

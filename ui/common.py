@@ -17,6 +17,7 @@ from vae_core.store.paths import reserve_child, uploads_dir
 from .loaded_model import LoadedModel, loaded_model
 from .model_choices import DEFAULT_MODEL, ModelChoice, model_choices, session_id
 from . import url_state
+from .access import ACCESS_CSS
 from .presenter import KEY as PRESENTER_KEY
 from .scenes import ABOUT_SLOT
 
@@ -28,6 +29,7 @@ h1 { font-size: 2.3rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.0rem; }
 [data-testid="stMetricValue"] * { font-size: inherit !important; }
 [data-testid="stImage"] img { image-rendering: pixelated; }
+""" + ACCESS_CSS + """
 </style>
 """
 
@@ -41,7 +43,7 @@ def end_page() -> NoReturn:
     raise PageEnd
 
 
-def _leave_pages_folder_mode() -> None:
+def through_router() -> None:
     """Run the page through app.py's router even on a server's very first request.
 
     Streamlit treats a ``pages/`` folder beside the entry script as its older multipage mode
@@ -59,7 +61,7 @@ def _leave_pages_folder_mode() -> None:
 def page_header(title: str, intro: str | None = None) -> None:
     """The page's title and its explanatory paragraph. In presenter mode the scene bar carries the title and
     the paragraph folds into the bar's "About" button, so the figure has the screen."""
-    _leave_pages_folder_mode()
+    through_router()
     st.markdown(HALL_CSS, unsafe_allow_html=True)
     slot = st.session_state.pop(ABOUT_SLOT, None)
     if st.session_state.get(PRESENTER_KEY) and slot is not None:
