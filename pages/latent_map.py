@@ -11,7 +11,7 @@ import streamlit as st
 from ui import url_state
 from ui.common import current_model, end_page, friendly_errors, page_header, require_sample
 from ui.export import map_png_button
-from ui.images import show_image
+from ui.images import decoded_alt, show_image
 from ui.live_decoder import pointer_decoder
 from ui.map_choice import N_POSTERIOR, ChosenImages, location_latent
 from ui.palette import class_colours
@@ -280,6 +280,8 @@ with col_img:
         recon, samples = posterior.decode_posterior(ckpt.model, mu[i], logvar[i], N_POSTERIOR, seed=i, y=y)
         st.markdown(f"### decode(mu) of image #{i}")
         show_image(recon, target=320 if not presenter else 240,
+                   alt=f"image #{i}, class {chosen.label_of(i)}, as {ckpt.name} reconstructs it: "
+                       + decoded_alt(ckpt.name, mu[i]),
                    caption=f"class {chosen.label_of(i)}; mu = ({', '.join(f'{v:.2f}' for v in mu[i][:4])}"
                            f"{', ...' if latent_dim > 4 else ''})")
     elif target.kind == "points":
@@ -290,6 +292,7 @@ with col_img:
         show_image(decode_batch(ckpt.model, centre[None], None if not kind.conditional else
                                 np.array([int(np.bincount(labels[list(target.points)]).argmax())]))[0],
                    target=320 if not presenter else 240,
+                   alt=f"the mean of the {len(target.points):,} selected images' mu, " + decoded_alt(ckpt.name, centre),
                    caption="the average of the selected images' means, decoded")
     else:
         st.markdown("### Decoded at the clicked spot")
@@ -303,7 +306,8 @@ with col_img:
                                  key="latent_map_class", help="A conditional VAE's decoder p(x|z, y) also needs y.")
             from vae_core.analysis.latent import decode_batch
 
-            show_image(decode_batch(ckpt.model, z_loc[None], y)[0], target=320, caption=note)
+            show_image(decode_batch(ckpt.model, z_loc[None], y)[0], target=320, caption=note,
+                       alt=decoded_alt(ckpt.name, z_loc, None if y is None else class_names[y]))
 
 if target is not None and target.kind == "point":
     chosen.point_details(target.index, recon, samples)

@@ -15,7 +15,7 @@ from vae_core.model.priors import prior_z
 
 from .common import end_page, friendly_errors
 from .generate_ui import class_name, image_tensor, pick_image_ui, pick_random_image
-from .images import show_grid, show_image
+from .images import decoded_alt, show_grid, show_image
 from .loaded_model import LoadedModel
 from .state import how_it_works as state
 
@@ -205,18 +205,21 @@ def decoder_ui(lesson: Lesson) -> None:
     st.markdown(f"The decoder maps z to the parameters of a **{lik}** distribution over every pixel; "
                 "the images show its mean.")
     cols = st.columns(2 if lesson.ae else 3)
+    name = lesson.ckpt.name
     with cols[0]:
-        show_image(lesson.x.numpy(), caption="x, the input", target=300)
+        show_image(lesson.x.numpy(), caption="x, the input", target=300,
+                   alt=f"the input x: stored test image #{lesson.index} of {name}")
     if lesson.ae:
         with cols[1]:
             show_image(ex["decoded_mu"], caption=f"decoded z = mu(x); -log p(x|z) = {ex['recon_at_mu']:.2f}",
-                       target=300)
+                       target=300, alt=decoded_alt(name, ex["mu"]) + " (z = mu(x))")
         return
     with cols[1]:
-        show_image(ex["decoded_z"], caption=f"mean of p(x|z) for this z; -log p(x|z) = {ex['recon']:.2f}", target=300)
+        show_image(ex["decoded_z"], caption=f"mean of p(x|z) for this z; -log p(x|z) = {ex['recon']:.2f}", target=300,
+                   alt=decoded_alt(name, ex["z"]) + " (a draw from q(z|x))")
     with cols[2]:
         show_image(ex["decoded_mu"], caption=f"mean of p(x|z = mu); -log p(x|mu) = {ex['recon_at_mu']:.2f}",
-                   target=300)
+                   target=300, alt=decoded_alt(name, ex["mu"]) + " (z = mu(x))")
     st.caption("Draw a new eps above: z moves inside q(z|x) and the middle image changes; the right one, "
                "decoded at mu, does not.")
 
@@ -274,8 +277,8 @@ def loss_ui(lesson: Lesson) -> None:
     else:
         m2.metric("KL(q(z|x) ‖ p(z))", f"{ex['kl']:.2f}", help=kind.kl_help)
         m3.metric("Negative ELBO", f"{ex['neg_elbo']:.2f}", help="reconstruction + KL, nats")
-        st.latex(r"\mathrm{ELBO}(x) = \mathbb{E}_{q(z|x)}\!\left[\log p(x \mid z)\right] - "
-                 r"\mathrm{KL}\!\left(q(z \mid x)\,\|\,p(z)\right) \;\le\; \log p(x)")
+        st.latex(r"\begin{aligned}\mathrm{ELBO}(x) &= \mathbb{E}_{q(z|x)}\!\left[\log p(x \mid z)\right] - "
+                 r"\mathrm{KL}\!\left(q(z \mid x)\,\|\,p(z)\right) \\ &\le \log p(x)\end{aligned}")
         st.latex(kind.kl_formula)
         st.caption(kind.kl_caption)
     _likelihood_ui(ckpt.config)
@@ -321,6 +324,7 @@ def prior_ui(lesson: Lesson) -> None:
     codes = prior.sample(PRIOR_ROW, 1.0, seed=state.prior_seed())
     images = decode_batch(ckpt.model, codes, lesson.y)
     show_grid(images, ncols=PRIOR_ROW, cell=110,
+              alt=f"{PRIOR_ROW} images {ckpt.name} decodes from z drawn from its prior {prior.name}, in a row",
               caption=f"{PRIOR_ROW} draws z ~ {prior.name}, decoded"
               + (f" with class {class_name(ckpt, lesson.y)}, the chosen image's" if lesson.y is not None else ""))
     st.button("New prior samples", on_click=state.new_prior_samples, key=state.PAGE + "new_prior",

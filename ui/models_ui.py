@@ -95,6 +95,11 @@ def image_shape(ckpt: Checkpoint) -> tuple[int, int, int]:
     return tuple(ckpt.config.image_shape)
 
 
+def _class_name(ckpt: Checkpoint, c: int) -> str:
+    names = ckpt.class_names or ()
+    return names[c] if c < len(names) else str(c)
+
+
 def pick_images(ckpt: Checkpoint, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """n of the checkpoint's stored test images (N, C, H, W) in [0, 1] and their labels, chosen with a seed."""
     total = len(ckpt.sample.labels)
@@ -280,7 +285,8 @@ def _prior_samples_ui(model_a: Checkpoint, model_b: Checkpoint) -> None:
                         "gives images it was never trained to make.")
             else:
                 show_grid(samples, ncols=8, cell=90, caption=f"{m.name}: 16 samples"
-                          + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""))
+                          + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""),
+                          alt=f"{len(samples)} images {m.name} decodes from z drawn from its prior, in rows of 8")
 
 
 def comparison_ui(model_a: Checkpoint, model_b: Checkpoint, n_images: int) -> None:
@@ -299,9 +305,11 @@ def comparison_ui(model_a: Checkpoint, model_b: Checkpoint, n_images: int) -> No
         cell = 150 if len(x) <= 8 else 100 if len(x) <= 16 else 90
         st.button("Other images", icon=":material/shuffle:", key="models_shuffle", on_click=state.other_images)
         show_grid(x.numpy(), ncols=ncols, caption=f"{len(x)} test images x from {source.name}'s stored sample",
-                  cell=cell)
-        show_grid(res_a.recon, ncols=ncols, caption=f"A, {model_a.name}: reconstructions decode(mu(x))", cell=cell)
-        show_grid(res_b.recon, ncols=ncols, caption=f"B, {model_b.name}: reconstructions decode(mu(x))", cell=cell)
+                  cell=cell, alt=f"{len(x)} test images from {source.name}'s stored sample, of the classes "
+                                 f"{', '.join(_class_name(source, int(c)) for c in y)}")
+        for tag, m, res in (("A", model_a, res_a), ("B", model_b, res_b)):
+            show_grid(res.recon, ncols=ncols, caption=f"{tag}, {m.name}: reconstructions decode(mu(x))", cell=cell,
+                      alt=f"the same {len(x)} test images as {m.name} reconstructs them, decode(mu(x)), in order")
         _scores_ui(res_a, res_b, model_a, model_b, len(x))
         _prior_samples_ui(model_a, model_b)
 
