@@ -12,6 +12,7 @@ from vae_core.model.activity import rank_dims
 from vae_core.render.images import to_gif, to_png
 
 from . import presenter, url_state
+from .animation import animation
 from .common import require_sample
 from .generate_ui import (class_name, class_picker, frames, grid_frames, pick_image_ui, show_tiled, take_image,
                           tiled_image)
@@ -84,7 +85,9 @@ def prior_tab(loaded: LoadedModel) -> None:
         z = prior.sample(count, temp, seed)
         caption = f"{count} samples from {prior.tempered_name.replace('T', f'{temp:.1f}')}, seed {seed}"
     with st.spinner("Decoding..."), shown, st.container(key="main_figure"):
-        grid = show_grid(decode_batch(model, z, y), ncols=ncols, caption=caption, cell=110)
+        grid = show_grid(decode_batch(model, z, y), ncols=ncols, caption=caption, cell=110,
+                         alt=f"{len(z)} images {ckpt.name} decodes from z drawn from its prior, in rows of {ncols}: "
+                             + caption)
     download_png(grid, "Download PNG", f"{ckpt.name}-prior-T{temp:.1f}-seed{seed}.png", state.PAGE + "prior_png")
 
 
@@ -136,7 +139,9 @@ def manifold_tab(loaded: LoadedModel) -> None:
         images = decode_batch(model, z, y)
     state.link({"grid": n if n != 15 else None, **({"x": i + 1, "y": j + 1} if D > 2 else {})})
     lo, hi = float(normal_ppf(np.array([0.05, 0.95]))[0]), float(normal_ppf(np.array([0.05, 0.95]))[1])
-    grid = show_tiled(images, ncols=ncols, width=850, caption=f"{axes}, from {lo:.2f} to {hi:.2f}.")
+    grid = show_tiled(images, ncols=ncols, width=850, caption=f"{axes}, from {lo:.2f} to {hi:.2f}.",
+                      alt=f"the learned manifold of {ckpt.name}: {len(z)} images it decodes on a grid of z, "
+                          f"{len(z) // ncols} rows of {ncols}; {axes}, from {lo:.2f} to {hi:.2f}")
     st.caption("Why the inverse Gaussian CDF: the grid points are z = Φ⁻¹(p) for p evenly spaced from 0.05 to "
                "0.95, "
                "not evenly spaced z. Each cell then holds the same probability mass under the prior N(0, 1), so the "
@@ -172,7 +177,7 @@ def interpolation_tab(loaded: LoadedModel) -> None:
     mu, _ = loaded.encodings()
     za, zb = mu[ia], mu[ib]
     cell = min(110, 980 // steps)
-    gifs = {}
+    gifs, animated = {}, {}
     with st.spinner("Decoding the paths..."):
         for method, title in (("lerp", "Linear (lerp)"), ("slerp", "Spherical (slerp)")):
             path = interpolate(za, zb, steps, method)
@@ -180,14 +185,20 @@ def interpolation_tab(loaded: LoadedModel) -> None:
             norms = path.norm(dim=1).numpy()
             st.markdown(f"**{title}**")
             show_tiled(images, ncols=steps, width=cell * steps,
+                       alt=f"{steps} images {ckpt.name} decodes along the {title.lower()} path from the mu of "
+                           f"image #{ia} to that of image #{ib}, left to right",
                        caption=f"|z| along the path: {norms[0]:.2f} → {norms[steps // 2]:.2f} (middle) "
                                f"→ {norms[-1]:.2f}")
-            gifs[method] = to_gif(frames(images, 280), fps=fps)
+            animated[method] = frames(images, 280)
+            gifs[method] = to_gif(animated[method], fps=fps)
     st.caption("The first and last images are reconstructions (decoded mu), not the originals shown above.")
     cols = st.columns(2)
     for col, (method, title) in zip(cols, (("lerp", "Linear (lerp)"), ("slerp", "Spherical (slerp)"))):
         with col:
-            st.image(gifs[method], caption=f"{title}, animated")
+            animation(animated[method], fps=fps, key=state.PAGE + f"{method}_anim", caption=f"{title}, animated",
+                      name=f"the {title.split()[0].lower()} path",
+                      alt=f"{ckpt.name}'s images along the {title.lower()} path from image #{ia} to image #{ib}, "
+                          "one frame per step, forward then back")
             st.download_button(f"Download {method} GIF", gifs[method], file_name=f"{ckpt.name}-{method}-{ia}-{ib}.gif",
                                mime="image/gif", key=state.PAGE + f"{method}_gif", icon=":material/download:")
 
@@ -257,9 +268,12 @@ def traversal_tab(loaded: LoadedModel) -> None:
         lab, img = st.columns([1, 9], vertical_alignment="center")
         lab.markdown(f"**{dim_name(d)}**  \n{score} {activity[d]:.2f}")
         with img:
-            show_tiled(images[r], ncols=steps, width=cell * steps)
+            show_tiled(images[r], ncols=steps, width=cell * steps,
+                       alt=f"{steps} images {ckpt.name} decodes as {dim_name(d)} goes from {values[0]:+.1f} to "
+                           f"{values[-1]:+.1f}, the other dimensions held")
     full = tiled_image(images.reshape(-1, *cfg.image_shape), ncols=steps, width=cell * steps)
-    gif = to_gif(grid_frames(list(images), ncols=min(len(dims), 8), cell=160), fps=6)
+    sweep = grid_frames(list(images), ncols=min(len(dims), 8), cell=160)
+    gif = to_gif(sweep, fps=6)
     d1, d2 = st.columns(2)
     with d1:
         download_png(full, "Download the grid (PNG)", f"{ckpt.name}-traversal.png", state.PAGE + "trav_png")
@@ -267,7 +281,9 @@ def traversal_tab(loaded: LoadedModel) -> None:
         st.download_button("Download the sweep (GIF)", gif, file_name=f"{ckpt.name}-traversal.gif", mime="image/gif",
                            key=state.PAGE + "trav_gif", icon=":material/download:")
     with st.expander("The sweep as an animation: all dimensions move together, one frame per value"):
-        st.image(gif)
+        animation(sweep, fps=6, key=state.PAGE + "trav_anim", name="the sweep",
+                  alt=f"{ckpt.name}'s images as every swept dimension goes from {values[0]:+.1f} to {values[-1]:+.1f} "
+                      "together, one image per dimension, forward then back")
 
 
 TABS = (prior_tab, manifold_tab, interpolation_tab, traversal_tab)
