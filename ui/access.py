@@ -30,6 +30,9 @@ label:has(input:is([type=checkbox], [type=radio]):focus-visible),
 [data-testid="stSlider"] div:has(> div > input[type=range]:focus-visible) {{
   outline: 3px solid {FOCUS_COLOUR} !important; outline-offset: 2px !important; }}
 [data-testid="stSidebarNavLink"]:focus-visible {{ outline-offset: -3px !important; }}
+/* A table's or chart's toolbar shows only under the mouse: it shows with focus in it too (its buttons had focus
+   while unseen). */
+[data-testid="stElementToolbar"]:focus-within {{ opacity: 1 !important; }}
 /* Targets of 24 x 24 px at least (WCAG 2.5.8): help icons, heading anchors, slider thumbs, Plotly's toolbar. */
 [data-testid="stTooltipIcon"] button, [data-testid="stHeaderActionElements"] a {{
   min-width: 24px; min-height: 24px; display: inline-flex; align-items: center; justify-content: center; }}
