@@ -334,7 +334,7 @@ class LoadedModel:
 
             sample = self.checkpoint.sample
             m = min(n, len(sample.labels))
-            y = torch.from_numpy(sample.labels[:m]) if self.variant.conditional else None
+            y = torch.from_numpy(sample.labels[:m])  # a model that takes no label ignores it
             return gaps(self.checkpoint.model, sample.as_tensor()[:m], y, progress=progress)
         return self._once(("amortization", n), compute)
 
