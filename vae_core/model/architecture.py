@@ -92,10 +92,11 @@ def _decoder(cfg: ModelConfig, latent_shape: tuple[int, ...], start: tuple[int, 
     if len(latent_shape) == 3:  # a map of code vectors: each position's vector back to the encoder's channels
         chain.add("reshape", latent_shape)
         chain.add("pointwise", (start[0], *latent_shape[1:]), "decoder.fc")
+        chain.add("relu")
     else:
         chain.add("linear", (math.prod(start),), "decoder.fc")
-    chain.add("relu")
-    chain.add("reshape", start)
+        chain.add("relu")
+        chain.add("reshape", start)
     channels = [*reversed(cfg.hidden[:-1]), cfg.image_shape[0]]
     for i, c in enumerate(channels):
         chain.add("convT", (c, conv_transpose_out(chain.shape[1]), conv_transpose_out(chain.shape[2])),
