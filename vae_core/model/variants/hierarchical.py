@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import numpy_ops
 from ..activity import variance_of_mu
-from ..priors import Prior, StandardNormal, prior_z
+from ..priors import PRIOR_SIGMAS, Prior, StandardNormal, prior_z
 from ..shapes import Chain
 from .base import Variant
 from .vamp import GaussianMixture
@@ -149,6 +149,10 @@ class TopDownPrior(Prior):
 
     def std(self) -> np.ndarray:
         return self._measured()[1]
+
+    def contours(self, dims: tuple[int, int] = (0, 1), sigmas=PRIOR_SIGMAS):
+        """The 2-D marginal's own contours: N(0, I)'s circles on the top level, the mixture's elsewhere."""
+        return self.marginal(dims).contours((0, 1), sigmas)
 
     def marginal(self, dims: tuple[int, ...]) -> Prior:
         """The top level alone is N(0, I). With z1's coordinates it is the mixture over seeded draws z2_m of
