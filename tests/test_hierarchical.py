@@ -283,3 +283,28 @@ def test_the_first_screen_encodes_the_bundled_model_without_torch():
         mu, logvar = ck.model.encode(ck.sample.as_tensor()[:3])
     np.testing.assert_allclose(got["mu"], mu.numpy(), rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(got["logvar"], logvar.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_the_train_page_trains_a_hierarchical_vae_with_its_levels(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import clean_home, run_until, texts
+
+    home = clean_home(tmp_path, monkeypatch)
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    at.radio(key="train_kind").set_value("hvae").run()
+    at.slider(key="train_latent").set_value(5)
+    at.number_input(key="train_hvae_top_dim").set_value(2)
+    at.number_input(key="train_hvae_ladder_hidden").set_value(16)
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_hidden").set_value("32")
+    at.text_input(key="train_name").set_value("hvae-run")
+    at.button(key="train_start").click()
+    at.run()
+    run_until(at, lambda a: "Finished" in texts(a.success))
+    ck = load_checkpoint(next((home / "sessions").glob("*/runs/hvae-run")))
+    assert ck.config.kind == "hvae" and ck.config.options.ladder_hidden == 16 and ck.config.latent_dim == 5
+    assert set(ck.meta["history"][-1]["test_terms"]) == {"kl1", "kl2"}

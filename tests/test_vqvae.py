@@ -359,3 +359,28 @@ def test_the_first_screen_encodes_the_bundled_model_without_torch():
         mu, _ = ck.model.encode(ck.sample.as_tensor())
     assert tuple(got["shape"]) == tuple(mu.shape)
     np.testing.assert_allclose(got["first"], mu[0, :5].numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_the_train_page_trains_a_vq_vae_with_its_codebook_settings(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import clean_home, run_until, texts
+
+    home = clean_home(tmp_path, monkeypatch)
+    at = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/train.py")
+    at.run()
+    at.radio(key="train_kind").set_value("vq").run()
+    at.radio(key="train_arch").set_value("conv").run()
+    at.number_input(key="train_vq_codebook_size").set_value(12)
+    at.number_input(key="train_epochs").set_value(1)
+    at.text_input(key="train_hidden").set_value("8,16")
+    at.text_input(key="train_name").set_value("vq-run")
+    at.button(key="train_start").click()
+    at.run()
+    run_until(at, lambda a: "Finished" in texts(a.success))
+    ck = load_checkpoint(next((home / "sessions").glob("*/runs/vq-run")))
+    assert ck.config.kind == "vq" and ck.config.options.codebook_size == 12
+    assert ck.arrays["codebook"].shape == (12, ck.config.latent_dim)
+    assert "commitment" in ck.meta["history"][-1]["test_terms"]
