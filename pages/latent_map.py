@@ -17,7 +17,7 @@ from ui.map_choice import N_POSTERIOR, ChosenImages, location_latent
 from ui.map_plot import class_colours
 from ui.map_points import POINT_SETS, map_points, points_available
 from ui.projection_jobs import projection
-from ui.scatter_map import ELLIPSE_LIMIT, MapChoice, MapLayers, Timeline, images_key, latent_scatter, parse_state
+from ui.scatter_map import ELLIPSE_LIMIT, MapChoice, MapLayers, Timeline, latent_scatter, parse_state
 from ui.sidebar import draw_sidebar
 from vae_core.render import map_layout
 from vae_core.analysis import posterior
@@ -247,7 +247,8 @@ colours = class_colours(max(len(class_names), int(labels.max()) + 1 if n_images 
 
 with col_map:
     latent_scatter(key=CHART_KEY, view_id=view_id, xy=emb, labels=labels, class_names=class_names, colours=colours,
-                   images=images, images_key=images_key(path, loaded.stamp, point_set, watch), axis_titles=axis_titles,
+                   images=loaded.hover_images(f"{point_set}, history" if watch else point_set, images),
+                   axis_titles=axis_titles,
                    extent=extent, layers=layers, presenter=presenter,
                    select=st.session_state.get("latent_map_select"),
                    on_change=functools.partial(_on_change, view, n_images), file_stem=f"{ckpt.name}-{method}")

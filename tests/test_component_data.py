@@ -94,7 +94,7 @@ def test_every_component_is_made_with_the_reader_and_given_component_data():
             if not (isinstance(data, ast.Call) and isinstance(data.func, ast.Name) and data.func.id == "component_data"):
                 bare.append(f"{f.relative_to(REPO)}:{call.lineno}")
     assert makers == ["ui/component_data.py"]
-    assert calls >= 9  # the map, sliders, pointer, identity, hover, clock, canvas, link, copy link
+    assert calls >= 10  # the map and its images, sliders, pointer, identity, hover, clock, canvas, link, copy link
     assert bare == [], f"a component given data not made by component_data at {bare}"
 
 

@@ -78,7 +78,7 @@ def _toggled(key: str) -> None:
 def presenter_toggle() -> None:
     """The sidebar's presenter toggle, kept in step with the URL's ``presenter``. It is a widget of its own for
     each state of the mode (its key says which): a value the browser still holds from a run that was cut short
-    (the latent map's first run is, by its request for images) belongs to the other widget and cannot end the
+    (by a request sent while it was drawn) belongs to the other widget and cannot end the
     mode; a toggle set through session state had sent "off" back with the next step, which ended it."""
     key = f"{TOGGLE_KEY}_{int(is_on())}"
     st.sidebar.toggle("Presenter mode", value=is_on(), key=key, on_change=_toggled, args=(key,),

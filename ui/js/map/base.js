@@ -121,7 +121,7 @@ class LatentMap {
     this.toNdcX = (x) => ((x - x0) / (x1 - x0)) * 2 - 1;
     this.toNdcY = (y) => ((y - y0) / (y1 - y0)) * 2 - 1;
     this.root.classList.toggle("presenter", !!json.presenter);
-    this.images(json, parts);
+    this.images(json);
     this.layout();
     if (!this.gl && !this.createGL()) return;
     const newView = this.viewId !== json.view_id;
@@ -209,6 +209,7 @@ class LatentMap {
     if (this.gl) this.gl.destroy();
     this.gl = null;
     window.removeEventListener("keydown", this.onKey);
+    window.removeEventListener("vae-map-images", this.onImages);
     this.stopPlay();
     if (MAPS[this.d && this.d.key] === this) delete MAPS[this.d.key];
   }

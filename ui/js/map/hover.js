@@ -5,18 +5,15 @@ const IMAGE_CACHE = (window.__vaeMapImages = window.__vaeMapImages || new Map())
 const TIP_SIDE = 112;  // px: the hover preview's longer side
 
 Object.assign(LatentMap.prototype, {
-  images(json, parts) {
+  // json.images = {key, h, w, c}: which sheet, and one image's shape
+  images(json) {
     const im = json.images;
+    if (!this.onImages) {  // images that arrive while a dot is hovered show at once
+      this.onImages = (ev) => { if (this.hovered >= 0 && ev.detail.key === this.imageKey) this.showTip(this.hovered); };
+      window.addEventListener("vae-map-images", this.onImages);
+    }
     if (!im) { this.imageKey = null; return; }
     this.imageKey = im.key;
-    if (parts.images) IMAGE_CACHE.set(im.key, parts.images);  // a Promise: inflated by the reader
-    else if (!IMAGE_CACHE.has(im.key) && this.askedFor !== im.key) {
-      // this window lacks them: ask once the points are on screen (the first screen does not wait for them)
-      this.askedFor = im.key;
-      this.asks = (this.asks || 0) + 1;
-      const request = { key: im.key, n: this.asks };
-      requestAnimationFrame(() => requestAnimationFrame(() => this.setStateValue("need_images", request)));
-    }
     this.imageShape = [im.h, im.w, im.c];
   },
 
