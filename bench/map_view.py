@@ -78,7 +78,7 @@ def cold_start(browser, tree: Path, home: str) -> list[float]:
         stop(proc)
 
 
-def map_views(browser, tree: Path, home: str, views: int, query: str) -> list[tuple[int, int, float, float, float, float]]:
+def map_views(browser, tree: Path, home: str, views: int, query: str) -> list[tuple]:
     """(full runs, fragment runs, server CPU seconds, seconds to the points, to the controls and to the images)
     of each of ``views`` views."""
     proc, port = start_streamlit("app.py", tree, home)

@@ -91,7 +91,8 @@ def test_every_component_is_made_with_the_reader_and_given_component_data():
         for call in _component_calls(tree):
             calls += 1
             data = next((kw.value for kw in call.keywords if kw.arg == "data"), None)
-            if not (isinstance(data, ast.Call) and isinstance(data.func, ast.Name) and data.func.id == "component_data"):
+            made = isinstance(data, ast.Call) and isinstance(data.func, ast.Name) and data.func.id == "component_data"
+            if not made:
                 bare.append(f"{f.relative_to(REPO)}:{call.lineno}")
     assert makers == ["ui/component_data.py"]
     assert calls >= 10  # the map and its images, sliders, pointer, identity, hover, clock, canvas, link, copy link

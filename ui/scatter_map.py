@@ -166,7 +166,7 @@ def latent_scatter(*, key: str, view_id: str, xy: np.ndarray, labels: np.ndarray
 
 def send_hover_images() -> None:
     """The hover images of the map drawn in this run, under it. app.py calls it when the page is drawn: a sheet of
-    10,000 images sent right after the points held the page's controls back by 0.6 s."""
+    10,000 images sent right after the points held the page's controls back (by 0.6 s: docs/benchmarks.md)."""
     pending = st.session_state.pop(PENDING_KEY, None)
     if pending is not None:
         box, key, images = pending
