@@ -14,6 +14,7 @@ from ui import url_state
 from ui.common import PageEnd, choose_model
 from ui.loaded_model import warm_up
 from ui.presenter import presenter_mode
+from ui.scatter_map import send_hover_images
 from ui.scenes import SPEAKER_PAGE, deck_from_url, scene_bar
 from ui.sidebar import begin_run, draw_sidebar
 
@@ -56,5 +57,8 @@ else:
     except PageEnd:
         pass
     finally:  # also when the page raised: the sidebar stays usable
-        draw_sidebar()  # unless the page drew it already
+        try:
+            draw_sidebar()  # unless the page drew it already
+        finally:
+            send_hover_images()  # the latent map's, once the page is drawn (none from an earlier run is left)
         warm_up(st.session_state.get("model_path"))

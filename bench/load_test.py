@@ -287,7 +287,7 @@ async def upload(page, zip_path: Path, s: Session) -> None:
     stem = zip_path.stem
 
     class Loaded:  # the "Loaded" message, or the picker already on the model: the message shows for one run only,
-        @staticmethod  # and the latent map's request for images can rerun the page before it is seen
+        @staticmethod  # and another request can rerun the page before it is seen
         async def wait_for(timeout: float) -> None:
             await page.wait_for_function(
                 """(stem) => document.body.innerText.includes('Loaded ' + stem)

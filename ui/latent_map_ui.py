@@ -32,7 +32,7 @@ from .map_plot import class_colours
 from .map_points import POINT_SETS, map_points, points_available
 from .projection_jobs import projection
 from .projection_ui import chosen_method, label_of
-from .scatter_map import ELLIPSE_LIMIT, MapChoice, MapLayers, Timeline, images_key, latent_scatter
+from .scatter_map import ELLIPSE_LIMIT, MapChoice, MapLayers, Timeline, latent_scatter
 from .state import latent_map as state
 
 ELLIPSE_SAMPLE = 300  # with "ellipses" on and nothing chosen, ellipses of this many points
@@ -268,8 +268,8 @@ def map_ui(view: MapView) -> tuple[MapChoice | None, MapLayers]:
     colours = class_colours(max(len(names), int(labels.max()) + 1 if n_images else 1))
     with view.col_map:
         latent_scatter(key=state.CHART, view_id=view_id, xy=emb, labels=labels, class_names=names, colours=colours,
-                       images=view.images, images_key=images_key(view.loaded.path, view.loaded.stamp, view.point_set,
-                                                                 watch),
+                       images=view.loaded.hover_images(f"{view.point_set}, history" if watch else view.point_set,
+                                                       view.images),
                        axis_titles=axis_titles, extent=extent, layers=layers, presenter=presenter.is_on(),
                        select=state.selection_to_send(),
                        on_change=functools.partial(state.on_change, view_key, n_images),

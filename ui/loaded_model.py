@@ -11,6 +11,7 @@ read-only. The torch model is built on first use too (``checkpoint.model``): the
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import sys
 import threading
@@ -34,8 +35,9 @@ from vae_core.render.images import thumbnail_sprite, to_png, to_uint8
 from vae_core.projection.shipped import load as load_shipped
 from vae_core.analysis.sliders import SliderSpace
 
+from .component_data import Deflated, deflate
 from .model_choices import stamp
-from .scatter_map import MAX_POINTS
+from .scatter_map import MAX_POINTS, HoverImages
 
 
 @dataclass(frozen=True)
@@ -231,6 +233,23 @@ class LoadedModel:
                              axis_titles=(f"z{dims[0] + 1}", f"z{dims[1] + 1}"), extent=square_extent(emb),
                              font_px=font_px)
         return self._once(("position_canvas", tuple(dims), tuple(class_names), font_px), compute)
+
+    def hover_images(self, points: str, images: np.ndarray) -> HoverImages:
+        """The latent map's hover images: ``images`` ((N, H, W[, C]) uint8, the map's points' images), which
+        ``points`` names among this model's point sets ("stored", "all", the stored ones a history follows: a
+        name always means the same images). Their sheet is deflated on first use and kept, keyed on the
+        model and ``points``: the images are never hashed (70,000 of them would be hashed at every run)."""
+        shape = tuple(int(s) for s in np.shape(images))
+
+        def sheet() -> Deflated:
+            made = self._once(("hover_sheet", points), lambda: deflate(np.asarray(images, np.uint8)))
+            if made.shape != shape:
+                raise ValueError(f"the hover images named {points!r} were {made.shape} and are now {shape}: give "
+                                 "each point set a name of its own")
+            return made
+
+        key = hashlib.sha256(repr((self.path, self.stamp, points)).encode()).hexdigest()[:16]
+        return HoverImages(key, shape, sheet)
 
     def thumbnails(self) -> dict:
         """The stored images on one PNG sheet, for the hover previews."""
