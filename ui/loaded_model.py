@@ -290,6 +290,27 @@ class LoadedModel:
             return None
         return self.loss_estimate(min(max_samples, max(4, math.ceil((one_draw / max_se) ** 2))))
 
+    def aggregate_kl(self, n_images: int, n_samples: int = 5000) -> tuple[float, float]:
+        """KL(q(z) || p(z)) over every latent dimension, q(z) the mixture of the first ``n_images`` stored images'
+        posteriors (vae_core.analysis.aggregate_posterior.kl_to_prior: the estimate and its standard error)."""
+        def compute():
+            from vae_core.analysis import aggregate_posterior
+
+            mu, logvar = self.encodings()
+            return aggregate_posterior.kl_to_prior(mu[:n_images], logvar[:n_images], self.checkpoint.prior.log_density,
+                                                   n_samples=n_samples, seed=0)
+        return self._once(("aggregate_kl", n_images, n_samples), compute)
+
+    def log_px_of(self, other: LoadedModel, k: int, n: int) -> np.ndarray:
+        """log p(x) under this model (IWAE, ``k`` samples) of the first ``n`` stored test images of ``other``
+        (itself for its own), read-only: the odd inputs' likelihoods."""
+        def compute():
+            from vae_core.analysis.typicality import scores
+
+            images = other.checkpoint.sample.as_tensor()[:n]
+            return _read_only(np.asarray(-scores(self.checkpoint.model, images, k=k, seed=0).neg_log_px))
+        return self._once(("log_px_of", other.path, other.stamp, k, n), compute)
+
     def typicality_scores(self, k: int, n: int):
         """-ELBO and -log p(x) (IWAE, ``k`` samples) of the first ``n`` stored test images (vae_core.analysis.typicality),
         the reference a new picture is ranked against."""
@@ -313,7 +334,7 @@ class LoadedModel:
 
             sample = self.checkpoint.sample
             m = min(n, len(sample.labels))
-            y = torch.from_numpy(sample.labels[:m]) if self.variant.conditional else None
+            y = torch.from_numpy(sample.labels[:m])  # a model that takes no label ignores it
             return gaps(self.checkpoint.model, sample.as_tensor()[:m], y, progress=progress)
         return self._once(("amortization", n), compute)
 
