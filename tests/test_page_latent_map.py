@@ -14,7 +14,8 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 from ui.map_plot import MapTarget, latent_map_figure, parse_selection, sample_traces
-from ui.scatter_map import MapChoice, pack, parse_state, unpack
+from ui.component_data import unpack
+from ui.scatter_map import MapChoice, parse_state
 from vae_core.render import map_layout
 from vae_core.analysis import posterior
 from vae_core.model.activity import rank_dims
@@ -73,13 +74,7 @@ class Page:
         maps = map_elements(self.at)
         assert len(maps) == 1
         payload, parts = unpack(maps[0].proto.bytes)
-        dtypes = {p["name"]: p["dtype"] for p in payload["parts"]}
-        arrays = {k: np.frombuffer(v, dtype=dtypes[k]) for k, v in parts.items() if k != "images"}
-        if "xy" in arrays:
-            arrays["xy"] = arrays["xy"].reshape(-1, 2)
-        if "sigma" in arrays:
-            arrays["sigma"] = arrays["sigma"].reshape(-1, 2)
-        return payload, arrays
+        return payload, {k: v for k, v in parts.items() if k != "images"}
 
     def method(self, method: str):
         self.at.button_group(key="latent_map_method").set_value(method)
@@ -91,7 +86,7 @@ class Page:
         return self
 
     def choose(self, selection: dict):
-        """Send what the browser sends when something on the map is chosen (ui/js/scatter_map.js)."""
+        """Send what the browser sends when something on the map is chosen (ui/js/map/tools.js)."""
         element = map_elements(self.at)[0]
         states = self.at._tree.get_widget_states()
         ws = WidgetState(id=element.proto.id)
@@ -150,16 +145,13 @@ def test_native_2d_map_places_every_stored_image_at_its_mu(ck2):
 
 
 def test_the_hover_images_travel_when_the_browser_asks_and_once_per_request(ck2):
-    import zlib
-
     page = Page(DIGITS_2D)
     payload, raw = unpack(map_elements(page.at)[0].proto.bytes)
     assert payload["images"]["key"] and "images" not in raw  # the first points go without them
     page.ask = lambda n: page.run(_state(page, {"need_images": {"key": payload["images"]["key"], "n": n}}))
     page.ask(1)  # what the browser sends once it has drawn the points
     payload, raw = unpack(map_elements(page.at)[0].proto.bytes)
-    sheet = np.frombuffer(zlib.decompress(raw["images"]), np.uint8).reshape(ck2.sample.images.shape)
-    np.testing.assert_array_equal(sheet, ck2.sample.images)  # one sheet of every stored image
+    np.testing.assert_array_equal(raw["images"], ck2.sample.images)  # one sheet of every stored image
     page.at.toggle(key="latent_map_density").set_value(True)
     page.run()
     payload, raw = unpack(map_elements(page.at)[0].proto.bytes)
@@ -276,20 +268,6 @@ def test_parse_state_reads_only_what_the_map_can_send():
     for bad in ({"kind": "location", "location": ["nan", 0]}, {"kind": "lasso", "points": [-1, 10]},
                 {"kind": "drop table", "points": [1]}, {"kind": "none", "points": []}, "x"):
         assert parse_state({"selection": bad}, 10) is None, bad
-
-
-def test_pack_lays_parts_on_8_byte_boundaries_and_unpacks_them():
-    xy = np.arange(6, dtype=np.float32)
-    data = pack({"a": 1}, {"xy": (xy, False), "labels": (np.array([1, 2, 3], np.uint16), False), "z": (b"abc", True)})
-    payload, parts = unpack(data)
-    assert payload["a"] == 1
-    assert all(p["offset"] % 8 == 0 for p in payload["parts"])
-    n = int(np.frombuffer(data[:4], "<u4")[0])
-    assert (4 + n + (-(4 + n) % 8)) % 8 == 0 and data[4 + n:4 + n + (-(4 + n) % 8)] == b"\0" * (-(4 + n) % 8)
-    np.testing.assert_array_equal(np.frombuffer(parts["xy"], np.float32), xy)
-    assert parts["z"] == b"abc" and np.frombuffer(parts["labels"], np.uint16).tolist() == [1, 2, 3]
-    with pytest.raises(ValueError, match="dtype int64"):
-        pack({}, {"bad": (np.zeros(2, np.int64), False)})
 
 
 def test_parse_selection_tells_images_from_locations():

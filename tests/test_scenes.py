@@ -197,7 +197,7 @@ def test_the_readme_example_is_a_valid_scenes_file():
 def test_the_trade_off_scenes_open_their_views():
     """Scenes 9-13 of the shipped deck: the training replayed on the latent map, then each view of the Trade-offs
     page with the models their notes talk about."""
-    from ui.scatter_map import unpack
+    from ui.component_data import unpack
 
     at = _app({"deck": "intro-lecture", "scene": "9"})
     for _ in range(3):

@@ -1,11 +1,12 @@
 """The latent map as a WebGL scatter: a components v2 component over regl.
 
-The browser code is ui/vendor/map_libs.js (regl, d3-scale, d3-contour from npm, pinned and bundled by
-ui/vendor/build/build.sh), then ui/js/map_gl.js (the points on WebGL) and ui/js/scatter_map.js (the
-figure around them); the app sends it with the component, so nothing is fetched from elsewhere. Every
-point is drawn, up to MAX_POINTS.
+The browser code is ui/js/component_data.js (the data's reader), ui/vendor/map_libs.js (regl, d3-scale,
+d3-contour from npm, pinned and bundled by ui/vendor/build/build.sh), then ui/js/map_gl.js (the points on
+WebGL) and the files of ui/js/map/ in the order of ``MAP_JS`` (the figure around them, a file per concern);
+the app sends it with the component, so nothing is fetched from elsewhere. Every point is drawn, up to
+MAX_POINTS.
 
-What goes to the browser (``pack``): a JSON header, then binary parts: the map coordinates (float32),
+What goes to the browser (ui/component_data.py): a JSON header, then binary parts: the map coordinates (float32),
 the class labels (uint16), the posterior's sigma on the two axes (float32, native plane only) and the
 images for the hover preview (uint8, deflated, sent once per request: the browser keeps them by key and
 asks for them, state ``need_images`` = {key, n}, once it has drawn the points and whenever it lacks them).
@@ -14,15 +15,14 @@ What comes back: the state ``selection`` = {seq, kind, points, location}, read b
 from __future__ import annotations
 
 import hashlib
-import json
-import struct
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import streamlit as st
+
+from .component_data import READER_JS, Deflated, component, component_data, deflate
 
 MAX_POINTS = 70_000
 ELLIPSE_LIMIT = 60  # posterior ellipses drawn for at most this many selected points (an even share)
@@ -31,12 +31,14 @@ FONT_PX_PRESENTER = 22  # at least 20 px for the back of a lecture hall
 SERVED_KEY = "_map_images_served"  # map key -> the browser's last request for images that was answered
 
 _JS = Path(__file__).parent / "js"
-_LIBS = (Path(__file__).parent / "vendor" / "map_libs.js").read_text()
-JS = _LIBS + "\n" + (_JS / "map_gl.js").read_text() + "\n" + (_JS / "scatter_map.js").read_text()
+# the figure's code, a file per concern: the class first, the methods of each concern, the entry last
+MAP_JS = ("base.js", "timeline.js", "view.js", "tools.js", "hover.js", "legend.js", "layout.js", "overlays.js",
+          "main.js")
+_MAP_CODE = "\n".join([(Path(__file__).parent / "vendor" / "map_libs.js").read_text(), (_JS / "map_gl.js").read_text(),
+                       *((_JS / "map" / name).read_text() for name in MAP_JS)])
+JS = READER_JS + "\n" + _MAP_CODE  # what the browser runs
 CSS = (_JS / "scatter_map.css").read_text()
-_component = st.components.v2.component("vae_latent_map", html='<div class="vae-map"></div>', css=CSS, js=JS)
-
-_DTYPES = {np.dtype(np.float32): "float32", np.dtype(np.uint16): "uint16", np.dtype(np.uint8): "uint8"}
+_component = component("vae_latent_map", html='<div class="vae-map"></div>', css=CSS, js=_MAP_CODE)
 
 
 @dataclass(frozen=True)
@@ -86,41 +88,12 @@ def parse_state(state, n_points: int) -> MapChoice | None:
     return MapChoice("points", points=tuple(points), how=kind)
 
 
-def pack(payload: dict, parts: dict[str, tuple[bytes | np.ndarray, bool]]) -> bytes:
-    """``payload`` as JSON followed by the binary ``parts`` (name -> (array or bytes, deflated)); each part
-    starts at a multiple of 8 bytes, so the browser views it as a typed array after a copy."""
-    blobs, index, offset = [], [], 0
-    for name, (value, deflated) in parts.items():
-        if deflated:
-            data, dtype = bytes(value), "uint8"
-        else:
-            arr = np.ascontiguousarray(value)
-            if arr.dtype not in _DTYPES:
-                raise ValueError(f"part {name!r}: dtype {arr.dtype} is not float32, uint16 or uint8")
-            data, dtype = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes(), _DTYPES[arr.dtype]
-        index.append({"name": name, "dtype": dtype, "offset": offset, "length": len(data), "deflate": deflated})
-        pad = -len(data) % 8
-        blobs.append(data + b"\0" * pad)
-        offset += len(data) + pad
-    text = json.dumps({**payload, "parts": index}, separators=(",", ":"), allow_nan=False).encode()
-    head = struct.pack("<I", len(text)) + text
-    return head + b"\0" * (-len(head) % 8) + b"".join(blobs)
-
-
-def unpack(data: bytes) -> tuple[dict, dict[str, bytes]]:
-    """The payload and the raw bytes of each part (what the browser reads), for tests."""
-    (n,) = struct.unpack_from("<I", data)
-    payload = json.loads(data[4:4 + n])
-    base = 4 + n + (-(4 + n) % 8)
-    return payload, {p["name"]: data[base + p["offset"]:base + p["offset"] + p["length"]] for p in payload["parts"]}
-
-
 @st.cache_data(max_entries=8, show_spinner=False)
-def image_sheet(model_key: str, images: np.ndarray) -> bytes:
+def image_sheet(model_key: str, images: np.ndarray) -> Deflated:
     """Every image, (N, H, W[, C]) uint8 row after row, deflated: the hover previews' one sheet.
     ``model_key`` names the images (model path, stamp and point set); the images are hashed too (once per
     browser's request)."""
-    return zlib.compress(np.ascontiguousarray(images, np.uint8).tobytes(), 1)
+    return deflate(np.asarray(images, np.uint8))
 
 
 @dataclass
@@ -164,16 +137,16 @@ def latent_scatter(*, key: str, view_id: str, xy: np.ndarray, labels: np.ndarray
     counts = np.bincount(labels, minlength=n_classes) if n else np.zeros(n_classes, int)
     classes = [{"name": class_names[c] if c < len(class_names) else str(c), "colour": colours[c % len(colours)]}
                for c in range(n_classes)]
-    parts = {"xy": (np.asarray(xy, np.float32).reshape(n, 2), False), "labels": (labels.astype(np.uint16), False)}
+    parts = {"xy": np.asarray(xy, np.float32).reshape(n, 2), "labels": labels.astype(np.uint16)}
     if layers.sigma is not None:
-        parts["sigma"] = (np.asarray(layers.sigma, np.float32).reshape(n, 2), False)
+        parts["sigma"] = np.asarray(layers.sigma, np.float32).reshape(n, 2)
     timeline = None
     if layers.timeline is not None:
         t = layers.timeline
         frames = np.asarray(t.frames, np.float32)
         if frames.shape[1:] != (n, 2):
             raise ValueError(f"the timeline's frames are {frames.shape}, not (T, {n}, 2)")
-        parts["frames"] = (frames.reshape(-1), False)
+        parts["frames"] = frames
         timeline = {"step": [int(v) for v in t.step], "epoch": [round(float(v), 4) for v in t.epoch],
                     "curves": {k: [float(v) for v in vals] for k, vals in t.curves.items()}}
     image_info = None
@@ -185,7 +158,7 @@ def latent_scatter(*, key: str, view_id: str, xy: np.ndarray, labels: np.ndarray
         request = (st.session_state.get(key) or {}).get("need_images")
         served = st.session_state.setdefault(SERVED_KEY, {})
         if isinstance(request, dict) and request.get("key") == images_key and served.get(key) != request.get("n"):
-            parts["images"] = (image_sheet(images_key, images), True)
+            parts["images"] = image_sheet(images_key, images)
             served[key] = request.get("n")
     point_size = float(np.clip(9.0 - 2.2 * np.log10(max(n, 1) / 300), 3.0, 9.0))
     payload = {
@@ -199,7 +172,7 @@ def latent_scatter(*, key: str, view_id: str, xy: np.ndarray, labels: np.ndarray
         "select": select, "point_size": point_size * (1.35 if presenter else 1.0), "font_px": FONT_PX,
         "font_px_presenter": FONT_PX_PRESENTER, "file_stem": file_stem,
     }
-    return _component(key=key, data=pack(payload, parts), on_selection_change=on_change,
+    return _component(key=key, data=component_data(payload, parts), on_selection_change=on_change,
                       on_need_images_change=lambda: None)
 
 

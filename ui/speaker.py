@@ -15,6 +15,7 @@ from services.scenes import Deck, Scene, step
 from . import url_state
 from .classroom.lecturer import controls as class_controls
 from .classroom.projector import class_strip
+from .component_data import component, component_data
 from .presenter import presenter_link
 from .scenes import deck_for_speaker, talk_id
 
@@ -31,7 +32,7 @@ header[data-testid="stHeader"] { display: none !important; }
 .st-key-speaker_card_next { opacity: 0.8; }
 </style>
 """
-_clock = st.components.v2.component(
+_clock = component(
     "vae_talk_clock",
     html='<div class="vae-talk-clock"><span class="elapsed">0:00</span><span class="label">elapsed</span>'
          '<span class="now"></span><button type="button" title="Start the clock again at 0:00">Restart</button></div>',
@@ -82,7 +83,7 @@ def speaker_view() -> None:
 
     top = st.columns([4, 3, 1.2, 1.2], vertical_alignment="center")
     with top[1]:
-        _clock(key="speaker_clock", data={"talk": tid}, height="content")
+        _clock(key="speaker_clock", data=component_data({"talk": tid}), height="content")
     with top[0]:
         events = presenter_link(talk=tid, scene=index, key="speaker_link")
     moved = index
