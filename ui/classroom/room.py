@@ -3,13 +3,15 @@ so the speaker view controls the same room), the room's activity from a deck's s
 class uses (by name, as a deck names them)."""
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import streamlit as st
 
-from services.room import RoomError, RoomKeys, RoomStore, open_store
+from services.room import STORE_ENV, RoomError, RoomKeys, RoomStore, open_store
 from services.room.lecturer import hold_room, held_room, release_room
 from services.scenes import Scene
+from vae_core.store.paths import app_home
 
 from ..identity import browser_key
 from ..loaded_model import LoadedModel, loaded_model
@@ -19,10 +21,15 @@ from ..url_state import model_url_name
 SYNCED = "class_synced_scene"  # (room code, deck title, scene index) the room was last moved to
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _store(where: str, home: str) -> RoomStore:
+    return open_store(where)
+
+
 def room_store() -> RoomStore:
-    """This process's room store ($VAE_CLASS_STORE): one per process, shared by its sessions' threads."""
-    return open_store()
+    """This process's room store ($VAE_CLASS_STORE, else the SQLite file of the data home): one per process and
+    place, shared by its sessions' threads."""
+    return _store(os.environ.get(STORE_ENV, ""), str(app_home()))
 
 
 def model_by_name(name: str | None) -> LoadedModel | None:
