@@ -70,6 +70,30 @@ def seven_url(rng: random.Random) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+class FragmentPeek:
+    """The websocket as WsClient reads it, noting the id of the page's auto-rerun fragment (the follower), which
+    a browser then reruns every FOLLOW_EVERY seconds."""
+
+    def __init__(self, ws, seen: dict):
+        self.ws, self.seen = ws, seen
+
+    async def recv(self):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        data = await self.ws.recv()
+        fm = ForwardMsg()
+        fm.ParseFromString(data)
+        if fm.WhichOneof("type") == "auto_rerun":
+            self.seen["fragment"] = fm.auto_rerun.fragment_id
+        return data
+
+    async def send(self, data):
+        await self.ws.send(data)
+
+    async def close(self):
+        await self.ws.close()
+
+
 def _texts(view) -> str:
     return " ".join(view.successes + view.errors)
 
@@ -77,18 +101,29 @@ def _texts(view) -> str:
 async def ws_student(base: str, code: str, s: Student, phase: dict, until: float, rng: random.Random) -> None:
     c = WsClient(base)
     await c.open()
+    seen: dict = {}
+    c.ws = FragmentPeek(c.ws, seen)
     try:
         c.page_hash = calc_hash("class")  # the student page (st.navigation hashes its url_path)
         await c.rerun(query=f"room={code}")
         last_send = time.time() - rng.uniform(1.0, 2.5)  # the first drawing within a few seconds
+        next_follow = time.time() + rng.uniform(0, FOLLOW_EVERY)
+        wait = rng.uniform(2.5, 5.0)
         while time.time() < until:
-            await asyncio.sleep(rng.uniform(0.2, 0.6))
+            await asyncio.sleep(max(0.05, min(next_follow, last_send + wait) - time.time()))
             kind = phase["kind"]
-            if time.time() - last_send >= rng.uniform(2.5, 5.0):
+            if time.time() >= next_follow:  # the follower fragment, as the phone's browser reruns it
+                next_follow = time.time() + FOLLOW_EVERY
+                await c.rerun(fragment=seen.get("fragment", ""))
+                continue
+            if time.time() - last_send >= wait:
+                wait = rng.uniform(2.5, 5.0)
                 last_send = time.time()
                 if kind == "draw" and "class_canvas" in c.view.widgets and "class_send_drawing" in c.view.widgets:
                     await c.rerun(widgets=[widget_state(c.view.widgets["class_canvas"],
                                                         json_value=json.dumps({"image": seven_url(rng)}))])
+                    if "class_send_drawing" not in c.view.widgets:  # the activity changed meanwhile
+                        continue
                     t0 = time.time()
                     view = await c.rerun(widgets=[widget_state(c.view.widgets["class_send_drawing"], trigger_value=True)])
                     s.ack_ms.append((time.time() - t0) * 1000)
@@ -111,8 +146,6 @@ async def ws_student(base: str, code: str, s: Student, phase: dict, until: float
                     s.refused.append(view.errors[0][:80])
                 else:
                     s.failures.append(f"no answer to a {kind}: {text[:120]}")
-            else:
-                await c.rerun()  # the follower: the page's fragment's work each 1.5 s, as a full run when cheaper
     except Exception as e:  # noqa: BLE001 - counted as a failure of this student
         s.failures.append(f"{type(e).__name__}: {e}")
     finally:
