@@ -21,6 +21,18 @@ from .lecturer import KIND_WORDS, decoded_grid, remove
 from .room import model_by_name, room_store
 
 EVERY = 0.5  # seconds between two reads of the room's events
+# On the projector the class's line, the poll's bars, the grid of points and a picked drawing float over the
+# page's lower right corner (the pointer's decoder column), so the scene's figure keeps the height it was fitted to.
+PANEL_CSS = """<style>
+.st-key-class_strip_projector { position: fixed; right: 1.2rem; bottom: 1rem; width: min(34vw, 40rem); z-index: 60;
+  max-height: calc(100vh - 7rem); overflow: auto; background: #fff; border: 2px solid #c7c9d1; border-radius: .6rem;
+  padding: .6rem .8rem 1.2rem; box-shadow: 0 4px 18px rgba(0,0,0,.18); height: auto !important; flex: none !important;
+  gap: .4rem; }
+.st-key-class_strip_projector [data-testid="stMarkdownContainer"] { margin-bottom: 0 !important; }
+.st-key-class_strip_projector [data-testid="stMarkdownContainer"] p { margin: 0; }
+</style>
+
+"""
 BAR_ANSWER, BAR_OTHER = "#1b7f3b", "#5b6b8c"
 
 
@@ -98,22 +110,27 @@ def class_strip(where: str = "projector") -> None:
     if f.state is None or not f.state.open:
         return
     act = f.activity
-    with st.container(key=f"class_strip_{where}"):
-        st.markdown(f"**Class {display_code(keys.code)}** · {f.members} joined · {_activity_line(f)}"
-                    + ("" if f.state.layer_shown else " · hidden on the map"))
-        if act is None:
-            return
-        if act.kind == "poll":
-            st.markdown(f"**{act.spec['question']}**")
-            answer = act.answer.get("choice") if act.answer else None
-            st.plotly_chart(poll_figure(act.spec["choices"], f.votes() or (), answer,
-                                        font=20 if where == "projector" else 14),
-                            key=f"class_poll_{where}", config={"displayModeBar": False, "staticPlot": True})
-            if act.answer and act.answer.get("note"):
-                st.success(f"Answer: {act.spec['choices'][answer]}. {act.answer['note']}")
-        elif act.kind == "place" and f.live and f.state.layer_shown:
-            png = _grid_png(act.spec.get("model", ""), tuple(tuple(s.z) for s in f.submissions()))
-            if png is not None:
-                st.image(png, caption=f"The decoder's images of the class's {len(f.live)} points z")
-        if act.kind == "draw":
-            _picked(keys, f)
+    with st.container(key=f"class_strip_{where}"):  # the style rides with the line (no element of its own)
+        st.markdown((PANEL_CSS if where == "projector" else "")
+                    + f"**Class {display_code(keys.code)}** · {f.members} joined · {_activity_line(f)}"
+                    + ("" if f.state.layer_shown else " · hidden on the map"), unsafe_allow_html=True)
+        if act is not None:
+            _activity_panel(keys, f, act, where)
+
+
+def _activity_panel(keys, f, act, where: str) -> None:
+    """A poll's question and bars (with the revealed answer), the grid of the class's points, a picked drawing."""
+    if act.kind == "poll":
+        st.markdown(f"**{act.spec['question']}**")
+        answer = act.answer.get("choice") if act.answer else None
+        st.plotly_chart(poll_figure(act.spec["choices"], f.votes() or (), answer,
+                                    font=20 if where == "projector" else 14),
+                        key=f"class_poll_{where}", config={"displayModeBar": False, "staticPlot": True})
+        if act.answer and act.answer.get("note"):
+            st.success(f"Answer: {act.spec['choices'][answer]}. {act.answer['note']}")
+    elif act.kind == "place" and f.live and f.state.layer_shown:
+        png = _grid_png(act.spec.get("model", ""), tuple(tuple(s.z) for s in f.submissions()))
+        if png is not None:
+            st.image(png, caption=f"The decoder's images of the class's {len(f.live)} points z")
+    if act.kind == "draw":
+        _picked(keys, f)
