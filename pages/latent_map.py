@@ -4,6 +4,7 @@ with a box or a lasso, click empty space to decode that location."""
 from __future__ import annotations
 
 from ui import presenter
+from ui.classroom.layer import class_layer_ui
 from ui.common import page_header, page_model
 from ui.latent_map_ui import INTRO, chosen_ui, controls_ui, map_ui, projection_ui, start_ui
 from ui.sidebar import draw_sidebar
@@ -12,6 +13,7 @@ page_header("Latent map", None if presenter.is_on() else INTRO)  # on a projecto
 view = start_ui(page_model())  # the decoder under the pointer first
 projection_ui(view)
 chosen, layers = map_ui(view)
+class_layer_ui(view)  # the class's answers on the map, when this browser holds a room
 draw_sidebar()  # after the first image and the map's points
 controls_ui(view)
 chosen_ui(view, chosen, layers)

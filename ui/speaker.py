@@ -13,6 +13,8 @@ import streamlit as st
 from services.scenes import Deck, Scene, step
 
 from . import url_state
+from .classroom.lecturer import controls as class_controls
+from .classroom.projector import class_strip
 from .component_data import component, component_data
 from .presenter import presenter_link
 from .scenes import deck_for_speaker, talk_id
@@ -104,6 +106,10 @@ def speaker_view() -> None:
         _card("Now", deck.scenes[index], "speaker_card_now")
     with nxt:
         _card("Next", deck.scenes[index + 1] if index + 1 < len(deck) else None, "speaker_card_next")
+    with st.container(border=True, key="speaker_class"):
+        st.markdown("#### The class")
+        class_controls(deck.scenes[index], index, st.query_params.get("deck") or "", where="speaker")
+        class_strip("speaker")
     with st.expander("All scenes", icon=":material/list:"):
         for i, scene in enumerate(deck.scenes):
             st.button(f"{i + 1}. {scene.title}", key=f"speaker_jump_{i}", on_click=_go, args=(i,),

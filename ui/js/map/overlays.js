@@ -35,6 +35,7 @@ Object.assign(LatentMap.prototype, {
       c.setAttribute("cy", hy);
       c.setAttribute("r", this.gl.pointSize() / 2 + 3);
     }
+    this.drawClass();  // the class's layer (class_layer.js), on top
   },
 
   // lines in map coordinates, kept 2 px (3 px in presenter mode) wide whatever the zoom
