@@ -12,9 +12,12 @@ streamlit.delta_generator._use_warning_has_been_displayed = True
 
 from ui import url_state
 from ui.access import APP_NAME, page_title
+from ui.classroom.join import STUDENT_PAGE
+from ui.classroom.projector import class_strip
 from ui.common import PageEnd, choose_model
 from ui.loaded_model import warm_up
 from ui.presenter import presenter_mode
+from ui.scatter_map import send_hover_images
 from ui.scenes import SPEAKER_PAGE, deck_from_url, scene_bar
 from ui.sidebar import begin_run, draw_sidebar
 
@@ -33,14 +36,17 @@ PAGES = [
     # the lecturer's second window, opened from presenter mode's scene bar (not in the menu)
     st.Page(f"pages/{SPEAKER_PAGE}.py", title="Speaker view", icon=":material/speaker_notes:", url_path=SPEAKER_PAGE,
             visibility="hidden"),
+    # the students' page on their phones, opened from the Join QR code (not in the menu)
+    st.Page("pages/class_room.py", title="Class", icon=":material/groups:", url_path=STUDENT_PAGE, visibility="hidden"),
 ]
 
 requested = url_state.requested_page()
 nav = st.navigation(PAGES)
 page_title(nav.title)
-url_state.unknown_page_notice(requested, {p.url_path: p.title for p in PAGES if p.url_path != SPEAKER_PAGE},
-                              f"the {nav.title} page", unlisted=(SPEAKER_PAGE,))
-if nav.url_path == SPEAKER_PAGE:  # the lecturer's own window: no model, sidebar or scene bar
+url_state.unknown_page_notice(requested, {p.url_path: p.title for p in PAGES
+                                          if p.url_path not in (SPEAKER_PAGE, STUDENT_PAGE)},
+                              f"the {nav.title} page", unlisted=(SPEAKER_PAGE, STUDENT_PAGE))
+if nav.url_path in (SPEAKER_PAGE, STUDENT_PAGE):  # the lecturer's window, a student's phone: no sidebar or scene bar
     nav.run()
 else:
     # the app's name beside its mark in the sidebar; the mark alone when the sidebar is collapsed
@@ -53,10 +59,15 @@ else:
     presenter = presenter_mode()
     deck_from_url()
     scene_bar(presenter, nav.title)
+    if presenter:
+        class_strip()  # the class's answers, followed live (nothing unless this browser holds a room)
     try:
         nav.run()
     except PageEnd:
         pass
     finally:  # also when the page raised: the sidebar stays usable
-        draw_sidebar()  # unless the page drew it already
+        try:
+            draw_sidebar()  # unless the page drew it already
+        finally:
+            send_hover_images()  # the latent map's, once the page is drawn (none from an earlier run is left)
         warm_up(st.session_state.get("model_path"))

@@ -102,3 +102,26 @@ ALL_OPTIONS_JS = """async () => {
     }
     return order;
 }"""
+
+
+class ScriptRuns:
+    """The script runs a page's session made, read from the ForwardMsgs on its websocket (each run ends with a
+    ``script_finished``). Make it before the page opens the app."""
+
+    def __init__(self, page):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self._msg = ForwardMsg
+        self.finished: list[int] = []  # ForwardMsg.ScriptFinishedStatus of each run, in order
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        if isinstance(payload, (bytes, bytearray)):
+            msg = self._msg.FromString(bytes(payload))
+            if msg.WhichOneof("type") == "script_finished":
+                self.finished.append(msg.script_finished)
+
+    def counts(self) -> tuple[int, int]:
+        """(page runs, fragment runs) so far; a page run cut short by another counts."""
+        fragment = sum(s == self._msg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY for s in self.finished)
+        return len(self.finished) - fragment, fragment

@@ -19,6 +19,7 @@ uploads or trained models; the server must still answer.
     python bench/load_test.py --sessions 5 --duration 20 --json /tmp/load.json
     python bench/load_test.py --client ws --sessions 30 --duration 45 --processes 1,2   # 1 against 2 processes
     python bench/load_test.py --client ws --profile class --duration 90 --processes 1,2
+    python bench/load_test.py --profile class-live     # 60 phones in one class room (bench/class_live.py)
 
 --processes runs the load once per process count, each behind HAProxy (python -m serve) on a fresh
 home, in one invocation, and prints their p95s side by side. Behind the proxy each session keeps the
@@ -287,7 +288,7 @@ async def upload(page, zip_path: Path, s: Session) -> None:
     stem = zip_path.stem
 
     class Loaded:  # the "Loaded" message, or the picker already on the model: the message shows for one run only,
-        @staticmethod  # and the latent map's request for images can rerun the page before it is seen
+        @staticmethod  # and another request can rerun the page before it is seen
         async def wait_for(timeout: float) -> None:
             await page.wait_for_function(
                 """(stem) => document.body.innerText.includes('Loaded ' + stem)
@@ -1117,15 +1118,23 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--processes", default=None,
                     help="comma-separated process counts, e.g. 1,2: one run per count, each behind HAProxy "
                          "(python -m serve), in this invocation; default: one process, no proxy")
-    ap.add_argument("--profile", choices=["hammer", "class"], default="hammer",
+    ap.add_argument("--profile", choices=["hammer", "class", "class-live"], default="hammer",
                     help="hammer: every session acts continuously; class: each acts every 2-5 s and a third of "
-                         "them train a model and compute its t-SNE map")
+                         "them train a model and compute its t-SNE map; class-live: 60 phones join a presenter's "
+                         "room and send drawings and votes (bench/class_live.py: its own options)")
     ap.add_argument("--max-trainings", type=int, default=2, help="VAE_MAX_TRAININGS in the class profile")
     ap.add_argument("--full-reruns", action="store_true",
                     help="websocket clients rerun the whole page for a slider move (before, the client did; a "
                          "browser reruns only the slider's fragment)")
     ap.add_argument("--app-dir", type=Path, default=REPO, help="the checkout whose app.py is served")
-    args = ap.parse_args(argv)
+    args, rest = ap.parse_known_args(argv)
+    if args.profile == "class-live":
+        import class_live
+
+        extra = ["--duration", str(args.duration)] if "--duration" in (argv or sys.argv) else []
+        return {"runs": class_live.main(rest + extra + (["--json", args.json] if args.json else []))}
+    if rest:
+        ap.error(f"unrecognized arguments: {' '.join(rest)}")
     global SHOTS, FRAGMENT_RERUNS
     SHOTS = Path(args.shots) if args.shots else None
     FRAGMENT_RERUNS = not args.full_reruns

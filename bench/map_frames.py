@@ -4,9 +4,9 @@ drawing the same points in the same run, in headless Debian Chromium (WebGL thro
 The points are real: the bundled fashion-mnist-2d model's encodings of the Fashion-MNIST test set (10,000)
 and of all its images (70,000), coloured by class. Each library gets a page of its own with the map at
 640x640 px:
-- the app's map: ui/vendor/map_libs.js and ui/js/scatter_map.js, the very code the app sends, given the
-  data ui/scatter_map.pack makes (prior contours included), with the component's parent element and state
-  callback supplied by the page instead of Streamlit;
+- the app's map: ui/scatter_map.JS (the data reader, ui/vendor/map_libs.js, ui/js/map_gl.js and ui/js/map/),
+  the very code the app sends, given data as ui/component_data.py makes it (prior contours included), with
+  the component's parent element and state callback supplied by the page instead of Streamlit;
 - Plotly: plotly.js from the installed plotly package (offline), one scattergl trace per class, drag mode pan.
 Then, once per animation frame for 3 s, the page sends the map one mouse move of a drag (pan), and for 2 s
 one wheel step (zoom), as a mouse does; the time between animation frames is recorded. A library that
@@ -92,7 +92,8 @@ def encodings() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 
 def ours_page(xy: np.ndarray, labels: np.ndarray, names: list[str], colours: list[str]) -> str:
-    from ui.scatter_map import FONT_PX, FONT_PX_PRESENTER, pack, prior_line
+    from ui.component_data import component_data
+    from ui.scatter_map import FONT_PX, FONT_PX_PRESENTER, prior_line
     from vae_core.render.map_layout import map_extent
     from vae_core.model.priors import StandardNormal
 
@@ -104,7 +105,7 @@ def ours_page(xy: np.ndarray, labels: np.ndarray, names: list[str], colours: lis
                "ellipse_limit": 60, "density": False, "zero_lines": True, "images": None, "select": None,
                "point_size": float(np.clip(9.0 - 2.2 * np.log10(len(xy) / 300), 3.0, 9.0)), "font_px": FONT_PX,
                "font_px_presenter": FONT_PX_PRESENTER, "file_stem": "bench"}
-    data = pack(payload, {"xy": (xy.astype(np.float32), False), "labels": (labels.astype(np.uint16), False)})
+    data = component_data(payload, {"xy": xy.astype(np.float32), "labels": labels.astype(np.uint16)})
     from ui.scatter_map import CSS as css, JS as code
     return f"""<!doctype html><html><head><style>{css} body {{ margin: 0; font-family: sans-serif; }}
 #host {{ width: {SIDE + 252}px; }}</style></head><body><div id="host"><div class="vae-map"></div></div>

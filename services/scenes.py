@@ -18,7 +18,15 @@ A scenes file is TOML or JSON::
     model = "digits-2d"
     z = [1.5, -0.5]              # the sliders' values (one per latent dimension, +-3)
 
-(JSON: ``{"title": ..., "scenes": [{...}, ...]}``.) Each scene becomes the page's address plus
+    [scene.activity]             # optional: what the class does on their phones at this scene
+    kind = "poll"                # draw (a digit), place (a point z) or poll (a question with choices)
+    prompt = "Vote, then we look at the map."   # shown on the phones (draw and place: what to do)
+    question = "Which class is closest to the origin?"   # poll only
+    choices = ["0", "1", "7"]    # poll only: 2 to 8 different texts
+    answer = "closest_class_to_origin"  # poll only, optional: vae_core.analysis.class_answers.ANSWERS
+
+A draw or place activity needs the scene's model (the phones encode and decode with it); so does a poll
+whose answer is computed. (JSON: ``{"title": ..., "scenes": [{...}, ...]}``.) Each scene becomes the page's address plus
 its query parameters, so a scene is the same thing as a bookmarked link.
 """
 from __future__ import annotations
@@ -31,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from vae_core.analysis.class_answers import ANSWERS, says
 from vae_core.model.config import SLIDER_LIMIT
 from vae_core.projection import METHOD_NAMES
 
@@ -42,11 +51,27 @@ MAX_Z = 64
 SCENE_FORMATS = {".toml": "toml", ".json": "json"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,99}$")
 _PARAM = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
-KNOWN_KEYS = {"title", "page", "model", "projection", "point", "z", "notes", "params"}
+KNOWN_KEYS = {"title", "page", "model", "projection", "point", "z", "notes", "params", "activity"}
+ACTIVITY_KINDS = ("draw", "place", "poll")
+ACTIVITY_KEYS = {"draw": {"kind", "prompt"}, "place": {"kind", "prompt", "target"},
+                 "poll": {"kind", "prompt", "question", "choices", "answer"}}
+MAX_PROMPT, MAX_QUESTION, MAX_CHOICE, MIN_CHOICES, MAX_CHOICES = 300, 300, 120, 2, 8
 
 
 class SceneError(ValueError):
     """A scenes file cannot be used; the message names the scene and the field."""
+
+
+@dataclass(frozen=True)
+class SceneActivity:
+    """What the class does on their phones at a scene (services/room opens it as the room's activity)."""
+
+    kind: str  # "draw", "place" or "poll"
+    prompt: str = ""  # what to do, shown on the phones
+    question: str = ""  # a poll's question
+    choices: tuple[str, ...] = ()  # a poll's choices
+    answer: str | None = None  # a poll's answer: a name in vae_core.analysis.class_answers.ANSWERS
+    target: str = ""  # place: what the point should decode to (e.g. "3"), shown with the prompt
 
 
 @dataclass(frozen=True)
@@ -56,6 +81,7 @@ class Scene:
     model: str | None = None  # a model's name (never a path)
     params: dict[str, str] = field(default_factory=dict)  # the page's query parameters
     notes: str = ""
+    activity: SceneActivity | None = None
 
     def query(self) -> dict[str, str]:
         """The query parameters that show this scene (the model included)."""
@@ -137,7 +163,49 @@ def parse_scene(raw, index: int, pages: set[str] | None = None) -> Scene:
             v = max(-SLIDER_LIMIT, min(SLIDER_LIMIT, _number(v, f"{where}: z[{d}]")))
             params[f"sliders_z{d + 1}"] = f"{v:g}"
     notes = _text(raw.get("notes"), f"{where}: notes", MAX_TEXT)
-    return Scene(title=title, page=page, model=model, params=params, notes=notes)
+    activity = parse_activity(raw["activity"], where, model) if "activity" in raw else None
+    return Scene(title=title, page=page, model=model, params=params, notes=notes, activity=activity)
+
+
+def parse_activity(raw, where: str, model: str | None) -> SceneActivity:
+    """A scene's ``[scene.activity]`` table; ``model`` is the scene's model (draw, place and a computed
+    answer need one)."""
+    where = f"{where}: activity"
+    if not isinstance(raw, dict):
+        raise SceneError(f"{where} must be a table ([scene.activity]) with kind = draw, place or poll")
+    kind = raw.get("kind")
+    if kind not in ACTIVITY_KINDS:
+        raise SceneError(f"{where}: kind={kind!r} must be one of {', '.join(ACTIVITY_KINDS)}")
+    unknown = sorted(set(raw) - ACTIVITY_KEYS[kind])
+    if unknown:
+        raise SceneError(f"{where} has field(s) a {kind} activity does not take: {', '.join(unknown)} "
+                         f"(use {', '.join(sorted(ACTIVITY_KEYS[kind]))})")
+    prompt = _text(raw.get("prompt"), f"{where}: prompt", MAX_PROMPT)
+    if kind in ("draw", "place"):
+        if model is None:
+            raise SceneError(f"{where}: a {kind} activity needs the scene's model (model = \"mnist5k-2d\"): the "
+                             "phones encode and decode with it")
+        return SceneActivity(kind, prompt, target=_text(raw.get("target"), f"{where}: target", 40))
+    question = _text(raw.get("question"), f"{where}: question", MAX_QUESTION, required=True)
+    choices = raw.get("choices")
+    if not isinstance(choices, list) or not MIN_CHOICES <= len(choices) <= MAX_CHOICES:
+        raise SceneError(f"{where}: choices must be a list of {MIN_CHOICES} to {MAX_CHOICES} texts")
+    texts = tuple(_text(c, f"{where}: choices[{i}]", MAX_CHOICE, required=True) for i, c in enumerate(choices))
+    if len(set(texts)) != len(texts):
+        raise SceneError(f"{where}: choices must all be different")
+    answer = raw.get("answer")
+    if answer is not None:
+        if answer not in ANSWERS:
+            raise SceneError(f"{where}: answer={answer!r} is not one of {', '.join(ANSWERS)} (the answers the app "
+                             "computes from the model)")
+        if model is None:
+            raise SceneError(f"{where}: answer={answer!r} is computed from the scene's model: give the scene a "
+                             "model")
+        for value in ANSWERS[answer].values:
+            if sum(says(c, value) for c in texts) != 1:
+                raise SceneError(f"{where}: answer={answer!r} can be {value!r}: exactly one choice must start "
+                                 f"with {value!r}")
+    return SceneActivity(kind, prompt, question=question, choices=texts, answer=answer)
 
 
 def parse_deck(text: str | bytes, fmt: str, source: str = "scenes", pages: Iterable[str] | None = None) -> Deck:

@@ -131,6 +131,15 @@ def wait_until_idle(page, timeout_s: float = 180) -> None:
 
 
 
+def ScriptRuns(page):  # noqa: N802  (a class of bench/browser_util.py)
+    """The page's script runs, read from its websocket (bench/browser_util.ScriptRuns): make it before the page
+    opens the app."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from browser_util import ScriptRuns as runs
+
+    return runs(page)
+
+
 def picker_options(page, label: str) -> list[str]:
     """Every option of the sidebar's selectbox labelled ``label``. A click that lands while the page reruns can
     leave the list closed: it is tried again until the list opens. The list is virtual (only the rows in view

@@ -145,3 +145,14 @@ def test_readme_shows_the_house_as_it_stands():
     assert house.BEGIN in text and house.END in text, "README.md lost the house's markers"
     shown = text[text.index(house.BEGIN):text.index(house.END) + len(house.END)]
     assert shown == house.readme_block(), "README's picture of the house is out of date: python docs/house.py --readme"
+
+
+def test_pages_are_short_compositions_of_the_ui():
+    """A page is a few lines calling ui's *_ui functions: it imports only ui/ (and Streamlit), and its state
+    lives in ui/state/."""
+    for page in sorted((REPO / "pages").glob("*.py")):
+        name = house.module_name(page)
+        lines = len(page.read_text().splitlines())
+        assert lines <= 60, f"{page.name} has {lines} lines: move its parts to ui/{page.stem}_ui.py"
+        assert all(t.split(".")[0] == "ui" for t in GRAPH[name]), f"{page.name} imports {sorted(GRAPH[name])}"
+        assert "session_state" not in page.read_text(), f"{page.name} touches session state: use ui/state/"

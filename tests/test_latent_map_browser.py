@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from browser_support import ARTIFACTS, REPO, WAIT_MS, app_page, browser, server, wait_until_idle  # noqa: F401
+from browser_support import (ARTIFACTS, REPO, WAIT_MS, ScriptRuns, app_page, browser, server,  # noqa: F401
+                             console_error, wait_until_idle)
 from vae_core.store.checkpoints import load_checkpoint
 
 pytestmark = pytest.mark.browser
@@ -94,6 +95,56 @@ def test_hovering_a_dot_shows_that_image(server, browser):
             page.mouse.move(5, 5)
         assert checked >= 3, "too few dots could be hovered"
         assert not page.errors, page.errors
+
+
+def _hover_shows_its_image(page, images: np.ndarray, indices=(0, 37, 211, 500, 999)) -> int:
+    """Hover dots until one shows its preview; the index of the image shown, checked pixel for pixel."""
+    tip = page.locator("#vae-map-hover-tip .vae-hover-image")
+    for i, (x, y) in screen_positions(page, indices).items():
+        page.mouse.move(x, y, steps=2)
+        try:
+            tip.wait_for(state="visible", timeout=5_000)
+        except Exception:  # noqa: BLE001  (a dot under another dot does not hover)
+            continue
+        shown = int(tip.get_attribute("data-index"))
+        shot = np.asarray(Image.open(BytesIO(tip.screenshot())).convert("L"), dtype=np.int16)
+        assert np.abs(shot - np.kron(images[shown].astype(np.int16), np.ones((4, 4), np.int16))).max() <= 2
+        page.mouse.move(5, 5)
+        return shown
+    raise AssertionError("no dot showed its image")
+
+
+def test_the_hover_images_arrive_without_rerunning_the_page(server, browser):
+    """A map view is one run of the page: the images follow the points in that run (a rerun for them once left
+    stale widget values in the browser). A window that lacks them all the same (here: emptied, then the page
+    left and opened again) asks, and only the images' fragment runs."""
+    images = load_checkpoint(REPO / "checkpoints" / "mnist5k-2d", lazy=True).sample.images
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    errors = []
+    page.on("console", lambda m: (err := console_error(m)) and errors.append(err))
+    try:
+        runs = ScriptRuns(page)
+        page.goto(server, wait_until="domcontentloaded")
+        wait_for_map(page, 1000)
+        _hover_shows_its_image(page, images)
+        wait_until_idle(page)
+        assert runs.counts() == (1, 0), runs.finished  # one page run; no fragment run either
+        page.evaluate("window.__vaeMapImages.clear()")
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_text("Latent sliders", exact=True).click()
+        page.locator(".vae-live canvas").wait_for(timeout=WAIT_MS)
+        wait_until_idle(page)
+        nav.get_by_text("Latent map", exact=True).click()
+        wait_for_map(page, 1000)
+        page.wait_for_function("() => { const m = window.__vaeMaps.latent_map_chart;"
+                               " return window.__vaeMapImages.has(m.imageKey); }", timeout=WAIT_MS)
+        _hover_shows_its_image(page, images)
+        wait_until_idle(page)
+        assert runs.counts() == (3, 1), runs.finished  # the two page switches, and the images' fragment
+        assert not errors, errors
+    finally:
+        context.close()
 
 
 def test_a_click_on_a_dot_and_on_empty_space_reach_python(server, browser):

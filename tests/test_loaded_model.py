@@ -80,6 +80,33 @@ def test_the_loaded_model_is_kept_until_its_folder_is_rewritten(tmp_path, monkey
     second = loaded_model(out)
     assert second is not first and second.stamp != first.stamp
     assert not np.array_equal(second.encodings()[0], mu)
+    images = second.checkpoint.sample.images
+    assert second.hover_images("stored", images).key != first.hover_images("stored", images).key  # new in the browser
+
+
+def test_the_hover_images_are_deflated_once_per_model_and_point_set_and_never_hashed(monkeypatch):
+    """The map's hover sheet is kept by the loaded model, by name: a later run neither hashes the images (70,000
+    of them at every run, as st.cache_data did) nor deflates them again."""
+    import zlib
+
+    import ui.loaded_model as lm
+
+    calls = []
+    monkeypatch.setattr(lm, "deflate", lambda a: calls.append(a.shape) or lm.Deflated("uint8", a.shape,
+                                                                                       zlib.compress(a.tobytes(), 1)))
+    loaded = lm.LoadedModel(str(DIGITS_8D), "test-stamp")
+    images = loaded.checkpoint.sample.images
+    first = loaded.hover_images("stored", images)
+    assert calls == []  # nothing is deflated until the sheet is sent
+    sheet = first.sheet()
+    again = loaded.hover_images("stored", images)
+    assert again.key == first.key and again.sheet() is sheet and calls == [images.shape]
+    np.testing.assert_array_equal(np.frombuffer(zlib.decompress(sheet.data), np.uint8).reshape(images.shape), images)
+    assert first.info() == {"key": first.key, "h": 8, "w": 8, "c": 1}
+    subset = loaded.hover_images("stored, history", images[:10])
+    assert subset.key != first.key and subset.sheet().shape == (10, 8, 8)
+    with pytest.raises(ValueError, match="a name of its own"):
+        loaded.hover_images("stored", images[:10]).sheet()
 
 
 @pytest.mark.skipif(not DIGITS_8D.is_dir(), reason="the bundled digits-8d checkpoint is not built")

@@ -14,7 +14,8 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
 from ui.map_plot import MapTarget, latent_map_figure, parse_selection, sample_traces
-from ui.scatter_map import MapChoice, pack, parse_state, unpack
+from ui.component_data import unpack
+from ui.scatter_map import MapChoice, parse_state
 from vae_core.render import map_layout
 from vae_core.analysis import posterior
 from vae_core.model.activity import rank_dims
@@ -31,6 +32,7 @@ DIGITS_8D = REPO / "checkpoints" / "digits-8d"
 # the page file as app.py names it in st.navigation
 PAGE = next(p for p in ("app_pages/latent_map.py", "pages/latent_map.py") if (REPO / p).is_file())
 MAP_COMPONENT = "vae_latent_map"
+IMAGES_COMPONENT = "vae_latent_map_images"
 
 pytestmark = pytest.mark.skipif(not (DIGITS_2D.is_dir() and DIGITS_8D.is_dir()),
                                 reason="the bundled digits checkpoints are not built (checkpoints/rebuild.sh)")
@@ -51,13 +53,13 @@ class Page:
     AppTest does not keep the router's sidebar widgets after ``switch_page``, so the chosen model is put
     back into session state before every run (as the sidebar's selectbox would)."""
 
-    def __init__(self, model: Path):
+    def __init__(self, model: Path, switch: bool = True):
         self.model = str(model)
         self.at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-        self.at.session_state["model_path"] = self.model
-        self.at.run()
-        self.at.switch_page(PAGE)
-        self.run()
+        self.run()  # the app opens on the Latent map
+        if switch:  # as a link to the page does
+            self.at.switch_page(PAGE)
+            self.run()
 
     def run(self, widget_states=None):
         self.at.session_state["model_path"] = self.model
@@ -73,13 +75,7 @@ class Page:
         maps = map_elements(self.at)
         assert len(maps) == 1
         payload, parts = unpack(maps[0].proto.bytes)
-        dtypes = {p["name"]: p["dtype"] for p in payload["parts"]}
-        arrays = {k: np.frombuffer(v, dtype=dtypes[k]) for k, v in parts.items() if k != "images"}
-        if "xy" in arrays:
-            arrays["xy"] = arrays["xy"].reshape(-1, 2)
-        if "sigma" in arrays:
-            arrays["sigma"] = arrays["sigma"].reshape(-1, 2)
-        return payload, arrays
+        return payload, {k: v for k, v in parts.items() if k != "images"}
 
     def method(self, method: str):
         self.at.button_group(key="latent_map_method").set_value(method)
@@ -91,7 +87,7 @@ class Page:
         return self
 
     def choose(self, selection: dict):
-        """Send what the browser sends when something on the map is chosen (ui/js/scatter_map.js)."""
+        """Send what the browser sends when something on the map is chosen (ui/js/map/tools.js)."""
         element = map_elements(self.at)[0]
         states = self.at._tree.get_widget_states()
         ws = WidgetState(id=element.proto.id)
@@ -149,28 +145,40 @@ def test_native_2d_map_places_every_stored_image_at_its_mu(ck2):
     assert "All 360 stored test images." in page.texts()
 
 
-def test_the_hover_images_travel_when_the_browser_asks_and_once_per_request(ck2):
-    import zlib
+def images_elements(at: AppTest) -> list:
+    return [e for e in at._tree.get("bidi_component") if e.proto.component_name.endswith(IMAGES_COMPONENT)]
 
-    page = Page(DIGITS_2D)
-    payload, raw = unpack(map_elements(page.at)[0].proto.bytes)
-    assert payload["images"]["key"] and "images" not in raw  # the first points go without them
-    page.ask = lambda n: page.run(_state(page, {"need_images": {"key": payload["images"]["key"], "n": n}}))
-    page.ask(1)  # what the browser sends once it has drawn the points
-    payload, raw = unpack(map_elements(page.at)[0].proto.bytes)
-    sheet = np.frombuffer(zlib.decompress(raw["images"]), np.uint8).reshape(ck2.sample.images.shape)
-    np.testing.assert_array_equal(sheet, ck2.sample.images)  # one sheet of every stored image
+
+def test_the_hover_images_follow_the_points_in_the_same_run_once_per_session_and_for_each_ask(ck2):
+    page = Page(DIGITS_2D, switch=False)  # the session's first run
+    payload, parts = page.data()
+    assert payload["images"]["key"] and (payload["images"]["h"], payload["images"]["w"]) == (8, 8)
+    assert "images" not in unpack(map_elements(page.at)[0].proto.bytes)[1]  # the points travel without them
+    order = [e.proto.component_name for e in page.at._tree.get("bidi_component")]
+    assert order.index(next(n for n in order if n.endswith(MAP_COMPONENT))) < \
+        order.index(next(n for n in order if n.endswith(IMAGES_COMPONENT)))  # after the points, in the same run
+    sent = lambda: unpack(images_elements(page.at)[0].proto.bytes)  # noqa: E731
+    header, raw = sent()
+    assert header["key"] == payload["images"]["key"]
+    np.testing.assert_array_equal(raw["images"], ck2.sample.images)  # one sheet of every stored image
     page.at.toggle(key="latent_map_density").set_value(True)
     page.run()
-    payload, raw = unpack(map_elements(page.at)[0].proto.bytes)
-    assert payload["density"] is True and "xy" in raw
-    assert "images" not in raw  # the same request is answered once
-    page.ask(2)  # a window that lost them (a reload) asks again
-    assert "images" in unpack(map_elements(page.at)[0].proto.bytes)[1]
+    assert page.data()[0]["density"] is True
+    assert sent() == ({"key": payload["images"]["key"]}, {})  # once per session: the window keeps them
+    ask = lambda n: page.run(_state(page, {"need": {"key": payload["images"]["key"], "n": n}},  # noqa: E731
+                                    images_elements(page.at)[0]))
+    ask(1)  # a window that lacks them all the same asks
+    np.testing.assert_array_equal(sent()[1]["images"], ck2.sample.images)
+    page.at.toggle(key="latent_map_density").set_value(False)
+    page.run()
+    assert "images" not in sent()[1]  # an ask is answered once
+    ask(2)
+    assert "images" in sent()[1]
+    assert "images" in unpack(images_elements(Page(DIGITS_2D, switch=False).at)[0].proto.bytes)[1]  # a new session
 
 
-def _state(page, state: dict):
-    element = map_elements(page.at)[0]
+def _state(page, state: dict, element=None):
+    element = element or map_elements(page.at)[0]
     states = page.at._tree.get_widget_states()
     ws = WidgetState(id=element.proto.id)
     ws.json_value = json.dumps(state)
@@ -276,20 +284,6 @@ def test_parse_state_reads_only_what_the_map_can_send():
     for bad in ({"kind": "location", "location": ["nan", 0]}, {"kind": "lasso", "points": [-1, 10]},
                 {"kind": "drop table", "points": [1]}, {"kind": "none", "points": []}, "x"):
         assert parse_state({"selection": bad}, 10) is None, bad
-
-
-def test_pack_lays_parts_on_8_byte_boundaries_and_unpacks_them():
-    xy = np.arange(6, dtype=np.float32)
-    data = pack({"a": 1}, {"xy": (xy, False), "labels": (np.array([1, 2, 3], np.uint16), False), "z": (b"abc", True)})
-    payload, parts = unpack(data)
-    assert payload["a"] == 1
-    assert all(p["offset"] % 8 == 0 for p in payload["parts"])
-    n = int(np.frombuffer(data[:4], "<u4")[0])
-    assert (4 + n + (-(4 + n) % 8)) % 8 == 0 and data[4 + n:4 + n + (-(4 + n) % 8)] == b"\0" * (-(4 + n) % 8)
-    np.testing.assert_array_equal(np.frombuffer(parts["xy"], np.float32), xy)
-    assert parts["z"] == b"abc" and np.frombuffer(parts["labels"], np.uint16).tolist() == [1, 2, 3]
-    with pytest.raises(ValueError, match="dtype int64"):
-        pack({}, {"bad": (np.zeros(2, np.int64), False)})
 
 
 def test_parse_selection_tells_images_from_locations():

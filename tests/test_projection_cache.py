@@ -167,9 +167,9 @@ def _map_data(at: AppTest) -> bytes | None:
 
 
 def _map_xy(at: AppTest) -> np.ndarray:
-    from ui.scatter_map import unpack
+    from ui.component_data import unpack
 
-    return np.frombuffer(unpack(_map_data(at))[1]["xy"], np.float32)
+    return unpack(_map_data(at))[1]["xy"]
 
 
 def test_the_latent_map_page_computes_in_the_background_then_loads_from_disk_after_a_restart(app_home):

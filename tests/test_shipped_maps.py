@@ -105,10 +105,10 @@ at = AppTest.from_file("app.py", default_timeout=120)
 at.query_params.update({"model": "digits-8d", "projection": "umap"})
 at.run()
 maps = [e for e in at._tree.get("bidi_component") if e.proto.component_name.endswith("vae_latent_map")]
-from ui.scatter_map import unpack
+from ui.component_data import unpack
 payload, parts = unpack(maps[0].proto.bytes)
 out["page"] = {"exceptions": [e.value for e in at.exception], "info": [i.value for i in at.info],
-               "axis": payload["axis_titles"], "xy": np.frombuffer(parts["xy"], np.float32)[:6].tolist()}
+               "axis": payload["axis_titles"], "xy": parts["xy"].reshape(-1)[:6].tolist()}
 out["imported"] = sorted(m for m in ("umap", "openTSNE", "numba", "pynndescent") if sys.modules.get(m) is not None)
 print(json.dumps(out))
 """

@@ -118,7 +118,7 @@ def test_every_page_shows_the_bundled_model(tmp_path, monkeypatch, page):
     if page == "how_it_works":
         assert "Monte-Carlo estimate" in shown and r"\frac{1}{K}" in shown
     if page == "latent_map":
-        from ui.scatter_map import unpack
+        from ui.component_data import unpack
 
         maps = [e for e in at._tree.get("bidi_component") if e.proto.component_name.endswith("vae_latent_map")]
         payload, _ = unpack(maps[0].proto.bytes)

@@ -1,6 +1,7 @@
 """Kinds of model as data (vae_core.model.variants): every registered kind builds, trains, saves, encodes in NumPy,
-decodes in the browser's program and gives its prior, through the same code; configs written before kinds
-existed still load, their flags mapped to a kind."""
+decodes in the browser's program (or says it cannot) and gives its prior, through the same code, the tests asking
+the kind's capabilities, never its name; configs written before kinds existed still load, their flags mapped to
+a kind."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ import torch
 from vae_core.model import numpy_model
 from vae_core.store.checkpoints import list_checkpoints, load_checkpoint, save_checkpoint
 from vae_core.model.config import ConfigError, ModelConfig
-from vae_core.model.decoder_program import program_from_arrays, run_program
+from vae_core.model.decoder_program import UnsupportedDecoder, program_from_arrays, run_program
 from vae_core.store.paths import BUNDLED_DIR
 from vae_core.model.torch_model import VAE
 from vae_core.model.variants import KINDS, VARIANTS
@@ -21,9 +22,21 @@ from vae_core.model.variants import KINDS, VARIANTS
 from conftest import tiny_model_config, tiny_train_config
 
 
+def _config(kind: str, **overrides) -> ModelConfig:
+    """The tiny test model of a kind: an MLP, or two small conv blocks (a 2x2 map) for a kind whose z is a map."""
+    arch = {"arch": "conv", "hidden": (8, 16)} if VARIANTS[kind].latent_map else {}
+    return tiny_model_config(**{"kind": kind, "latent_dim": 3, **arch, **overrides})
+
+
 def _model(kind: str) -> VAE:
+    """The kind's test model, its own tensors random (a codebook that starts at 0 would make a degenerate prior)."""
     torch.manual_seed(0)
-    return VAE(tiny_model_config(kind=kind, latent_dim=3)).eval()
+    model = VAE(_config(kind)).eval()
+    with torch.no_grad():
+        for name in model.variant.extra_tensors(model.cfg):
+            model.get_parameter(name).uniform_() if name in dict(model.named_parameters()) \
+                else model.get_buffer(name).normal_()
+    return model
 
 
 def _labels(model: VAE, n: int) -> torch.Tensor | None:
@@ -34,7 +47,7 @@ def test_the_registry_holds_the_kinds_with_their_words():
     assert {"vae", "cvae", "ae"} <= set(KINDS)
     for kind, v in VARIANTS.items():
         assert v.kind == kind and v.title and v.help
-        assert ModelConfig(kind=kind).variant is v
+        assert ModelConfig(kind=kind, **({"arch": "conv", "hidden": (32, 64)} if v.latent_map else {})).variant is v
 
 
 @pytest.mark.parametrize("flags,kind", [({}, "vae"), ({"conditional": True}, "cvae"),
@@ -87,12 +100,22 @@ def test_checkpoints_written_with_the_old_flags_load_with_a_kind(tmp_path):
 def test_each_kind_gives_its_loss_as_named_terms(kind):
     model = _model(kind)
     x = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    v = model.variant
     out = model(x, _labels(model, 6))
     assert list(out.terms)[0] == "recon" and all(t.shape == (6,) for t in out.terms.values())
-    assert ("kl" in out.terms) == model.variant.has_prior
-    torch.testing.assert_close(out.neg_elbo, sum(out.terms.values()))
-    assert out.z.shape == out.mu.shape == (6, 3)
-    assert torch.equal(out.z, out.mu) != model.variant.gaussian_posterior
+    kl_terms = [k for k in out.terms if k in v.kl_terms]
+    assert bool(kl_terms) == v.has_prior
+    torch.testing.assert_close(out.kl, sum([out.terms[k] for k in kl_terms], torch.zeros(6)))
+    torch.testing.assert_close(out.neg_elbo, sum(t for k, t in out.terms.items() if k not in v.aux_terms))
+    weighted = out.per_image(kl_weight=0.5)  # beta weights every KL term, and only those
+    torch.testing.assert_close(weighted, sum(t * (0.5 if k in v.kl_terms else 1.0) for k, t in out.terms.items()))
+    assert out.z.shape == out.mu.shape == (6, model.latent_dim)
+    assert torch.equal(out.z, model(x, _labels(model, 6)).z) != v.gaussian_posterior  # a point q: the same z again
+    if v.discrete_latent:  # z is the codes nearest to the encoder's output (z_e + (z_q - z_e), to rounding)
+        torch.testing.assert_close(out.z, v.decoder_input(model, out.mu))
+        assert not torch.allclose(out.z, out.mu)
+    else:
+        assert torch.equal(out.z, out.mu) != v.gaussian_posterior
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -110,10 +133,14 @@ def test_each_kind_is_one_model_for_torch_numpy_the_browser_and_the_checkpoint(k
     np_mu, np_logvar = numpy_model.encode(model.cfg, arrays, x.numpy(), None if y is None else y.numpy())
     np.testing.assert_allclose(np_mu, mu.numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(np_logvar, logvar.numpy(), rtol=1e-4, atol=1e-5)
-    spec, blob = program_from_arrays(model.cfg, arrays)
-    for i in range(5):
-        got = run_program(spec, blob, mu[i].numpy(), None if y is None else int(y[i]))
-        assert np.abs(got - ref[i].numpy()).max() < 1e-5
+    if model.variant.browser_decoder:
+        spec, blob = program_from_arrays(model.cfg, arrays)
+        for i in range(5):
+            got = run_program(spec, blob, mu[i].numpy(), None if y is None else int(y[i]))
+            assert np.abs(got - ref[i].numpy()).max() < 1e-5
+    else:  # the app decodes on the server instead (ui.loaded_model.LoadedModel.browser_program gives None)
+        with pytest.raises(UnsupportedDecoder, match=model.variant.browser_decoder_reason):
+            program_from_arrays(model.cfg, arrays)
     ckpt = load_checkpoint(save_checkpoint(tmp_path / kind, model, {}))
     assert ckpt.config == model.cfg
     for k, v in model.state_dict().items():
@@ -125,7 +152,7 @@ def test_each_kind_gives_a_prior_to_draw_from_and_scores_its_dimensions(kind):
     model = _model(kind)
     prior = model.prior()
     z = prior.sample(400, seed=3)
-    assert z.shape == (400, 3) and z.dtype == np.float32
+    assert z.shape == (400, model.latent_dim) and z.dtype == np.float32
     np.testing.assert_array_equal(z, prior.sample(400, seed=3))
     assert np.isfinite(prior.log_density(z)).all()
     np.testing.assert_allclose(z.mean(0), prior.mean(), atol=0.25)
@@ -133,14 +160,14 @@ def test_each_kind_gives_a_prior_to_draw_from_and_scores_its_dimensions(kind):
     with torch.inference_mode():
         mu, logvar = model.encode(torch.rand(50, 1, 8, 8), _labels(model, 50))
     activity = model.variant.activity(mu.numpy(), logvar.numpy())
-    assert activity.shape == (3,) and (activity >= 0).all()
+    assert activity.shape == (model.latent_dim,) and (activity >= 0).all()
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_kind_trains_on_the_digits(kind, digits):
     from vae_core.training.trainer import Trainer
 
-    trainer = Trainer(tiny_model_config(kind=kind), tiny_train_config(epochs=2), digits)
+    trainer = Trainer(_config(kind), tiny_train_config(epochs=2), digits)
     before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     history = trainer.fit()
     assert history[-1].test_recon < history[0].test_recon or history[-1].test_neg_elbo < history[0].test_neg_elbo

@@ -51,7 +51,7 @@ def amortization_tab(loaded: LoadedModel | None) -> None:
     with pick:
         take_image("point", "amort_img", ckpt, "the image")
         index = pick_image_ui(ckpt, "amort_img", "Image", size=160)
-    y = torch.tensor([int(ckpt.sample.labels[index])]) if kind.conditional else None
+    y = torch.tensor([int(ckpt.sample.labels[index])])  # a model that takes no label ignores it
     with st.spinner("Optimising q(z|x) for this image..."):
         one = _one(loaded, index, y)
     with show, st.container(key="main_figure"):

@@ -148,7 +148,7 @@ def model_sidebar(choice: ModelChoice | None) -> None:
     paths = [c.path for c in choices]
     # The picker shows model_path, which links, scenes, uploads and pages also set. It is a widget of its own for
     # each model shown (its key names the model): a value the browser still holds from a run that was cut short
-    # (the latent map's first run is, by its request for images) belongs to the previous model's widget and can
+    # (by a request sent while it was drawn) belongs to the previous model's widget and can
     # neither show nor set another model; a widget set through session state showed the list's first model then.
     key = f"{PICKER_KEY}_{hashlib.sha256(choice.path.encode()).hexdigest()[:12]}"
     st.sidebar.selectbox("Loaded model", paths, index=paths.index(choice.path), key=key,

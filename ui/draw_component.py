@@ -5,6 +5,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from .component_data import component, component_data
+
 _JS = Path(__file__).parent / "js"
 _HTML = """
 <div class="vae-draw">
@@ -23,7 +25,7 @@ _CSS = """
 .vae-draw .hint { color: #666; font-size: .95rem; }
 .vae-draw.hall canvas { width: min(calc(100vh - 10rem), 38vw) !important; height: auto !important; }
 """
-_component = st.components.v2.component("vae_draw_canvas", html=_HTML, css=_CSS, js=(_JS / "draw.js").read_text())
+_component = component("vae_draw_canvas", html=_HTML, css=_CSS, js=(_JS / "draw.js").read_text())
 
 
 def draw_canvas(key: str, store: str, *, display: int = 320, brush: int = 22, hall: bool = False) -> str | None:
@@ -34,6 +36,6 @@ def draw_canvas(key: str, store: str, *, display: int = 320, brush: int = 22, ha
         image = (st.session_state.get(key) or {}).get("image")
         st.session_state[store] = image if isinstance(image, str) else None
 
-    _component(key=key, data={"size": 280, "display": display, "brush": brush, "hall": hall,
-                              "restore": st.session_state.get(store)}, on_image_change=copy)
+    _component(key=key, data=component_data({"size": 280, "display": display, "brush": brush, "hall": hall,
+                                             "restore": st.session_state.get(store)}), on_image_change=copy)
     return st.session_state.get(store)

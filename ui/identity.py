@@ -18,7 +18,7 @@ import streamlit as st
 
 from services import identity
 from . import url_state
-from .component_data import UNPACK_JS, component_data
+from .component_data import component, component_data
 
 COOKIE = "vae_browser"
 COMPONENT_KEY = "vae_browser_identity"
@@ -26,9 +26,8 @@ _STATE = "_browser_identity"
 SWEEP_EVERY = 3600.0  # seconds between two sweeps of expired folders by one process
 _last_sweep = [0.0]
 
-_component = st.components.v2.component(
-    "vae_browser_identity", html='<div class="vae-identity"></div>',
-    js=UNPACK_JS + (Path(__file__).parent / "js" / "identity.js").read_text())
+_component = component("vae_browser_identity", html='<div class="vae-identity"></div>',
+                       js=(Path(__file__).parent / "js" / "identity.js").read_text())
 
 
 def _cookie_token() -> str | None:
@@ -90,7 +89,6 @@ def identity_component() -> None:
     if state["held"]:
         return
     with st.sidebar:
-        # bytes, not a dict: Streamlit would look into a dict for dataframes, importing pandas on the first screen
         _component(key=COMPONENT_KEY, data=component_data({"token": state["token"], "refused": state["refused"],
                                                            "claimed": state["claimed"], "cookie": COOKIE}),
                    on_token_change=lambda: None)

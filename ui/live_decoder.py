@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from .component_data import UNPACK_JS, component_data
+from .component_data import component, component_data
 from .loaded_model import LoadedModel
 
 _JS = Path(__file__).parent / "js"
@@ -50,19 +50,18 @@ _POINTER_CSS = """
 .vae-pointer .readout { font-size: 1.05rem; font-variant-numeric: tabular-nums; color: #444; margin-top: .3rem; }
 .vae-pointer.presenter .readout { font-size: 22px; color: #222; }
 """
-_sliders_component = st.components.v2.component(
-    "vae_live_sliders", html=_SLIDERS_HTML, css=(_JS / "live_sliders.css").read_text(),
-    js=UNPACK_JS + _CORE + (_JS / "live_sliders.js").read_text())
-_pointer_component = st.components.v2.component(
-    "vae_pointer_decoder", html=_POINTER_HTML, css=_POINTER_CSS,
-    js=UNPACK_JS + _CORE + (_JS / "map_pointer.js").read_text())
+_sliders_component = component("vae_live_sliders", html=_SLIDERS_HTML, css=(_JS / "live_sliders.css").read_text(),
+                              js=_CORE + (_JS / "live_sliders.js").read_text())
+_pointer_component = component("vae_pointer_decoder", html=_POINTER_HTML, css=_POINTER_CSS,
+                               js=_CORE + (_JS / "map_pointer.js").read_text())
 
 
 SENT_KEY = "_live_decoder_weights_sent"  # the model hashes whose weights this session's browser window got
 
 
-def _model_data(loaded: LoadedModel, key: str) -> tuple[dict, bytes] | None:
-    """The component's data about the model, and its weights if this session has not sent them yet.
+def _model_data(loaded: LoadedModel, key: str) -> tuple[dict, dict[str, np.ndarray]] | None:
+    """The component's data about the model, and its weights (part "weights", float32) if this session has not
+    sent them yet.
 
     The browser keeps weights per window, for every component, and a session lives as long as its
     window, so each model's weights go out once per session with no round trip to confirm them (a
@@ -77,9 +76,9 @@ def _model_data(loaded: LoadedModel, key: str) -> tuple[dict, bytes] | None:
     sent = st.session_state.setdefault(SENT_KEY, set())
     data = {"sha": sha, "spec": spec, "asked": asked}
     if sha in sent and not asked:
-        return data, b""
+        return data, {}
     sent.add(sha)
-    return data, weights
+    return data, {"weights": np.frombuffer(weights, "<f4")}
 
 
 def _prior_data(prior) -> dict | None:
@@ -112,7 +111,7 @@ def live_sliders(loaded: LoadedModel, values: np.ndarray, dims: list[int], names
     model = _model_data(loaded, key)
     if model is None:
         return None
-    data, weights = model
+    data, parts = model
     data.update({
         "z": [float(v) for v in values], "dims": list(map(int, dims)), "names": names,
         "offset": None if offset is None else [float(v) for v in offset],
@@ -121,7 +120,7 @@ def live_sliders(loaded: LoadedModel, values: np.ndarray, dims: list[int], names
         "range": 3.0, "step": 0.01, "prior": _prior_data(prior), "posmap": position_map, "hall": bool(hall),
         "model_name": loaded.checkpoint.name,
     })
-    result = _sliders_component(key=key, data=component_data(data, weights), on_z_change=lambda: None,
+    result = _sliders_component(key=key, data=component_data(data, parts), on_z_change=lambda: None,
                                 on_loaded_change=lambda: None)
     got = getattr(result, "z", None)
     if isinstance(got, dict) and got.get("version") == version and isinstance(got.get("values"), list):
@@ -150,7 +149,7 @@ def pointer_decoder(loaded: LoadedModel, chart_key: str, base: np.ndarray, dims:
     model = _model_data(loaded, key)
     if model is None:
         return False
-    data, weights = model
+    data, parts = model
     base = np.asarray(base, np.float32)
     _, h, w = data["spec"]["image_shape"]
     height = round(size * h / w)
@@ -164,5 +163,5 @@ def pointer_decoder(loaded: LoadedModel, chart_key: str, base: np.ndarray, dims:
     data.update({"chart_key": chart_key, "base": [float(v) for v in base],
                  "dims": [int(dims[0]), None if dims[1] is None else int(dims[1])], "label": int(label),
                  "size": size, "presenter": bool(presenter)})
-    _pointer_component(key=key, data=component_data(data, weights), on_loaded_change=lambda: None)
+    _pointer_component(key=key, data=component_data(data, parts), on_loaded_change=lambda: None)
     return True

@@ -11,6 +11,7 @@ read-only. The torch model is built on first use too (``checkpoint.model``): the
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import sys
 import threading
@@ -34,8 +35,9 @@ from vae_core.render.images import thumbnail_sprite, to_png, to_uint8
 from vae_core.projection.shipped import load as load_shipped
 from vae_core.analysis.sliders import SliderSpace
 
+from .component_data import Deflated, deflate
 from .model_choices import stamp
-from .scatter_map import MAX_POINTS
+from .scatter_map import MAX_POINTS, HoverImages
 
 
 @dataclass(frozen=True)
@@ -232,6 +234,23 @@ class LoadedModel:
                              font_px=font_px)
         return self._once(("position_canvas", tuple(dims), tuple(class_names), font_px), compute)
 
+    def hover_images(self, points: str, images: np.ndarray) -> HoverImages:
+        """The latent map's hover images: ``images`` ((N, H, W[, C]) uint8, the map's points' images), which
+        ``points`` names among this model's point sets ("stored", "all", the stored ones a history follows: a
+        name always means the same images). Their sheet is deflated on first use and kept, keyed on the
+        model and ``points``: the images are never hashed (70,000 of them would be hashed at every run)."""
+        shape = tuple(int(s) for s in np.shape(images))
+
+        def sheet() -> Deflated:
+            made = self._once(("hover_sheet", points), lambda: deflate(np.asarray(images, np.uint8)))
+            if made.shape != shape:
+                raise ValueError(f"the hover images named {points!r} were {made.shape} and are now {shape}: give "
+                                 "each point set a name of its own")
+            return made
+
+        key = hashlib.sha256(repr((self.path, self.stamp, points)).encode()).hexdigest()[:16]
+        return HoverImages(key, shape, sheet)
+
     def thumbnails(self) -> dict:
         """The stored images on one PNG sheet, for the hover previews."""
         return self._once("thumbnails", lambda: thumbnail_sprite(self.checkpoint.sample.images))
@@ -290,6 +309,27 @@ class LoadedModel:
             return None
         return self.loss_estimate(min(max_samples, max(4, math.ceil((one_draw / max_se) ** 2))))
 
+    def aggregate_kl(self, n_images: int, n_samples: int = 5000) -> tuple[float, float]:
+        """KL(q(z) || p(z)) over every latent dimension, q(z) the mixture of the first ``n_images`` stored images'
+        posteriors (vae_core.analysis.aggregate_posterior.kl_to_prior: the estimate and its standard error)."""
+        def compute():
+            from vae_core.analysis import aggregate_posterior
+
+            mu, logvar = self.encodings()
+            return aggregate_posterior.kl_to_prior(mu[:n_images], logvar[:n_images], self.checkpoint.prior.log_density,
+                                                   n_samples=n_samples, seed=0)
+        return self._once(("aggregate_kl", n_images, n_samples), compute)
+
+    def log_px_of(self, other: LoadedModel, k: int, n: int) -> np.ndarray:
+        """log p(x) under this model (IWAE, ``k`` samples) of the first ``n`` stored test images of ``other``
+        (itself for its own), read-only: the odd inputs' likelihoods."""
+        def compute():
+            from vae_core.analysis.typicality import scores
+
+            images = other.checkpoint.sample.as_tensor()[:n]
+            return _read_only(np.asarray(-scores(self.checkpoint.model, images, k=k, seed=0).neg_log_px))
+        return self._once(("log_px_of", other.path, other.stamp, k, n), compute)
+
     def typicality_scores(self, k: int, n: int):
         """-ELBO and -log p(x) (IWAE, ``k`` samples) of the first ``n`` stored test images (vae_core.analysis.typicality),
         the reference a new picture is ranked against."""
@@ -313,7 +353,7 @@ class LoadedModel:
 
             sample = self.checkpoint.sample
             m = min(n, len(sample.labels))
-            y = torch.from_numpy(sample.labels[:m]) if self.variant.conditional else None
+            y = torch.from_numpy(sample.labels[:m])  # a model that takes no label ignores it
             return gaps(self.checkpoint.model, sample.as_tensor()[:m], y, progress=progress)
         return self._once(("amortization", n), compute)
 

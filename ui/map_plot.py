@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from .component_data import UNPACK_JS, component_data
+from .component_data import component, component_data
 from .palette import class_colours
 
 GRID_INDEX = -1  # customdata[0] of the invisible grid points; sample points carry their image index
@@ -171,9 +171,9 @@ def sample_traces(fig_json: str | dict) -> list[dict]:
     return [t for t in spec.get("data", []) if t.get("meta") == SAMPLE_META]
 
 
-HOVER_JS = UNPACK_JS + """
+HOVER_JS = """
 export default function (component) {
-  const data = unpack(component.data);
+  const { json: data } = unpack(component.data);
   // One shared state per page: a re-render updates the images; older timers notice and stop.
   const state = window.__vaeMapHover || (window.__vaeMapHover = { gen: 0 });
   state.sprite = (data && data.sprite) || null;  // every stored image on one sheet (render.thumbnail_sprite)
@@ -231,9 +231,7 @@ export default function (component) {
 
 @functools.cache
 def _hover_component():
-    import streamlit as st
-
-    return st.components.v2.component("vae_latent_map_hover", js=HOVER_JS)
+    return component("vae_latent_map_hover", js=HOVER_JS)
 
 
 def hover_previews(chart_key: str, sprite: dict) -> None:

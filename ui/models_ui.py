@@ -136,7 +136,7 @@ def prior_samples(ckpt: Checkpoint, n: int = N_PRIOR, seed: int = PRIOR_SEED) ->
     cfg = ckpt.config
     if not cfg.variant.has_prior:
         return None
-    y = torch.arange(n) % cfg.num_classes if cfg.variant.conditional else None
+    y = torch.arange(n) % cfg.num_classes  # labels 0, 1, 2, ... for a conditional decoder; others ignore them
     return to_uint8(decode_batch(ckpt.model, ckpt.prior.sample(n, seed=seed), y))
 
 

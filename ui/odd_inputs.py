@@ -7,13 +7,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from vae_core.analysis.typicality import scores
-
 from . import url_state
 from .images import show_grid
 from .loaded_model import loaded_model
 from .map_plot import hall_style
-from .model_choices import model_choices, stamp
+from .model_choices import model_choices
 from .models_ui import model_rows
 
 K = 100  # importance samples per image (IWAE)
@@ -21,14 +19,11 @@ N_IMAGES = 500  # images of each kind scored
 DIGITS_MODEL = "mnist5k-2d"  # whose stored test images are the digits (real MNIST, 28x28)
 
 
-@st.cache_data(max_entries=8, show_spinner="Estimating log p(x) of 500 clothing images and 500 digits (IWAE)...")
-def _scores(model_path: str, model_stamp: str, digits_path: str, digits_stamp: str) -> dict:
-    ckpt = loaded_model(model_path).checkpoint
-    own = ckpt.sample.as_tensor()[:N_IMAGES]
-    digits = loaded_model(digits_path).checkpoint.sample.as_tensor()[:N_IMAGES]
-    a = scores(ckpt.model, own, k=K, seed=0)
-    b = scores(ckpt.model, digits, k=K, seed=0)
-    return {"own": -a.neg_log_px, "digits": -b.neg_log_px}
+def _scores(model_path: str, digits_path: str) -> dict:
+    """log p(x) of the model's own test images and of the digits, each computed once per loaded model."""
+    model, digits = loaded_model(model_path), loaded_model(digits_path)
+    with st.spinner(f"Estimating log p(x) of {N_IMAGES} clothing images and {N_IMAGES} digits (IWAE)..."):
+        return {"own": model.log_px_of(model, K, N_IMAGES), "digits": model.log_px_of(digits, K, N_IMAGES)}
 
 
 def odd_inputs_tab() -> None:
@@ -45,7 +40,7 @@ def odd_inputs_tab() -> None:
         st.session_state.ood_model = "fashion-mnist-20d" if "fashion-mnist-20d" in fashion else fashion[0]
     name = st.selectbox("A model trained on Fashion-MNIST", fashion, key="ood_model")
     url_state.write("model_ood", name)
-    got = _scores(paths[name], stamp(paths[name]), paths[DIGITS_MODEL], stamp(paths[DIGITS_MODEL]))
+    got = _scores(paths[name], paths[DIGITS_MODEL])
     own, digits = got["own"], got["digits"]
     left, right = st.columns([3, 2], gap="large")
     with left, st.container(key="main_figure"):

@@ -18,6 +18,7 @@ from pathlib import Path
 import streamlit as st
 
 from . import url_state
+from .component_data import component, component_data
 
 KEY = "presenter"
 SEEN_KEYS = "presenter_keys_seen"  # (page-load token, last applied event id)
@@ -46,7 +47,7 @@ LINK_CSS = """
   min-height: 2.5rem; }
 .vae-presenter-link button.speaker:hover { border-color: #4f46e5; color: #4f46e5; }
 """
-_link = st.components.v2.component(
+_link = component(
     "vae_presenter_link", html='<div class="vae-presenter-link"><button class="speaker" type="button" hidden>'
                                'Speaker view ↗</button></div>',
     css=LINK_CSS, js=(Path(__file__).parent / "js" / "presenter_link.js").read_text())
@@ -78,7 +79,7 @@ def _toggled(key: str) -> None:
 def presenter_toggle() -> None:
     """The sidebar's presenter toggle, kept in step with the URL's ``presenter``. It is a widget of its own for
     each state of the mode (its key says which): a value the browser still holds from a run that was cut short
-    (the latent map's first run is, by its request for images) belongs to the other widget and cannot end the
+    (by a request sent while it was drawn) belongs to the other widget and cannot end the
     mode; a toggle set through session state had sent "off" back with the next step, which ended it."""
     key = f"{TOGGLE_KEY}_{int(is_on())}"
     st.sidebar.toggle("Presenter mode", value=is_on(), key=key, on_change=_toggled, args=(key,),
@@ -121,7 +122,7 @@ def presenter_link(*, talk: str | None, scene: int | None, speaker_url: str | No
     """The clicker's keys and the other window's steps. ``talk`` names the deck both windows show
     (None: no deck); ``scene`` is the scene this window shows; ``speaker_url`` shows the button that opens
     the speaker view."""
-    result = _link(key=key, data={"talk": talk, "scene": scene, "speaker_url": speaker_url},
+    result = _link(key=key, data=component_data({"talk": talk, "scene": scene, "speaker_url": speaker_url}),
                    on_nav_change=lambda: None, on_goto_change=lambda: None,
                    height="content" if speaker_url else 0)
     return LinkEvents(new_steps(getattr(result, "nav", None)), _new_goto(getattr(result, "goto", None)))

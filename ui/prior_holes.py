@@ -33,14 +33,6 @@ def _sampler(loaded: LoadedModel, mu: np.ndarray) -> tuple[np.ndarray, str]:
     return mu.mean(0) + mu.std(0) * eps, "z = mean + spread of its codes times eps ~ N(0, I) (it has no prior)"
 
 
-@st.cache_data(max_entries=32, show_spinner="Measuring KL(q(z) || p(z))...")
-def _kl_all_dims(path: str, model_stamp: str) -> tuple[float, float]:
-    loaded = loaded_model(path)
-    mu, logvar = loaded.encodings()
-    prior = loaded.checkpoint.prior
-    return agg.kl_to_prior(mu[:KL_IMAGES], logvar[:KL_IMAGES], prior.log_density, n_samples=5000, seed=0)
-
-
 def _panel(loaded: LoadedModel, key: str, chart_col, detail_col) -> None:
     """One model's plane in ``chart_col`` (the view's figure, drawn in a row with the other model's), and what
     its prior samples decode to, with the KL, in ``detail_col`` below."""
@@ -87,7 +79,8 @@ def _panel(loaded: LoadedModel, key: str, chart_col, detail_col) -> None:
     kl_plane = agg.kl_to_prior_on_plane(mu, spread, dims, plane_prior.log_density)
     line = f"KL(q(z) || p(z)) on (z{dims[0] + 1}, z{dims[1] + 1}): **{kl_plane:.2f} nats**"
     if has_prior and d > 2:
-        kl, se = _kl_all_dims(loaded.path, loaded.stamp)
+        with st.spinner("Measuring KL(q(z) || p(z))..."):
+            kl, se = loaded.aggregate_kl(KL_IMAGES)
         line += f"; over all {d} dimensions: **{kl:.2f} ± {se:.2f} nats** (Monte Carlo)"
     detail_col.markdown(line)
     images = to_uint8(decode_batch(ckpt.model, z[order]))

@@ -16,6 +16,7 @@ from services.scenes import Deck, SceneError, deck_format, list_decks, load_deck
 
 from . import url_state
 from .presenter import KEY as PRESENTER_KEY, exit_presenter, presenter_link
+from .classroom.lecturer import class_bar
 from .share import copy_link_button
 
 SCENES_DIR = REPO_ROOT / "scenes"
@@ -28,11 +29,12 @@ ABOUT_SLOT = "_scene_bar_about"  # presenter mode: the bar's place for the page'
 UPLOAD = "\x00upload"
 MAX_TALKS = 64
 SPEAKER_PAGE = "speaker"  # the speaker view: a page of the app, never a scene's page
+CLASS_PAGE_FILE = "class_room"  # the students' page (address "class"): never a scene's page
 
 
 def page_names() -> list[str]:
     """The pages a scene can name: the file names in pages/ without .py (their addresses)."""
-    return sorted(p.stem for p in PAGES_DIR.glob("*.py") if not p.stem.startswith("_") and p.stem != SPEAKER_PAGE)
+    return sorted(p.stem for p in PAGES_DIR.glob("*.py") if not p.stem.startswith("_") and p.stem not in (SPEAKER_PAGE, CLASS_PAGE_FILE))
 
 
 def _set_deck(deck: Deck, name: str | None, index: int = 0) -> None:
@@ -97,7 +99,7 @@ def _talks() -> dict[str, Deck]:
 
 def talk_id(deck: Deck) -> str:
     """A name for a deck that both windows of a talk agree on: a hash of its content."""
-    text = json.dumps([deck.title, [(s.title, s.page, s.model, sorted(s.params.items()), s.notes)
+    text = json.dumps([deck.title, [(s.title, s.page, s.model, sorted(s.params.items()), s.notes, repr(s.activity))
                                     for s in deck.scenes]])
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
@@ -207,10 +209,11 @@ def scene_bar(presenter: bool, page_title: str) -> None:
         return
     with st.container(border=not presenter, key="scene_bar"):
         if presenter:
-            widths = [1, 8.6, 1.8, 1, 2.4, 1.6] if deck is not None else [10, 1.8, 1.6]
+            widths = [1, 7.4, 1.8, 1, 2.4, 1.6, 1.6] if deck is not None else [8.4, 1.8, 1.6, 1.6]
             cols = st.columns(widths, vertical_alignment="center", gap="small")
-            link_col = cols[-2] if deck is not None else None
-            about_col, exit_col = (cols[2], cols[-1]) if deck is not None else (cols[1], cols[2])
+            link_col = cols[-3] if deck is not None else None
+            about_col, exit_col = (cols[2], cols[-1]) if deck is not None else (cols[1], cols[-1])
+            class_bar(cols[-2], deck, index, st.session_state.get(NAME) or "")
             if link_col is not None:
                 with link_col:
                     events = presenter_link(talk=talk_id(deck), scene=index, speaker_url=speaker_url(deck))

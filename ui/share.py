@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import streamlit as st
+from .component_data import component, component_data
 
 _HTML = """
 <div class="vae-copy-link">
@@ -19,9 +19,9 @@ _CSS = """
 .vae-copy-link input { width: 100%; box-sizing: border-box; margin-top: .4rem; font-size: .9rem; padding: .3rem; }
 .vae-copy-link .note { font-size: .9rem; color: #555; margin-top: .25rem; min-height: 1.1em; }
 """
-_component = st.components.v2.component(
+_component = component(
     "vae_copy_link", html=_HTML, css=_CSS, js=(Path(__file__).parent / "js" / "copy_link.js").read_text())
 
 
 def copy_link_button(key: str = "copy_link", label: str = "Copy link to this view") -> None:
-    _component(key=key, data={"label": label})
+    _component(key=key, data=component_data({"label": label}))

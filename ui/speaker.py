@@ -14,7 +14,10 @@ from services.scenes import Deck, Scene, step
 
 from . import url_state
 from .access import ACCESS_CSS
+from .classroom.lecturer import controls as class_controls
+from .classroom.projector import class_strip
 from .common import through_router
+from .component_data import component, component_data
 from .presenter import presenter_link
 from .scenes import deck_for_speaker, talk_id
 
@@ -32,7 +35,7 @@ header[data-testid="stHeader"] { display: none !important; }
 """ + ACCESS_CSS + """
 </style>
 """
-_clock = st.components.v2.component(
+_clock = component(
     "vae_talk_clock",
     html='<div class="vae-talk-clock"><span class="elapsed">0:00</span><span class="label">elapsed</span>'
          '<span class="now"></span><button type="button" title="Start the clock again at 0:00">Restart</button></div>',
@@ -84,7 +87,7 @@ def speaker_view() -> None:
 
     top = st.columns([4, 3, 1.2, 1.2], vertical_alignment="center")
     with top[1]:
-        _clock(key="speaker_clock", data={"talk": tid}, height="content")
+        _clock(key="speaker_clock", data=component_data({"talk": tid}), height="content")
     with top[0]:
         events = presenter_link(talk=tid, scene=index, key="speaker_link")
     moved = index
@@ -107,6 +110,10 @@ def speaker_view() -> None:
         _card("Now", deck.scenes[index], "speaker_card_now")
     with nxt:
         _card("Next", deck.scenes[index + 1] if index + 1 < len(deck) else None, "speaker_card_next")
+    with st.container(border=True, key="speaker_class"):
+        st.markdown("#### The class")
+        class_controls(deck.scenes[index], index, st.query_params.get("deck") or "", where="speaker")
+        class_strip("speaker")
     with st.expander("All scenes", icon=":material/list:"):
         for i, scene in enumerate(deck.scenes):
             st.button(f"{i + 1}. {scene.title}", key=f"speaker_jump_{i}", on_click=_go, args=(i,),

@@ -24,7 +24,7 @@ def typicality_section(loaded: LoadedModel, x: np.ndarray, y: int | None) -> Non
     ae = not ckpt.config.variant.has_prior
     with st.spinner("Scoring the stored test images (-ELBO and -log p(x))..."):
         ref = loaded.typicality_scores(K, REFERENCE_IMAGES)
-    yt = torch.tensor([int(y)]) if y is not None and ckpt.config.variant.conditional else None
+    yt = torch.tensor([int(y)]) if y is not None else None  # a model that takes no label ignores it
     mine = scores(ckpt.model, torch.from_numpy(np.asarray(x, np.float32)[None]), yt, k=K)
     elbo, log_px = float(mine.neg_elbo[0]), float(mine.neg_log_px[0])
     p_elbo, p_px = percentile(ref.neg_elbo, elbo), percentile(ref.neg_log_px, log_px)

@@ -152,13 +152,20 @@ def cmd_evaluate(args) -> int:
     for label, key in (("negative ELBO   ", "neg_elbo"), ("  reconstruction", "recon"), ("  KL            ", "kl")):
         print(f"{label}  {result[key]:.3f}" + (f" +- {se[key]:.3f}" if se else "")
               + (" nats per image" + draws if key == "neg_elbo" else ""))
+    for name, value in result["terms"].items():  # a kind's own terms: KL per level, a commitment term, ...
+        inside = "    of which " if name in ckpt.config.variant.kl_terms else "  not in the ELBO: "
+        print(f"{inside}{name} {value:.3f}")
+    for name, value in result["measures"].items():
+        print(f"{name:<17} {value:.4g}")
     if result.get("iwae_neg_log_likelihood") is not None:
         print(f"-log p(x) (IWAE)  {result['iwae_neg_log_likelihood']:.3f} nats "
               f"(k={result['iwae_k']}, {result['iwae_images']} images)")
     else:
         print(f"-log p(x)         n/a: {result['note']}")
     print(f"active units      {result['active_units']} of {result['latent_dim']} (Cov_x(E_q[z_i]) > 0.01)")
-    if result["kl_per_dim"] is None:
+    if not ckpt.config.variant.kl_terms:
+        print("KL per dimension  n/a: this kind has no KL term")
+    elif result["kl_per_dim"] is None:
         print(f"KL per dimension  n/a: against the prior {ckpt.prior.name} the KL does not split by dimension")
     else:
         print("KL per dimension  " + " ".join(f"{v:.2f}" for v in result["kl_per_dim"]))
@@ -189,10 +196,18 @@ def cmd_info(args) -> int:
 
 
 def describe_model(cfg: ModelConfig) -> str:
+    import dataclasses
+
+    from vae_core.model.architecture import describe
+
     kind = cfg.variant.title
     hidden = "-".join(map(str, cfg.hidden))
     lik = cfg.likelihood + (f" ({cfg.gaussian_variance} variance)" if cfg.likelihood == "gaussian" else "")
-    return f"{kind}, {cfg.arch} {hidden}, latent_dim {cfg.latent_dim}, {lik}, input {tuple(cfg.image_shape)}"
+    shape = describe(cfg).latent_shape
+    z = "" if shape == (cfg.latent_dim,) else f" (z {'x'.join(map(str, shape))})"
+    options = ", ".join(f"{k} {v}" for k, v in dataclasses.asdict(cfg.options).items())
+    return (f"{kind}, {cfg.arch} {hidden}, latent_dim {cfg.latent_dim}{z}, {lik}, input {tuple(cfg.image_shape)}"
+            + (f", {options}" if options else ""))
 
 
 def cmd_sample(args) -> int:

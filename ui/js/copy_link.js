@@ -2,12 +2,14 @@
 // Where the clipboard is not allowed (plain http on another host, a refused permission), the link
 // is shown in a text box, selected, for Ctrl+C.
 
-export default function ({ parentElement, data }) {
+export default function (component) {
+  const { parentElement } = component;
+  const { json: data } = unpack(component.data);
   const root = parentElement.querySelector(".vae-copy-link");
   const button = root.querySelector("button");
   const box = root.querySelector("input");
   const note = root.querySelector(".note");
-  button.textContent = (data && data.label) || "Copy link to this view";
+  button.textContent = data.label || "Copy link to this view";
   const showBox = (url, text) => {
     box.value = url;
     box.hidden = false;

@@ -1,8 +1,8 @@
 // The VAE's decoder p(x|z) in the browser: the operations of vae_core/model/decoder_program.py run on
-// Float32Arrays. Shared by the live components (their JavaScript is ui/component_data.py's unpack,
-// this file, then theirs).
-// A model's weights arrive once (raw float32 after the data's JSON: ui/component_data.py) and stay
-// in window.__vaeDecoders by hash.
+// Float32Arrays. Shared by the live components (their JavaScript is ui/js/component_data.js, this file,
+// then theirs).
+// A model's weights arrive once (the data's float32 part "weights": ui/component_data.py) and stay in
+// window.__vaeDecoders by hash.
 
 const CACHE = (window.__vaeDecoders = window.__vaeDecoders || new Map()); // sha -> {spec, w}
 const STATS = (window.__vaeLiveStats = window.__vaeLiveStats || []); // ms per decode + draw
@@ -137,10 +137,10 @@ function draw(canvas, spec, pixels) {
 // The weights, shared by the components: cache the model the data carries, or ask for it (state
 // "loaded" = "") when this window does not hold it; returns the model or null. The server sends a
 // model's weights once per session; after an ask it learns that they arrived ("loaded" = hash).
-function modelFrom(data, setStateValue) {
+function modelFrom(data, parts, setStateValue) {
   if (!CACHE.has(data.sha)) {
-    if (!data.weights) { setStateValue("loaded", ""); return null; }
-    CACHE.set(data.sha, loadModel(data.spec, data.weights));
+    if (!parts.weights) { setStateValue("loaded", ""); return null; }
+    CACHE.set(data.sha, loadModel(data.spec, parts.weights));
     window.__vaeWeightsReceived += 1;
     if (data.asked) setStateValue("loaded", data.sha);
   }

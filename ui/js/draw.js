@@ -1,18 +1,20 @@
 // Draw a digit: thick white strokes on a black canvas, with the mouse, a pen or a finger.
 // When a stroke ends, the drawing goes to Python as a PNG data URL (state "image"); "Clear" sends null.
 
-export default function ({ parentElement, data, setStateValue }) {
+export default function (component) {
+  const { parentElement, setStateValue } = component;
+  const { json: data } = unpack(component.data);
   const root = parentElement.querySelector(".vae-draw");
   const canvas = root.querySelector("canvas");
   const clear = root.querySelector("button.clear");
   const ctx = canvas.getContext("2d");
-  const size = (data && data.size) || 280;
-  const brush = (data && data.brush) || 22;
+  const size = data.size || 280;
+  const brush = data.brush || 22;
   if (canvas.width !== size) {
     canvas.width = canvas.height = size;
   }
-  canvas.style.width = canvas.style.height = ((data && data.display) || size) + "px";
-  root.classList.toggle("hall", !!(data && data.hall));
+  canvas.style.width = canvas.style.height = (data.display || size) + "px";
+  root.classList.toggle("hall", !!data.hall);
   const state = root.__state || (root.__state = { drawing: false, strokes: 0, last: null });
   state.brush = brush * size / 280;
 
@@ -24,7 +26,7 @@ export default function ({ parentElement, data, setStateValue }) {
     blank();
     state.ready = true;
     // A drawing kept by the page (after a visit to another page) is painted back.
-    if (data && data.restore) {
+    if (data.restore) {
       const img = new Image();
       img.onload = () => ctx.drawImage(img, 0, 0, canvas.width, canvas.height);
       img.src = data.restore;

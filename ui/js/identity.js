@@ -9,8 +9,8 @@ function readCookie(name) {
 
 export default function (component) {
   const { setStateValue } = component;
-  const data = unpack(component.data);
-  if (!data || !data.token) return;
+  const { json: data } = unpack(component.data);
+  if (!data.token) return;
   let stored = null;
   try { stored = window.localStorage.getItem(STORE); } catch (e) { stored = null; }
   if (stored && stored !== data.token && stored !== data.refused && stored !== data.claimed) {

@@ -77,9 +77,9 @@ function drawPositionMap(figure, map) {
 
 export default function (component) {
   const { parentElement, setStateValue } = component;
-  const data = unpack(component.data);
-  if (!data || !data.sha) return;
-  const model = modelFrom(data, setStateValue);
+  const { json: data, parts } = unpack(component.data);
+  if (!data.sha) return;
+  const model = modelFrom(data, parts, setStateValue);
   if (!model) return;
   const root = parentElement.querySelector(".vae-live");
   root.classList.toggle("hall", !!data.hall);

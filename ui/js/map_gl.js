@@ -1,5 +1,5 @@
 // The latent map's points on WebGL (regl, from ui/vendor/map_libs.js): a camera, the point layer and the
-// lookup of the point under the pointer. ui/js/scatter_map.js builds the figure around it.
+// lookup of the point under the pointer. ui/js/map/ builds the figure around it.
 //
 // Coordinates: map (data) coordinates are normalised once to [-1, 1] ("ndc"); the camera's view is
 // {cx, cy, s}: the ndc point at the canvas centre and the zoom (1: the whole extent fills the canvas).

@@ -3,9 +3,9 @@
 
 export default function (component) {
   const { parentElement, setStateValue } = component;
-  const data = unpack(component.data);
-  if (!data || !data.sha) return;
-  const model = modelFrom(data, setStateValue);
+  const { json: data, parts } = unpack(component.data);
+  if (!data.sha) return;
+  const model = modelFrom(data, parts, setStateValue);
   if (!model) return;
   const root = parentElement.querySelector(".vae-pointer");
   const canvas = root.querySelector("canvas");
@@ -25,7 +25,7 @@ export default function (component) {
   render(z[dx], dy !== null && dy !== undefined ? z[dy] : 0);
   hideStill();
 
-  // The latent map (ui/js/scatter_map.js) sends the map coordinates under the mouse as a window event.
+  // The latent map (ui/js/map/tools.js) sends the map coordinates under the mouse as a window event.
   const state = (window.__vaeMapPointer = window.__vaeMapPointer || { gen: 0 });
   const gen = ++state.gen;
   if (state.listener) window.removeEventListener("vae-map-pointer", state.listener);

@@ -56,7 +56,7 @@ function openChannel(state, talk) {
 
 export default function (component) {
   const { parentElement, setStateValue } = component;
-  const data = component.data || {};
+  const { json: data } = unpack(component.data);
   const state = windowState();
   state.send = setStateValue;
   state.mounts += 1;

@@ -9,9 +9,10 @@ function format(ms) {
   return (h ? h + ":" + pad(m) : String(m)) + ":" + pad(s % 60);
 }
 
-export default function ({ data, parentElement }) {
-  const root = parentElement.querySelector(".vae-talk-clock");
-  const key = "vae-talk-start-" + ((data && data.talk) || "none");
+export default function (component) {
+  const { json: data } = unpack(component.data);
+  const root = component.parentElement.querySelector(".vae-talk-clock");
+  const key = "vae-talk-start-" + (data.talk || "none");
   let start = Number(localStorage.getItem(key));
   if (!start) { start = Date.now(); localStorage.setItem(key, String(start)); }
   const elapsed = root.querySelector(".elapsed"), now = root.querySelector(".now");

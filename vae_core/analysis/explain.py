@@ -27,7 +27,8 @@ def explain_image(model: VAE, x, y=None, eps=None) -> dict:
 
     x: (C, H, W) floats in [0, 1]; eps: (D,) the noise of the reparameterization
     (drawn from N(0, I) when None). For the autoencoder z = mu and there is no
-    sigma, eps or KL: those entries are None.
+    sigma, eps or KL: those entries are None (a VQ-VAE too: z is its nearest codes).
+    "kl" is the sum of the kind's KL terms; "terms" holds each named term.
     """
     model.eval()
     x = torch.as_tensor(np.asarray(x, dtype=np.float32)).reshape(1, *model.cfg.image_shape)
@@ -45,12 +46,15 @@ def explain_image(model: VAE, x, y=None, eps=None) -> dict:
         "logvar": None, "sigma": None, "eps": None, "sigma_eps": None,
         "kl_per_dim": None, "kl": None, "neg_elbo": float(out.neg_elbo[0]),
     }
-    if "kl" in out.terms:
+    kl_names = [k for k in model.variant.kl_terms if k in out.terms]
+    if kl_names:
         sigma = torch.exp(0.5 * out.logvar)
         kl_dims = model.variant.kl_per_dim(out.mu.numpy(), out.logvar.numpy())  # None: the KL does not split
         result.update(logvar=out.logvar[0].numpy(), sigma=sigma[0].numpy(), eps=eps_t[0].numpy(),
                       sigma_eps=(sigma * eps_t)[0].numpy(), kl_per_dim=None if kl_dims is None else kl_dims[0],
-                      kl=float(out.terms["kl"][0]))
+                      kl=float(out.kl[0]))
+    # every named term of this image's loss: a hierarchical VAE's KL per level, a VQ-VAE's commitment
+    result["terms"] = {k: float(v[0]) for k, v in out.terms.items()}
     return result
 
 

@@ -61,7 +61,7 @@ def _check_range(name: str, value, low, high) -> None:
 @dataclass
 class ModelConfig:
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W) of one input image
-    latent_dim: int = 20  # size of z; 1 to 64
+    latent_dim: int = 20  # size of z (a VQ-VAE: of each code vector in its map of codes); 1 to 64
     arch: str = "mlp"  # "mlp" (fully connected) or "conv" (strided convolutions)
     hidden: tuple[int, ...] = (400,)  # MLP: widths of hidden layers; conv: channels per convolution block
     likelihood: str = "bernoulli"  # p(x|z): "bernoulli" (BCE on [0,1] pixels) or "gaussian"
@@ -106,6 +106,8 @@ class ModelConfig:
         elif not isinstance(self.options, kind.Options):
             raise ConfigError(f"options={self.options!r} are not the {kind.Options.__name__} of kind={self.kind!r}")
         if self.arch == "conv" and (problem := conv_fit_error(self.image_shape, self.hidden)):
+            raise ConfigError(problem)
+        if problem := kind.config_error(self):
             raise ConfigError(problem)
 
     @property

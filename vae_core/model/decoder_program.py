@@ -28,6 +28,10 @@ BROWSER_OPS = ("label", "linear", "relu", "reshape", "convT")  # what ui/js/deco
 def program_from_arrays(cfg: ModelConfig, arrays: dict[str, np.ndarray]) -> tuple[dict, bytes]:
     """The program of the decoder whose weights are ``arrays`` (a checkpoint's, by state_dict name): the
     decoder's operations as vae_core.model.architecture describes them, then the sigmoid (the mean of p(x|z))."""
+    if not cfg.variant.browser_decoder:
+        raise UnsupportedDecoder(f"a {cfg.variant.title}'s decoder does not run in the browser: "
+                                 f"{cfg.variant.browser_decoder_reason}")
+    arch = describe(cfg)
     parts: list[np.ndarray] = []
     size = 0
 
@@ -39,7 +43,7 @@ def program_from_arrays(cfg: ModelConfig, arrays: dict[str, np.ndarray]) -> tupl
         return size - arr.size
 
     ops = []
-    for op in describe(cfg).decoder:
+    for op in arch.decoder:
         if op.kind not in BROWSER_OPS:
             raise UnsupportedDecoder(f"the decoder's {op.kind!r} operation has no browser implementation")
         if op.kind == "label":
@@ -59,7 +63,7 @@ def program_from_arrays(cfg: ModelConfig, arrays: dict[str, np.ndarray]) -> tupl
     ops.append({"op": "sigmoid"})
     data = np.concatenate(parts).astype("<f4").tobytes() if parts else b""
     spec = {
-        "latent_dim": cfg.latent_dim,
+        "latent_dim": arch.latent_size,
         "num_classes": next((op["classes"] for op in ops if op["op"] == "label"), 0),
         "image_shape": list(cfg.image_shape),
         "ops": ops,

@@ -1,8 +1,11 @@
-"""The shapes every description of the model shares: the convolution blocks' geometry, and a tensor of the
-model that is not a layer's. The bottom of the model wing: it imports nothing of the project.
+"""The shapes every description of the model shares: the convolution blocks' geometry, one operation on one
+image's data (Op) and a chain of them, and a tensor of the model that is not a layer's. The bottom of the
+model wing: it imports nothing of the project, so a kind of model (vae_core.model.variants) can describe
+networks of its own with it.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 # Every convolution block: a 4x4 kernel with stride 2 and padding 1, which halves height and width (the
@@ -42,3 +45,68 @@ class TensorSpec:
     shape: tuple[int, ...]
     learned: bool  # a trained parameter, or a fixed buffer
     start: float | str = 0.0  # its first value: a number, or "uniform" (random in [0, 1))
+
+
+OP_KINDS = ("linear", "conv", "convT", "pointwise", "relu", "flatten", "label", "reshape")
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operation on one image's data, whose shape goes from ``in_shape`` to ``out_shape``.
+
+    ``linear`` (a fully connected layer), ``conv`` (a strided convolution block), ``convT`` (its transpose),
+    ``pointwise`` (a 1x1 convolution: the same linear map of the channels at every position of a map),
+    ``relu``, ``flatten``, ``label`` (append the one-hot class label y) and ``reshape`` (to a (C, H, W) map)."""
+
+    kind: str
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+    name: str = ""  # the torch module's name (its tensors' prefix); "" for an operation without a module
+
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The weight and bias this operation holds, by state_dict name (none for most)."""
+        c_in, c_out = self.in_shape[0], self.out_shape[0]
+        if self.kind == "linear":
+            weight = (c_out, c_in)
+        elif self.kind == "conv":
+            weight = (c_out, c_in, KERNEL, KERNEL)
+        elif self.kind == "convT":
+            weight = (c_in, c_out, KERNEL, KERNEL)
+        elif self.kind == "pointwise":
+            weight = (c_out, c_in, 1, 1)
+        else:
+            return {}
+        return {f"{self.name}.weight": weight, f"{self.name}.bias": (c_out,)}
+
+
+class Chain:
+    """Operations appended one after the other, each starting from the shape the last one left."""
+
+    def __init__(self, shape: tuple[int, ...]):
+        self.shape = tuple(shape)
+        self.ops: list[Op] = []
+
+    def add(self, kind: str, out_shape=None, name: str = "") -> "Chain":
+        out = self.shape if out_shape is None else tuple(int(s) for s in out_shape)
+        self.ops.append(Op(kind, self.shape, out, name))
+        self.shape = out
+        return self
+
+    def label(self, classes: int) -> "Chain":
+        if classes:
+            self.add("label", (self.shape[0] + classes,))
+        return self
+
+    def mlp(self, widths, prefix: str, last_relu: bool = True) -> "Chain":
+        """Linear layers of these widths named prefix.0, prefix.2, ... with a ReLU after each (prefix.1, ...),
+        after the last one too unless ``last_relu`` is False."""
+        widths = list(widths)
+        for i, width in enumerate(widths):
+            self.add("linear", (width,), f"{prefix}.{2 * i}")
+            if last_relu or i < len(widths) - 1:
+                self.add("relu", name=f"{prefix}.{2 * i + 1}")
+        return self
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)

@@ -4,8 +4,8 @@ The four methods read like Kingma & Welling (2014): ``encode``, ``reparameterize
 ``forward``. The layers are the ones vae_core.model.architecture describes: each operation with weights
 becomes a torch module at its name, and encode and decode run the operations in order. One class
 serves every kind of model (the VAE, the beta-VAE, the conditional VAE, the plain autoencoder, the
-VampPrior VAE): the config's variant (vae_core.model.variants) adds its tensors and gives the loss terms
-and the prior.
+VampPrior VAE, the VQ-VAE, the two-level hierarchical VAE): the config's variant (vae_core.model.variants)
+adds its tensors and networks, runs the pass over a batch and gives the loss terms and the prior.
 """
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ class VAEOutput:
     logvar: torch.Tensor  # (B, D)
     z: torch.Tensor  # (B, D) the reparameterized sample
     logits: torch.Tensor  # (B, C, H, W) decoder output before the sigmoid
+    kl_names: tuple[str, ...] = ("kl",)  # which terms are KL terms (a hierarchical VAE has one per level)
+    aux_names: tuple[str, ...] = ()  # terms of the training loss outside the negative ELBO (a VQ-VAE's commitment)
 
     @property
     def recon(self) -> torch.Tensor:
@@ -39,19 +41,28 @@ class VAEOutput:
 
     @property
     def kl(self) -> torch.Tensor:
-        """(B,) the KL term; zeros for a model without one (the autoencoder)."""
-        return self.terms["kl"] if "kl" in self.terms else torch.zeros_like(self.recon)
+        """(B,) the KL term, the sum of every KL term; zeros for a model without one (the autoencoder)."""
+        total = self.recon.new_zeros(self.recon.shape)
+        for name in self.kl_names:
+            if name in self.terms:
+                total = total + self.terms[name]
+        return total
 
     @property
     def neg_elbo(self) -> torch.Tensor:
         """(B,) the negative ELBO = reconstruction + KL, whatever beta was used for the loss."""
-        return self.per_image()
+        return self._sum(1.0, elbo_only=True)
 
     def per_image(self, kl_weight: float = 1.0) -> torch.Tensor:
-        """(B,) the sum of the terms, the KL term times kl_weight (beta, or its warm-up ramp)."""
+        """(B,) the sum of the terms, every KL term times kl_weight (beta, or its warm-up ramp)."""
+        return self._sum(kl_weight, elbo_only=False)
+
+    def _sum(self, kl_weight: float, elbo_only: bool) -> torch.Tensor:
         total = None
         for name, term in self.terms.items():
-            term = term * kl_weight if name == "kl" else term
+            if elbo_only and name in self.aux_names:
+                continue
+            term = term * kl_weight if name in self.kl_names else term
             total = term if total is None else total + term
         return total
 
@@ -72,6 +83,8 @@ def _module(op: Op) -> nn.Module:
         return nn.Conv2d(op.in_shape[0], op.out_shape[0], KERNEL, STRIDE, PADDING)
     if op.kind == "convT":
         return nn.ConvTranspose2d(op.in_shape[0], op.out_shape[0], KERNEL, STRIDE, PADDING)
+    if op.kind == "pointwise":
+        return nn.Conv2d(op.in_shape[0], op.out_shape[0], 1)
     if op.kind == "relu":
         return nn.ReLU()
     raise ValueError(f"the operation {op.kind!r} has no torch module")
@@ -114,6 +127,14 @@ class VAE(nn.Module):
         if "log_sigma" not in self.architecture.tensors:
             self.register_parameter("log_sigma", None)  # p(x|z) has a fixed sigma (or none): no parameter
 
+    def __repr__(self) -> str:
+        """The layers in the order they run, as the architecture lists them (pytorch/examples shows its VAE so)."""
+        lines = [f"VAE({self.variant.title}, z {self.architecture.latent_shape}) ("]
+        for op in self.architecture.ops:
+            what = repr(self.get_submodule(op.name)) if op.name else op.kind
+            lines.append(f"  {op.name or '-'}: {what}  {op.in_shape} -> {op.out_shape}")
+        return "\n".join([*lines, ")"])
+
     def check_modules(self, ops=None) -> None:
         """Raise ArchitectureMismatch naming the first module (of ``ops``, default all) that differs from the one
         its operation builds: another type, or other sizes or settings (a layer swapped after construction)."""
@@ -126,7 +147,7 @@ class VAE(nn.Module):
             if type(got) is not type(want) or repr(got) != repr(want):
                 raise ArchitectureMismatch(f"{op.name} is {got!r}, not the {want!r} its description builds")
 
-    def _run(self, ops, h: torch.Tensor, y_onehot: torch.Tensor | None) -> torch.Tensor:
+    def _run(self, ops, h: torch.Tensor, y_onehot: torch.Tensor | None = None) -> torch.Tensor:
         """A batch through the operations, in order."""
         for op in ops:
             if op.name:
@@ -163,7 +184,8 @@ class VAE(nn.Module):
 
     @property
     def latent_dim(self) -> int:
-        return self.cfg.latent_dim
+        """How many numbers one image's z holds (cfg.latent_dim, except for a map of code vectors)."""
+        return self.architecture.latent_size
 
     @property
     def device(self) -> torch.device:
@@ -181,13 +203,18 @@ class VAE(nn.Module):
             raise ValueError(f"labels must be {batch} integers in 0..{self.cfg.num_classes - 1}")
         return F.one_hot(y, self.cfg.num_classes).float()
 
+    def run(self, part: str, h: torch.Tensor) -> torch.Tensor:
+        """A named part of the architecture ("mu", "logvar", "decoder" or one of the kind's nets) on a batch."""
+        return self._run(self.architecture.chain(part), h)
+
+    def features(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The encoder's output for a batch x (B, C, H, W), before the heads."""
+        return self._run(self.architecture.encoder, x - self.pixel_mean, self._onehot(y, x.shape[0]))
+
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """q(z|x): returns mu and log sigma^2, each (B, D)."""
-        h = self._run(self.architecture.encoder, x - self.pixel_mean, self._onehot(y, x.shape[0]))
-        mu = self.encoder.fc_mu(h)
-        if self.encoder.fc_logvar is None:
-            return mu, torch.full_like(mu, AE_LOGVAR)
-        return mu, self.encoder.fc_logvar(h)
+        mu, logvar = self.variant.encode_features(torch, self.run, self.features(x, y))
+        return mu, torch.full_like(mu, AE_LOGVAR) if logvar is None else logvar
 
     def draw_eps(self, batch: int) -> torch.Tensor | None:
         """The reparameterization's noise for a batch, eps ~ N(0, I) (B, D); None when q(z|x) is a point."""
@@ -205,6 +232,10 @@ class VAE(nn.Module):
 
     def decode_logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The decoder's output before the sigmoid, (B, C, H, W)."""
+        return self.run_decoder(self.variant.decoder_input(self, z), y)
+
+    def run_decoder(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The decoder's layers on what they take (decode_logits gives them the kind's decoder_input of z)."""
         logits = self._run(self.architecture.decoder, z, self._onehot(y, z.shape[0]))
         return logits.view(-1, *self.cfg.image_shape)
 
@@ -215,11 +246,13 @@ class VAE(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, eps: torch.Tensor | None = None) -> VAEOutput:
         """The loss terms of a batch x (B, C, H, W) with labels y (a conditional model's), one sample of z per image
         drawn with the noise eps (B, D) (drawn here when None)."""
-        mu, logvar = self.encode(x, y)
-        z = self.reparameterize(mu, logvar, eps)
-        logits = self.decode_logits(z, y)
-        terms = self.variant.loss_terms(self, x, mu, logvar, z, logits)
-        return VAEOutput(terms=terms, mu=mu, logvar=logvar, z=z, logits=logits)
+        return self.variant.forward(self, x, y, eps)
+
+    def output(self, terms: dict[str, torch.Tensor], mu: torch.Tensor, logvar: torch.Tensor, z: torch.Tensor,
+               logits: torch.Tensor) -> VAEOutput:
+        """A pass's VAEOutput, its KL and auxiliary terms named as this kind names them."""
+        return VAEOutput(terms=terms, mu=mu, logvar=logvar, z=z, logits=logits,
+                         kl_names=tuple(self.variant.kl_terms), aux_names=tuple(self.variant.aux_terms))
 
     def reconstruction_nll(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """-log p(x|z) per image (B,), for the decoder's logits at z."""

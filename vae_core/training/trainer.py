@@ -1,4 +1,6 @@
-"""One Trainer for every model variant: VAE, beta-VAE, conditional VAE, autoencoder.
+"""One Trainer for every model variant: VAE, beta-VAE, conditional VAE, autoencoder, VampPrior VAE, VQ-VAE,
+hierarchical VAE. It reads the loss, the reconstruction and the KL of the model's output; a kind's other named
+terms are kept per epoch (EpochStats.test_terms) and in the metrics.
 
 The data stays on the device as one tensor and each epoch draws a seeded
 permutation, which is faster than a DataLoader for small images on a CPU and
@@ -11,7 +13,7 @@ import math
 import platform
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,7 @@ from vae_core.model.devices import pick_device
 from vae_core.store.history import History, Recorder, load_history
 from vae_core.model.losses import kl_weight
 from vae_core.model.torch_model import VAE
-from vae_core.analysis.evaluate import evaluate_neg_elbo
+from vae_core.analysis.evaluate import evaluate_terms
 
 
 class TrainingDiverged(RuntimeError):
@@ -44,6 +46,7 @@ class EpochStats:
     seconds: float  # wall time of this epoch, evaluation included
     lr: float = 0.0  # the learning rate at the epoch's last batch
     fraction: float = 1.0  # share of the epoch's batches trained (below 1 when a time limit cut it short)
+    test_terms: dict = field(default_factory=dict)  # the kind's other named terms on the test set (kl1, kl2, ...)
 
 
 class Callback:
@@ -199,8 +202,11 @@ class Trainer:
         return loss, loss.item(), sums
 
     def _evaluate(self) -> tuple[float, float, float]:
-        """Test (negative ELBO, recon, KL) after an epoch; vae_core.training.distributed overrides this."""
-        return evaluate_neg_elbo(self.model, self.x_test, self.y_test, seed=self.cfg.seed)
+        """Test (negative ELBO, recon, KL) after an epoch, the kind's other terms kept in self.test_terms;
+        vae_core.training.distributed overrides this."""
+        terms = evaluate_terms(self.model, self.x_test, self.y_test, seed=self.cfg.seed)
+        self.test_terms = {k: v for k, v in terms.items() if k not in ("neg_elbo", "recon", "kl")}
+        return terms["neg_elbo"], terms["recon"], terms["kl"]
 
     def _diverged(self, epoch: int, batch: int, value: float):
         kept = (f"The last good checkpoint ({self.out_dir}, epoch {self.last_saved_epoch}) was kept."
@@ -217,7 +223,7 @@ class Trainer:
         idx = sample_indices(len(self.x_test), self.sample_size, self.cfg.seed)
         total = math.ceil(len(self.x_train) / self.cfg.batch_size) * self.cfg.epochs
         self.recorder = Recorder(self.x_test[idx.to(self.device)], self.y_test[idx.to(self.device)], idx.numpy(),
-                                 self.model_cfg.latent_dim, total, seed=self.cfg.seed,
+                                 self.model.latent_dim, total, seed=self.cfg.seed,
                                  previous=self._resumed_history)
         if self.recorder.due(0):
             self.recorder.take(self.model, 0, 0.0)
@@ -242,7 +248,8 @@ class Trainer:
             if not all(map(math.isfinite, test)):
                 self._diverged(epoch, -1, test[0])
             stats = EpochStats(epoch + 1, *train, *test, weight, time.perf_counter() - start,
-                               lr=self.current_lr, fraction=self.epoch_fraction)
+                               lr=self.current_lr, fraction=self.epoch_fraction,
+                               test_terms=dict(getattr(self, "test_terms", {})))
             self.history.append(stats)
             if self.out_dir is not None:
                 self.save(self.out_dir)
@@ -263,7 +270,7 @@ class Trainer:
             "epochs": len(self.history),
             "metrics": {
                 "test_neg_elbo": last.test_neg_elbo, "test_recon": last.test_recon, "test_kl": last.test_kl,
-                "train_loss": last.train_loss,
+                "train_loss": last.train_loss, **{f"test_{k}": v for k, v in last.test_terms.items()},
             } if last else {},
             "history": [asdict(h) for h in self.history],
             "train_config": self.cfg.to_dict(),

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from .autoencoder import Autoencoder
 from .base import NoOptions, Variant
+from .hierarchical import LadderVAE
 from .vae import ConditionalVAE, StandardVAE
 from .vamp import VampPriorVAE
+from .vq import VQVAE
 
-VARIANTS: dict[str, Variant] = {v.kind: v for v in (StandardVAE(), ConditionalVAE(), Autoencoder(), VampPriorVAE())}
+VARIANTS: dict[str, Variant] = {v.kind: v for v in (StandardVAE(), ConditionalVAE(), Autoencoder(), VampPriorVAE(),
+                                                    VQVAE(), LadderVAE())}
 KINDS = tuple(VARIANTS)
 
 
