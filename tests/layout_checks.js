@@ -31,6 +31,7 @@
     const r = el.getBoundingClientRect();
     if (r.width < 1 || r.height < 1 || r.right <= 0 || r.bottom <= -5000) return false;
     if (!sidebarOpen && sidebar && sidebar.contains(el)) return false;
+    if (el.closest && el.closest("details:not([open]) > :not(summary)")) return false;  // folded away
     for (let e = el; e; e = parentOf(e)) {
       const cs = getComputedStyle(e);
       if (cs.display === "none" || cs.visibility === "hidden" || cs.opacity === "0" || srOnly(e)) return false;

@@ -32,6 +32,7 @@ DECK = "deck=intro-lecture&scene=1"
 # (name, address, the page's title): every page of the menu, each of Trade-offs' tabs, presenter mode, the speaker view
 PAGES = [
     ("latent map", "/", "Latent map"),
+    ("latent map, watch it learn", "/?model=digits-2d-beta0.5&watch=1", "Latent map"),
     ("latent sliders", "/sliders", "Latent sliders"),
     ("generate", "/generate", "Generate"),
     ("generate, interpolation", "/generate?tab=interpolation", "Generate"),
@@ -39,9 +40,10 @@ PAGES = [
     ("AE vs VAE", "/compare?point=3", "AE vs VAE"),
     ("how it works", "/how_it_works", "How it works"),
     ("trade-offs, rate vs distortion", "/tradeoffs", "Trade-offs"),
-    ("trade-offs, prior holes", "/tradeoffs?tab=holes", "Trade-offs"),
+    # the small digits model: the same page, its numbers computed in seconds
+    ("trade-offs, prior holes", "/tradeoffs?tab=holes&model=digits-2d", "Trade-offs"),
     ("trade-offs, odd inputs", "/tradeoffs?tab=odd", "Trade-offs"),
-    ("trade-offs, amortization gap", "/tradeoffs?tab=gap", "Trade-offs"),
+    ("trade-offs, amortization gap", "/tradeoffs?tab=gap&model=digits-2d", "Trade-offs"),
     ("train", "/train", "Train"),
     ("models", "/models", "Models"),
     ("presenter mode", f"/?{DECK}&presenter=1", "Latent map"),
@@ -68,19 +70,32 @@ def contexts(browser):  # noqa: F811 - the fixture of browser_support
         ctx.close()
 
 
-def settle(page) -> None:
-    """Until the script has finished and what it drew has arrived: images loaded, Plotly charts and the latent
-    map drawn, no skeletons."""
-    wait_until_idle(page)
-    page.wait_for_function("""() => {
+ARRIVED = """() => {
         const main = document.querySelector('[data-testid=stMain]');
         if (!main || main.querySelector('[data-testid=stSkeleton]')) return false;
         if ([...document.images].some(i => !i.complete)) return false;
         if ([...main.querySelectorAll('[data-testid=stPlotlyChart]')].some(c => !c.querySelector('.main-svg'))) return false;
         const map = window.__vaeMaps && window.__vaeMaps.latent_map_chart;
-        return !main.querySelector('.st-key-latent_map_chart') || !!(map && map.root.dataset.points);
-    }""", timeout=WAIT_MS)
+        if ([...main.querySelectorAll('.katex-display')].some(k => !k.dataset.fitWidth)) return false;  // fitted
+        if (!main.querySelector('.st-key-latent_map_chart')) return true;
+        // the map drawn, and laid out for the width it has now (it looks again every 0.4 s)
+        return !!(map && map.root.dataset.points && map.layoutKey.split(',')[4] === String(map.root.clientWidth));
+    }"""
+# the page's layout has come to rest: its main area's width the same over ten animation frames (a sidebar that
+# opens or closes slides; the latent map lays itself out again after it)
+AT_REST = """() => { const m = document.querySelector('[data-testid=stMain]'),
+    b = document.querySelector('[data-testid=stSidebar]'),
+    w = [m.getBoundingClientRect().width, b ? b.getBoundingClientRect().left : 0].join();
+    const s = window.__vaeRest || (window.__vaeRest = {w: -1, n: 0}); s.n = s.w === w ? s.n + 1 : 0; s.w = w;
+    return s.n >= 10; }"""
+
+
+def settle(page) -> None:
+    """Until the script has finished and what it drew has arrived: images loaded, Plotly charts and the latent
+    map drawn, no skeletons."""
+    page.wait_for_function(ARRIVED, timeout=WAIT_MS)
     wait_until_idle(page)
+    page.wait_for_function(ARRIVED, timeout=WAIT_MS)
 
 
 @contextlib.contextmanager
@@ -121,21 +136,22 @@ def layout_problems(page) -> list[str]:
     return page.evaluate(LAYOUT_CHECKS)
 
 
-def screenshot(page, name: str) -> Path:
-    """The page from top to bottom (Streamlit scrolls its main area, not the document), for a person to look at."""
+def screenshot(page, name: str, screens: int = 3) -> Path:
+    """The page's first ``screens`` windowfuls, one under the other (Streamlit scrolls its main area, not the
+    document, under a header that stays at the top), for a person to look at."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     main = "document.querySelector('[data-testid=stMain]')"
-    top, height, total = page.evaluate(f"() => {{ const m = {main}; return [m.getBoundingClientRect().top, "
-                                       "m.clientHeight, Math.min(m.scrollHeight, 8 * m.clientHeight)]; }")
+    top, height, total = page.evaluate(
+        f"() => {{ const m = {main}, h = document.querySelector('header[data-testid=stHeader]'); return ["
+        f"Math.max(0, h ? h.getBoundingClientRect().bottom : 0), m.clientHeight, m.scrollHeight]; }}")
+    top, step = int(top), max(1, int(height - top))
     width = page.viewport_size["width"]
-    sheet = Image.new("RGB", (width, int(top + total)), "white")
-    at, k = 0, 0
-    while True:
-        at = page.evaluate(f"(k) => {{ const m = {main}; m.scrollTop = k * m.clientHeight; return m.scrollTop; }}", k)
+    sheet = Image.new("RGB", (width, int(min(total, top + screens * step))), "white")
+    for k in range(screens):  # a windowful's rows below the header are the page's rows from scrollTop + top on
+        at = page.evaluate(f"(y) => {{ const m = {main}; m.scrollTop = y; return m.scrollTop; }}", k * step)
         shot = Image.open(BytesIO(page.screenshot(scale="css"))).convert("RGB")
-        sheet.paste(shot if k == 0 else shot.crop((0, int(top), width, shot.height)), (0, 0 if k == 0 else int(top + at)))
-        k += 1
-        if at + height >= total - 1 or k >= 8:
+        sheet.paste(shot if k == 0 else shot.crop((0, top, width, shot.height)), (0, 0 if k == 0 else at + top))
+        if at + height >= total - 1:
             break
     page.evaluate(f"() => {{ {main}.scrollTop = 0; }}")
     path = SHOTS / f"{name}.png"
@@ -150,7 +166,9 @@ def sidebar(page, open_: bool) -> None:
         page.locator(button).first.dispatch_event("click")
     page.wait_for_function("(o) => { const s = document.querySelector('[data-testid=stSidebar]');"
                            " return s && (s.getBoundingClientRect().right > 1) === o; }", arg=open_)
-    wait_until_idle(page)
+    page.evaluate("() => { window.__vaeRest = null; }")
+    page.wait_for_function(AT_REST, polling="raf")
+    page.wait_for_function(ARRIVED)  # the map laid out again (its relayout runs every 0.4 s)
 
 
 def _slug(name: str) -> str:
@@ -329,5 +347,173 @@ def test_the_live_sliders_play_steps_still_under_reduced_motion_and_stops(server
         assert value.inner_text() == held
         label = page.locator(".vae-live canvas").get_attribute("aria-label")
         assert label.startswith("the image mnist5k-2d decodes at z = (")
+    finally:
+        ctx.close()
+
+
+# -- the latent map without a mouse -------------------------------------------------------------------------------
+
+MAP = "window.__vaeMaps.latent_map_chart"
+DEEP_FOCUS = """() => { let a = document.activeElement;
+    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+    return a ? (a.getAttribute('class') || a.tagName) : null; }"""
+
+
+def map_points(page) -> tuple[np.ndarray, np.ndarray]:
+    """The map's points as the browser draws them: (N, 2) map coordinates and (N,) classes."""
+    xy, labels = page.evaluate(f"() => [Array.from({MAP}.xy), Array.from({MAP}.labels)]")
+    return np.asarray(xy, float).reshape(-1, 2), np.asarray(labels, int)
+
+
+def pointer_readout(page) -> tuple[float, float]:
+    text = page.locator(".vae-pointer .readout").inner_text()  # "z1 = 0.50, z2 = -1.20"
+    return tuple(float(part.split("=")[1]) for part in text.split(","))
+
+
+def cursor(page) -> np.ndarray:
+    return np.array([float(v) for v in page.locator(".vae-map").get_attribute("data-cursor").split(",")])
+
+
+def test_the_map_is_used_from_the_keyboard(server, contexts):
+    """Tab reaches the map; the arrow keys move a cursor the decoded image follows; the live region names the
+    nearest image (checked against the points); Enter picks it; + and - zoom; Shift+Enter decodes the place;
+    L writes each class's name at its centre."""
+    with opened(contexts, "laptop", server, "/") as page:
+        for _ in range(60):  # the map is in the page's Tab order
+            page.keyboard.press("Tab")
+            if page.evaluate(DEEP_FOCUS) == "plot":
+                break
+        assert page.evaluate(DEEP_FOCUS) == "plot"
+        assert "Arrow keys move a cursor" in page.locator(".vae-map .plot").get_attribute("aria-label")
+        start = cursor(page)
+        xy, labels = map_points(page)
+        width = page.evaluate(f"() => {{ const d = {MAP}.xScale.domain(); return d[1] - d[0]; }}")
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowDown")
+        at = cursor(page)
+        np.testing.assert_allclose(at - start, [3 * width / 20, -width / 20], rtol=1e-3)
+        np.testing.assert_allclose(pointer_readout(page), at, atol=0.006)  # the decoded image follows the cursor
+        nearest = int(np.argmin(((xy - at) ** 2).sum(1)))
+        said = page.locator(".vae-map .said")
+        wait_until(lambda: f"image #{nearest}," in said.inner_text(), "the live region names the nearest image")
+        assert said.get_attribute("aria-live") == "polite" and f"class {labels[nearest]}" in said.inner_text()
+        page.keyboard.press("Enter")
+        page.wait_for_function("(i) => [...document.querySelectorAll('[data-testid=stMain] h3')]"
+                               ".some(h => h.innerText === `decode(mu) of image #${i}`)", arg=nearest)
+        wait_until_idle(page)
+        page.locator(".vae-map .plot").focus()
+        zoom = lambda: page.evaluate(f"() => {MAP}.gl.view.s")  # noqa: E731
+        before = zoom()
+        page.keyboard.press("+")
+        assert zoom() == pytest.approx(before * 1.5)
+        page.keyboard.press("-")
+        assert zoom() == pytest.approx(before)
+        page.keyboard.press("Shift+Enter")
+        page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stMain] h3')]"
+                               ".some(h => h.innerText === 'Decoded at the clicked spot')")
+        wait_until_idle(page)
+        page.locator(".vae-map .plot").focus()
+        page.keyboard.press("l")
+        names = page.locator(".vae-map svg.overlay text.class-name")
+        assert names.count() == len(np.unique(labels))
+        assert page.locator(".vae-map button.names").get_attribute("aria-pressed") == "true"
+        k = int(labels[0])
+        spot = page.evaluate(f"""(name) => {{ const m = {MAP}; const t = [...m.overlay.querySelectorAll(
+            'text.class-name')].find(e => e.textContent === name); return [m.xScale.invert(+t.getAttribute('x')),
+            m.yScale.invert(+t.getAttribute('y'))]; }}""", page.evaluate(f"(k) => {MAP}.d.classes[k].name", k))
+        np.testing.assert_allclose(spot, xy[labels == k].mean(0), atol=1e-3)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "latent-map-keyboard-cursor-and-names.png"))
+        assert page.errors == []
+
+
+def test_the_map_as_a_table_gives_each_class_its_count_centre_and_spread(server, contexts):
+    with opened(contexts, "laptop", server, "/") as page:
+        xy, labels = map_points(page)
+        page.locator(".vae-map .as-table summary").click()
+        rows = page.eval_on_selector_all(".vae-map .as-table tbody tr",
+                                         "rs => rs.map(r => [...r.children].map(c => c.textContent))")
+        names = page.evaluate(f"() => {MAP}.d.classes.map(c => c.name)")
+        assert len(rows) == len(np.unique(labels))
+        for name, count, cx, cy, sx, sy in rows:
+            k = names.index(name)
+            mine = xy[labels == k]
+            assert int(count.replace(",", "")) == len(mine)
+            np.testing.assert_allclose([float(cx), float(cy)], mine.mean(0), atol=0.006)
+            np.testing.assert_allclose([float(sx), float(sy)], mine.std(0), atol=0.006)
+        headers = page.eval_on_selector_all(".vae-map .as-table thead th", "hs => hs.map(h => h.scope)")
+        assert headers == ["col"] * 6
+
+
+def touch(cdp, kind: str, points: list[tuple[float, float]]) -> None:
+    cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [
+        {"x": x, "y": y, "id": k, "radiusX": 4, "radiusY": 4, "force": 1} for k, (x, y) in enumerate(points)]})
+
+
+def test_the_map_under_fingers_decodes_taps_pans_and_pinches(server, contexts):
+    """On a phone: a finger moving on the map decodes under it (the view stays); a tap on a dot picks it; two
+    fingers moving apart zoom about their midpoint."""
+    with opened(contexts, "phone", server, "/") as page:
+        cdp = page.context.new_cdp_session(page)
+        page.locator(".vae-map .plot").scroll_into_view_if_needed()
+        box = page.evaluate(f"() => {MAP}.plotBox()")
+        view = page.evaluate(f"() => {{ const v = {MAP}.gl.view; return [v.cx, v.cy, v.s]; }}")
+        a = (box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
+        b = (box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.6)
+        touch(cdp, "touchStart", [a])
+        for t in np.linspace(0, 1, 6)[1:]:
+            touch(cdp, "touchMove", [(a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))])
+        at = page.evaluate(f"(p) => {{ const m = {MAP}; return m.dataAtClient(p[0], p[1]); }}", list(b))
+        wait_until(lambda: np.allclose(pointer_readout(page), at, atol=0.006), "the image under the finger")
+        touch(cdp, "touchEnd", [])
+        assert page.evaluate(f"() => {{ const v = {MAP}.gl.view; return [v.cx, v.cy, v.s]; }}") == view  # no pan
+        i = 7
+        x, y = page.evaluate(f"(i) => {{ const m = {MAP}; const b = m.plotBox(); const p = m.screenPosition(i);"
+                             " return [b.x + p[0], b.y + p[1]]; }", i)
+        touch(cdp, "touchStart", [(x, y)])
+        touch(cdp, "touchEnd", [])
+        picked = page.evaluate(f"() => {MAP}.selectedPoints()")
+        assert len(picked) == 1
+        page.wait_for_function("(i) => [...document.querySelectorAll('[data-testid=stMain] h3')]"
+                               ".some(h => h.innerText === `decode(mu) of image #${i}`)", arg=picked[0])
+        wait_until_idle(page)
+        page.locator(".vae-map .plot").scroll_into_view_if_needed()
+        box = page.evaluate(f"() => {MAP}.plotBox()")
+        mid = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        under = page.evaluate(f"(p) => {MAP}.dataAtClient(p[0], p[1])", list(mid))
+        s0 = page.evaluate(f"() => {MAP}.gl.view.s")
+        touch(cdp, "touchStart", [(mid[0] - 30, mid[1]), (mid[0] + 30, mid[1])])
+        for d in (45, 60, 75, 90):
+            touch(cdp, "touchMove", [(mid[0] - d, mid[1]), (mid[0] + d, mid[1])])
+        touch(cdp, "touchEnd", [])
+        assert page.evaluate(f"() => {MAP}.gl.view.s") == pytest.approx(s0 * 3, rel=0.02)
+        np.testing.assert_allclose(page.evaluate(f"(p) => {MAP}.dataAtClient(p[0], p[1])", list(mid)), under,
+                                   atol=0.02)  # the place between the fingers stays between them
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "latent-map-phone-after-pinch.png"))
+        assert page.errors == []
+
+
+def test_watch_it_learn_plays_slowly_under_reduced_motion_and_pauses(server, browser):  # noqa: F811
+    ctx = browser.new_context(reduced_motion="reduce", **LAPTOP)
+    ctx.set_default_timeout(WAIT_MS)
+    page = ctx.new_page()
+    try:
+        page.goto(server + "/?model=digits-2d-beta0.5&watch=1", wait_until="domcontentloaded")
+        settle(page)
+        page.wait_for_function(f"() => {MAP}.timelineEl")
+        play = page.locator(".vae-map button.play")
+        page.locator(".vae-map svg.curve").click(position={"x": 2, "y": 10})  # the first snapshot
+        page.wait_for_function(f"() => {MAP}.root.dataset.frame === '0'")
+        play.click()
+        assert page.locator(".vae-map").get_attribute("data-play-ms") == "1600"
+        assert play.get_attribute("aria-pressed") == "true" and play.inner_text().endswith("Pause")
+        page.wait_for_function(f"() => {MAP}.root.dataset.frame !== '0'")
+        play.click()
+        held = page.locator(".vae-map").get_attribute("data-frame")
+        page.wait_for_timeout(3500)  # two of its intervals: nothing moves while paused
+        assert page.locator(".vae-map").get_attribute("data-frame") == held
+        assert play.get_attribute("aria-pressed") == "false"
     finally:
         ctx.close()

@@ -189,8 +189,8 @@ def maps_ui(trio: Trio) -> None:
             with col:
                 _one_map(trio, m, hall)
         hover_previews(CHARTS, thumbnails(trio.reference))
-    st.caption("Colours are the digit classes 0-9 (hover a dot to see its image); dashed circles: the prior "
-               "N(0, I) at 1, 2 and 3 sigma. The autoencoder's axes have their own scale: nothing ties its codes "
+    st.caption("Colours are the digit classes 0-9 (point at a dot with the mouse to see its image); dashed circles: "
+               "the prior N(0, I) at 1, 2 and 3 sigma. The autoencoder's axes have their own scale: nothing ties its codes "
                "to N(0, I).")
 
 

@@ -39,7 +39,7 @@ _SLIDERS_HTML = """
 """
 _POINTER_HTML = """
 <div class="vae-pointer">
-  <canvas width="1" height="1" aria-label="image decoded under the pointer"></canvas>
+  <canvas width="1" height="1" role="img" aria-label="image decoded under the pointer"></canvas>
   <div class="readout"></div>
 </div>
 """

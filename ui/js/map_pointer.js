@@ -21,6 +21,7 @@ export default function (component) {
     draw(canvas, model.spec, decode(model, z, data.label | 0));
     STATS.push(performance.now() - t0);
     readout.textContent = `z${dx + 1} = ${x.toFixed(2)}` + (dy !== null && dy !== undefined ? `, z${dy + 1} = ${y.toFixed(2)}` : "");
+    canvas.setAttribute("aria-label", `the image decoded at ${readout.textContent}`);
   };
   render(z[dx], dy !== null && dy !== undefined ? z[dy] : 0);
   hideStill();
