@@ -95,15 +95,13 @@ def shown_grid_small(grid: np.ndarray, ncols: int, w: int) -> np.ndarray:
 
 
 def animation_frames(at: AppTest, key: str) -> list[np.ndarray]:
-    """The frames an animation (ui/animation.py) shows, as the browser gets them (PNG data URLs)."""
-    import base64
-
+    """The frames an animation (ui/animation.py) shows, as the browser gets them (a PNG per part)."""
     from ui.component_data import unpack
 
     comp = next(e for e in at._tree.get("bidi_component")
                 if e.proto.component_name == "vae_animation" and e.proto.id.endswith("-" + key))
-    payload = unpack(comp.proto.bytes)[0]
-    return [pixels(base64.b64decode(u.split(",", 1)[1])) for u in payload["frames"]]
+    header, parts = unpack(comp.proto.bytes)
+    return [pixels(parts[f"frame{k}"].tobytes()) for k in range(header["frames"])]
 
 
 def gif_frames(data: bytes) -> list[np.ndarray]:

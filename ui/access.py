@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from .component_data import UNPACK_JS, component_data
+from .component_data import component, component_data
 
 APP_NAME = "VAE Latent Explorer"
 CAPTION_COLOUR = "#5c5c5c"  # captions: 6.7:1 on white, 6.3:1 on the sidebar's grey
@@ -65,9 +65,8 @@ def page_title(title: str) -> None:
 # the widget that had focus -> where focus goes when it is gone (keys of Streamlit widgets)
 FOCUS_MOVES = {"presenter_toggle_0": "scenes_exit", "scenes_exit": "presenter_toggle_0"}
 _JS = Path(__file__).parent / "js"
-_helpers = st.components.v2.component(
-    "vae_access", html='<div class="vae-access"></div>',
-    js=UNPACK_JS + "".join((_JS / f).read_text() for f in ("focus_keeper.js", "fit_formulas.js", "access.js")))
+_helpers = component("vae_access", html='<div class="vae-access"></div>',
+                     js="".join((_JS / f).read_text() for f in ("focus_keeper.js", "fit_formulas.js", "access.js")))
 
 
 def access_helpers() -> None:

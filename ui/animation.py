@@ -3,14 +3,12 @@ still on its first frame for a reader who asks for reduced motion. The GIF itsel
 buttons offer."""
 from __future__ import annotations
 
-import base64
 import hashlib
 from pathlib import Path
 
 import numpy as np
-import streamlit as st
 
-from .component_data import UNPACK_JS, component_data
+from .component_data import component, component_data
 from .images import png_bytes
 
 _HTML = ('<figure class="vae-anim"><img alt=""><figcaption hidden></figcaption>'
@@ -27,14 +25,16 @@ _CSS = """
 .vae-anim button:focus-visible { outline: 3px solid #4f46e5; outline-offset: 2px; }
 .vae-anim .frame { font-variant-numeric: tabular-nums; color: #444; }
 """
-_component = st.components.v2.component("vae_animation", html=_HTML, css=_CSS,
-                                        js=UNPACK_JS + (Path(__file__).parent / "js" / "animation.js").read_text())
+_component = component("vae_animation", html=_HTML, css=_CSS,
+                       js=(Path(__file__).parent / "js" / "animation.js").read_text())
 
 
 def animation(frames: np.ndarray, *, alt: str, name: str, fps: float, key: str, caption: str = "") -> None:
     """Show uint8 ``frames`` (N, H, W[, C]) forward then back at ``fps``, with a Pause / Play button named after
     ``name`` ("the lerp path") and the text alternative ``alt`` on every frame."""
-    urls = ["data:image/png;base64," + base64.b64encode(png_bytes(f)).decode("ascii") for f in frames]
-    digest = hashlib.blake2b("".join(urls).encode(), digest_size=8).hexdigest()
-    _component(key=key, data=component_data({"frames": urls, "fps": float(fps), "alt": alt, "name": name,
-                                             "caption": caption, "key": digest, "width": int(frames.shape[2])}))
+    pngs = [png_bytes(f) for f in frames]  # each frame's PNG, a part of its own (the browser makes it an image)
+    digest = hashlib.blake2b(b"".join(pngs), digest_size=8).hexdigest()
+    header = {"frames": len(pngs), "fps": float(fps), "alt": alt, "name": name, "caption": caption, "key": digest,
+              "width": int(frames.shape[2])}
+    _component(key=key, data=component_data(header, {f"frame{k}": np.frombuffer(p, np.uint8)
+                                                     for k, p in enumerate(pngs)}))

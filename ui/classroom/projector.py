@@ -131,6 +131,7 @@ def _activity_panel(keys, f, act, where: str) -> None:
     elif act.kind == "place" and f.live and f.state.layer_shown:
         png = _grid_png(act.spec.get("model", ""), tuple(tuple(s.z) for s in f.submissions()))
         if png is not None:
-            st.image(png, caption=f"The decoder's images of the class's {len(f.live)} points z")
+            st.image(png, caption=f"The decoder's images of the class's {len(f.live)} points z",
+                     alt=f"a grid of the {len(f.live)} images the decoder makes of the points the class placed")
     if act.kind == "draw":
         _picked(keys, f)

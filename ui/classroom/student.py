@@ -248,7 +248,9 @@ def _landing(loaded, sent: dict) -> None:
     png = canvas.png(highlight=(float(mu[dims[0]]), float(mu[dims[1]])),
                      ellipse=(float(sigma[dims[0]]), float(sigma[dims[1]])))
     st.image(png, caption=f"Where your drawing landed: the ring is mu, its ellipse 1 sigma, among the test images "
-                          f"(z{dims[0] + 1}, z{dims[1] + 1}).", width="stretch")
+                          f"(z{dims[0] + 1}, z{dims[1] + 1}).", width="stretch",
+             alt=f"the test images' means on z{dims[0] + 1} and z{dims[1] + 1}, coloured by class, with a ring at your "
+                 f"drawing's mu = ({mu[dims[0]]:.2f}, {mu[dims[1]]:.2f})")
 
 
 def draw_activity(joined: Joined, f, act) -> None:

@@ -4,15 +4,20 @@
 // that sends the same frames keeps whether it plays.
 
 export default function (component) {
-  const data = unpack(component.data);
+  const { json: data, parts } = unpack(component.data);
   const root = component.parentElement.querySelector(".vae-anim");
   const img = root.querySelector("img"), toggle = root.querySelector("button.toggle");
   const counter = root.querySelector(".frame"), caption = root.querySelector("figcaption");
-  const frames = data.frames || [];
   const state = root.__state || (root.__state = {});
   if (state.timer) { clearInterval(state.timer); state.timer = null; }
   const reduce = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
-  if (state.key !== data.key) { state.key = data.key; state.playing = !reduce; state.step = 0; }
+  if (state.key !== data.key) {  // new frames: each PNG part becomes an image address, the old ones are let go
+    (state.urls || []).forEach((u) => URL.revokeObjectURL(u));
+    state.urls = Array.from({ length: data.frames || 0 },
+                            (_, k) => URL.createObjectURL(new Blob([parts[`frame${k}`]], { type: "image/png" })));
+    state.key = data.key; state.playing = !reduce; state.step = 0;
+  }
+  const frames = state.urls;
   // forward then back, as the GIF plays: 0 1 ... n-1 n-2 ... 1
   const order = frames.map((_, k) => k).concat(frames.length > 2 ? frames.map((_, k) => k).slice(1, -1).reverse() : []);
   img.alt = data.alt || "";
