@@ -192,3 +192,22 @@ def test_a_model_trained_on_sprites_stores_its_images_factors(tmp_path):
     assert sample.factors.shape == (20, 5) and sample.factor_names == small.test.factor_names
     # each stored image is the one its factors draw
     np.testing.assert_array_equal(sample.images, sprites.render(sample.factors))
+    # evaluate scores the stored images against their factors; on two images it says why it cannot
+    report = _evaluate_json(out, "--on-sample")
+    assert report["disentanglement"]["n_images"] == 20 and len(report["disentanglement"]["dimension_factor"]) == 3
+    Trainer(cfg, tiny_train_config(dataset="sprites", epochs=1), small, out_dir=tmp_path / "two", sample_size=2).fit()
+    report = _evaluate_json(tmp_path / "two", "--on-sample")
+    assert report["n_images"] == 2 and report["disentanglement"]["note"].startswith("not scored: ")
+
+
+def _evaluate_json(path, *flags) -> dict:
+    import io
+    import json
+    from contextlib import redirect_stdout
+
+    from vae_core.__main__ import main
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert main(["evaluate", str(path), "--json", "--iwae-k", "2", *flags]) == 0
+    return json.loads(out.getvalue())
