@@ -69,7 +69,8 @@ def test_a_class_joins_draws_is_moderated_and_votes(server, browser):
             sid = int(re.search(r"#(\d+)", got.inner_text()).group(1))
             phone.get_by_role("button", name="Send my drawing").click()  # again at once
             phone.get_by_text(re.compile(r"You sent something .* wait")).wait_for()
-            assert phone.get_by_role("img", name=re.compile("")).count() >= 1  # where it landed
+            phone.get_by_text(re.compile("Where your drawing landed")).wait_for()  # its own small map
+            assert phone.locator('[data-testid="stImage"] img').count() >= 1
 
             wait_until(lambda: sid in class_ids(lecturer), "the drawing on the projected map")
             assert class_ids(lecturer) == [sid]  # the refused second sending added nothing
