@@ -13,10 +13,13 @@ from vae_core.render.images import to_gif, to_png
 
 from . import presenter, url_state
 from .common import require_sample
+from . import generate_codes
 from .generate_ui import (class_name, class_picker, frames, grid_frames, pick_image_ui, show_tiled, take_image,
                           tiled_image)
 from .images import show_grid
 from .inputs import number_in_range
+from .latent_words import dim_label, top_level
+from .levels_ui import held_samples_ui, holds_levels
 from .loaded_model import LoadedModel
 from .state import generate as state
 
@@ -39,6 +42,8 @@ def download_png(img: np.ndarray, label: str, file_name: str, key: str) -> None:
 
 
 def prior_tab(loaded: LoadedModel) -> None:
+    if loaded.variant.discrete_latent:
+        return generate_codes.prior_tab(loaded)
     ckpt, cfg, model, kind, prior = _parts(loaded)
     st.markdown(f"Draw **z ~ {prior.tempered_name}** and decode it: every image is the mean of **p(x|z)**. "
                 "The temperature T scales the prior's standard deviation.")
@@ -86,31 +91,55 @@ def prior_tab(loaded: LoadedModel) -> None:
     with st.spinner("Decoding..."), shown, st.container(key="main_figure"):
         grid = show_grid(decode_batch(model, z, y), ncols=ncols, caption=caption, cell=110)
     download_png(grid, "Download PNG", f"{ckpt.name}-prior-T{temp:.1f}-seed{seed}.png", state.PAGE + "prior_png")
+    if mode is None and holds_levels(loaded):  # several levels: one held, the other drawn again
+        held_samples_ui(loaded, seed, temp, show_grid)
 
 
 def _manifold_dims(loaded: LoadedModel) -> tuple[int, int]:
     D, kind = loaded.config.latent_dim, loaded.variant
     if D == 2:
         return 0, 1
-    top = loaded.default_axes()
+    level = top_level(loaded.config)
+    top = (level[1], level[1] + 1) if level and level[2] - level[1] == 2 else loaded.default_axes()
+    name = lambda d: dim_label(loaded.config, d)  # noqa: E731
     # a link names dimensions z1..zD; the pickers count from 0
     url_state.take_number("x", state.MODEL + "dim_x", 1, D, "horizontal axis", integer=True, to_widget=lambda v: v - 1)
     url_state.take_number("y", state.MODEL + "dim_y", 1, D, "vertical axis", integer=True, to_widget=lambda v: v - 1)
     c1, c2 = st.columns(2)
-    i = c1.selectbox("Horizontal axis", list(range(D)), index=top[0], key=state.MODEL + "dim_x", format_func=dim_name,
+    i = c1.selectbox("Horizontal axis", list(range(D)), index=top[0], key=state.MODEL + "dim_x", format_func=name,
                       persist_state="session")
     rest = [d for d in range(D) if d != i]
     j_default = top[1] if top[1] != i else rest[0]
     if st.session_state.get(state.MODEL + "dim_y") not in rest:
         st.session_state[state.MODEL + "dim_y"] = j_default
-    j = c2.selectbox("Vertical axis", rest, key=state.MODEL + "dim_y", format_func=dim_name, persist_state="session")
-    others = "The other dimension is" if D == 3 else f"The other {D - 2} dimensions are"
-    st.caption(f"{others} held at 0, the prior's mean. The two axes start at the "
-               f"dimensions with the largest {kind.activity_label}, the ones the model uses most.")
+    j = c2.selectbox("Vertical axis", rest, key=state.MODEL + "dim_y", format_func=name, persist_state="session")
+    if level and top == (level[1], level[1] + 1):
+        st.caption(f"The axes start on the top level {level[0]}, whose prior is N(0, I).")
+    else:
+        others = "The other dimension is" if D == 3 else f"The other {D - 2} dimensions are"
+        st.caption(f"{others} held at 0, the prior's mean. The two axes start at the "
+                   f"dimensions with the largest {kind.activity_label}, the ones the model uses most.")
     return i, j
 
 
+def _below_the_top(loaded: LoadedModel, z: np.ndarray, dims: tuple[int, int]) -> tuple[np.ndarray, str | None]:
+    """A grid on the top level of a model with levels: the lower level at the mean of p(z1|z2) at each point (the
+    prior's own conditional), so the grid walks the top level as the model generates; else z as it is."""
+    level, prior = top_level(loaded.config), loaded.checkpoint.prior
+    if level is None or not hasattr(prior, "conditional") or not all(level[1] <= d < level[2] for d in dims):
+        return z, None
+    z = np.array(z, dtype=np.float32)
+    mean, _ = prior.conditional(z[:, level[1]:level[2]])
+    z[:, :level[1]] = mean
+    low = loaded.variant.latent_levels(loaded.config)[0][0]
+    others = f" (the other numbers of {level[0]} at 0)" if level[2] - level[1] > 2 else ""
+    return z, (f"The lower level {low} is at the mean of p({low}|{level[0]}) at each point of the grid{others}: the "
+               f"grid walks the top level as the model generates.")
+
+
 def manifold_tab(loaded: LoadedModel) -> None:
+    if loaded.variant.discrete_latent:
+        return generate_codes.codebook_tab(loaded)
     ckpt, cfg, model, kind, prior = _parts(loaded)
     D = cfg.latent_dim
     st.markdown("Decode a regular grid of latent points, as in Figure 4 of Kingma & Welling (2014): "
@@ -129,9 +158,11 @@ def manifold_tab(loaded: LoadedModel) -> None:
         ncols, axes = n, f"{dim_name(0)} grows from left to right"
     else:
         i, j = _manifold_dims(loaded)
-        z = manifold_points(n, D, (i, j))
+        z, below = _below_the_top(loaded, manifold_points(n, D, (i, j)), (i, j))
+        if below:
+            st.caption(below)
         ncols = n
-        axes = f"{dim_name(i)} grows from left to right, {dim_name(j)} from bottom to top"
+        axes = (f"{dim_label(cfg, i)} grows from left to right, {dim_label(cfg, j)} from bottom to top")
     with st.spinner("Decoding the grid..."):
         images = decode_batch(model, z, y)
     state.link({"grid": n if n != 15 else None, **({"x": i + 1, "y": j + 1} if D > 2 else {})})
@@ -221,6 +252,8 @@ def _traversal_start(loaded: LoadedModel) -> np.ndarray:
 
 
 def traversal_tab(loaded: LoadedModel) -> None:
+    if loaded.variant.discrete_latent:
+        return generate_codes.sweep_tab(loaded)
     ckpt, cfg, model, kind, prior = _parts(loaded)
     D = cfg.latent_dim
     st.markdown(f"Start from one latent point and sweep **one dimension at a time** from −{SLIDER_LIMIT:g} to "
@@ -255,7 +288,7 @@ def traversal_tab(loaded: LoadedModel) -> None:
     cell = min(100, 880 // steps)
     for r, d in enumerate(dims):
         lab, img = st.columns([1, 9], vertical_alignment="center")
-        lab.markdown(f"**{dim_name(d)}**  \n{score} {activity[d]:.2f}")
+        lab.markdown(f"**{dim_label(cfg, d)}**  \n{score} {activity[d]:.2f}")
         with img:
             show_tiled(images[r], ncols=steps, width=cell * steps)
     full = tiled_image(images.reshape(-1, *cfg.image_shape), ncols=steps, width=cell * steps)

@@ -25,6 +25,8 @@ from . import presenter
 from .common import end_page, friendly_errors
 from .export import map_png_button
 from .images import show_image
+from .latent_words import dim_label, dim_labels, top_level
+from .levels_ui import native_axes as default_axes
 from .live_decoder import pointer_decoder
 from .loaded_model import LoadedModel
 from .map_choice import N_POSTERIOR, ChosenImages, location_latent
@@ -39,6 +41,20 @@ ELLIPSE_SAMPLE = 300  # with "ellipses" on and nothing chosen, ellipses of this 
 INTRO = ("Each dot is a test image x at the mean mu(x) of its posterior q(z|x) = N(mu, sigma^2), coloured by a "
          "class the VAE never saw. Hover a dot to see it, click it for q(z|x), drag a box or a lasso to select many, "
          "click empty space to decode that spot with p(x|z).")
+
+
+def intro(loaded: LoadedModel | None) -> str:
+    """The page's paragraph; a model with levels hears which plane its native map starts on, one with a discrete
+    latent what its codebook's map shows."""
+    if loaded is not None and loaded.variant.discrete_latent:
+        from .codebook_map_ui import INTRO as CODES_INTRO
+
+        return CODES_INTRO
+    level = top_level(loaded.config) if loaded is not None else None
+    if level is None or level[2] - level[1] != 2:
+        return INTRO
+    return INTRO + (f" This model's z has levels; its native map starts on the top level {level[0]}, whose prior is "
+                    "N(0, I).")
 
 
 @dataclass
@@ -109,7 +125,7 @@ def start_ui(loaded: LoadedModel) -> MapView:
     view = MapView(loaded, point_set, points.images, points.labels, points.mu, points.logvar, method, (0, 1),
                    watch_asked)
     if view.map_kind.needs_axes(view.latent_dim):
-        view.dims = state.axes(loaded.default_axes())
+        view.dims = state.axes(default_axes(loaded))
     view.col_map, view.col_img = st.columns([2, 1], gap="medium")
     _pointer_ui(view)
     view.controls = view.col_img.container()
@@ -125,7 +141,7 @@ def _pointer_ui(view: MapView) -> None:
     """The decoder under the pointer (native plane, a model the browser can decode)."""
     if not (view.map_kind.is_native and view.loaded.browser_program() is not None):
         return
-    default = view.loaded.default_axes()
+    default = default_axes(view.loaded)
     axes = (state.axes(default)[0], state.axes(default)[1] if view.latent_dim > 1 else None)
     hall = presenter.is_on()
     with view.col_img:
@@ -151,8 +167,9 @@ def controls_ui(view: MapView) -> None:
                  "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
         if map_kind.needs_axes(latent_dim):
             scores, _ = view.loaded.activity()
-            default = view.loaded.default_axes()
-            fmt = lambda d: f"z{d + 1}  ({kind.activity_name} {scores[d]:.2f})"  # noqa: E731
+            default = default_axes(view.loaded)
+            cfg = view.ckpt.config
+            fmt = lambda d: f"{dim_label(cfg, d)}  ({kind.activity_name} {scores[d]:.2f})"  # noqa: E731
             a1, a2 = st.columns(2)
             why = f"Defaults: the two most active dimensions (largest {kind.activity_label} over the stored images)."
             a1.selectbox("Horizontal axis", range(latent_dim), index=default[0], format_func=fmt, key=state.DIM_X,
@@ -264,6 +281,8 @@ def map_ui(view: MapView) -> tuple[MapChoice | None, MapLayers]:
     state.write_url(method, watch, chosen)
     layers, extent = _layers(view, emb)
     axis_titles = map_kind.axis_titles(view.dims, view.latent_dim)
+    if map_kind.is_native:  # the dimensions by their own names (a model with levels: "z2[1]")
+        axis_titles = tuple(dim_label(ckpt.config, d) if t else "" for d, t in zip(view.dims, axis_titles))
     names, labels = view.class_names, view.labels
     colours = class_colours(max(len(names), int(labels.max()) + 1 if n_images else 1))
     with view.col_map:
@@ -299,7 +318,7 @@ def chosen_ui(view: MapView, chosen: MapChoice | None, layers: MapLayers) -> Non
     """Beside the map, the chosen image's reconstruction (or their mean's, or the clicked place decoded); below
     it, q(z|x) of the image or the selection's classes and images."""
     ckpt, kind, mu, logvar, labels = view.ckpt, view.kind, view.mu, view.logvar, view.labels
-    details = ChosenImages(view.images, labels, view.class_names, mu, logvar, kind)
+    details = ChosenImages(view.images, labels, view.class_names, mu, logvar, kind, dim_labels(ckpt.config))
     size = 320 if not presenter.is_on() else 240
     recon = samples = None
     with view.col_img:

@@ -23,6 +23,7 @@ import numpy as np
 import streamlit as st
 
 from vae_core.model import numpy_model
+from vae_core.model.architecture import describe
 from vae_core.model.activity import default_axes
 from vae_core.store.checkpoints import Checkpoint, load_checkpoint
 from vae_core.model.decoder_program import UnsupportedDecoder, program_from_arrays, run_program
@@ -81,6 +82,11 @@ class LoadedModel:
     def variant(self):
         return self.checkpoint.config.variant
 
+    @property
+    def latent_size(self) -> int:
+        """How many numbers one image's z holds (a VQ-VAE's latent_dim is one code's size, z a map of them)."""
+        return describe(self.config).latent_size
+
     # ------------------------------------------------------------------ q(z|x) of the stored images
 
     def encodings(self) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +96,7 @@ class LoadedModel:
     def _encode(self) -> tuple[np.ndarray, np.ndarray]:
         ckpt = self.checkpoint
         if ckpt.sample is None:
-            d = ckpt.config.latent_dim
+            d = self.latent_size
             return _read_only(np.zeros((0, d), np.float32), np.zeros((0, d), np.float32))
         if "torch" in sys.modules:  # imported already (the warm-up does it soon after the first screen): torch is
             import torch            # faster on convolutions (0.14 s against 0.41 s for 2,000 images)
@@ -118,7 +124,7 @@ class LoadedModel:
         average KL to the prior; an autoencoder: the variance of mu), and the score's short name ("KL", "var")."""
         def compute():
             mu, logvar = self.encodings()
-            scores = self.variant.activity(mu, logvar) if len(mu) else np.zeros(self.config.latent_dim)
+            scores = self.variant.activity(mu, logvar) if len(mu) else np.zeros(self.latent_size)
             return _read_only(np.asarray(scores, np.float64))
         return self._once("activity", compute), self.variant.activity_name
 
@@ -134,10 +140,18 @@ class LoadedModel:
             scores = self.activity()[0] if len(mu) else None
             if self.variant.has_prior:
                 prior = self.checkpoint.prior
-                return SliderSpace(self.config.latent_dim, scores, offset=prior.mean(), scale=prior.std())
-            return SliderSpace(self.config.latent_dim, scores, offset=mu.mean(0) if len(mu) else None,
+                return SliderSpace(self.latent_size, scores, offset=prior.mean(), scale=prior.std())
+            return SliderSpace(self.latent_size, scores, offset=mu.mean(0) if len(mu) else None,
                                scale=mu.std(0) if len(mu) > 1 else None)
         return self._once("slider_space", compute)
+
+    def codes(self) -> np.ndarray:
+        """(N, h, w) the grid of code indices of every stored test image, for a model with a discrete latent (its
+        encodings' nearest codes, in NumPy), read-only."""
+        def compute():
+            mu, _ = self.encodings()
+            return _read_only(np.asarray(self.variant.codes_of(self.config, self.checkpoint.arrays, mu), np.int64))
+        return self._once("codes", compute)
 
     # ------------------------------------------------------------------ maps
 

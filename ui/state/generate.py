@@ -17,7 +17,7 @@ TABS = {"prior": "Prior samples", "manifold": "Latent manifold", "interpolation"
         "traversal": "Traversal"}  # the link's tab= name -> the tab
 LINK_PARAMS = {"prior": ("T", "n", "seed"), "manifold": ("grid", "x", "y"),
                "interpolation": ("a", "b", "steps", "fps"),
-               "traversal": ("start", "start_seed", "start_image", "sweep")}
+               "traversal": ("start", "start_seed", "start_image", "sweep", "row", "col")}
 MAX_SEED = 2**31 - 1
 _LINKED = "_generate_linked"  # this run's values for the address bar
 
