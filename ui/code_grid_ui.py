@@ -33,7 +33,8 @@ def intro(loaded: LoadedModel | None, continuous: str) -> str:
 
 def decode_grid(loaded: LoadedModel, grids: np.ndarray) -> np.ndarray:
     """(B, C, H, W) the mean images of grids of code indices (B, h, w), decoded by the model."""
-    return loaded.variant.decode_codes(loaded.checkpoint.model, np.asarray(grids, np.int64)).cpu().numpy()
+    grids = np.array(grids, np.int64)  # a writable copy: torch takes it as it is
+    return loaded.variant.decode_codes(loaded.checkpoint.model, grids).cpu().numpy()
 
 
 def code_grid_state(loaded: LoadedModel) -> CodeGrid:

@@ -215,6 +215,11 @@ def interpolation_tab(loaded: LoadedModel) -> None:
                                f"→ {norms[-1]:.2f}")
             gifs[method] = to_gif(frames(images, 280), fps=fps)
     st.caption("The first and last images are reconstructions (decoded mu), not the originals shown above.")
+    if kind.discrete_latent:
+        st.caption("This model's latent is discrete: the path runs between the two images' encoder maps z_e, and "
+                   "every point on it snaps to its nearest codes before it is decoded, so the images change in jumps "
+                   "where a position's nearest code switches. Slerp's reason (the norm of Gaussian samples) does not "
+                   "apply to codes.")
     cols = st.columns(2)
     for col, (method, title) in zip(cols, (("lerp", "Linear (lerp)"), ("slerp", "Spherical (slerp)"))):
         with col:

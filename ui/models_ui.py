@@ -71,7 +71,7 @@ def _row(path: str, folder_stamp: str) -> dict:
         "kind": kind.title if kind else "?",
         "arch": f"{cfg.get('arch', '?')} {hidden}".strip(),
         "latent_dim": latent_size(model_cfg) if model_cfg else cfg.get("latent_dim"),
-        "latent": _latent_words(model_cfg),
+        "z_shape": _latent_words(model_cfg),
         "beta": "-" if (kind and not kind.has_prior) or tc.get("beta") is None else f"{tc['beta']:g}",
         "likelihood": cfg.get("likelihood"),
         "epochs": meta.get("epochs"),
@@ -157,7 +157,7 @@ def prior_samples(ckpt: Checkpoint, n: int = N_PRIOR, seed: int = PRIOR_SEED) ->
 
 # the scores first, after the name: they are what the table is read for, and stay in view on a laptop; the
 # others on demand, so that the table fits a laptop's window with the sidebar open
-MAIN_COLUMNS = ["model", "test_neg_elbo", "test_recon", "test_kl", "dataset", "kind", "latent_dim", "latent", "beta",
+MAIN_COLUMNS = ["model", "test_neg_elbo", "test_recon", "test_kl", "dataset", "kind", "latent_dim", "z_shape", "beta",
                 "epochs"]
 MORE_COLUMNS = ["arch", "image", "likelihood", "origin", "created"]
 COLUMN_CONFIG = {
@@ -166,7 +166,7 @@ COLUMN_CONFIG = {
                                                          "or uploaded in this browser session"),
     "dataset": "Dataset", "image": "Image", "arch": "Architecture",
     "latent_dim": st.column_config.NumberColumn("Latent size", help="how many numbers one image's z holds"),
-    "latent": st.column_config.TextColumn("z is", help="a grid of codes (a VQ-VAE), or its levels (a hierarchical "
+    "z_shape": st.column_config.TextColumn("z is", help="a grid of codes (a VQ-VAE), or its levels (a hierarchical "
                                                       "VAE); empty: one vector"),
     "beta": st.column_config.TextColumn("beta"),
     "kind": st.column_config.TextColumn("Kind"),
