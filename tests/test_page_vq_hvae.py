@@ -309,19 +309,31 @@ def test_how_it_works_gives_the_kl_of_each_level_and_says_what_moves_with_eps(hv
     assert values(kl1["y"])[-1] == pytest.approx(hvae.meta["history"][-1]["test_terms"]["kl1"])
 
 
-def test_generate_holds_the_top_level_per_row_then_the_lower_one(hvae):
-    from ui.levels_ui import COLS, ROWS, held_samples
+def test_generate_holds_the_top_level_per_row_then_the_lower_one(hvae, media):
+    from test_page_generate import download, pixels, shown_grid_small
+    from ui.levels_ui import COLS, held_samples
     from ui.loaded_model import LoadedModel
+    from vae_core.analysis.latent import decode_batch
+    from vae_core.render.images import tile, to_uint8
 
-    page = Page(HVAE, "generate", {"seed": "4"})
-    assert "One level held, the other drawn again" in page.texts("markdown")
-    captions = [im.captions[0] for im in page.at.get("image") if im.captions]
-    assert any(c.startswith("z2 held") for c in captions) and any(c.startswith("z1 held") for c in captions)
+    page = Page(HVAE, "generate", {"seed": "4", "hold": "top"})
+    assert page.at.button_group(key="generate_hold").value == "top"
+    caption = next(im.captions[0] for im in page.at.get("image") if im.captions)
+    assert caption.startswith("z2 held: each of the 4 rows shares one z2")
     loaded = LoadedModel(str(HVAE), "test")
-    top = held_samples(loaded, True, 4).reshape(ROWS, COLS, 10)
+    top, _ = held_samples(loaded, True, 4, rows=4)
+    top = top.reshape(4, COLS, 10)
     assert np.all(top[:, :, 8:] == top[:, :1, 8:]) and np.ptp(top[0, :, :8], 0).min() > 0  # z2 shared in a row
-    low = held_samples(loaded, False, 4).reshape(ROWS, COLS, 10)
+    assert not np.allclose(top[0, 0, 8:], top[1, 0, 8:])  # another z2 in the next row
+    shown = shown_grid_small(pixels(download(page.at, media, "generate_prior_png")), 8, 28)
+    np.testing.assert_array_equal(shown, tile(to_uint8(decode_batch(hvae.model, top.reshape(-1, 10))), 8, pad=1))
+    low, _ = held_samples(loaded, False, 4, rows=4)
+    low = low.reshape(4, COLS, 10)
     assert np.all(low[:, :, :8] == low[:, :1, :8]) and np.ptp(low[0, :, 8:], 0).min() > 0
+    page.at.button_group(key="generate_hold").set_value("bottom")
+    page.run()
+    assert next(im.captions[0] for im in page.at.get("image") if im.captions).startswith("z1 held")
+    assert page.at.query_params["hold"] == "bottom"
     manifold = Page(HVAE, "generate", {"tab": "manifold"})
     assert manifold.at.selectbox(key="generate_m_dim_x").value == 8  # the top level z2
     assert "mean of p(z1|z2)" in manifold.texts("caption")

@@ -48,8 +48,8 @@ def _z_e_vectors(loaded: LoadedModel) -> np.ndarray:
     return np.asarray(mu).reshape(len(mu), d, -1).transpose(0, 2, 1).reshape(-1, d)
 
 
-def codebook_figure(loaded: LoadedModel) -> tuple[go.Figure, np.ndarray]:
-    """The codebook's map and the usage counts (K,) it is sized by."""
+def codebook_figure(loaded: LoadedModel, ringed: np.ndarray | None = None) -> tuple[go.Figure, np.ndarray]:
+    """The codebook's map and the usage counts (K,) it is sized by; ``ringed``: codes to ring (one image's)."""
     codebook = np.asarray(loaded.variant.codebook_vectors(loaded.checkpoint.arrays), np.float64)
     k = len(codebook)
     counts = np.bincount(loaded.codes().ravel(), minlength=k)
@@ -74,6 +74,11 @@ def codebook_figure(loaded: LoadedModel) -> tuple[go.Figure, np.ndarray]:
             text=[str(i) for i in np.flatnonzero(~used)], textposition="top center",
             marker=dict(size=14, symbol="x", color="#dc2626", line=dict(width=1)),
             hovertemplate="code %{text}: dead, used at no position<extra></extra>"))
+    if ringed is not None and len(ringed):
+        ring = np.unique(ringed)
+        fig.add_trace(go.Scatter(x=xy[ring, 0], y=xy[ring, 1], mode="markers", name="the image's codes",
+                                 marker=dict(size=size[ring] + 10, symbol="circle-open", color="#f59e0b",
+                                             line=dict(width=3)), hoverinfo="skip"))
     fig.update_layout(height=600 if not presenter.is_on() else 520, margin=dict(l=10, r=10, t=10, b=10),
                       font=dict(size=14), legend=dict(orientation="h", y=1.06),
                       xaxis=dict(title=f"codebook PC1 ({share[0]:.0%} of its variance)"),
@@ -86,23 +91,24 @@ def codebook_map_ui(loaded: LoadedModel) -> None:
     ckpt = loaded.checkpoint
     k = len(loaded.variant.codebook_vectors(ckpt.arrays))
     col_map, col_img = st.columns([2, 1], gap="medium")
+    with col_img:
+        index = _image_codes_ui(loaded)
     with col_map, st.container(key="main_figure"):
-        fig, counts = codebook_figure(loaded)
+        fig, counts = codebook_figure(loaded, loaded.codes()[index])
         st.plotly_chart(fig, key="codes_map_chart", config={"displayModeBar": False})
     dead = int((counts == 0).sum())
     col_map.caption(f"The {k} codebook vectors on the codebook's first two principal axes; grey, the encoder's "
                     f"vectors z_e at every position of the stored images ({min(Z_E_SHOWN, counts.sum()):,} of "
                     f"{int(counts.sum()):,}). Each z_e is replaced by its nearest code. "
                     + (f"{dead} code{'s are' if dead != 1 else ' is'} dead: no position chose {'them' if dead != 1 else 'it'}."
-                       if dead else "Every code is used somewhere."))
-    with col_img:
-        _image_codes_ui(loaded)
+                       if dead else "Every code is used somewhere.")
+                    + f" Ringed: the codes of image #{index}.")
     st.markdown("**The codebook's usage over training**")
     usage_over_training_ui(ckpt, key="codes_map_usage_chart")
 
 
-def _image_codes_ui(loaded: LoadedModel) -> None:
-    """One stored image with its grid of code indices."""
+def _image_codes_ui(loaded: LoadedModel) -> int:
+    """One stored image with its grid of code indices; returns which."""
     ckpt = loaded.checkpoint
     n = len(ckpt.sample.labels)
     h, w = grid_shape(ckpt.config)
@@ -116,3 +122,4 @@ def _image_codes_ui(loaded: LoadedModel) -> None:
               alt=f"stored image #{i} with its grid of code indices")
     st.caption(f"Class {class_name(ckpt, int(ckpt.sample.labels[i]))}. Each number is the code at that position; the "
                "Latent sliders page changes them by a click.")
+    return i

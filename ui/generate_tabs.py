@@ -19,7 +19,7 @@ from .generate_ui import (class_name, class_picker, frames, grid_frames, pick_im
 from .images import show_grid
 from .inputs import number_in_range
 from .latent_words import dim_label, top_level
-from .levels_ui import held_samples_ui, holds_levels
+from .levels_ui import held_samples, hold_ui
 from .loaded_model import LoadedModel
 from .state import generate as state
 
@@ -61,8 +61,9 @@ def prior_tab(loaded: LoadedModel) -> None:
     url_state.take_number("seed", state.PAGE + "seed", 0, state.MAX_SEED, "seed", integer=True)
     if presenter.is_on():  # on a projector: the grid as tall as the screen allows, its controls beside it
         shown, side = st.columns([3, 1], gap="large")
-        c1 = c2 = c3 = side
+        c1 = c2 = c3 = hold_row = side
     else:
+        hold_row = st.container()  # for a model with levels: which level the rows hold, above the sliders
         c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
         shown = st.container()
     temp = c1.slider("Temperature T", 0.1, 2.0, 1.0, 0.1, key=state.PAGE + "temp", persist_state="session",
@@ -74,9 +75,13 @@ def prior_tab(loaded: LoadedModel) -> None:
                                persist_state="session"))
     c3.button("New samples", on_click=state.bump, args=(state.PAGE + "seed",), icon=":material/casino:",
               key=state.PAGE + "new")
-    state.link({"T": temp if temp != 1.0 else None, "n": count if count != 32 else None, "seed": seed or None})
+    hold = hold_ui(loaded, hold_row) if mode is None else None  # a model with levels: hold one per row
+    state.link({"T": temp if temp != 1.0 else None, "n": count if count != 32 else None, "seed": seed or None,
+                "hold": hold if hold != "free" else None})
     ncols, y = 8, None
-    if mode == ALL_CLASSES:
+    if hold not in (None, "free"):  # several levels: each row holds one level and draws the other again
+        z, caption = held_samples(loaded, hold == "top", seed, temp, rows=count // ncols)
+    elif mode == ALL_CLASSES:
         z = np.tile(prior.sample(ncols, temp, seed), (cfg.num_classes, 1))
         y = torch.arange(cfg.num_classes).repeat_interleave(ncols)
         order = ", ".join(class_name(ckpt, c) for c in range(cfg.num_classes))
@@ -91,8 +96,6 @@ def prior_tab(loaded: LoadedModel) -> None:
     with st.spinner("Decoding..."), shown, st.container(key="main_figure"):
         grid = show_grid(decode_batch(model, z, y), ncols=ncols, caption=caption, cell=110)
     download_png(grid, "Download PNG", f"{ckpt.name}-prior-T{temp:.1f}-seed{seed}.png", state.PAGE + "prior_png")
-    if mode is None and holds_levels(loaded):  # several levels: one held, the other drawn again
-        held_samples_ui(loaded, seed, temp, show_grid)
 
 
 def _manifold_dims(loaded: LoadedModel) -> tuple[int, int]:

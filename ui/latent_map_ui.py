@@ -148,7 +148,9 @@ def _pointer_ui(view: MapView) -> None:
         st.markdown("### Under the pointer")
         pointer_decoder(view.loaded, state.CHART, np.zeros(view.latent_dim, np.float32), axes,
                         size=200 if not hall else 180, key="latent_map_pointer", presenter=hall,
-                        label=state.decode_class() if view.kind.conditional else 0)
+                        label=state.decode_class() if view.kind.conditional else 0,
+                        names=(dim_label(view.ckpt.config, axes[0]),
+                               dim_label(view.ckpt.config, axes[1]) if axes[1] is not None else ""))
         st.caption("Decoded in your browser while the mouse moves over the map"
                    + (", every other dimension at 0." if view.latent_dim > 2 else "."))
 

@@ -1,6 +1,6 @@
 """A model whose z has several levels (a hierarchical VAE: z2 on top, z1 below it, p(z2) p(z1|z2)): what holding
 one level and drawing the other shows. The Latent sliders' buttons redraw one level of the point on screen;
-Generate's views decode rows of prior samples that share their top level, and rows that share their lower one.
+Generate's prior samples come in rows that share their top level, or rows that share their lower one.
 
 Asked of the model: ``latent_levels`` (more than one), and its prior's ``sample_top_fixed`` and
 ``sample_bottom_fixed``.
@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from vae_core.analysis.latent import decode_batch
-
+from . import url_state
 from .latent_words import has_levels, levels, top_level
 from .loaded_model import LoadedModel
+from .state import generate as generate_state
 
 ROWS, COLS = 4, 8  # rows of held draws, draws per row
 
@@ -51,26 +51,32 @@ def levels_ui(view) -> None:
                f"one {top} with what changes when {top} is drawn again over one {low}.")
 
 
-def held_samples(loaded: LoadedModel, keep_top: bool, seed: int, temperature: float = 1.0) -> np.ndarray:
-    """(ROWS * COLS, ...) prior draws z: each row shares one draw of the held level (the top level when
-    ``keep_top``, else the lower one) and draws the other level again in each column."""
+HOLDS = {"free": "both levels free", "top": "the top level held per row", "bottom": "the lower level held per row"}
+
+
+def hold_ui(loaded: LoadedModel, where=st) -> str | None:
+    """Generate's choice for a model with levels: free draws, or rows that hold one level (None: no levels)."""
+    if not holds_levels(loaded):
+        return None
+    url_state.take_choice("hold", generate_state.HOLD, {k: k for k in HOLDS}, "draws")
+    (low, _, _), (top, _, _) = levels(loaded.config)[0], levels(loaded.config)[-1]
+    words = {"free": "Free", "top": f"Hold {top}", "bottom": f"Hold {low}"}
+    return where.segmented_control(
+        "Rows of draws", list(HOLDS), format_func=words.get, key=generate_state.HOLD, default="free", required=True,
+        help=f"z = ({low}, {top}) is drawn {top} first, then {low} ~ p({low}|{top}). Top level held: each row shares "
+             f"one {top} and draws {low} again in every column; lower level held: each row shares one {low} and "
+             f"draws {top} again.")
+
+
+def held_samples(loaded: LoadedModel, keep_top: bool, seed: int, temperature: float = 1.0,
+                 rows: int = ROWS) -> tuple[np.ndarray, str]:
+    """(rows * COLS, D) prior draws z, each row sharing one draw of the held level (the top level when
+    ``keep_top``, else the lower one) and drawing the other level again in each column; and their caption."""
     prior = loaded.checkpoint.prior
     draw = prior.sample_top_fixed if keep_top else prior.sample_bottom_fixed
-    return np.concatenate([draw(COLS, temperature=temperature, seed=seed * ROWS + r) for r in range(ROWS)])
-
-
-def held_samples_ui(loaded: LoadedModel, seed: int, temperature: float, show_grid) -> None:
-    """Generate's prior samples of a model with levels: two grids, the top level held per row, then the lower."""
-    if not holds_levels(loaded):
-        return
+    z = np.concatenate([draw(COLS, temperature=temperature, seed=seed * rows + r) for r in range(rows)])
     (low, _, _), (top, _, _) = levels(loaded.config)[0], levels(loaded.config)[-1]
-    model = loaded.checkpoint.model
-    st.markdown(f"**One level held, the other drawn again** ({ROWS} rows of {COLS}, seed {seed}, T = {temperature:.1f})")
-    left, right = st.columns(2, gap="large")
-    for col, keep_top, says in ((left, True, f"each row shares one top level {top}; {low} ~ p({low}|{top}) is drawn "
-                                             "again in every column"),
-                                (right, False, f"each row shares one lower level {low}; {top} ~ N(0, I) is drawn "
-                                               "again in every column")):
-        with col:
-            z = held_samples(loaded, keep_top, seed, temperature)
-            show_grid(decode_batch(model, z), ncols=COLS, cell=72, caption=f"{top if keep_top else low} held: {says}.")
+    held, drawn = (top, low) if keep_top else (low, top)
+    how = f"{low} ~ p({low}|{top})" if keep_top else f"{top} ~ N(0, T² I)"
+    return z, (f"{held} held: each of the {rows} rows shares one {held}; {how} is drawn again in every column "
+               f"(T = {temperature:.1f}, seed {seed}). What changes along a row is what {drawn} carries.")
