@@ -319,7 +319,7 @@ def test_generate_holds_the_top_level_per_row_then_the_lower_one(hvae, media):
     page = Page(HVAE, "generate", {"seed": "4", "hold": "top"})
     assert page.at.button_group(key="generate_hold").value == "top"
     caption = next(im.captions[0] for im in page.at.get("image") if im.captions)
-    assert caption.startswith("z2 held: each of the 4 rows shares one z2")
+    assert caption.startswith("z2 held per row, z1 ~ p(z1|z2) drawn again per column")
     loaded = LoadedModel(str(HVAE), "test")
     top, _ = held_samples(loaded, True, 4, rows=4)
     top = top.reshape(4, COLS, 10)
@@ -332,7 +332,7 @@ def test_generate_holds_the_top_level_per_row_then_the_lower_one(hvae, media):
     assert np.all(low[:, :, :8] == low[:, :1, :8]) and np.ptp(low[0, :, 8:], 0).min() > 0
     page.at.button_group(key="generate_hold").set_value("bottom")
     page.run()
-    assert next(im.captions[0] for im in page.at.get("image") if im.captions).startswith("z1 held")
+    assert next(im.captions[0] for im in page.at.get("image") if im.captions).startswith("z1 held per row, z2 ~ N(0, T² I)")
     assert page.at.query_params["hold"] == "bottom"
     manifold = Page(HVAE, "generate", {"tab": "manifold"})
     assert manifold.at.selectbox(key="generate_m_dim_x").value == 8  # the top level z2

@@ -22,13 +22,13 @@ _JS = Path(__file__).parent / "js"
 _HTML = '<div class="vae-codes"><div class="frame"><img alt=""><div class="cells"></div></div></div>'
 _CSS = """
 .vae-codes .frame { position: relative; width: var(--size); height: var(--size); max-width: 100%;
-  aspect-ratio: 1 / 1; }
+  aspect-ratio: 1 / 1; container-type: inline-size; }
 .vae-codes img { position: absolute; inset: 0; width: 100%; height: 100%; image-rendering: pixelated;
   border-radius: 6px; }
 .vae-codes .cells { position: absolute; inset: 0; display: grid;
   grid-template-columns: repeat(var(--cols), 1fr); grid-template-rows: repeat(var(--rows), 1fr); }
 .vae-codes .cell { display: flex; align-items: center; justify-content: center; margin: 0; padding: 0;
-  font: 600 calc(var(--size) / var(--cols) / 3.2) / 1 ui-monospace, monospace; color: #fff;
+  font: 600 calc(100cqw / var(--cols) / 3) / 1 ui-monospace, monospace; color: #fff;
   background: transparent; border: 1px solid rgba(255, 255, 255, .35);
   text-shadow: 0 0 3px #000, 0 0 2px #000, 0 0 1px #000; }
 .vae-codes button.cell { cursor: pointer; }
@@ -36,7 +36,7 @@ _CSS = """
 .vae-codes button.cell:focus-visible { outline: 3px solid #facc15; outline-offset: -3px; z-index: 1; }
 .vae-codes .cell.changed { border: 3px solid #facc15; text-decoration: underline; }
 .vae-codes .cell.changed::after { content: "•"; margin-left: .15em; color: #facc15; }
-.vae-codes.hall .frame { width: min(calc(100vh - 9rem), 44vw); height: auto; }
+.vae-codes.hall .frame { width: min(calc(100vh - 14rem), 40vw); height: auto; }
 """
 _component = component("vae_code_grid", html=_HTML, css=_CSS, js=(_JS / "code_grid.js").read_text())
 

@@ -104,7 +104,10 @@ def _code_preview(loaded: LoadedModel, k: int) -> None:
     codes = loaded.codes() if len(loaded.encodings()[0]) else np.zeros((0,), np.int64)
     share = f"; code {k} is used at {float((codes == k).mean()):.1%} of the stored images' positions" \
         if codes.size else ""
-    show_image(image, target=84, caption=f"code {k} at every position, decoded{share}")
+    picture, words = st.columns([1, 2], vertical_alignment="center")
+    with picture:
+        show_image(image, target=84)
+    words.caption(f"Code {k} at every position, decoded{share}.")
 
 
 def code_grid_ui(loaded: LoadedModel) -> None:
@@ -122,6 +125,7 @@ def code_grid_ui(loaded: LoadedModel) -> None:
                   else f"Click to put code {grid.pick()} here")
         code_grid(state.CHART, image, codes, changed=changed, size=440, hall=hall, action=action,
                   alt=f"the image decoded from this {h}x{w} grid of codes", on_click=lambda: _on_click(grid))
+    with col_grid:
         st.caption(f"decode(z_q): the mean of p(x|z_q) for this {h}x{w} grid of codes"
                    + (f"; {n_changed} of {h * w} cells changed (outlined, with a dot)" if changed is not None else "")
                    + ". One code reaches only the pixels its position's part of the decoder draws.")

@@ -96,6 +96,9 @@ def prior_tab(loaded: LoadedModel) -> None:
     with st.spinner("Decoding..."), shown, st.container(key="main_figure"):
         grid = show_grid(decode_batch(model, z, y), ncols=ncols, caption=caption, cell=110)
     download_png(grid, "Download PNG", f"{ckpt.name}-prior-T{temp:.1f}-seed{seed}.png", state.PAGE + "prior_png")
+    if hold not in (None, "free"):
+        st.caption("Each row shares one draw of the held level; what changes along a row is what the other level "
+                   "carries.")
 
 
 def _manifold_dims(loaded: LoadedModel) -> tuple[int, int]:

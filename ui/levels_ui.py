@@ -76,7 +76,6 @@ def held_samples(loaded: LoadedModel, keep_top: bool, seed: int, temperature: fl
     draw = prior.sample_top_fixed if keep_top else prior.sample_bottom_fixed
     z = np.concatenate([draw(COLS, temperature=temperature, seed=seed * rows + r) for r in range(rows)])
     (low, _, _), (top, _, _) = levels(loaded.config)[0], levels(loaded.config)[-1]
-    held, drawn = (top, low) if keep_top else (low, top)
+    held = top if keep_top else low
     how = f"{low} ~ p({low}|{top})" if keep_top else f"{top} ~ N(0, T² I)"
-    return z, (f"{held} held: each of the {rows} rows shares one {held}; {how} is drawn again in every column "
-               f"(T = {temperature:.1f}, seed {seed}). What changes along a row is what {drawn} carries.")
+    return z, f"{held} held per row, {how} drawn again per column (T = {temperature:.1f}, seed {seed})"
