@@ -64,7 +64,7 @@ def codebook_figure(loaded: LoadedModel, ringed: np.ndarray | None = None) -> tu
     fig.add_trace(go.Scatter(
         x=xy[used, 0], y=xy[used, 1], mode="markers+text", name="codes (size: use)",
         text=[str(i) for i in np.flatnonzero(used)], textposition="middle center",
-        textfont=dict(size=11, color="white"),
+        textfont=dict(color="white") if presenter.is_on() else dict(size=11, color="white"),
         marker=dict(size=size[used], color="#4f46e5", line=dict(color="white", width=1)),
         customdata=np.stack([np.flatnonzero(used), counts[used] / max(counts.sum(), 1)], 1),
         hovertemplate="code %{customdata[0]}: %{customdata[1]:.1%} of positions<extra></extra>"))

@@ -15,7 +15,7 @@ import streamlit as st
 
 from vae_core.analysis.latent import decode_batch
 
-from . import url_state
+from . import presenter, url_state
 from .code_grid import code_grid
 from .code_grid_ui import decode_grid
 from .common import require_sample
@@ -47,7 +47,8 @@ def prior_tab(loaded: LoadedModel) -> None:
         show_grid(decode_batch(ckpt.model, prior.sample(16, seed=seed)), ncols=8, cell=96,
                   caption=f"16 grids of uniformly random codes, decoded (seed {seed})")
         if ckpt.sample is not None and len(ckpt.sample.labels):
-            show_grid(decode_grid(loaded, loaded.codes()[:16]), ncols=8, cell=96,
+            every = np.linspace(0, len(ckpt.sample.labels) - 1, 16).round().astype(int)  # across the classes
+            show_grid(decode_grid(loaded, loaded.codes()[every]), ncols=8, cell=96,
                       caption="For comparison: the grids of codes of 16 stored test images, decoded")
     st.caption("New images from a VQ-VAE need a prior over grids of codes that knows which codes go together "
                "(the paper fits a PixelCNN over them, after training). The Latent sliders page edits an image's "
@@ -105,6 +106,7 @@ def sweep_tab(loaded: LoadedModel) -> None:
     grids = np.repeat(codes[None], k, 0)
     grids[:, row - 1, col - 1] = np.arange(k)
     with right, st.spinner("Decoding the sweep..."), st.container(key="main_figure"):
-        show_tiled(decode_grid(loaded, grids), ncols=min(k, 8), width=640,
+        wide = 16 if presenter.is_on() else 8  # on a projector: wider than tall, under the scene bar
+        show_tiled(decode_grid(loaded, grids), ncols=min(k, wide), width=640 if wide == 8 else 800,
                    caption=f"Code 0 to {k - 1} at row {row}, column {col} (left to right, top to bottom); the "
                            "other positions keep the image's codes")

@@ -236,6 +236,7 @@ class LoadedModel:
         """The encoded sample's means on the latent axes ``dims``, drawn once (per text size: ``font_px`` for a
         projector): pages add a ring and stars."""
         def compute():
+            from .latent_words import dim_label  # by level for a model with several ("z1[3]")
             from .map_plot import class_colours
 
             mu, _ = self.encodings()
@@ -244,7 +245,8 @@ class LoadedModel:
             n_colours = max(len(class_names), int(labels.max()) + 1 if len(labels) else 1)
             emb = mu[show][:, list(dims)]
             return MapCanvas(emb, labels[show], list(class_names), class_colours(n_colours), size=460, dot=4,
-                             axis_titles=(f"z{dims[0] + 1}", f"z{dims[1] + 1}"), extent=square_extent(emb),
+                             axis_titles=(dim_label(self.config, dims[0]), dim_label(self.config, dims[1])),
+                             extent=square_extent(emb),
                              font_px=font_px)
         return self._once(("position_canvas", tuple(dims), tuple(class_names), font_px), compute)
 
