@@ -14,6 +14,7 @@ from vae_core.render.images import to_gif, to_png
 from . import presenter, url_state
 from .common import require_sample
 from . import generate_codes
+from .disentanglement_ui import dimension_factors, dimension_label
 from .generate_ui import (class_name, class_picker, frames, grid_frames, pick_image_ui, show_tiled, take_image,
                           tiled_image)
 from .images import show_grid
@@ -290,6 +291,11 @@ def traversal_tab(loaded: LoadedModel) -> None:
         st.info("An autoencoder has no KL term: rows are labelled with the variance of mu over the stored images, "
                 "and its codes need not lie in −3..3.")
     values = traversal_values(steps, SLIDER_LIMIT)
+    factors = dimension_factors(loaded)
+    if factors:
+        st.caption("Under each dimension's name: the factor of the images it tells most of (the largest share "
+                   "I(z_j; v_k) / H(v_k) over the stored test images, as the Trade-offs page's Disentanglement "
+                   "view measures it).")
     z = traversal(torch.tensor(z0), dims, values)
     with st.spinner("Decoding..."):
         images = decode_batch(model, z, y).reshape(len(dims), steps, *cfg.image_shape)
@@ -299,7 +305,8 @@ def traversal_tab(loaded: LoadedModel) -> None:
     cell = min(100, 880 // steps)
     for r, d in enumerate(dims):
         lab, img = st.columns([1, 9], vertical_alignment="center")
-        lab.markdown(f"**{dim_label(cfg, d)}**  \n{score} {activity[d]:.2f}")
+        told = dimension_label(factors, d)  # with known factors: the one this dimension tells most of
+        lab.markdown(f"**{dim_label(cfg, d)}**  \n{score} {activity[d]:.2f}" + (f"  \n{told}" if told else ""))
         with img:
             show_tiled(images[r], ncols=steps, width=cell * steps)
     full = tiled_image(images.reshape(-1, *cfg.image_shape), ncols=steps, width=cell * steps)

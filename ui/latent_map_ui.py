@@ -21,12 +21,13 @@ from vae_core.projection.shipped import shipped
 from vae_core.render import map_layout
 from vae_core.store.history import sample_positions
 
-from . import presenter
+from . import presenter, url_state
 from .common import end_page, friendly_errors
 from .export import map_png_button
 from .images import show_image
 from .latent_words import dim_label, dim_labels, top_level
 from .levels_ui import native_axes as default_axes
+from .factor_colours import CLASS, colour_options, colouring
 from .live_decoder import pointer_decoder
 from .loaded_model import LoadedModel
 from .map_choice import N_POSTERIOR, ChosenImages, location_latent
@@ -182,6 +183,11 @@ def controls_ui(view: MapView) -> None:
             st.caption("This model has one latent dimension: the map shows z1 on the horizontal axis.")
         if view.method in _ships(view):
             st.caption(f"The {map_kind.label} map of these {len(view.mu):,} images ships with the model.")
+        options = _colour_options(view)
+        if len(options) > 1:
+            st.selectbox("Colour by", options, key=state.COLOUR, format_func=lambda o: o.capitalize(),
+                         help="The images' class, or one of the factors that made them (a factor of many values "
+                              "in ranges of its values, lowest first).")
         sets = points_available(ckpt)
         if len(sets) > 1:
             st.segmented_control("Points", list(sets), format_func=sets.get, key=state.POINTS, default=view.point_set,
@@ -208,6 +214,16 @@ def _layer_toggles(view: MapView) -> None:
                        "curve; play it or drag the scrubber under the map.")
     st.toggle("Density contours", value=False, key=state.DENSITY,
               help="Where the points are dense: contours of a kernel density estimate.")
+
+
+def _colour_options(view: MapView) -> list[str]:
+    """Class, and the factors of the stored images when they carry them (not for every image of the dataset, nor
+    for the training's replay, whose points are others)."""
+    return colour_options(view.ckpt.sample) if view.point_set == "stored" and not view.watch else [CLASS]
+
+
+def colour_of(view: MapView) -> str:
+    return state.colour(_colour_options(view))
 
 
 def _ships(view: MapView) -> tuple:
@@ -282,10 +298,15 @@ def map_ui(view: MapView) -> tuple[MapChoice | None, MapLayers]:
     chosen = state.target(view_key, n_images, watch)
     state.write_url(method, watch, chosen)
     layers, extent = _layers(view, emb)
+    names, labels = view.class_names, view.labels
+    colour = colour_of(view)
+    url_state.write("colour", None if colour == CLASS else colour)
+    if colour != CLASS:  # a factor of the stored images, its values as labels
+        labels, names = colouring(ckpt.sample, colour, labels, names)
+        view_id += f"|{colour}"
     axis_titles = map_kind.axis_titles(view.dims, view.latent_dim)
     if map_kind.is_native:  # the dimensions by their own names (a model with levels: "z2[1]")
         axis_titles = tuple(dim_label(ckpt.config, d) if t else "" for d, t in zip(view.dims, axis_titles))
-    names, labels = view.class_names, view.labels
     colours = class_colours(max(len(names), int(labels.max()) + 1 if n_images else 1))
     with view.col_map:
         latent_scatter(key=state.CHART, view_id=view_id, xy=emb, labels=labels, class_names=names, colours=colours,
