@@ -225,7 +225,7 @@ async def run(base: str, home: Path, pids: list[int], students: int, duration: f
     from playwright.async_api import async_playwright
 
     from services.room import open_store
-    from services.room.lecturer import held_room
+    from services.room.held import held_room
     from services.room.model import SUBMITTED
 
     rng = random.Random(1)

@@ -45,7 +45,7 @@ def class_sevens(page, home: Path, n: int = 24) -> None:
     from PIL import Image
 
     from services.room import open_store
-    from services.room.lecturer import held_room
+    from services.room.held import held_room
     from test_preprocess import stroke_drawing
     from vae_core.data.preprocess import DatasetStyle, prepare
     from vae_core.render.images import to_uint8

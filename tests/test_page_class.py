@@ -15,7 +15,7 @@ from streamlit.util import calc_hash
 
 from services.room import RoomKeys, open_store
 from services.room.follower import RoomFollower
-from services.room.lecturer import held_room, hold_room, release_room
+from services.room.held import held_room, hold_room, release_room
 from ui.classroom.join import PublicUrlError, public_base, qr_svg, student_url
 
 REPO = Path(__file__).resolve().parents[1]
@@ -184,3 +184,23 @@ def _held_rooms():
     for p in (app_home() / "class" / "lecturers").glob("*.json"):
         d = json.loads(p.read_text())
         yield RoomKeys(d["code"], d["secret"])
+
+
+def test_a_reload_of_the_phone_keeps_its_membership():
+    """A reload is a new session of the same browser: it finds the membership the browser keeps (its alias,
+    its number) instead of joining again as someone else."""
+    from ui.identity import _STATE
+
+    store = open_store()
+    keys = store.create_room(deck="intro-lecture", scene=13)
+    first = phone(keys.code)
+    alias = store.snapshot(keys.code).members[0].alias
+    again = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    again._page_hash = calc_hash("class")
+    again.query_params["room"] = keys.code
+    again.session_state[_STATE] = first.session_state[_STATE]  # the same browser (its identity's cookie)
+    again.run()
+    assert not again.exception
+    members = store.snapshot(keys.code).members
+    assert [m.alias for m in members] == [alias], "the reload joined the room a second time"
+    assert alias in texts(again)

@@ -8,7 +8,7 @@ limits), codec (records as text), rules (what may happen; the Change an operatio
 RoomStore interface, written once over the backends' primitives), sqlite_store (the embedded default:
 one SQLite file in the data home), redis_store (Redis, for several machines), open_store (which one:
 $VAE_CLASS_STORE), follower (a projector's or a phone's view of a room, kept up to date by reading the
-events after its cursor), lecturer (which room a lecturer's browser holds, so its windows share it).
+events after its cursor), held (what a browser holds of the class room: the lecturer's room, so its windows share it; a phone's memberships, so a reload keeps its alias).
 
 May import: vae_core (the data home). No Streamlit: the pages and their ui helpers build on this.
 """

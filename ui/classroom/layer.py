@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from services.room import RoomError
-from services.room.lecturer import held_room
+from services.room.held import held_room
 
 from ..component_data import component, component_data
 from ..identity import browser_key

@@ -11,7 +11,7 @@ import streamlit as st
 
 from services.room import RoomError
 from services.room.codes import display_code
-from services.room.lecturer import held_room
+from services.room.held import held_room
 from vae_core.render.images import tile, to_uint8, upscale
 
 from ..identity import browser_key

@@ -9,7 +9,7 @@ from typing import Any
 import streamlit as st
 
 from services.room import STORE_ENV, RoomError, RoomKeys, RoomStore, open_store
-from services.room.lecturer import hold_room, held_room, release_room
+from services.room.held import hold_room, held_room, release_room
 from services.scenes import Scene
 from vae_core.store.paths import app_home
 

@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 from services.room import Joined, RoomError
+from services.room.held import held_membership, hold_membership
 from services.room.codes import display_code
 from vae_core.data.preprocess import PreprocessError, decode_data_url, prepare, read_picture
 from vae_core.render.images import to_uint8, upscale
@@ -40,7 +41,15 @@ html { font-size: 17px; }
 
 
 def _joined(code: str | None) -> Joined | None:
-    return (st.session_state.get(state.JOINED) or {}).get(code) if code else None
+    """This phone's membership of room ``code``: the session's, else (after a reload) the one its browser kept."""
+    if not code:
+        return None
+    joined = (st.session_state.get(state.JOINED) or {}).get(code)
+    if joined is None:
+        joined = held_membership(browser_key(), code)
+        if joined is not None:
+            st.session_state.setdefault(state.JOINED, {})[code] = joined
+    return joined
 
 
 def _refuse(e: RoomError) -> None:
@@ -54,6 +63,7 @@ def _join(typed: str) -> Joined | None:
         _refuse(e)
         return None
     st.session_state.setdefault(state.JOINED, {})[joined.code] = joined
+    hold_membership(browser_key(), joined)  # a reload keeps the alias and the answers
     st.session_state.pop(state.REFUSED, None)
     st.session_state.pop(state.SENT, None)
     st.query_params["room"] = joined.code
