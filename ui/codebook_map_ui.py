@@ -17,8 +17,6 @@ import streamlit as st
 
 from . import presenter, url_state
 from .code_grid import code_grid
-from .generate_ui import class_name
-from .how_codes_ui import usage_over_training_ui
 from .inputs import number_in_range
 from .latent_words import code_grid as grid_shape
 from .loaded_model import LoadedModel
@@ -104,6 +102,8 @@ def codebook_map_ui(loaded: LoadedModel) -> None:
                        if dead else "Every code is used somewhere.")
                     + f" Ringed: the codes of image #{index}.")
     st.markdown("**The codebook's usage over training**")
+    from .how_codes_ui import usage_over_training_ui  # here: the latent map's first screen imports no torch
+
     usage_over_training_ui(ckpt, key="codes_map_usage_chart")
 
 
@@ -120,6 +120,8 @@ def _image_codes_ui(loaded: LoadedModel) -> int:
     st.markdown(f"### Image #{i} as its {h}x{w} codes")
     code_grid("codes_map_grid", ckpt.sample.images[i], loaded.codes()[i], size=300, still=True,
               alt=f"stored image #{i} with its grid of code indices")
-    st.caption(f"Class {class_name(ckpt, int(ckpt.sample.labels[i]))}. Each number is the code at that position; the "
+    names = ckpt.class_names
+    label = int(ckpt.sample.labels[i])
+    st.caption(f"Class {names[label] if label < len(names) else label}. Each number is the code at that position; the "
                "Latent sliders page changes them by a click.")
     return i

@@ -8,7 +8,7 @@ import torch
 
 from vae_core.analysis.latent import (SLIDER_LIMIT, decode_batch, interpolate, manifold_points, normal_ppf, traversal,
                                       traversal_values)
-from vae_core.model.activity import rank_dims
+from vae_core.model.activity import INACTIVE_KL, rank_dims
 from vae_core.render.images import to_gif, to_png
 
 from . import presenter, url_state
@@ -263,14 +263,41 @@ def _traversal_start(loaded: LoadedModel) -> np.ndarray:
     return np.zeros(loaded.config.latent_dim, np.float32)
 
 
+def _traversal_dims(loaded: LoadedModel, activity: np.ndarray, where) -> list[int]:
+    """The swept dimensions: all (the most active MAX_TRAVERSAL_DIMS of many), or only those in use."""
+    D, kind = loaded.config.latent_dim, loaded.variant
+    url_state.take_number("used", state.MODEL + "trav_used", 0, 1, "only the dimensions in use", integer=True,
+                          to_widget=bool)
+    used_only = where.toggle("Only the dimensions in use", key=state.MODEL + "trav_used", persist_state="session",
+                             disabled=kind.activity_name != "KL",
+                             help=f"Leave out the dimensions whose average KL is under {INACTIVE_KL} nats: q(z|x) "
+                                  "equals the prior there, and their rows do not change.")
+    state.link({"used": 1 if used_only else None})
+    dims = rank_dims(activity, MAX_TRAVERSAL_DIMS) if D > MAX_TRAVERSAL_DIMS else list(range(D))
+    if used_only and kind.activity_name == "KL":
+        kept = [d for d in dims if activity[d] >= INACTIVE_KL]
+        if len(kept) < len(dims):
+            where.caption(f"{len(dims) - len(kept)} unused dimension{'s' if len(dims) - len(kept) != 1 else ''} "
+                          "left out.")
+        dims = kept or dims[:1]
+    elif D > MAX_TRAVERSAL_DIMS:
+        where.caption(f"The {MAX_TRAVERSAL_DIMS} most active of {D} dimensions, by {kind.activity_label} "
+                      "over the stored images, most active first.")
+    return dims
+
+
 def traversal_tab(loaded: LoadedModel) -> None:
     if loaded.variant.discrete_latent:
         return generate_codes.sweep_tab(loaded)
     ckpt, cfg, model, kind, prior = _parts(loaded)
-    D = cfg.latent_dim
     st.markdown(f"Start from one latent point and sweep **one dimension at a time** from −{SLIDER_LIMIT:g} to "
                 f"+{SLIDER_LIMIT:g} prior standard deviations while the others stay fixed.")
-    c1, c2 = st.columns([3, 2])
+    if presenter.is_on():  # on a projector: the rows as tall as the screen allows, the controls beside them
+        shown, side = st.columns([3, 1], gap="large")
+        c1 = c2 = side
+    else:
+        c1, c2 = st.columns([3, 2])
+        shown = st.container()
     with c1:
         z0 = _traversal_start(loaded)
     with c2:
@@ -281,34 +308,30 @@ def traversal_tab(loaded: LoadedModel) -> None:
         if kind.conditional:
             y = torch.tensor(class_picker(ckpt, "Class y given to the decoder", state.MODEL + "trav_class"))
     activity, score = loaded.activity()
-    if D > MAX_TRAVERSAL_DIMS:
-        dims = rank_dims(activity, MAX_TRAVERSAL_DIMS)
-        st.caption(f"The {MAX_TRAVERSAL_DIMS} most active of {D} dimensions, by {kind.activity_label} "
-                   "over the stored images, most active first.")
-    else:
-        dims = list(range(D))
+    dims = _traversal_dims(loaded, activity, c2)
     if not kind.has_prior:
         st.info("An autoencoder has no KL term: rows are labelled with the variance of mu over the stored images, "
                 "and its codes need not lie in −3..3.")
     values = traversal_values(steps, SLIDER_LIMIT)
     factors = dimension_factors(loaded)
-    if factors:
-        st.caption("Under each dimension's name: the factor of the images it tells most of (the largest share "
-                   "I(z_j; v_k) / H(v_k) over the stored test images, as the Trade-offs page's Disentanglement "
-                   "view measures it).")
     z = traversal(torch.tensor(z0), dims, values)
     with st.spinner("Decoding..."):
         images = decode_batch(model, z, y).reshape(len(dims), steps, *cfg.image_shape)
+    cell = min(100, 880 // steps) if not presenter.is_on() else min(100, 720 // steps)
+    with shown, st.container(key="main_figure"):
+        for r, d in enumerate(dims):
+            lab, img = st.columns([1, 5 if presenter.is_on() else 9], vertical_alignment="center")
+            told = dimension_label(factors, d)  # with known factors: the one this dimension tells most of
+            lab.markdown(f"**{dim_label(cfg, d)}**" + (f" · {told}" if told else "") + f"  \n{score} {activity[d]:.2f}")
+            with img:
+                show_tiled(images[r], ncols=steps, width=cell * steps)
     st.caption("Columns: value of the swept dimension, " + ", ".join(f"{v:+.1f}" for v in values)
                + ". A dimension with average KL near 0 is unused: q(z|x) equals the prior there, and its row does "
                "not change.")
-    cell = min(100, 880 // steps)
-    for r, d in enumerate(dims):
-        lab, img = st.columns([1, 9], vertical_alignment="center")
-        told = dimension_label(factors, d)  # with known factors: the one this dimension tells most of
-        lab.markdown(f"**{dim_label(cfg, d)}**  \n{score} {activity[d]:.2f}" + (f"  \n{told}" if told else ""))
-        with img:
-            show_tiled(images[r], ncols=steps, width=cell * steps)
+    if factors:
+        st.caption("Beside each dimension's name: the factor of the images it tells most of (the largest share "
+                   "I(z_j; v_k) / H(v_k) over the stored test images, as the Trade-offs page's Disentanglement "
+                   "view measures it).")
     full = tiled_image(images.reshape(-1, *cfg.image_shape), ncols=steps, width=cell * steps)
     gif = to_gif(grid_frames(list(images), ncols=min(len(dims), 8), cell=160), fps=6)
     d1, d2 = st.columns(2)

@@ -13,7 +13,6 @@ import streamlit as st
 from . import url_state
 from .latent_words import has_levels, levels, top_level
 from .loaded_model import LoadedModel
-from .state import generate as generate_state
 
 ROWS, COLS = 4, 8  # rows of held draws, draws per row
 
@@ -56,6 +55,8 @@ HOLDS = {"free": "both levels free", "top": "the top level held per row", "botto
 
 def hold_ui(loaded: LoadedModel, where=st) -> str | None:
     """Generate's choice for a model with levels: free draws, or rows that hold one level (None: no levels)."""
+    from .state import generate as generate_state  # here: the latent map, which asks native_axes, imports no torch
+
     if not holds_levels(loaded):
         return None
     url_state.take_choice("hold", generate_state.HOLD, {k: k for k in HOLDS}, "draws")
