@@ -2,7 +2,7 @@
 
 Holds: datasets (the registry of built-in sets, IDX / .npz / image-folder readers and their checks), download
 (MNIST-style IDX files from public mirrors, checked by MD5), errors (DatasetError), preprocess (a drawing or a
-picture framed like a dataset's images).
+picture framed like a dataset's images), sprites (dSprites-style shapes drawn from five known factors).
 
 May import: nothing of the project outside this wing.
 """

@@ -6,7 +6,8 @@ Layout of a checkpoint folder::
     model.safetensors      the model's state_dict (tensors only)
     meta.json              dataset, epochs, metrics, history, seed, date, command, data source,
                            and the SHA-256 of every other file
-    sample.npz             optional: a few test images (uint8) with labels and class names; a bundled
+    sample.npz             optional: a few test images (uint8) with labels and class names (and each image's
+                           factors when the dataset has known ones, e.g. the sprites); a bundled
                            model names a dataset's test split shared by its models instead
                            (meta.json's "shared_sample", vae_core.store.test_splits)
     maps.npz               optional: the model's PCA, t-SNE and UMAP maps (vae_core.projection.shipped)
@@ -171,8 +172,7 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, meta: dict, *, sample: 
         save_file(state, str(tmp / WEIGHTS_FILE))
         meta = dict(meta)
         if sample is not None:
-            np.savez_compressed(tmp / SAMPLE_FILE, images=sample.images, labels=sample.labels,
-                                class_names=np.array(sample.class_names, dtype=str))
+            np.savez_compressed(tmp / SAMPLE_FILE, **sample.arrays())
         if history is not None:
             history.save(tmp)
         if optimizer is not None:
