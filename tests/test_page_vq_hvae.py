@@ -50,7 +50,7 @@ class Page:
 
     def __init__(self, model: Path, page: str, query: dict | None = None):
         self.model = str(model)
-        self.at = AppTest.from_file(str(REPO / "app.py"), default_timeout=180)
+        self.at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)  # DCI of a family: a minute or two
         self.at.session_state["model_path"] = self.model
         self.at.switch_page(f"pages/{page}.py")
         self.at.query_params.update(query or {})
@@ -88,7 +88,8 @@ def values(v) -> np.ndarray:
     """A chart's numbers as Plotly's JSON holds them: a list, or a typed array {"dtype", "bdata"} (base64)."""
     if isinstance(v, dict) and "bdata" in v:
         arr = np.frombuffer(base64.b64decode(v["bdata"]), np.dtype(v["dtype"]))
-        return arr.reshape(v["shape"]) if "shape" in v else arr
+        shape = v.get("shape")
+        return arr.reshape([int(n) for n in str(shape).split(",")]) if shape is not None else arr  # "10, 5"
     return np.asarray(v)
 
 

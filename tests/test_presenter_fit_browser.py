@@ -30,6 +30,9 @@ READ = {
     "tradeoffs": [("chart tick", ".st-key-main_figure .xtick text")],
     # a model whose latent is a grid of codes: the Latent sliders page shows the grid, no sliders
     ("sliders", "mnist5k-vq"): [("code index", ".vae-codes .cell"), ("caption", '[data-testid="stCaptionContainer"]')],
+    # a traversal, each row named by the factor it tells most of
+    ("generate", "sprites-10d-beta8"): [("widget label", '[data-testid="stWidgetLabel"] p'),
+                                        ("row label", ".st-key-main_figure [data-testid='stMarkdownContainer'] p")],
 }
 
 

@@ -3,8 +3,8 @@ orientation, x, y): the Trade-offs page's view of MIG and DCI along a family of 
 dimension tells most of (the label of its traversal row on Generate).
 
 The numbers are vae_core.analysis.disentanglement's, on the stored test images' means mu (the representation
-common practice scores) and their factors; each model's are computed once (ui.loaded_model.LoadedModel
-.disentanglement). Asked of the model: its stored sample's ``factors`` and ``factor_names``, nothing of its kind.
+common practice scores) and their factors; each model's are computed once (ui.loaded_model.LoadedModel's
+factor_mig, milliseconds, and factor_dci, seconds per model: DCI fits gradient-boosted trees). Asked of the model: its stored sample's ``factors`` and ``factor_names``, nothing of its kind.
 """
 from __future__ import annotations
 
@@ -38,19 +38,19 @@ def dimension_factors(loaded: LoadedModel) -> list[tuple[str, float, bool]] | No
         return None
     from vae_core.analysis.disentanglement import dimension_factors as by_dimension
 
-    result = loaded.disentanglement()
     names = list(loaded.checkpoint.sample.factor_names)
     activity, score = loaded.activity()
     used = activity >= INACTIVE_KL if score == "KL" else np.ones(len(activity), bool)
-    return [(names[k], share, bool(used[j])) for j, (k, share) in enumerate(by_dimension(result.mig))]
+    return [(names[k], share, bool(used[j])) for j, (k, share) in enumerate(by_dimension(loaded.factor_mig()))]
 
 
 def dimension_label(found: list[tuple[str, float, bool]] | None, d: int) -> str:
-    """A traversal row's line: "orientation (0.62 of it)", or that the dimension is unused."""
+    """A traversal row's words: "x position (0.62)", the factor and the share of it the dimension tells, or that the
+    dimension is unused."""
     if not found:
         return ""
     factor, share, used = found[d]
-    return f"{factor} ({share:.2f} of it)" if used else f"unused (tells {share:.2f} of {factor})"
+    return f"{factor} ({share:.2f})" if used else f"unused ({factor} {share:.2f})"
 
 
 # ---------------------------------------------------------------- the Trade-offs view
@@ -66,10 +66,11 @@ def _scores_of(family, bar) -> list[dict]:
         def step(fraction: float, text: str, i=i, m=m) -> None:
             bar.progress(min((i + fraction) / len(family.members), 1.0), text=f"{m.name}: {text}")
 
-        r = loaded_model(m.path).disentanglement(progress=step)
-        rows.append({"member": m.name, "knob": m.knob, "order": m.order, "path": str(m.path), "mig": r.mig.score,
-                     "disentanglement": r.dci.disentanglement, "completeness": r.dci.completeness,
-                     "informativeness": r.dci.informativeness})
+        member = loaded_model(m.path)
+        scores = member.factor_dci(progress=step)
+        rows.append({"member": m.name, "knob": m.knob, "order": m.order, "path": str(m.path),
+                     "mig": member.factor_mig().score, "disentanglement": scores.disentanglement,
+                     "completeness": scores.completeness, "informativeness": scores.informativeness})
     return rows
 
 
@@ -83,7 +84,8 @@ def _chart(rows: list[dict], knob: str, chosen: str | None) -> go.Figure:
                                  customdata=[[r["path"]] for r in rows],
                                  hovertemplate=f"{knob} %{{x}}: {name} %{{y:.2f}}<extra></extra>"))
     if chosen is not None:
-        fig.add_vline(x=x.index(chosen) if chosen in x else 0, line=dict(color="#dc2626", width=2, dash="dot"))
+        fig.add_vline(x=x.index(chosen) if chosen in x else 0, line=dict(color="#6b7280", width=2, dash="dot"),
+                      annotation_text="shown below", annotation_position="top")
     fig.update_layout(height=420, margin=dict(l=10, r=10, t=10, b=10), font=dict(size=15),
                       xaxis=dict(title=knob, type="category"), yaxis=dict(title="score (1 is best)", range=[0, 1.02]),
                       legend=dict(orientation="h", y=1.12))
@@ -93,8 +95,7 @@ def _chart(rows: list[dict], knob: str, chosen: str | None) -> go.Figure:
 def _mi_heatmap(loaded: LoadedModel) -> go.Figure:
     """The share of each factor (columns) each dimension (rows) tells, I(z_j; v_k) / H(v_k); the largest of each
     row marked."""
-    result = loaded.disentanglement()
-    share = result.mig.normalized
+    share = loaded.factor_mig().normalized
     names = list(loaded.checkpoint.sample.factor_names)
     rows = [f"z{j + 1}" for j in range(share.shape[0])]
     best = share.argmax(1)
@@ -130,7 +131,8 @@ def disentanglement_tab(families) -> None:
     family = found[names.index(st.selectbox("Family", names, key=FAMILY_KEY,
                                             format_func=lambda n: found[names.index(n)].title))]
     url_state.write("family", family.name)
-    bar = st.progress(0.0, text="Scoring each member's codes against the factors...")
+    bar = st.progress(0.0, text="Scoring each member's codes against the factors (DCI fits trees: about ten "
+                                "seconds a model, once per server)...")
     try:
         rows = _scores_of(family, bar)
     finally:

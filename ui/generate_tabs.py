@@ -317,11 +317,12 @@ def traversal_tab(loaded: LoadedModel) -> None:
     z = traversal(torch.tensor(z0), dims, values)
     with st.spinner("Decoding..."):
         images = decode_batch(model, z, y).reshape(len(dims), steps, *cfg.image_shape)
-    cell = min(100, 880 // steps) if not presenter.is_on() else min(100, 720 // steps)
+    cell = min(100, 880 // steps) if not presenter.is_on() else min(110, 960 // steps)
     with shown, st.container(key="main_figure"):
         for r, d in enumerate(dims):
-            lab, img = st.columns([1, 5 if presenter.is_on() else 9], vertical_alignment="center")
             told = dimension_label(factors, d)  # with known factors: the one this dimension tells most of
+            lab, img = st.columns([2 if told else 1, 5 if presenter.is_on() else 9 - bool(told)],
+                                  vertical_alignment="center")
             lab.markdown(f"**{dim_label(cfg, d)}**" + (f" · {told}" if told else "") + f"  \n{score} {activity[d]:.2f}")
             with img:
                 show_tiled(images[r], ncols=steps, width=cell * steps)
@@ -329,9 +330,9 @@ def traversal_tab(loaded: LoadedModel) -> None:
                + ". A dimension with average KL near 0 is unused: q(z|x) equals the prior there, and its row does "
                "not change.")
     if factors:
-        st.caption("Beside each dimension's name: the factor of the images it tells most of (the largest share "
-                   "I(z_j; v_k) / H(v_k) over the stored test images, as the Trade-offs page's Disentanglement "
-                   "view measures it).")
+        st.caption("Beside each dimension's name: the factor of the images it tells most of, and the share of that "
+                   "factor it tells (I(z_j; v_k) / H(v_k) over the stored test images, as the Trade-offs page's "
+                   "Disentanglement view measures it: 1 would be all of it).")
     full = tiled_image(images.reshape(-1, *cfg.image_shape), ncols=steps, width=cell * steps)
     gif = to_gif(grid_frames(list(images), ncols=min(len(dims), 8), cell=160), fps=6)
     d1, d2 = st.columns(2)

@@ -316,7 +316,8 @@ def map_ui(view: MapView) -> tuple[MapChoice | None, MapLayers]:
                        select=state.selection_to_send(),
                        on_change=functools.partial(state.on_change, view_key, n_images),
                        file_stem=f"{ckpt.name}-{method}")
-        st.caption(_map_note(view, n_images))
+        st.caption(_map_note(view, n_images) + ("" if colour == CLASS else f" Coloured by {colour}: the values of "
+                   "that factor of each image (in ranges of its values, lowest first, when it has many)."))
         chosen_xy = None if chosen is None or chosen.kind == "points" else (
             tuple(map(float, emb[chosen.index])) if chosen.kind == "point" else chosen.location)
         map_png_button(emb, labels, names, file_name=f"{ckpt.name}-{method}-map.png", key="latent_map_png",

@@ -51,14 +51,6 @@ class MapPoints:
     logvar: np.ndarray  # (N, D) float32
 
 
-@dataclass(frozen=True)
-class Disentanglement:
-    """A model's codes scored against the factors of its stored test images (vae_core.analysis.disentanglement)."""
-
-    mig: object  # disentanglement.MIG: the score, the (D, K) mutual information, the factors' entropies
-    dci: object  # disentanglement.DCI: disentanglement, completeness, informativeness and the importances
-
-
 def _read_only(*arrays: np.ndarray):
     for a in arrays:
         a.setflags(write=False)
@@ -381,21 +373,35 @@ class LoadedModel:
             return gaps(self.checkpoint.model, sample.as_tensor()[:m], y, progress=progress)
         return self._once(("amortization", n), compute)
 
-    def disentanglement(self, progress: Callable[[float, str], None] | None = None) -> Disentanglement:
-        """MIG and DCI of the stored test images' mu against the factors stored with them
-        (vae_core.analysis.disentanglement), computed once; ``progress(fraction, text)`` follows DCI's predictors.
-        ValueError when the stored images carry no factors."""
-        def compute():
-            from vae_core.analysis.disentanglement import dci, mig
-            from vae_core.data.sprites import CATEGORICAL_FACTORS
+    def _factors(self):
+        """The stored test images' means mu, their factors (N, K) and which factors are categorical."""
+        from vae_core.data.sprites import CATEGORICAL_FACTORS
 
-            sample = self.checkpoint.sample
-            if sample is None or getattr(sample, "factors", None) is None:
-                raise ValueError(f"{self.checkpoint.name}'s stored test images carry no factors to score against")
-            mu = self.encodings()[0]
-            categorical = [name in CATEGORICAL_FACTORS for name in sample.factor_names]
-            return Disentanglement(mig(mu, sample.factors), dci(mu, sample.factors, categorical, progress=progress))
-        return self._once("disentanglement", compute)
+        sample = self.checkpoint.sample
+        if sample is None or getattr(sample, "factors", None) is None:
+            raise ValueError(f"{self.checkpoint.name}'s stored test images carry no factors to score against")
+        return self.encodings()[0], sample.factors, [name in CATEGORICAL_FACTORS for name in sample.factor_names]
+
+    def factor_mig(self):
+        """MIG and each dimension's mutual information with each factor of the stored test images
+        (vae_core.analysis.disentanglement.mig; milliseconds), computed once. ValueError without factors."""
+        def compute():
+            from vae_core.analysis.disentanglement import mig
+
+            mu, factors, _ = self._factors()
+            return mig(mu, factors)
+        return self._once("factor_mig", compute)
+
+    def factor_dci(self, progress: Callable[[float, str], None] | None = None):
+        """DCI of the stored test images' mu against their factors (vae_core.analysis.disentanglement.dci with its
+        defaults: gradient-boosted trees, seconds per model), computed once; ``progress(fraction, text)`` follows
+        its predictors. ValueError without factors."""
+        def compute():
+            from vae_core.analysis.disentanglement import dci
+
+            mu, factors, categorical = self._factors()
+            return dci(mu, factors, categorical, progress=progress)
+        return self._once("factor_dci", compute)
 
     def dataset_style(self):
         """How this model's dataset frames its images, measured on its stored test images (None without them)."""
