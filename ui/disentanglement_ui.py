@@ -77,10 +77,12 @@ def _scores_of(family, bar) -> list[dict]:
 def _chart(rows: list[dict], knob: str, chosen: str | None) -> go.Figure:
     fig = go.Figure()
     x = [r["knob"] for r in rows]
-    for (key, name), dash, symbol in zip(MEASURES, ("solid", "dash", "dot", "dashdot"),
-                                         ("circle", "square", "diamond", "triangle-up")):
+    for (key, name), dash, symbol, colour in zip(MEASURES, ("solid", "dash", "dot", "dashdot"),
+                                                 ("circle", "square", "diamond", "triangle-up"),
+                                                 ("#1d4ed8", "#0e7490", "#b91c1c", "#6d28d9")):
         fig.add_trace(go.Scatter(x=x, y=[r[key] for r in rows], mode="lines+markers", name=name,
-                                 line=dict(width=3, dash=dash), marker=dict(size=10, symbol=symbol),
+                                 line=dict(width=3, dash=dash, color=colour),
+                                 marker=dict(size=10, symbol=symbol, color=colour),
                                  customdata=[[r["path"]] for r in rows],
                                  hovertemplate=f"{knob} %{{x}}: {name} %{{y:.2f}}<extra></extra>"))
     if chosen is not None:
