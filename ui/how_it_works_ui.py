@@ -15,11 +15,13 @@ from vae_core.model.priors import prior_z
 
 from .common import end_page, friendly_errors
 from .generate_ui import class_name, image_tensor, pick_image_ui, pick_random_image
+from . import how_codes_ui as codes_ui
 from .images import show_grid, show_image
+from .latent_words import dim_label, has_levels, levels
 from .loaded_model import LoadedModel
 from .state import how_it_works as state
 
-SHOWN_DIMS = 8  # the reparameterization table lists at most this many dimensions
+SHOWN_DIMS = 10  # the reparameterization table lists at most this many dimensions
 PRIOR_ROW = 8
 ACCENT, SAMPLE = "#4f46e5", "#dc2626"
 
@@ -49,17 +51,27 @@ class Lesson:
 
     @property
     def dims(self) -> int:
-        return self.ckpt.config.latent_dim
+        return len(self.ex["mu"])
 
+    @property
+    def discrete(self) -> bool:
+        """z is a grid of codes (ui.how_codes_ui tells this model's path)."""
+        return self.kind.discrete_latent
 
-def dim_name(d: int) -> str:
-    return f"z{d + 1}"
+    def name(self, d: int) -> str:
+        """Dimension d's name: "z3", or by level ("z1[3]") for a model with several."""
+        return dim_label(self.ckpt.config, d)
 
 
 def fig_style(fig: go.Figure, height: int = 360) -> go.Figure:
     fig.update_layout(height=height, font=dict(size=16), margin=dict(l=10, r=10, t=40, b=10),
                       legend=dict(orientation="h", y=1.12))
     return fig
+
+
+def intro(loaded: LoadedModel | None, continuous: str) -> str:
+    """The page's paragraph: ``continuous`` for a VAE-like model, the discrete path's for a grid of codes."""
+    return codes_ui.INTRO if loaded is not None and loaded.variant.discrete_latent else continuous
 
 
 # ---------------------------------------------------------------- 0. the image
@@ -78,7 +90,9 @@ def image_ui(loaded: LoadedModel) -> Lesson:
     with story:
         st.markdown(f"The model **{ckpt.name}** sees an image x of {cfg.num_pixels} pixel values in [0, 1]"
                     + (" together with its class y" if kind.conditional else "") + ".")
-        if not kind.has_prior:
+        if kind.discrete_latent:
+            codes_ui.story_ui(ckpt)
+        elif not kind.has_prior:
             st.latex(r"x \;\xrightarrow{\text{encoder}}\; z \;\xrightarrow{\text{decoder}}\; \hat x")
             st.markdown("This is a **plain autoencoder**: the encoder gives one code z, the decoder turns it back "
                         "into an image, and the loss is the reconstruction error alone.")
@@ -121,28 +135,30 @@ def _posterior_picture(lesson: Lesson) -> None:
         fig.add_trace(go.Scatter(x=[ex["z"][i]], y=[ex["z"][j]], mode="markers", name="z = mu + sigma·eps",
                                  marker=dict(size=9, color=SAMPLE)))
     st.markdown("**This image in latent space**" + ("" if lesson.ae else ": q(z|x) as its 2-sigma ellipse"))
-    fig.update_layout(xaxis_title=dim_name(i), yaxis_title=dim_name(j), yaxis_scaleanchor="x")
+    fig.update_layout(xaxis_title=lesson.name(i), yaxis_title=lesson.name(j), yaxis_scaleanchor="x")
     st.plotly_chart(fig_style(fig, 420), key=state.PAGE + "latent_chart")
     if lesson.dims > 2:
-        st.caption(f"Dimensions {dim_name(i)} and {dim_name(j)}, the two the model uses most (largest "
+        st.caption(f"Dimensions {lesson.name(i)} and {lesson.name(j)}, the two the model uses most (largest "
                    f"{lesson.kind.activity_label}).")
 
 
 def encoder_ui(lesson: Lesson) -> None:
     """Section 1: q(z|x) = N(mu, sigma^2) per dimension (or the autoencoder's single code)."""
+    if lesson.discrete:
+        return codes_ui.encoder_ui(lesson)
     ex, mu, D = lesson.ex, lesson.ex["mu"], lesson.dims
     st.divider()
     st.subheader("1. The encoder" if lesson.ae else "1. The encoder q(z|x)")
     if lesson.ae:
         st.info("An autoencoder has **no q(z|x) distribution**: the encoder outputs a single point z = mu(x). "
                 "There is no sigma, no sampling and no KL term.")
-        enc = pd.DataFrame({"dim": [dim_name(d) for d in range(D)], "z = mu": mu})
+        enc = pd.DataFrame({"dim": [lesson.name(d) for d in range(D)], "z = mu": mu})
     else:
         st.latex(r"q_\phi(z \mid x) = \mathcal{N}\!\left(z;\ \mu_\phi(x),\ \operatorname{diag}\sigma^2_\phi(x)\right)")
         st.markdown("The encoder network outputs two vectors of length "
                     f"{D}: the mean **mu(x)** and **log sigma²(x)** of a Gaussian over z, one pair per latent "
                     "dimension.")
-        enc = pd.DataFrame({"dim": [dim_name(d) for d in range(D)], "mu": mu, "sigma": ex["sigma"],
+        enc = pd.DataFrame({"dim": [lesson.name(d) for d in range(D)], "mu": mu, "sigma": ex["sigma"],
                             "log sigma²": ex["logvar"]})
         if ex["kl_per_dim"] is not None:  # None: against this prior the KL does not split by dimension
             enc["KL (nats)"] = ex["kl_per_dim"]
@@ -167,6 +183,8 @@ def encoder_ui(lesson: Lesson) -> None:
 
 def reparameterization_ui(lesson: Lesson) -> None:
     """Section 2: z = mu + sigma * eps, with a button for a new eps."""
+    if lesson.discrete:
+        return codes_ui.reparameterization_ui(lesson)
     st.divider()
     st.subheader("2. The reparameterization trick" + (": not in an autoencoder" if lesson.ae else ""))
     if lesson.ae:
@@ -185,19 +203,25 @@ def reparameterization_ui(lesson: Lesson) -> None:
                   type="primary")
     with right:
         shown = min(D, SHOWN_DIMS)
-        rep = pd.DataFrame({"dim": [dim_name(d) for d in range(shown)], "eps": ex["eps"][:shown],
+        rep = pd.DataFrame({"dim": [lesson.name(d) for d in range(shown)], "eps": ex["eps"][:shown],
                             "sigma": ex["sigma"][:shown], "sigma·eps": ex["sigma_eps"][:shown],
                             "mu": ex["mu"][:shown], "z = mu + sigma·eps": ex["z"][:shown]})
         st.dataframe(rep.round(3), hide_index=True, key=state.PAGE + "rep_table")
         if D > SHOWN_DIMS:
             st.caption(f"The first {SHOWN_DIMS} of {D} dimensions; the others follow the same rule.")
         st.caption(f"eps draw #{state.eps_seed()} (seeded, so a lecture can repeat it).")
+        if has_levels(lesson.ckpt.config):
+            (low, _, _), (top, _, _) = levels(lesson.ckpt.config)[0], levels(lesson.ckpt.config)[-1]
+            st.caption(f"With levels the draw runs top-down: {top} = mu + sigma * eps first, then mu and sigma of "
+                       f"q({low}|x, {top}) at that {top}, and {low} from them with its own eps.")
 
 
 # ---------------------------------------------------------------- 3. the decoder
 
 def decoder_ui(lesson: Lesson) -> None:
     """Section 3: the mean of p(x|z) for the drawn z and for z = mu."""
+    if lesson.discrete:
+        return codes_ui.decoder_ui(lesson)
     cfg, ex = lesson.ckpt.config, lesson.ex
     st.divider()
     st.subheader("3. The decoder p(x|z)")
@@ -217,11 +241,46 @@ def decoder_ui(lesson: Lesson) -> None:
     with cols[2]:
         show_image(ex["decoded_mu"], caption=f"mean of p(x|z = mu); -log p(x|mu) = {ex['recon_at_mu']:.2f}",
                    target=300)
-    st.caption("Draw a new eps above: z moves inside q(z|x) and the middle image changes; the right one, "
-               "decoded at mu, does not.")
+    st.caption(_decoded_at_mu_note(lesson.ckpt.config))
+
+
+def _decoded_at_mu_note(cfg) -> str:
+    """What changes with a new eps. With one level, decode(mu) does not; with levels, the lower level's mean is
+    q(z1|x, z2)'s at the z2 drawn with eps, so decode(mu) moves too."""
+    if not has_levels(cfg):
+        return ("Draw a new eps above: z moves inside q(z|x) and the middle image changes; the right one, decoded "
+                "at mu, does not.")
+    (low, _, _), (top, _, _) = levels(cfg)[0], levels(cfg)[-1]
+    return (f"Draw a new eps above: z moves inside q(z|x) and the middle image changes. The right one is decoded "
+            f"at q's means, but in a model with levels the mean of the lower level depends on the upper one drawn: "
+            f"mu of q({low}|x, {top}) is taken at the {top} drawn with this eps, so the right image can change with "
+            "eps too (less than the middle one).")
 
 
 # ---------------------------------------------------------------- 4. the loss
+
+def _level_terms(lesson: Lesson) -> list[tuple[str, str, int]]:
+    """(level, its KL term, its size) for a model with one KL term per latent level, top level last."""
+    found, names = levels(lesson.ckpt.config), [n for n in lesson.kind.kl_terms if n in lesson.ex["terms"]]
+    if len(found) < 2 or len(found) != len(names):
+        return []
+    return [(level, term, last - first) for (level, first, last), term in zip(found, names)]
+
+
+def _kl_per_level_ui(lesson: Lesson) -> None:
+    """The KL of each latent level: this image's, and the test set's at the end of training."""
+    pairs = _level_terms(lesson)
+    if not pairs:
+        return
+    history = lesson.ckpt.meta.get("history") or []
+    test = (history[-1].get("test_terms") or {}) if history else {}
+    rows = [(f"{level} ({size} numbers)", term, lesson.ex["terms"][term], test.get(term, float("nan")))
+            for level, term, size in reversed(pairs)]
+    table = pd.DataFrame(rows, columns=["Level", "Term", "This image, this eps", "Test set, end of training"])
+    st.markdown("**The KL of each level** (nats; their sum is the KL above)")
+    st.table(table.set_index("Level").style.format({"This image, this eps": "{:.2f}",
+                                                    "Test set, end of training": "{:.2f}"}))
+
 
 def _likelihood_ui(cfg) -> None:
     if cfg.likelihood == "bernoulli":
@@ -259,6 +318,8 @@ def _sources_table(lesson: Lesson) -> None:
 
 def loss_ui(lesson: Lesson) -> None:
     """Section 4: the negative ELBO = reconstruction + KL of this image, and where the numbers come from."""
+    if lesson.discrete:
+        return codes_ui.loss_ui(lesson, _likelihood_ui)
     ckpt, ex, kind = lesson.ckpt, lesson.ex, lesson.kind
     beta = float((ckpt.meta.get("train_config") or {}).get("beta", 1.0))
     st.divider()
@@ -278,6 +339,7 @@ def loss_ui(lesson: Lesson) -> None:
                  r"\mathrm{KL}\!\left(q(z \mid x)\,\|\,p(z)\right) \;\le\; \log p(x)")
         st.latex(kind.kl_formula)
         st.caption(kind.kl_caption)
+        _kl_per_level_ui(lesson)
     _likelihood_ui(ckpt.config)
     if beta != 1.0:
         st.warning(f"This model was trained with β = {beta:g} (a β-VAE): it minimised reconstruction + "
@@ -314,6 +376,8 @@ def _spread_note(lesson: Lesson) -> None:
 
 def prior_ui(lesson: Lesson) -> None:
     """Section 5: z ~ p(z), decoded; new draws on a button."""
+    if lesson.discrete:
+        return codes_ui.prior_ui(lesson)
     ckpt, prior = lesson.ckpt, lesson.ckpt.prior
     st.divider()
     st.subheader(f"5. The prior p(z) = {prior.name} and new images")
@@ -354,6 +418,8 @@ def history_summary(history: list[dict], has_kl: bool) -> str:
 
 def training_ui(lesson: Lesson) -> None:
     """Section 6: the recorded test loss per epoch, and what it did."""
+    if lesson.discrete:
+        return codes_ui.training_ui(lesson)
     history = [h for h in lesson.ckpt.meta.get("history") or [] if h.get("test_neg_elbo") is not None]
     st.divider()
     st.subheader("6. Training")
@@ -369,6 +435,9 @@ def training_ui(lesson: Lesson) -> None:
         series.append(("test_kl", "test KL"))
     for key, name in series:
         fig.add_trace(go.Scatter(x=epochs, y=[h.get(key) for h in history], mode="lines", name=name))
+    for level, term, _ in _level_terms(lesson):  # a model with levels: each level's KL too
+        fig.add_trace(go.Scatter(x=epochs, y=[(h.get("test_terms") or {}).get(term) for h in history],
+                                 mode="lines", line=dict(dash="dot"), name=f"test {term} ({level})"))
     fig.update_layout(xaxis_title="epoch", yaxis_title="nats per image")
     st.plotly_chart(fig_style(fig, 380), key=state.PAGE + "history_chart")
     st.caption(history_summary(history, has_kl=not lesson.ae) + " The negative ELBO is the sum of the two terms: "

@@ -19,6 +19,7 @@ from vae_core.model.variants import Variant
 from .common import end_page, friendly_errors
 from .identity import expiry_note
 from .images import show_grid
+from .latent_words import a_kind, code_grid, codebook_size, latent_size, levels, scored_by_elbo
 from .loaded_model import LoadedModel, loaded_model
 from .model_choices import ModelChoice, model_choices, stamp
 from .state import models as state
@@ -59,20 +60,37 @@ def _row(path: str, folder_stamp: str) -> dict:
     shape = cfg.get("image_shape") or [None, None, None]
     hidden = "-".join(map(str, cfg.get("hidden") or []))
     kind = _kind(cfg)
+    try:
+        model_cfg = ModelConfig.from_dict(cfg)
+    except (ConfigError, TypeError, ValueError):
+        model_cfg = None
+    elbo = kind is None or scored_by_elbo(kind)  # else no prior: no ELBO, the reconstruction is the score
     return {
         "dataset": meta.get("dataset"),
         "image": f"{shape[1]}x{shape[2]}" + ("" if shape[0] in (1, None) else f"x{shape[0]}"),
         "kind": kind.title if kind else "?",
         "arch": f"{cfg.get('arch', '?')} {hidden}".strip(),
-        "latent_dim": cfg.get("latent_dim"),
+        "latent_dim": latent_size(model_cfg) if model_cfg else cfg.get("latent_dim"),
+        "z_shape": _latent_words(model_cfg),
         "beta": "-" if (kind and not kind.has_prior) or tc.get("beta") is None else f"{tc['beta']:g}",
         "likelihood": cfg.get("likelihood"),
         "epochs": meta.get("epochs"),
-        "test_neg_elbo": metrics.get("test_neg_elbo"),
+        "test_neg_elbo": metrics.get("test_neg_elbo") if elbo else None,
         "test_recon": metrics.get("test_recon"),
-        "test_kl": metrics.get("test_kl"),
+        "test_kl": metrics.get("test_kl") if elbo else None,
         "created": (meta.get("created") or "")[:16].replace("T", " "),
     }
+
+
+def _latent_words(cfg: ModelConfig | None) -> str:
+    """z's shape in a few words for the table: "7x7 codes of 8 (K 64)", "z1 8 + z2 2", or "" for a plain vector."""
+    if cfg is None:
+        return ""
+    if cfg.variant.discrete_latent:
+        h, w = code_grid(cfg)
+        return f"{h}x{w} codes of {cfg.latent_dim} (K {codebook_size(cfg)})"
+    found = levels(cfg)
+    return " + ".join(f"{name} {last - first}" for name, first, last in found) if len(found) > 1 else ""
 
 
 def model_rows(choices: list[ModelChoice]) -> list[dict]:
@@ -139,19 +157,23 @@ def prior_samples(ckpt: Checkpoint, n: int = N_PRIOR, seed: int = PRIOR_SEED) ->
 
 # the scores first, after the name: they are what the table is read for, and stay in view on a laptop; the
 # others on demand, so that the table fits a laptop's window with the sidebar open
-MAIN_COLUMNS = ["model", "test_neg_elbo", "test_recon", "test_kl", "dataset", "kind", "latent_dim", "beta", "epochs"]
+MAIN_COLUMNS = ["model", "test_neg_elbo", "test_recon", "test_kl", "dataset", "kind", "latent_dim", "z_shape", "beta",
+                "epochs"]
 MORE_COLUMNS = ["arch", "image", "likelihood", "origin", "created"]
 COLUMN_CONFIG = {
     "model": st.column_config.TextColumn("Model", pinned=True),
     "origin": st.column_config.TextColumn("Origin", help="bundled with the app, saved by the Train page, "
                                                          "or uploaded in this browser session"),
     "dataset": "Dataset", "image": "Image", "arch": "Architecture",
-    "latent_dim": st.column_config.NumberColumn("Latent dim"),
+    "latent_dim": st.column_config.NumberColumn("Latent size", help="how many numbers one image's z holds"),
+    "z_shape": st.column_config.TextColumn("z is", help="a grid of codes (a VQ-VAE), or its levels (a hierarchical "
+                                                      "VAE); empty: one vector"),
     "beta": st.column_config.TextColumn("beta"),
     "kind": st.column_config.TextColumn("Kind"),
     "likelihood": "p(x|z)",
     "epochs": st.column_config.NumberColumn("Epochs"),
-    "test_neg_elbo": st.column_config.NumberColumn("Test -ELBO", format="%.2f"),
+    "test_neg_elbo": st.column_config.NumberColumn("Test -ELBO", format="%.2f",
+                                                   help="empty for a model without a prior: it has no ELBO"),
     "test_recon": st.column_config.NumberColumn("Recon", format="%.2f"),
     "test_kl": st.column_config.NumberColumn("KL", format="%.2f"),
     "created": "Created (UTC)",
@@ -254,18 +276,25 @@ def pair_ui(cat: Catalogue) -> tuple[Checkpoint, Checkpoint, int]:
 def _scores_ui(res_a: OnImages, res_b: OnImages, model_a: Checkpoint, model_b: Checkpoint, n: int) -> None:
     st.markdown(f"**Scores on these {n} images** (nats per image, one z sample per image)")
     ma, mb = st.columns(2)
+    elbo_a = scored_by_elbo(model_a.config.variant)
     for col, label, res, other, m in ((ma, "A", res_a, None, model_a), (mb, "B", res_b, res_a, model_b)):
+        elbo = scored_by_elbo(m.config.variant)  # else no prior: no ELBO and no KL term, the reconstruction scores
         with col:
             st.markdown(f"**{label}: {m.name}**")
             k = st.columns(3)
-            for kc, title, value, ref in ((k[0], "-ELBO", res.neg_elbo, other and other.neg_elbo),
-                                          (k[1], "Reconstruction", res.recon_nll, other and other.recon_nll),
-                                          (k[2], "KL", res.kl, other and other.kl)):
-                kc.metric(title, f"{value:.2f}", delta=None if ref is None else f"{value - ref:+.2f} vs A",
-                          delta_color="inverse")
-            if not m.config.variant.has_prior:
-                st.caption("An autoencoder has no KL term: its -ELBO is only the reconstruction "
-                           "and is not a bound on -log p(x).")
+            same = other is not None and elbo == elbo_a  # a delta only between scores of the same kind
+            k[0].metric("-ELBO" if elbo else "Loss", f"{res.neg_elbo:.2f}",
+                        delta=f"{res.neg_elbo - other.neg_elbo:+.2f} vs A" if same else None, delta_color="inverse",
+                        help=None if elbo else "the reconstruction: without a prior there is no ELBO")
+            k[1].metric("Reconstruction", f"{res.recon_nll:.2f}",
+                        delta=None if other is None else f"{res.recon_nll - other.recon_nll:+.2f} vs A",
+                        delta_color="inverse")
+            k[2].metric("KL", f"{res.kl:.2f}" if elbo else "none",
+                        delta=f"{res.kl - other.kl:+.2f} vs A" if same and elbo else None, delta_color="inverse",
+                        help=None if elbo else "no prior, no KL term")
+            if not elbo:
+                st.caption(f"{a_kind(m.config.variant)[:1].upper()}{a_kind(m.config.variant)[1:]} has no prior: no KL term and no ELBO; its loss "
+                           "is the reconstruction, which is no bound on -log p(x).")
     st.caption("Negative ELBO = reconstruction -log p(x|z) + KL(q(z|x) || N(0, I)). A larger beta buys a "
                "smaller KL (a posterior closer to the prior) with a worse reconstruction.")
 
@@ -276,8 +305,8 @@ def _prior_samples_ui(model_a: Checkpoint, model_b: Checkpoint) -> None:
         with col:
             samples = prior_samples(m)
             if samples is None:
-                st.info(f"{m.name} is an autoencoder: it has no prior to sample from, and decoding random z "
-                        "gives images it was never trained to make.")
+                st.info(f"{m.name} is {a_kind(m.config.variant)}: it has no prior to sample from, and decoding "
+                        "random z gives images it was never trained to make.")
             else:
                 show_grid(samples, ncols=8, cell=90, caption=f"{m.name}: 16 samples"
                           + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""))
