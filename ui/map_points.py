@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from vae_core.data.names import DATASETS
 from vae_core.store.checkpoints import Checkpoint
 
 from .loaded_model import LoadedModel, MapPoints
@@ -20,8 +21,6 @@ POINT_SETS = {"stored": "stored test images", "all": "images of the dataset (tra
 
 
 def _dataset_size(ckpt: Checkpoint) -> int:
-    from vae_core.data.datasets import DATASETS  # here: it imports torch, which the first screen does without
-
     meta = ckpt.meta
     tc = meta.get("train_config") or {}
     name = tc.get("dataset") or meta.get("dataset")

