@@ -143,7 +143,7 @@ class Server:
     processes = 1
     proxied = False
 
-    def __init__(self, home: Path, max_trainings: int = 1, app_dir: Path = REPO):
+    def __init__(self, home: Path, max_trainings: int = 1, app_dir: Path = REPO, script: str = "app.py"):
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -151,7 +151,7 @@ class Server:
         env.pop("VAE_SHARE_TRAINED", None)
         self.log = open(home / "streamlit.log", "w+")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port),
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=app_dir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
