@@ -29,16 +29,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rerun_cost as rc  # noqa: E402
 
 lt = rc.lt
-GROUPS = {  # a sample's group: the first of these found in its stack, innermost first
-    "torch": ("/torch/",),
-    "plotly": ("/plotly/", "/_plotly_utils/"),
-    "pandas / pyarrow": ("/pandas/", "/pyarrow/"),
-    "numpy": ("/numpy/",),
-    "protobuf": ("/google/protobuf/",),
-    "the app's code": ("/ui/", "/vae_core/", "/services/", "/pages/", "app.py", "floor_app.py"),
-    "streamlit": ("/streamlit/",),
-    "tornado / asyncio": ("/tornado/", "/asyncio/"),
+GROUPS = {  # a sample's group: the first of these found in its stack, innermost first (py-spy names a frame
+    "torch": ("(torch/",),  # "function (module/path.py:line)")
+    "plotly": ("(plotly/", "(_plotly_utils/"),
+    "pandas / pyarrow": ("(pandas/", "(pyarrow/"),
+    "numpy": ("(numpy/",),
+    "protobuf": ("(google/protobuf/",),
+    "the app's code": ("(ui/", "(vae_core/", "(services/", "(pages/", "(app.py", "floor_app.py"),
+    "streamlit": ("(streamlit/",),
+    "server (uvicorn, websockets, asyncio)": ("(uvicorn/", "(websockets/", "(asyncio/", "(starlette/", "(tornado/"),
 }
+
+
+ROLES = (  # which part of the server a sample belongs to: the first marker found in its stack, outermost first
+    ("the page's own code, elements included", "exec_func_with_error_handling"),
+    ("the run's start and end (ScriptRunner)", "ScriptRunner._run_script_thread"),
+    ("file polling (config.toml, the script)", "PollingPathWatcher"),
+    ("thread pool (to_thread: sends, media)", "_worker (concurrent/futures"),
+    ("event loop: messages out, websocket, HTTP", "run_forever"),
+)
+
+
+def role_of(frames: list[str]) -> str:
+    for name, marker in ROLES:
+        if any(marker in f for f in frames):
+            return name
+    return "other"
 
 
 def group_of(frames: list[str]) -> str:
@@ -60,6 +76,7 @@ async def drive(server, args) -> None:
         await d.to_sliders()
     for _ in range(3):  # warm
         await (d.slider() if args.slider else d.toggle() if args.toggle else c.rerun(page=args.page))
+    await asyncio.sleep(5)  # the app's warm-up thread (torch's import, 1 s after the first run) is done
     spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.pids()[0]), "--format", "raw", "--rate",
                             str(args.rate), "--output", args.raw, "--nonblocking", *(["--gil"] if args.gil else []),
                             "--duration", "600"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -80,6 +97,7 @@ async def drive(server, args) -> None:
 
 def report(raw: str, top: int, folded: str | None) -> None:
     inclusive, own, groups = collections.Counter(), collections.Counter(), collections.Counter()
+    roles = collections.Counter()
     total = 0
     lines = Path(raw).read_text().splitlines()
     for line in lines:
@@ -87,15 +105,19 @@ def report(raw: str, top: int, folded: str | None) -> None:
         if not stack:
             continue
         n = int(count)
-        frames = stack.split(";")[1:]  # the first names the thread
+        frames = stack.split(";")
         total += n
         own[frames[-1]] += n
         for f in set(frames):
             inclusive[f] += n
         groups[group_of(frames)] += n
+        roles[role_of(frames)] += n
     if folded:
         shutil.copy(raw, folded)
     print(f"{total} samples")
+    print("by part of the server:")
+    for name, n in roles.most_common():
+        print(f"  {100 * n / total:5.1f}%  {name}")
     print("by group (innermost library in the stack):")
     for name, n in groups.most_common():
         print(f"  {100 * n / total:5.1f}%  {name}")

@@ -65,8 +65,8 @@ def url_bytes(media: dict[str, bytes], url: str) -> bytes:
     return media[url.rsplit("/", 1)[-1].split(".")[0]]
 
 
-def download(at: AppTest, media: dict[str, bytes], key: str) -> bytes:
-    return url_bytes(media, at.download_button(key=key).proto.url)
+def download(at: AppTest, media, key: str) -> bytes:
+    return media.download(at.download_button(key=key).proto)
 
 
 def image_urls(at: AppTest) -> list[str]:

@@ -61,14 +61,31 @@ def show_image(image, caption: str | None = None, target: int = 320, inline: boo
     st.image(png_bytes(upscale(arr, scale)), caption=caption, output_format="PNG")
 
 
-def show_grid(images, ncols: int, caption: str | None = None, cell: int = 96) -> np.ndarray:
-    """Tile (N, C, H, W) floats (or uint8 (N, H, W[, C])) into a grid image, show it, and return it."""
+def grid_image(images, ncols: int, cell: int = 96) -> np.ndarray:
+    """(N, C, H, W) floats (or uint8 (N, H, W[, C])) tiled into one uint8 picture, each cell about ``cell`` px."""
     arr = np.asarray(images)
     if arr.dtype != np.uint8:
         arr = to_uint8(arr)
-    grid = upscale(tile(arr, ncols, pad=1), scale_for(arr.shape[1] + 1, cell))
+    return upscale(tile(arr, ncols, pad=1), scale_for(arr.shape[1] + 1, cell))
+
+
+def show_grid(images, ncols: int, caption: str | None = None, cell: int = 96) -> np.ndarray:
+    """Tile (N, C, H, W) floats (or uint8 (N, H, W[, C])) into a grid image, show it, and return it."""
+    grid = grid_image(images, ncols, cell)
     st.image(png_bytes(grid), caption=caption, output_format="PNG")
     return grid
+
+
+class Picture:
+    """A picture made once and shown again as it is: its pixels and their PNG (exact pixels), both read-only."""
+
+    def __init__(self, pixels: np.ndarray):
+        self.pixels = np.ascontiguousarray(pixels)
+        self.pixels.setflags(write=False)
+        self.png = to_png(self.pixels)
+
+    def show(self, caption: str | None = None) -> None:
+        st.image(self.png, caption=caption, output_format="PNG")
 
 
 def map_with_marks(canvas, ring: tuple[float, float] | None, stars=(), alt: str = "latent map",

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,16 +83,6 @@ def model_rows(choices: list[ModelChoice]) -> list[dict]:
             for c in choices]
 
 
-@st.cache_data(max_entries=8, show_spinner="Packing the checkpoint...")
-def _zip(path: str, folder_stamp: str) -> bytes:
-    return export_zip(path)
-
-
-def zip_bytes(path: str) -> bytes:
-    """The checkpoint folder as a .zip that the sidebar's uploader (import_zip) accepts."""
-    return _zip(path, stamp(path))
-
-
 def image_shape(ckpt: Checkpoint) -> tuple[int, int, int]:
     return tuple(ckpt.config.image_shape)
 
@@ -123,6 +115,18 @@ def on_images(ckpt: Checkpoint, x: torch.Tensor, y: torch.Tensor) -> OnImages:
     recon = to_uint8(decode_batch(model, mu.cpu(), y_in))
     neg_elbo, recon_nll, kl = evaluate_neg_elbo(model, x, y, seed=0)
     return OnImages(recon, neg_elbo, recon_nll, kl)
+
+
+def _read_only(images: np.ndarray | None) -> np.ndarray | None:
+    if images is not None:
+        images.setflags(write=False)
+    return images
+
+
+def _read_only_result(res: OnImages) -> OnImages:
+    """A result the sessions share: its images cannot be changed."""
+    _read_only(res.recon)
+    return res
 
 
 def prior_samples(ckpt: Checkpoint, n: int = N_PRIOR, seed: int = PRIOR_SEED) -> np.ndarray | None:
@@ -199,11 +203,36 @@ class Catalogue:
         return a, next((p for p in self.paths if p != a and self.data(p)[0] == self.data(a)[0]), None)
 
 
+_TABLES: OrderedDict[tuple, object] = OrderedDict()  # the models' table by what it lists (their stamps included)
+_TABLES_KEPT = 16
+_TABLES_LOCK = threading.Lock()
+
+
+def models_table(choices: list[ModelChoice]):
+    """model_rows(choices) as the Arrow table Streamlit would make of them (a DataFrame of the rows, then
+    pyarrow.Table.from_pandas), made once per list of models as they are on disk (each one's stamp is part of
+    the key) and shared by the sessions: a page run only writes it out."""
+    key = tuple((c.path, c.label, c.origin, stamp(c.path)) for c in choices)
+    with _TABLES_LOCK:
+        if key in _TABLES:
+            _TABLES.move_to_end(key)
+            return _TABLES[key]
+    import pandas as pd
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(pd.DataFrame(model_rows(choices)))
+    with _TABLES_LOCK:
+        _TABLES[key] = table
+        while len(_TABLES) > _TABLES_KEPT:
+            _TABLES.popitem(last=False)
+    return table
+
+
 def table_ui(cat: Catalogue) -> None:
     """Every model with its scores; more columns on demand."""
     st.subheader("All models")
     more = st.toggle("Every column (architecture, image size, p(x|z), origin, date)", key=state.ALL_COLUMNS)
-    st.dataframe(model_rows(cat.choices), hide_index=True, width="stretch",
+    st.dataframe(models_table(cat.choices), hide_index=True, width="stretch",
                  column_order=MAIN_COLUMNS + (MORE_COLUMNS if more else []), column_config=COLUMN_CONFIG)
 
 
@@ -213,8 +242,10 @@ def download_ui(cat: Catalogue) -> None:
         down = st.selectbox("Download a model", cat.paths, key=state.DOWNLOAD, format_func=cat.labels.get)
     with c2:
         name = cat.name(down)
-        st.download_button(f"Download {name}.zip", zip_bytes(down), file_name=f"{name}.zip", mime="application/zip",
-                           icon=":material/download:", key="models_zip")
+        # the folder as a .zip the sidebar's uploader accepts (import_zip), packed when the button is pressed: the
+        # page's runs no longer copy and hash a megabyte each
+        st.download_button(f"Download {name}.zip", lambda: export_zip(down), file_name=f"{name}.zip",
+                           mime="application/zip", icon=":material/download:", key="models_zip")
     st.caption("The .zip holds the weights (safetensors), the config and metrics (JSON) and the stored test images. "
                "To add a model, use **Upload a checkpoint** in the sidebar: only your browser sees it.")
     st.caption(expiry_note())
@@ -273,8 +304,9 @@ def _scores_ui(res_a: OnImages, res_b: OnImages, model_a: Checkpoint, model_b: C
 def _prior_samples_ui(model_a: Checkpoint, model_b: Checkpoint) -> None:
     st.markdown("**Samples from the prior**: decode z ~ N(0, I)")
     for col, m in zip(st.columns(2), (model_a, model_b)):
-        with col:
-            samples = prior_samples(m)
+        with col:  # the model's own: decoded once (LoadedModel.recent)
+            samples = loaded_model(m.path).recent(("models: prior samples", N_PRIOR, PRIOR_SEED),
+                                                  lambda m=m: _read_only(prior_samples(m)))
             if samples is None:
                 st.info(f"{m.name} is an autoencoder: it has no prior to sample from, and decoding random z "
                         "gives images it was never trained to make.")
@@ -292,9 +324,13 @@ def comparison_ui(model_a: Checkpoint, model_b: Checkpoint, n_images: int) -> No
     if model_a.meta.get("dataset") != model_b.meta.get("dataset"):
         st.caption(f"The two models were trained on different data ({model_a.meta.get('dataset')} and "
                    f"{model_b.meta.get('dataset')}); the images come from {source.name}'s test sample.")
-    x, y = pick_images(source, n_images, state.seed())
+    seed = state.seed()
+    x, y = pick_images(source, n_images, seed)
     with friendly_errors("Encoding the images"):
-        res_a, res_b = on_images(model_a, x, y), on_images(model_b, x, y)
+        # what each model does with these images, computed once per model, images and draw (LoadedModel.recent)
+        view = ("models: on images", str(source.path), loaded_model(source.path).stamp, n_images, seed)
+        res_a, res_b = (loaded_model(m.path).recent(view, lambda m=m: _read_only_result(on_images(m, x, y)))
+                        for m in (model_a, model_b))
         ncols = min(len(x), 16)
         cell = 150 if len(x) <= 8 else 100 if len(x) <= 16 else 90
         st.button("Other images", icon=":material/shuffle:", key="models_shuffle", on_click=state.other_images)
