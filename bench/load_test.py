@@ -737,9 +737,10 @@ async def ws_sliders_round(c: WsClient, s: Session, rng: random.Random, presses:
     view = await ws_timed(s, "page", c.rerun(page="sliders"))
     if view is None:
         return
-    if "sliders_live" in view.widgets and view.widgets["sliders_live"].default:
-        view = await ws_timed(s, "toggle", c.rerun(widgets=[widget_state(view.widgets["sliders_live"],
-                                                                          bool_value=False)]))
+    if "sliders_live" in view.widgets and view.widgets["sliders_live"].default:  # in a fragment: as a browser does,
+        view = await ws_timed(s, "toggle", c.rerun(  # only that fragment is asked to rerun
+            widgets=[widget_state(view.widgets["sliders_live"], bool_value=False)],
+            fragment=view.fragments.get("sliders_live", "") if FRAGMENT_RERUNS else ""))
         if view is None:
             return
     keys = sorted(k for k in view.widgets if k.startswith("sliders_z"))

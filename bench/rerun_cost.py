@@ -111,7 +111,8 @@ class WsDriver:
             return
         view = await self.c.rerun(page="sliders")
         if "sliders_live" in view.widgets and view.widgets["sliders_live"].default:
-            await self.c.rerun(widgets=[lt.widget_state(view.widgets["sliders_live"], bool_value=False)])
+            await self.c.rerun(widgets=[lt.widget_state(view.widgets["sliders_live"], bool_value=False)],
+                               fragment=view.fragments.get("sliders_live", ""))
         self._on["sliders_live"] = False
 
     def _slider_key(self) -> str:
@@ -132,7 +133,7 @@ class WsDriver:
         w = self.c.view.widgets[key]
         on = self._on.get(key, bool(w.default))
         self._on[key] = not on
-        await self.c.rerun(widgets=[lt.widget_state(w, bool_value=not on)])
+        await self.c.rerun(widgets=[lt.widget_state(w, bool_value=not on)], fragment=self.c.view.fragments.get(key, ""))
 
 
 # ---------------------------------------------------------------- the Chromium client

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ui.common import page_header, page_model
-from ui.sliders_ui import View, live_ui, server_sliders_ui, toolbar_ui
+from ui.sliders_ui import View, sliders_ui
 from ui.state.sliders import Sliders
 
 page_header("Latent sliders", "Each slider is one coordinate of z, in units of the prior's standard deviation: "
@@ -10,8 +10,4 @@ page_header("Latent sliders", "Each slider is one coordinate of z, in units of t
             "decoder's mean of p(x|z). Dimensions whose average KL is about 0 are ignored by the decoder.")
 sliders = Sliders(page_model(needs_sample=False))
 sliders.start()
-view = View(sliders)
-if toolbar_ui(view):
-    live_ui(view)
-else:
-    server_sliders_ui(view)
+sliders_ui(View(sliders))

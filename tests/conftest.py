@@ -178,6 +178,14 @@ class MediaStore(dict):
         data = self.makers[deferred_file_id]()
         return data.encode() if isinstance(data, str) else bytes(data)
 
+    def image(self, url: str) -> bytes:
+        """The file behind an st.image's URL: a media file's, or what a data: URL holds."""
+        if url.startswith("data:"):
+            import base64
+
+            return base64.b64decode(url.split(",", 1)[1])
+        return self[url.rsplit("/", 1)[-1].split(".")[0]]
+
     def download(self, proto) -> bytes:
         """The file of a download button's proto, whether its data was given or is made when pressed."""
         if proto.deferred_file_id:

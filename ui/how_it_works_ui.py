@@ -12,11 +12,12 @@ import streamlit as st
 from vae_core.analysis.explain import explain_image
 from vae_core.analysis.latent import decode_batch
 from vae_core.model.priors import prior_z
-from vae_core.render.images import to_uint8
+from vae_core.render.images import to_uint8, upscale
 
 from .common import end_page, friendly_errors
+from .frozen_figure import FrozenFigure
 from .generate_ui import class_name, image_tensor, pick_image_ui, pick_random_image
-from .images import show_grid, show_image
+from .images import Picture, scale_for, show_grid
 from .loaded_model import LoadedModel
 from .state import how_it_works as state
 
@@ -152,7 +153,7 @@ def _posterior_picture(lesson: Lesson) -> None:
     """For D >= 2: the stored codes, this image's q(z|x) as a 2-sigma ellipse, mu and the drawn z."""
     i, j = lesson.loaded.default_axes()
     st.markdown("**This image in latent space**" + ("" if lesson.ae else ": q(z|x) as its 2-sigma ellipse"))
-    st.plotly_chart(lesson.loaded.recent(lesson.view("posterior"), lambda: _posterior_figure(lesson)),
+    st.plotly_chart(lesson.loaded.recent(lesson.view("posterior"), lambda: FrozenFigure(_posterior_figure(lesson))),
                     key=state.PAGE + "latent_chart")
     if lesson.dims > 2:
         st.caption(f"Dimensions {dim_name(i)} and {dim_name(j)}, the two the model uses most (largest "
@@ -196,7 +197,7 @@ def encoder_ui(lesson: Lesson) -> None:
     c_chart, c_map = st.columns(2)
     with c_chart:
         st.markdown("**mu(x)**" + ("" if lesson.ae else " with ± **sigma(x)** bars, per latent dimension"))
-        st.plotly_chart(lesson.loaded.recent(lesson.view("encoder chart"), lambda: _encoder_figure(lesson)),
+        st.plotly_chart(lesson.loaded.recent(lesson.view("encoder chart"), lambda: FrozenFigure(_encoder_figure(lesson))),
                         key=state.PAGE + "enc_chart")
     with c_map:
         if D >= 2:
@@ -254,20 +255,28 @@ def decoder_ui(lesson: Lesson) -> None:
     st.markdown(f"The decoder maps z to the parameters of a **{lik}** distribution over every pixel; "
                 "the images show its mean.")
     cols = st.columns(2 if lesson.ae else 3)
+    x, z, at_mu = lesson.loaded.recent(lesson.view("decoder pictures"), lambda: _decoder_pictures(lesson))
     with cols[0]:
-        show_image(lesson.x.numpy(), caption="x, the input", target=300)
+        x.show("x, the input")
     if lesson.ae:
         with cols[1]:
-            show_image(ex["decoded_mu"], caption=f"decoded z = mu(x); -log p(x|z) = {ex['recon_at_mu']:.2f}",
-                       target=300)
+            at_mu.show(f"decoded z = mu(x); -log p(x|z) = {ex['recon_at_mu']:.2f}")
         return
     with cols[1]:
-        show_image(ex["decoded_z"], caption=f"mean of p(x|z) for this z; -log p(x|z) = {ex['recon']:.2f}", target=300)
+        z.show(f"mean of p(x|z) for this z; -log p(x|z) = {ex['recon']:.2f}")
     with cols[2]:
-        show_image(ex["decoded_mu"], caption=f"mean of p(x|z = mu); -log p(x|mu) = {ex['recon_at_mu']:.2f}",
-                   target=300)
+        at_mu.show(f"mean of p(x|z = mu); -log p(x|mu) = {ex['recon_at_mu']:.2f}")
     st.caption("Draw a new eps above: z moves inside q(z|x) and the middle image changes; the right one, "
                "decoded at mu, does not.")
+
+
+def _decoder_pictures(lesson: Lesson) -> tuple[Picture, Picture | None, Picture]:
+    """x, the mean of p(x|z) and the mean of p(x|z = mu), each about 300 px tall (as show_image draws them)."""
+    def picture(image) -> Picture:
+        arr = to_uint8(image)[0]
+        return Picture(upscale(arr, scale_for(arr.shape[0], 300)))
+    ex = lesson.ex
+    return (picture(lesson.x.numpy()), None if lesson.ae else picture(ex["decoded_z"]), picture(ex["decoded_mu"]))
 
 
 # ---------------------------------------------------------------- 4. the loss
@@ -432,7 +441,7 @@ def training_ui(lesson: Lesson) -> None:
         st.info("This checkpoint records no training history.")
         return
     st.markdown("**Test loss per epoch**")
-    st.plotly_chart(lesson.loaded.recent(("how: history chart",), lambda: _history_figure(history, lesson.ae)),
+    st.plotly_chart(lesson.loaded.recent(("how: history chart",), lambda: FrozenFigure(_history_figure(history, lesson.ae))),
                     key=state.PAGE + "history_chart")
     st.caption(history_summary(history, has_kl=not lesson.ae) + " The negative ELBO is the sum of the two terms: "
                "a falling reconstruction with a rising KL means the codes carry more about x.")

@@ -20,7 +20,7 @@ from vae_core.model.variants import Variant
 
 from .common import end_page, friendly_errors
 from .identity import expiry_note
-from .images import show_grid
+from .images import Picture, grid_image
 from .loaded_model import LoadedModel, loaded_model
 from .model_choices import ModelChoice, model_choices, stamp
 from .state import models as state
@@ -115,18 +115,6 @@ def on_images(ckpt: Checkpoint, x: torch.Tensor, y: torch.Tensor) -> OnImages:
     recon = to_uint8(decode_batch(model, mu.cpu(), y_in))
     neg_elbo, recon_nll, kl = evaluate_neg_elbo(model, x, y, seed=0)
     return OnImages(recon, neg_elbo, recon_nll, kl)
-
-
-def _read_only(images: np.ndarray | None) -> np.ndarray | None:
-    if images is not None:
-        images.setflags(write=False)
-    return images
-
-
-def _read_only_result(res: OnImages) -> OnImages:
-    """A result the sessions share: its images cannot be changed."""
-    _read_only(res.recon)
-    return res
 
 
 def prior_samples(ckpt: Checkpoint, n: int = N_PRIOR, seed: int = PRIOR_SEED) -> np.ndarray | None:
@@ -301,18 +289,46 @@ def _scores_ui(res_a: OnImages, res_b: OnImages, model_a: Checkpoint, model_b: C
                "smaller KL (a posterior closer to the prior) with a worse reconstruction.")
 
 
-def _prior_samples_ui(model_a: Checkpoint, model_b: Checkpoint) -> None:
+def _prior_picture(m: Checkpoint) -> Picture | None:
+    """The model's 16 prior samples as shown (None for a model without a prior)."""
+    samples = prior_samples(m)
+    return None if samples is None else Picture(grid_image(samples, ncols=8, cell=90))
+
+
+def _prior_samples_ui(loaded_a: LoadedModel, loaded_b: LoadedModel) -> None:
     st.markdown("**Samples from the prior**: decode z ~ N(0, I)")
-    for col, m in zip(st.columns(2), (model_a, model_b)):
+    for col, loaded in zip(st.columns(2), (loaded_a, loaded_b)):
+        m = loaded.checkpoint
         with col:  # the model's own: decoded once (LoadedModel.recent)
-            samples = loaded_model(m.path).recent(("models: prior samples", N_PRIOR, PRIOR_SEED),
-                                                  lambda m=m: _read_only(prior_samples(m)))
-            if samples is None:
+            picture = loaded.recent(("models: prior samples", N_PRIOR, PRIOR_SEED), lambda m=m: _prior_picture(m))
+            if picture is None:
                 st.info(f"{m.name} is an autoencoder: it has no prior to sample from, and decoding random z "
                         "gives images it was never trained to make.")
             else:
-                show_grid(samples, ncols=8, cell=90, caption=f"{m.name}: 16 samples"
-                          + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""))
+                picture.show(f"{m.name}: 16 samples"
+                             + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The same images through models A and B, as the page shows them."""
+
+    n: int  # images
+    images: Picture
+    res_a: OnImages
+    res_b: OnImages
+    recon_a: Picture
+    recon_b: Picture
+
+
+def _compare(model_a: Checkpoint, model_b: Checkpoint, source: Checkpoint, n_images: int, seed: int) -> Comparison:
+    x, y = pick_images(source, n_images, seed)
+    res_a, res_b = on_images(model_a, x, y), on_images(model_b, x, y)
+    ncols = min(len(x), 16)
+    cell = 150 if len(x) <= 8 else 100 if len(x) <= 16 else 90
+    def picture(images) -> Picture:
+        return Picture(grid_image(images, ncols=ncols, cell=cell))
+    return Comparison(len(x), picture(x.numpy()), res_a, res_b, picture(res_a.recon), picture(res_b.recon))
 
 
 def comparison_ui(model_a: Checkpoint, model_b: Checkpoint, n_images: int) -> None:
@@ -325,21 +341,18 @@ def comparison_ui(model_a: Checkpoint, model_b: Checkpoint, n_images: int) -> No
         st.caption(f"The two models were trained on different data ({model_a.meta.get('dataset')} and "
                    f"{model_b.meta.get('dataset')}); the images come from {source.name}'s test sample.")
     seed = state.seed()
-    x, y = pick_images(source, n_images, seed)
+    loaded_a, loaded_b = loaded_model(model_a.path), loaded_model(model_b.path)
     with friendly_errors("Encoding the images"):
-        # what each model does with these images, computed once per model, images and draw (LoadedModel.recent)
-        view = ("models: on images", str(source.path), loaded_model(source.path).stamp, n_images, seed)
-        res_a, res_b = (loaded_model(m.path).recent(view, lambda m=m: _read_only_result(on_images(m, x, y)))
-                        for m in (model_a, model_b))
-        ncols = min(len(x), 16)
-        cell = 150 if len(x) <= 8 else 100 if len(x) <= 16 else 90
+        # computed once per pair of models, images and draw (LoadedModel.recent: B's stamp in the key, A's object
+        # is its own stamp's)
+        view = ("models: comparison", loaded_b.path, loaded_b.stamp, source is model_a, n_images, seed)
+        comp = loaded_a.recent(view, lambda: _compare(model_a, model_b, source, n_images, seed))
         st.button("Other images", icon=":material/shuffle:", key="models_shuffle", on_click=state.other_images)
-        show_grid(x.numpy(), ncols=ncols, caption=f"{len(x)} test images x from {source.name}'s stored sample",
-                  cell=cell)
-        show_grid(res_a.recon, ncols=ncols, caption=f"A, {model_a.name}: reconstructions decode(mu(x))", cell=cell)
-        show_grid(res_b.recon, ncols=ncols, caption=f"B, {model_b.name}: reconstructions decode(mu(x))", cell=cell)
-        _scores_ui(res_a, res_b, model_a, model_b, len(x))
-        _prior_samples_ui(model_a, model_b)
+        comp.images.show(f"{comp.n} test images x from {source.name}'s stored sample")
+        comp.recon_a.show(f"A, {model_a.name}: reconstructions decode(mu(x))")
+        comp.recon_b.show(f"B, {model_b.name}: reconstructions decode(mu(x))")
+        _scores_ui(comp.res_a, comp.res_b, model_a, model_b, comp.n)
+        _prior_samples_ui(loaded_a, loaded_b)
 
 
 def start(loaded: LoadedModel) -> Catalogue:

@@ -179,6 +179,20 @@ def _live_position_map(view: View, hall: bool) -> dict | None:
                              alt=_map_alt(dims))
 
 
+# ---------------------------------------------------------------- the page's body
+
+
+# A fragment: the Live toggle and the toolbar's buttons rerun the toolbar and the sliders, not the app's sidebar and
+# the rest of the page (nothing outside depends on them). The server's sliders are a fragment of their own inside it.
+@st.fragment
+def sliders_ui(view: View) -> None:
+    """The toolbar, then the live sliders (decoded in the browser) or the server's."""
+    if toolbar_ui(view):
+        live_ui(view)
+    else:
+        server_sliders_ui(view)
+
+
 # ---------------------------------------------------------------- live: decoded in the browser
 
 def live_ui(view: View) -> None:
