@@ -99,8 +99,8 @@ class WsDriver:
     async def close(self) -> None:
         await self.c.close()
 
-    async def settle(self) -> None:
-        await asyncio.sleep(0.05)  # messages still being sent belong to this run
+    async def settle(self, runs_before: int | None = None) -> None:
+        await asyncio.sleep(0.05)  # messages still being sent belong to this run (rerun() returned at its end)
 
     async def page(self, path: str) -> None:
         await self.c.rerun(page=path)
@@ -205,9 +205,15 @@ class ChromiumDriver:
     async def close(self) -> None:
         await self.context.close()
 
-    async def settle(self, timeout: float = 120) -> None:
-        """Until no run goes on, nothing is stale, and no request or frame has passed for QUIET seconds."""
+    async def settle(self, runs_before: int | None = None, timeout: float = 120) -> None:
+        """Until a run has finished since there were ``runs_before`` (the click's: Playwright reports the click's
+        websocket frame a moment after the click, so quiet alone can come before it), then until no run goes
+        on, nothing is stale, and no request or frame has passed for QUIET seconds."""
         deadline = time.monotonic() + timeout
+        while runs_before is not None and len(self.finished) <= runs_before:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the click made no run")
+            await asyncio.sleep(0.01)
         while time.monotonic() < deadline:
             if (self.in_flight == 0 and time.monotonic() - self.last_net > QUIET
                     and await self.p.evaluate(IDLE_JS)):
@@ -226,11 +232,14 @@ class ChromiumDriver:
     async def to_sliders(self) -> None:
         if self.floor:
             return
-        await self.page("sliders")
-        await self.settle()
+        if not await self.p.evaluate(TITLE_JS, PAGES["sliders"][1]):
+            n = len(self.finished)
+            await self.page("sliders")
+            await self.settle(n)
         if await self.p.evaluate(SWITCH_JS, "Live: decode in the browser"):
+            n = len(self.finished)
             await self.toggle()
-            await self.settle()
+            await self.settle(n)
 
     async def slider(self) -> None:
         before = await self.p.evaluate(IMAGES_JS)
@@ -274,10 +283,10 @@ class Bench:
     async def once(self, name: str, kind: str, action) -> float:
         """Server CPU ms of one action of server ``name`` until its page has settled, less its idle rate."""
         pid, d = self.servers[name].pids()[0], self.drivers[name]
-        runs0 = d.runs
+        runs0, finished0 = d.runs, sum(d.runs)
         c0, t0 = cpu_seconds(pid), time.monotonic()
         await action()
-        await d.settle()
+        await d.settle(runs_before=finished0)  # every interaction measured here makes a run
         spent = cpu_seconds(pid) - c0 - self.idle_rate[name] * (time.monotonic() - t0)
         runs1 = d.runs
         self.runs.setdefault((kind, name), []).append((runs1[0] - runs0[0], runs1[1] - runs0[1]))
@@ -304,8 +313,9 @@ class Bench:
         for d in self.drivers.values():
             await d.to_sliders()
             await d.settle()
+            n = sum(d.runs)
             await getattr(d, method)()  # warm
-            await d.settle()
+            await d.settle(None if isinstance(d, WsDriver) else n)
         spent = {n: [] for n in self.drivers}
         for _ in range(repeats):
             for name, d in self.drivers.items():
@@ -349,6 +359,7 @@ async def run_client(client: str, servers: dict, rounds: int, repeats: int) -> t
     runs = {}
     for (kind, name), rows in bench.runs.items():
         runs.setdefault(kind, {})[name] = (statistics.mean(r[0] for r in rows), statistics.mean(r[1] for r in rows))
+        runs.setdefault("each: " + kind, {})[name] = rows  # (full, fragment) runs of every action, warm-ups included
     return {k: {n: statistics.median(v) for n, v in by.items()} for k, by in results.items()}, runs
 
 

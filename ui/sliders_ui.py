@@ -239,8 +239,8 @@ def _slider_column(view: View) -> None:
         halves = st.columns(2)
         split = (len(space.slider_dims) + 1) // 2
         groups = [(halves[0], space.slider_dims[:split]), (halves[1], space.slider_dims[split:])]
-    else:
-        groups = [(st.container(), space.slider_dims)]
+    else:  # the sliders straight into the column: a container around them would be one more element per release
+        groups = [(st, space.slider_dims)]
     for box, dims in groups:
         for d in dims:
             box.slider(view.slider_label(d), -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=slider_key(d),
