@@ -56,6 +56,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from browser_util import ALL_OPTIONS_JS  # noqa: E402
+from load_causes import BrowserLog, cause, page_state, proxy_stats, proxy_summary  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -222,6 +223,10 @@ class ProxiedServer(Server):
     def alive(self) -> bool:
         return all(c.running() for c in self.cluster.apps) and healthy(self.url)
 
+    def proxy_stats(self) -> dict[str, dict]:
+        """HAProxy's view of each process: its failed health checks and the times it was marked down."""
+        return proxy_stats(self.cluster.stats_port)
+
     def stop(self) -> None:
         self._stop.set()
         self.cluster.stop()
@@ -247,6 +252,8 @@ class Session:
     heavy_step: str = ""  # where the student got to: train, training, projection or done
     refused: int = 0  # trainings refused by the server's cap
     picker_after_reload: list[str] | None = None  # browser sessions: the model list after F5
+    log: BrowserLog | None = None  # browser sessions: HTTP errors, websocket closes, the stage it was at
+    stuck: dict | None = None  # where a session that failed stopped: stage, what its page showed, its process now
 
     @property
     def name(self) -> str:
@@ -458,8 +465,11 @@ async def run_session(browser, url: str, s: Session, zip_path: Path, start_delay
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.on("pageerror", lambda e: s.failures.append(f"page error: {str(e)[:160]}"))
+    s.log = BrowserLog()
+    s.log.watch(page)
     arrived = False
     try:
+        s.log.stage = "arriving (the first page)"
         t0 = time.perf_counter()
         # a link the lecturer shared: the default page with the small digits model
         await page.goto(f"{url}/?model={UPLOADED_MODEL.name}", wait_until="domcontentloaded",
@@ -468,11 +478,14 @@ async def run_session(browser, url: str, s: Session, zip_path: Path, start_delay
         await wait_idle(page, ARRIVAL_TIMEOUT_MS)
         s.record("first load", (time.perf_counter() - t0) * 1000)
         s.process = next((c["value"] for c in await context.cookies() if c["name"] == PROCESS_COOKIE), "")
+        s.log.stage = "uploading its checkpoint"
         await upload(page, zip_path, s)
         phases.arrived()
         arrived = True
+        s.log.stage = "waiting for the others to arrive"
         await phases.all_in.wait()
         load_until = phases.load_until
+        s.log.stage = "training (session 0)" if s.index == 0 else "switching pages and moving sliders"
         if s.index == 0:
             try:
                 await trainer(page, s, phases)
@@ -486,14 +499,22 @@ async def run_session(browser, url: str, s: Session, zip_path: Path, start_delay
                 link = rng.choice(list(OTHER_PAGES))
                 await go_to(page, link, OTHER_PAGES[link], s)
                 await page.wait_for_timeout(rng.uniform(300, 1000))
+        s.log.stage = "reading its model list"
         await wait_idle(page)
         s.picker = await read_picker(page)
+        s.log.stage = "reloading the page (F5)"
         await page.reload()  # F5: the browser's own models must come back (its identity in local storage)
         await page.locator("[data-testid=stMain] h1").first.wait_for(timeout=ARRIVAL_TIMEOUT_MS)
         await wait_idle(page, ARRIVAL_TIMEOUT_MS)
+        s.log.stage = "reading its model list after the reload"
         s.picker_after_reload = await read_picker(page)
     except Exception as e:  # noqa: BLE001 - reported, and the isolation check then fails for this session
         s.failures.append(f"session: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        try:
+            now = next((c["value"] for c in await context.cookies() if c["name"] == PROCESS_COOKIE), "")
+        except Exception:  # noqa: BLE001 - a closed context has no cookies to read
+            now = ""
+        s.stuck = {"stage": s.log.stage, "state": await page_state(page), "process_now": now}
         if SHOTS is not None:
             try:
                 await page.screenshot(path=str(SHOTS / f"failed-{s.name}.png"), timeout=60_000)
@@ -563,7 +584,7 @@ class WsClient:
         self.ws = await websockets.connect(self.base.replace("http", "ws", 1) + "/_stcore/stream",
                                            subprotocols=["streamlit", self.xsrf or "x"],
                                            additional_headers=self.cookie_header(), max_size=None,
-                                           open_timeout=120)
+                                           open_timeout=120, ping_interval=None)  # as a browser: the server pings
 
     def _first_request(self) -> None:
         """What a browser's first request brings back: Streamlit's XSRF cookie and, behind the proxy, the
@@ -787,6 +808,8 @@ async def run_ws_session(url: str, s: Session, zip_path: Path, start_delay: floa
         s.picker = list(next(w for k, w in view.widgets.items() if k.startswith("model_picker")).options)
     except Exception as e:  # noqa: BLE001 - reported; the isolation check then fails for this session
         s.failures.append(f"session: {type(e).__name__}: {str(e)[:200]}")
+        s.stuck = {"stage": "its websocket session" + ("" if arrived else " (arriving)"), "state": None,
+                   "process_now": c.process}
         if not arrived:
             phases.arrived()
     finally:
@@ -893,6 +916,8 @@ async def run_class_session(url: str, s: Session, zip_path: Path, start_delay: f
         s.heavy_step = state["step"]
     except Exception as e:  # noqa: BLE001 - reported; the isolation check then fails for this session
         s.failures.append(f"session: {type(e).__name__}: {str(e)[:200]}")
+        s.stuck = {"stage": "its websocket session" + ("" if arrived else " (arriving)"), "state": None,
+                   "process_now": c.process}
         if not arrived:
             phases.arrived()
     finally:
@@ -976,6 +1001,21 @@ async def run_load(url: str, n: int, duration: float, ramp: float, presses: int,
     return sessions, phases
 
 
+def failure_lines(sessions: list[Session], proxy: dict | None) -> list[str]:
+    """Every failure, each with its cause: what the session was doing, what its page and network saw, and what
+    the proxy saw of its process."""
+    lines = []
+    for s in sessions:
+        for f in s.failures:
+            if f.startswith("session:") and s.stuck is not None:
+                why = cause(s.stuck["stage"], s.stuck["state"], s.log, s.process, s.stuck["process_now"], proxy)
+            else:
+                why = cause("an interaction", None, s.log, s.process, "", proxy)
+            where = f" ({s.kind}, {s.process})" if s.process else f" ({s.kind})"
+            lines.append(f"{s.name}{where} {f} -- {why}")
+    return lines
+
+
 def summarize(sessions: list[Session], server: Server, started: float, load_from: float, load_until: float,
               rss_idle: int, n: int, duration: float) -> dict:
     kinds: dict[str, list[float]] = {}
@@ -990,6 +1030,10 @@ def summarize(sessions: list[Session], server: Server, started: float, load_from
     cpu_share = (cpu[-1][1] - cpu[0][1]) / (cpu[-1][0] - cpu[0][0]) if len(cpu) > 1 else float("nan")
     cpu_seconds = cpu[-1][1] - cpu[0][1] if len(cpu) > 1 else float("nan")
     in_load = sum(len(v) for k, v in steady.items() if k.split(" (")[0] in INTERACTIONS)
+    try:
+        proxy = server.proxy_stats() if server.proxied else None
+    except OSError as e:
+        proxy = {"unreadable": {"status": f"{type(e).__name__}"}}
     per_process: dict[str, int] = {}
     for s in sessions:
         per_process[s.process or "-"] = per_process.get(s.process or "-", 0) + 1
@@ -1011,7 +1055,8 @@ def summarize(sessions: list[Session], server: Server, started: float, load_from
         "through_proxy": server.proxied,
         "sessions_per_process": dict(sorted(per_process.items())),
         "failed_interactions": sum(len(s.failures) for s in sessions),
-        "failures": [f"{s.name} {f}" for s in sessions for f in s.failures][:40],
+        "failures": failure_lines(sessions, proxy),
+        "proxy": proxy,
         "exceptions_shown": sum(s.exceptions_seen for s in sessions),
         "uploads_done": sum(s.uploaded for s in sessions),
         "reloads_checked": sum(s.picker_after_reload is not None for s in sessions),
@@ -1043,10 +1088,13 @@ def print_report(r: dict) -> None:
     print(f"server RSS: {m['idle_before']:.0f} MB idle before, {m['peak']:.0f} MB peak, {m['end']:.0f} MB at the end; "
           f"server CPU during load: {r['server_cpu_cores_used_during_load']:.2f} cores, "
           f"{r['server_cpu_ms_per_interaction']:.0f} ms per interaction ({r['interactions_during_load']} interactions)")
-    print(f"failed interactions: {r['failed_interactions']}; exception boxes seen: {r['exceptions_shown']}; "
-          f"uploads: {r['uploads_done']}/{r['sessions']}")
-    for f in r["failures"][:10]:
+    print(f"failed interactions: {r['failed_interactions']}"
+          + (f" ({'; '.join(f.split(' -- ')[0] for f in r['failures'])})" if r["failures"] else "")
+          + f"; exception boxes seen: {r['exceptions_shown']}; uploads: {r['uploads_done']}/{r['sessions']}")
+    for f in r["failures"]:  # each with its cause
         print("  ", f)
+    if r.get("proxy"):
+        print(f"HAProxy: {proxy_summary(r['proxy'])}")
     print(f"isolation: {'OK' if not r['isolation_problems'] else r['isolation_problems']}")
     print(f"training cap message: {r['cap_message']!r}; trained model published: {r['trained_model_published']}; "
           f"model lists checked after a reload: {r['reloads_checked']}")
