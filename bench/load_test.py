@@ -78,7 +78,7 @@ IMAGE = "[data-testid=stMain] [data-testid=stImage] img"
 IDLE = ("!document.querySelector('[data-testid=stStatusWidget]') "
         "&& document.querySelectorAll('[data-stale=\"true\"]').length === 0")
 # A probe: armed before an action, t0 = the user's event (key press or click), t1 = first moment the
-# expected result is in the page. Polled on every animation frame.
+# expected result is in the page (checked as the page changes: JS_WATCH).
 JS_ARM = """(kind) => {
   const img = document.querySelector('%s');
   window.__probe = {src: img ? img.src : null, t0: null, t1: null};
@@ -138,6 +138,43 @@ def proc_stats(pid: int) -> tuple[int, float]:
     return rss, (int(fields[11]) + int(fields[12])) / ticks
 
 
+def _proc_table() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command name, CPU seconds) of every process on the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw.rsplit(")", 1)[1].split()
+        table[int(entry)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / ticks)
+    return table
+
+
+def client_cpu(server_pids: set[int]) -> dict[str, float]:
+    """CPU seconds used so far by the harness itself: this process (its websocket clients, Playwright's Python
+    side) and the processes it started that are not the server's (Playwright's driver, Chromium)."""
+    table = _proc_table()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    out = {"harness (Python, websocket clients)": table.get(os.getpid(), (0, "", 0.0))[2],
+           "Chromium and Playwright": 0.0}
+    todo = list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        if pid in server_pids or table[pid][1] in ("haproxy", "redis-server"):
+            continue  # the server's processes, and what they started
+        out["Chromium and Playwright"] += table[pid][2]
+        todo += children.get(pid, [])
+    return out
+
+
 class Server:
     """``streamlit run app.py`` on 127.0.0.1 with its own data folder; samples its memory and CPU."""
 
@@ -169,6 +206,7 @@ class Server:
 
     def _start_sampling(self) -> None:
         self.samples: list[tuple[float, int, float]] = []  # (time, rss, cpu seconds), summed over the processes
+        self.client_samples: list[tuple[float, dict[str, float]]] = []  # (time, client_cpu())
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
@@ -180,6 +218,7 @@ class Server:
             except (OSError, IndexError, ValueError):
                 return
             self.samples.append((time.time(), sum(r for r, _ in stats), sum(c for _, c in stats)))
+            self.client_samples.append((time.time(), client_cpu(set(self.pids()))))
             self._stop.wait(0.5)
 
     def alive(self) -> bool:
@@ -227,6 +266,23 @@ class ProxiedServer(Server):
         """HAProxy's view of each process: its failed health checks and the times it was marked down."""
         return proxy_stats(self.cluster.stats_port)
 
+    def _start_sampling(self) -> None:
+        super()._start_sampling()
+        self.health: dict[str, list[float]] = {}  # process -> seconds each of its health checks took
+        for i, child in enumerate(self.cluster.apps):
+            threading.Thread(target=self._probe_health, args=(f"p{i}", child.url), daemon=True).start()
+
+    def _probe_health(self, name: str, url: str) -> None:
+        """What HAProxy's check sees, from outside: the time /_stcore/health takes, every 2 s."""
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=30).read()
+            except OSError:
+                pass
+            self.health.setdefault(name, []).append(time.monotonic() - t0)
+            self._stop.wait(2.0)
+
     def stop(self) -> None:
         self._stop.set()
         self.cluster.stop()
@@ -264,12 +320,28 @@ class Session:
             self.latencies.setdefault(kind, []).append((time.time(), ms))
 
 
+# The probe's check runs when the page changes (a mutation anywhere, an image loading) and, as a safety net,
+# ten times a second: polling it on every animation frame kept Chromium busy on the cores the server shares.
+JS_WATCH = """() => {
+  const check = window.__probeCheck;
+  let done = false;
+  const run = () => { if (!done && check()) { done = true; obs.disconnect(); clearInterval(timer);
+                                               document.removeEventListener('load', run, true); } };
+  const obs = new MutationObserver(run);
+  obs.observe(document.documentElement, {subtree: true, childList: true, attributes: true, characterData: true});
+  document.addEventListener('load', run, true);
+  const timer = setInterval(run, 100);
+}"""
+
+
 async def measured(page, kind: str, event: str, action, wait_js: str, s: Session) -> None:
     """Arm a probe for ``event``, run ``action``, wait until ``wait_js`` holds; record t1 - t0."""
     await page.evaluate(JS_ARM, event)
+    await page.evaluate(f"window.__probeCheck = {wait_js}")
+    await page.evaluate(JS_WATCH)
     try:
         await action()
-        await page.wait_for_function(wait_js, timeout=TIMEOUT_MS, polling="raf")
+        await page.wait_for_function("() => window.__probe.t1 !== null", timeout=TIMEOUT_MS, polling=100)
         probe = await page.evaluate("window.__probe")
         s.record(kind, probe["t1"] - probe["t0"])
     except Exception as e:  # noqa: BLE001 - a timeout or a vanished element is a failed interaction
@@ -1030,6 +1102,9 @@ def summarize(sessions: list[Session], server: Server, started: float, load_from
     cpu_share = (cpu[-1][1] - cpu[0][1]) / (cpu[-1][0] - cpu[0][0]) if len(cpu) > 1 else float("nan")
     cpu_seconds = cpu[-1][1] - cpu[0][1] if len(cpu) > 1 else float("nan")
     in_load = sum(len(v) for k, v in steady.items() if k.split(" (")[0] in INTERACTIONS)
+    clients = [(t, c) for t, c in server.client_samples if load_from <= t <= load_until]
+    client_cores = ({k: (clients[-1][1][k] - clients[0][1][k]) / (clients[-1][0] - clients[0][0])
+                     for k in clients[0][1]} if len(clients) > 1 else {})
     try:
         proxy = server.proxy_stats() if server.proxied else None
     except OSError as e:
@@ -1049,6 +1124,7 @@ def summarize(sessions: list[Session], server: Server, started: float, load_from
         "server_rss_mb": {"idle_before": rss_idle / 2**20, "peak": max(rss) / 2**20 if rss else None,
                           "end": rss[-1] / 2**20 if rss else None},
         "server_cpu_cores_used_during_load": cpu_share,
+        "client_cpu_cores_used_during_load": client_cores,
         "server_cpu_ms_per_interaction": cpu_seconds * 1000 / in_load if in_load else float("nan"),
         "interactions_during_load": in_load,
         "processes": server.processes,
@@ -1057,6 +1133,9 @@ def summarize(sessions: list[Session], server: Server, started: float, load_from
         "failed_interactions": sum(len(s.failures) for s in sessions),
         "failures": failure_lines(sessions, proxy),
         "proxy": proxy,
+        "health_check_seconds": {name: {"n": len(v), "p50": percentile(v, 0.5), "max": max(v),
+                                        "over_2s": sum(t > 2 for t in v)}
+                                 for name, v in sorted(getattr(server, "health", {}).items()) if v},
         "exceptions_shown": sum(s.exceptions_seen for s in sessions),
         "uploads_done": sum(s.uploaded for s in sessions),
         "reloads_checked": sum(s.picker_after_reload is not None for s in sessions),
@@ -1088,13 +1167,18 @@ def print_report(r: dict) -> None:
     print(f"server RSS: {m['idle_before']:.0f} MB idle before, {m['peak']:.0f} MB peak, {m['end']:.0f} MB at the end; "
           f"server CPU during load: {r['server_cpu_cores_used_during_load']:.2f} cores, "
           f"{r['server_cpu_ms_per_interaction']:.0f} ms per interaction ({r['interactions_during_load']} interactions)")
+    if r.get("client_cpu_cores_used_during_load"):
+        print("the clients on the same cores during load: " + ", ".join(
+            f"{k} {v:.2f} cores" for k, v in r["client_cpu_cores_used_during_load"].items()))
     print(f"failed interactions: {r['failed_interactions']}"
           + (f" ({'; '.join(f.split(' -- ')[0] for f in r['failures'])})" if r["failures"] else "")
           + f"; exception boxes seen: {r['exceptions_shown']}; uploads: {r['uploads_done']}/{r['sessions']}")
     for f in r["failures"]:  # each with its cause
         print("  ", f)
     if r.get("proxy"):
-        print(f"HAProxy: {proxy_summary(r['proxy'])}")
+        print(f"HAProxy: {proxy_summary(r['proxy'])}; /_stcore/health answered in " + "; ".join(
+            f"{name}: p50 {h['p50'] * 1000:.0f} ms, max {h['max'] * 1000:.0f} ms, {h['over_2s']} of {h['n']} over 2 s"
+            for name, h in r.get("health_check_seconds", {}).items()))
     print(f"isolation: {'OK' if not r['isolation_problems'] else r['isolation_problems']}")
     print(f"training cap message: {r['cap_message']!r}; trained model published: {r['trained_model_published']}; "
           f"model lists checked after a reload: {r['reloads_checked']}")
