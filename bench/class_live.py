@@ -40,7 +40,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from streamlit.util import calc_hash  # noqa: E402
 
-from load_test import CHROMIUM, CHROMIUM_ARGS, ProxiedServer, WsClient, percentile, widget_state  # noqa: E402
+from load_test import (CHROMIUM, CHROMIUM_ARGS, ProxiedServer, WsClient, client_cpu, percentile,  # noqa: E402
+                       widget_state)
 
 PHONE = dict(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=3)
 RECEIVED = re.compile(r"Received: your (drawing|vote)")
@@ -210,6 +211,35 @@ async def presenter_clicks(page, until: float, out: list[float]) -> None:
             pass
 
 
+class LayerFrames:
+    """When the presenter's page received each submission id in its class layer's data (the component message
+    the layer's fragment sends; read off the page's websocket, same clock as the students'): the time between a
+    student's send and this is the server's (the store, the layer's 0.5 s period, the fragment's run and the
+    queue before it), the time from this to drawn is the presenter's browser's."""
+
+    def __init__(self, page):
+        self.first_seen: dict[int, float] = {}
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        if not isinstance(payload, (bytes, bytearray)) or b"vae_class_layer" not in payload:
+            return
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        from ui.component_data import unpack
+
+        now = time.time()
+        fm = ForwardMsg.FromString(bytes(payload))
+        el = fm.delta.new_element if fm.WhichOneof("type") == "delta" else None
+        if el is None or el.WhichOneof("type") != "bidi_component" or not el.bidi_component.component_name.endswith(
+                "vae_class_layer"):
+            return
+        comp = el.bidi_component
+        data = unpack(comp.bytes)[0] if comp.bytes else json.loads(comp.json or "{}")
+        for point in data.get("points", []):
+            self.first_seen.setdefault(int(point["id"]), now)
+
+
 def cpu_seconds(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
@@ -233,6 +263,7 @@ async def run(base: str, home: Path, pids: list[int], students: int, duration: f
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         ctx = await browser.new_context(viewport={"width": 1440, "height": 1000})
         presenter = await ctx.new_page()
+        layer_frames = LayerFrames(presenter)
         await presenter.goto(base + "/?deck=intro-lecture&scene=14&presenter=1", wait_until="domcontentloaded")
         strip = presenter.locator(".st-key-class_strip_projector")
         await strip.wait_for(timeout=240_000)
@@ -246,7 +277,7 @@ async def run(base: str, home: Path, pids: list[int], students: int, duration: f
         clicks: list[float] = []
         start = time.time()
         until = start + duration
-        cpu0 = cpu_seconds(pids)
+        cpu0, clients0, load0 = cpu_seconds(pids), client_cpu(set(pids)), os.getloadavg()[0]
 
         async def switch_to_poll():
             await asyncio.sleep(duration * 2 / 3)
@@ -266,13 +297,18 @@ async def run(base: str, home: Path, pids: list[int], students: int, duration: f
 
         await asyncio.gather(*tasks, switch_to_poll(), presenter_clicks(presenter, start + duration * 2 / 3, clicks),
                              watch_drawn())
-        cpu = cpu_seconds(pids) - cpu0
+        cpu, elapsed = cpu_seconds(pids) - cpu0, time.time() - start
+        clients = {k: (v - clients0[k]) / elapsed for k, v in client_cpu(set(pids)).items()}
         events, _ = store.events_since(keys.code, 0, 10_000)
         stored = {e.data["id"] for e in events if e.kind == SUBMITTED}
         await browser.close()
     sent = [x for s in pupils for x in s.sent]
     draws = sorted({sid: t0 for sid, t0, kind in sent if kind == "draw"}.items())  # one per submission id
     latency = [(drawn_draw[str(sid)] / 1000 - t0) * 1000 for sid, t0 in draws if str(sid) in drawn_draw]
+    seen = layer_frames.first_seen
+    to_message = [(seen[sid] - t0) * 1000 for sid, t0 in draws if sid in seen]
+    message_to_drawn = [(drawn_draw[str(sid)] / 1000 - seen[sid]) * 1000 for sid, _ in draws
+                        if sid in seen and str(sid) in drawn_draw]
     acks = [ms for s in pupils for ms in s.ack_ms]
     return {
         "students": students, "phones": phones, "duration_s": duration,
@@ -281,8 +317,14 @@ async def run(base: str, home: Path, pids: list[int], students: int, duration: f
         "drawings_on_map": len(latency),
         "send_to_drawn_ms": {"p50": percentile(latency, 0.5), "p95": percentile(latency, 0.95), "max": max(latency, default=0)},
         "send_to_ack_ms": {"p50": percentile(acks, 0.5), "p95": percentile(acks, 0.95)},
+        "send_to_presenter_message_ms": {"n": len(to_message), "p50": percentile(to_message, 0.5),
+                                         "p95": percentile(to_message, 0.95)},
+        "presenter_message_to_drawn_ms": {"n": len(message_to_drawn), "p50": percentile(message_to_drawn, 0.5),
+                                          "p95": percentile(message_to_drawn, 0.95)},
         "presenter_pick_ms": {"n": len(clicks), "p50": percentile(clicks, 0.5), "p95": percentile(clicks, 0.95)},
         "server_cpu_s": round(cpu, 1), "cpu_ms_per_submission": round(1000 * cpu / max(1, len(sent)), 1),
+        "server_cores": round(cpu / elapsed, 2), "client_cores": {k: round(v, 2) for k, v in clients.items()},
+        "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)],
         "refused": sum(len(s.refused) for s in pupils), "refusals": sorted({r for s in pupils for r in s.refused})[:5],
         "failures": [f for s in pupils for f in s.failures][:10], "failed": sum(len(s.failures) for s in pupils),
     }
@@ -299,7 +341,7 @@ def run_store(store: str, args) -> dict:
             os.environ["VAE_CLASS_STORE"] = stack.enter_context(redis_server(tmp))
         else:
             os.environ.pop("VAE_CLASS_STORE", None)
-        server = ProxiedServer(tmp / "home", args.processes)
+        server = ProxiedServer(tmp / "home", args.processes, app_dir=args.app_dir.resolve())
         try:
             report = asyncio.run(run(server.url, tmp / "home", server.pids(), args.students, args.duration, args.phones))
         finally:
@@ -316,7 +358,13 @@ def print_report(r: dict) -> None:
           f"{r['drawings_in_store']}/{r['drawings']}, on the map {r['drawings_on_map']}/{r['drawings']}")
     print(f"  send -> drawn on the projector: p50 {d['p50']:.0f} ms, p95 {d['p95']:.0f} ms, max {d['max']:.0f} ms; "
           f"send -> acknowledged: p50 {a['p50']:.0f} ms, p95 {a['p95']:.0f} ms")
+    m, b = r["send_to_presenter_message_ms"], r["presenter_message_to_drawn_ms"]
+    print(f"  of which: send -> in the presenter's layer message (server) p50 {m['p50']:.0f} ms, p95 {m['p95']:.0f} ms; "
+          f"message -> drawn (the presenter's browser) p50 {b['p50']:.0f} ms, p95 {b['p95']:.0f} ms")
     print(f"  presenter click on a star -> its drawing shown: n={p['n']}, p50 {p['p50']:.0f} ms, p95 {p['p95']:.0f} ms")
+    print(f"  cores used: the server {r['server_cores']}, the clients " + ", ".join(
+        f"{k} {v}" for k, v in r["client_cores"].items()) + f"; load average {r['load_average'][0]} -> "
+        f"{r['load_average'][1]}")
     print(f"  server CPU {r['server_cpu_s']} s: {r['cpu_ms_per_submission']} ms per acknowledged submission "
           f"(the followers' reads included); refused {r['refused']} {r['refusals']}; failures {r['failed']} "
           f"{r['failures'][:3]}")
@@ -330,6 +378,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--stores", default="sqlite,redis")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--app-dir", type=Path, default=REPO, help="the checkout whose app is served (e.g. an earlier one)")
     args = ap.parse_args(argv)
     reports = []
     for store in args.stores.split(","):

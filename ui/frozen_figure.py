@@ -6,6 +6,10 @@ the figure holds (1,000 points of a scatter: about 1.5 ms each time). A figure k
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from typing import Callable
+
 import plotly.graph_objects as go
 
 
@@ -22,3 +26,24 @@ class FrozenFigure(go.Figure):
 
     def to_dict(self) -> dict:
         return self._frozen_spec
+
+
+_KEPT: OrderedDict[tuple, FrozenFigure] = OrderedDict()  # kept(): what a figure shows -> the figure
+_KEPT_MAX = 64
+_KEPT_LOCK = threading.Lock()
+
+
+def kept(key: tuple, build: Callable[[], go.Figure]) -> FrozenFigure:
+    """The figure ``key`` names (everything it shows, e.g. a training's id and how many epochs it has finished),
+    built on first use and kept among the most recent: a fragment that redraws every second builds its figures
+    again only when what they show changed."""
+    with _KEPT_LOCK:
+        if key in _KEPT:
+            _KEPT.move_to_end(key)
+            return _KEPT[key]
+    figure = FrozenFigure(build())
+    with _KEPT_LOCK:
+        _KEPT[key] = figure
+        while len(_KEPT) > _KEPT_MAX:
+            _KEPT.popitem(last=False)
+    return figure
