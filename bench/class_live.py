@@ -56,6 +56,7 @@ class Student:
     refused: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     ack_ms: list[float] = field(default_factory=list)
+    acked_at: dict[int, float] = field(default_factory=dict)  # submission id -> when its acknowledgement arrived
 
 
 def seven_url(rng: random.Random) -> str:
@@ -141,6 +142,7 @@ async def ws_student(base: str, code: str, s: Student, phase: dict, until: float
                 if m and kind == "draw":
                     sid = int(ID.search(text[m.start():]).group(1))
                     s.sent.append((sid, t0, kind))
+                    s.acked_at[sid] = time.time()
                 elif m:
                     s.sent.append((-1, t0, kind))
                 elif view.errors:
@@ -219,7 +221,34 @@ class LayerFrames:
 
     def __init__(self, page):
         self.first_seen: dict[int, float] = {}
-        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+        self.messages: list[float] = []  # when each of the layer's messages arrived
+        self.fragment = ""  # the layer's fragment
+        self._asks: dict[str, list[float]] = {}  # fragment id -> when the page asked for its runs
+        page.on("websocket", lambda ws: (ws.on("framereceived", self._frame), ws.on("framesent", self._sent)))
+
+    def _sent(self, payload) -> None:
+        if not isinstance(payload, (bytes, bytearray)):
+            return
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg.FromString(bytes(payload))
+        if msg.WhichOneof("type") == "rerun_script" and msg.rerun_script.fragment_id:
+            self._asks.setdefault(msg.rerun_script.fragment_id, []).append(time.time())
+
+    def ask_intervals(self) -> list[float]:
+        """Seconds between two asks of the page for its layer's runs (its 0.5 s timer, and how late it fired)."""
+        asks = self._asks.get(self.fragment, [])
+        return [b - a for a, b in zip(asks, asks[1:])]
+
+    def answer_times(self) -> list[float]:
+        """Seconds from each ask for a layer run to the next layer message: the run's way through the server (its
+        queue behind the session's other runs and the process's other sessions, and the run itself)."""
+        out = []
+        for a in self._asks.get(self.fragment, []):
+            later = [m for m in self.messages if m >= a]
+            if later:
+                out.append(later[0] - a)
+        return out
 
     def _frame(self, payload) -> None:
         if not isinstance(payload, (bytes, bytearray)) or b"vae_class_layer" not in payload:
@@ -236,6 +265,7 @@ class LayerFrames:
             return
         comp = el.bidi_component
         data = unpack(comp.bytes)[0] if comp.bytes else json.loads(comp.json or "{}")
+        self.fragment, self.messages = fm.delta.fragment_id, self.messages + [now]
         for point in data.get("points", []):
             self.first_seen.setdefault(int(point["id"]), now)
 
@@ -306,7 +336,13 @@ async def run(base: str, home: Path, pids: list[int], students: int, duration: f
     draws = sorted({sid: t0 for sid, t0, kind in sent if kind == "draw"}.items())  # one per submission id
     latency = [(drawn_draw[str(sid)] / 1000 - t0) * 1000 for sid, t0 in draws if str(sid) in drawn_draw]
     seen = layer_frames.first_seen
+    acked = {sid: t for s in pupils for sid, t in s.acked_at.items()}
     to_message = [(seen[sid] - t0) * 1000 for sid, t0 in draws if sid in seen]
+    # the server's part, split: acknowledged -> in the presenter's layer message (the layer's next run after it:
+    # its 0.5 s period, and that run's way through the server), and that way alone, for every layer run
+    ack_to_ask = [(seen[sid] - acked[sid]) * 1000 for sid, _ in draws if sid in seen and sid in acked]
+    ask_to_message = [1000 * t for t in layer_frames.answer_times()]
+    gaps = [1000 * t for t in layer_frames.ask_intervals()]
     message_to_drawn = [(drawn_draw[str(sid)] / 1000 - seen[sid]) * 1000 for sid, _ in draws
                         if sid in seen and str(sid) in drawn_draw]
     acks = [ms for s in pupils for ms in s.ack_ms]
@@ -321,6 +357,11 @@ async def run(base: str, home: Path, pids: list[int], students: int, duration: f
                                          "p95": percentile(to_message, 0.95)},
         "presenter_message_to_drawn_ms": {"n": len(message_to_drawn), "p50": percentile(message_to_drawn, 0.5),
                                           "p95": percentile(message_to_drawn, 0.95)},
+        "ack_to_presenter_message_ms": {"n": len(ack_to_ask), "p50": percentile(ack_to_ask, 0.5),
+                                    "p95": percentile(ack_to_ask, 0.95)},
+        "presenter_ask_to_message_ms": {"n": len(ask_to_message), "p50": percentile(ask_to_message, 0.5),
+                                        "p95": percentile(ask_to_message, 0.95)},
+        "presenter_ask_interval_ms": {"n": len(gaps), "p50": percentile(gaps, 0.5), "p95": percentile(gaps, 0.95)},
         "presenter_pick_ms": {"n": len(clicks), "p50": percentile(clicks, 0.5), "p95": percentile(clicks, 0.95)},
         "server_cpu_s": round(cpu, 1), "cpu_ms_per_submission": round(1000 * cpu / max(1, len(sent)), 1),
         "server_cores": round(cpu / elapsed, 2), "client_cores": {k: round(v, 2) for k, v in clients.items()},
@@ -361,6 +402,10 @@ def print_report(r: dict) -> None:
     m, b = r["send_to_presenter_message_ms"], r["presenter_message_to_drawn_ms"]
     print(f"  of which: send -> in the presenter's layer message (server) p50 {m['p50']:.0f} ms, p95 {m['p95']:.0f} ms; "
           f"message -> drawn (the presenter's browser) p50 {b['p50']:.0f} ms, p95 {b['p95']:.0f} ms")
+    k, q, g = r["ack_to_presenter_message_ms"], r["presenter_ask_to_message_ms"], r["presenter_ask_interval_ms"]
+    print(f"  the server's part: acknowledged -> in the presenter's layer message p50 {k['p50']:.0f} ms, p95 "
+          f"{k['p95']:.0f} ms; the presenter's browser asked for a layer run every {g['p50']:.0f} ms (p95 "
+          f"{g['p95']:.0f}), and a run's message came {q['p50']:.0f} ms (p95 {q['p95']:.0f}) after its ask")
     print(f"  presenter click on a star -> its drawing shown: n={p['n']}, p50 {p['p50']:.0f} ms, p95 {p['p95']:.0f} ms")
     print(f"  cores used: the server {r['server_cores']}, the clients " + ", ".join(
         f"{k} {v}" for k, v in r["client_cores"].items()) + f"; load average {r['load_average'][0]} -> "
