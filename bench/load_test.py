@@ -31,6 +31,12 @@ divided by the interactions (slider, page, toggle) done then: CPU per interactio
 --profile class: each websocket student acts every 2-5 s (a slider move, or another page), and a
 third of them train a small model on the Train page (again later when the cap refuses), load it,
 and ask for its t-SNE map on the latent map page, looking until it is drawn.
+
+Every failure is printed with its cause (bench/load_causes.py): what the session was doing, its HTTP errors
+and websocket closes, whether the proxy's cookie moved it to another process, what its page showed when it
+gave up, and HAProxy's failed health checks. The report also gives the time /_stcore/health took on each
+process, and the cores the clients themselves used (this process with its websocket clients; Chromium and
+Playwright), which share the machine with the server.
 """
 from __future__ import annotations
 
