@@ -5,7 +5,7 @@ from __future__ import annotations
 from ui.code_grid_ui import code_grid_ui, intro
 from ui.common import current_model_quietly, page_header, page_model
 from ui.levels_ui import levels_ui
-from ui.sliders_ui import View, live_ui, server_sliders_ui, toolbar_ui
+from ui.sliders_ui import View, sliders_ui
 from ui.state.sliders import Sliders
 
 page_header("Latent sliders", intro(current_model_quietly(), "Each slider is one coordinate of z, in units of the "
@@ -19,8 +19,5 @@ else:
     sliders = Sliders(loaded)
     sliders.start()
     view = View(sliders)
-    if toolbar_ui(view):
-        live_ui(view)
-    else:
-        server_sliders_ui(view)
+    sliders_ui(view)
     levels_ui(view)

@@ -6,7 +6,6 @@ the model computes. One server for the file."""
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 
 import pytest

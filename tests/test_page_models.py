@@ -119,7 +119,8 @@ def test_the_download_is_a_zip_that_the_uploader_accepts(home, media, tmp_path):
     at.selectbox(key="models_download").set_value(DIGITS_8D).run()
     button = at.get("download_button")[0]
     assert button.label == "Download digits-8d.zip"
-    data = media[Path(button.proto.url).stem]
+    assert button.proto.deferred_file_id  # packed when pressed, not in every run of the page
+    data = media.download(button.proto)
     ckpt = import_zip(data, tmp_path / "imported")
     bundled = load_checkpoint(DIGITS_8D)
     assert ckpt.config == bundled.config

@@ -18,7 +18,7 @@ import torch
 from vae_core.analysis.evaluate import importance_log_weights
 
 from .common import explanation
-from .generate_ui import image_tensor, pick_image_ui, take_image
+from .generate_ui import pick_image_ui, take_image
 from .latent_words import levels
 from .loaded_model import LoadedModel
 from .map_plot import hall_style

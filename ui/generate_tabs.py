@@ -15,9 +15,8 @@ from . import presenter, url_state
 from .common import require_sample
 from . import generate_codes
 from .disentanglement_ui import dimension_factors, dimension_label
-from .generate_ui import (class_name, class_picker, frames, grid_frames, pick_image_ui, show_tiled, take_image,
-                          tiled_image)
-from .images import show_grid
+from .generate_ui import class_name, class_picker, frames, grid_frames, pick_image_ui, take_image, tiled_image
+from .images import Picture, grid_image
 from .inputs import number_in_range
 from .latent_words import dim_label, top_level
 from .levels_ui import held_samples, hold_ui
@@ -37,9 +36,21 @@ def dim_name(d: int) -> str:
     return f"z{d + 1}"
 
 
-def download_png(img: np.ndarray, label: str, file_name: str, key: str) -> None:
-    st.download_button(label, to_png(img), file_name=file_name, mime="image/png", key=key,
-                       icon=":material/download:")
+def download_png(img: np.ndarray | Picture, label: str, file_name: str, key: str) -> None:
+    """The picture's PNG, encoded when the button is pressed (a page run does not encode a picture it does not
+    show), or the shown Picture's own."""
+    png = (lambda: img.png) if isinstance(img, Picture) else (lambda: to_png(img))
+    st.download_button(label, png, file_name=file_name, mime="image/png", key=key, icon=":material/download:")
+
+
+def _decoded(loaded: LoadedModel, view: tuple, z, y) -> np.ndarray:
+    """decode_batch(model, z, y), (N, C, H, W) floats, read-only: computed once per model and ``view`` (what z and
+    y are made of: the tab's settings)."""
+    def decode():
+        images = decode_batch(loaded.checkpoint.model, z, y)
+        images.setflags(write=False)
+        return images
+    return loaded.recent(("generate: " + view[0], *view[1:]), decode)
 
 
 def prior_tab(loaded: LoadedModel) -> None:
@@ -94,8 +105,11 @@ def prior_tab(loaded: LoadedModel) -> None:
     else:
         z = prior.sample(count, temp, seed)
         caption = f"{count} samples from {prior.tempered_name.replace('T', f'{temp:.1f}')}, seed {seed}"
+    view = ("prior grid", temp, count, seed, mode, ncols, hold)
     with st.spinner("Decoding..."), shown, st.container(key="main_figure"):
-        grid = show_grid(decode_batch(model, z, y), ncols=ncols, caption=caption, cell=110)
+        grid = loaded.recent(("generate: " + view[0], *view[1:]),
+                             lambda: Picture(grid_image(decode_batch(model, z, y), ncols, cell=110)))
+        grid.show(caption)
     download_png(grid, "Download PNG", f"{ckpt.name}-prior-T{temp:.1f}-seed{seed}.png", state.PAGE + "prior_png")
     if hold not in (None, "free"):
         st.caption("Each row shares one draw of the held level; what changes along a row is what the other level "
@@ -171,10 +185,12 @@ def manifold_tab(loaded: LoadedModel) -> None:
         ncols = n
         axes = (f"{dim_label(cfg, i)} grows from left to right, {dim_label(cfg, j)} from bottom to top")
     with st.spinner("Decoding the grid..."):
-        images = decode_batch(model, z, y)
+        images = _decoded(loaded, ("manifold", n, None if D == 1 else (i, j), None if y is None else int(y)), z, y)
     state.link({"grid": n if n != 15 else None, **({"x": i + 1, "y": j + 1} if D > 2 else {})})
     lo, hi = float(normal_ppf(np.array([0.05, 0.95]))[0]), float(normal_ppf(np.array([0.05, 0.95]))[1])
-    grid = show_tiled(images, ncols=ncols, width=850, caption=f"{axes}, from {lo:.2f} to {hi:.2f}.")
+    grid = loaded.recent(("generate: manifold picture", n, None if D == 1 else (i, j), None if y is None else int(y)),
+                         lambda: Picture(tiled_image(images, ncols=ncols, width=850)))
+    grid.show(caption=f"{axes}, from {lo:.2f} to {hi:.2f}.")
     st.caption("Why the inverse Gaussian CDF: the grid points are z = Φ⁻¹(p) for p evenly spaced from 0.05 to "
                "0.95, "
                "not evenly spaced z. Each cell then holds the same probability mass under the prior N(0, 1), so the "
@@ -211,16 +227,19 @@ def interpolation_tab(loaded: LoadedModel) -> None:
     za, zb = mu[ia], mu[ib]
     cell = min(110, 980 // steps)
     gifs = {}
+    y_key = None if y is None else int(y)
     with st.spinner("Decoding the paths..."):
         for method, title in (("lerp", "Linear (lerp)"), ("slerp", "Spherical (slerp)")):
             path = interpolate(za, zb, steps, method)
-            images = decode_batch(model, path, y)
+            view = (method, ia, ib, steps, y_key)
+            images = _decoded(loaded, ("interpolation", *view), path, y)
             norms = path.norm(dim=1).numpy()
             st.markdown(f"**{title}**")
-            show_tiled(images, ncols=steps, width=cell * steps,
-                       caption=f"|z| along the path: {norms[0]:.2f} → {norms[steps // 2]:.2f} (middle) "
-                               f"→ {norms[-1]:.2f}")
-            gifs[method] = to_gif(frames(images, 280), fps=fps)
+            loaded.recent(("generate: interpolation picture", *view, cell),
+                          lambda: Picture(tiled_image(images, ncols=steps, width=cell * steps))).show(
+                caption=f"|z| along the path: {norms[0]:.2f} → {norms[steps // 2]:.2f} (middle) → {norms[-1]:.2f}")
+            gifs[method] = loaded.recent(("generate: interpolation gif", *view, fps),
+                                         lambda: to_gif(frames(images, 280), fps=fps))
     st.caption("The first and last images are reconstructions (decoded mu), not the originals shown above.")
     if kind.discrete_latent:
         st.caption("This model's latent is discrete: the path runs between the two images' encoder maps z_e, and "
@@ -231,8 +250,9 @@ def interpolation_tab(loaded: LoadedModel) -> None:
     for col, (method, title) in zip(cols, (("lerp", "Linear (lerp)"), ("slerp", "Spherical (slerp)"))):
         with col:
             st.image(gifs[method], caption=f"{title}, animated")
-            st.download_button(f"Download {method} GIF", gifs[method], file_name=f"{ckpt.name}-{method}-{ia}-{ib}.gif",
-                               mime="image/gif", key=state.PAGE + f"{method}_gif", icon=":material/download:")
+            st.download_button(f"Download {method} GIF", lambda gif=gifs[method]: gif,
+                               file_name=f"{ckpt.name}-{method}-{ia}-{ib}.gif", mime="image/gif",
+                               key=state.PAGE + f"{method}_gif", icon=":material/download:")
 
 
 def _traversal_start(loaded: LoadedModel) -> np.ndarray:
@@ -315,8 +335,9 @@ def traversal_tab(loaded: LoadedModel) -> None:
     values = traversal_values(steps, SLIDER_LIMIT)
     factors = dimension_factors(loaded)
     z = traversal(torch.tensor(z0), dims, values)
+    view = (np.asarray(z0, np.float32).tobytes(), tuple(int(d) for d in dims), steps, None if y is None else int(y))
     with st.spinner("Decoding..."):
-        images = decode_batch(model, z, y).reshape(len(dims), steps, *cfg.image_shape)
+        images = _decoded(loaded, ("traversal", *view), z, y).reshape(len(dims), steps, *cfg.image_shape)
     cell = min(100, 880 // steps) if not presenter.is_on() else min(110, 960 // steps)
     with shown, st.container(key="main_figure"):
         for r, d in enumerate(dims):
@@ -325,7 +346,8 @@ def traversal_tab(loaded: LoadedModel) -> None:
                                   vertical_alignment="center")
             lab.markdown(f"**{dim_label(cfg, d)}**" + (f" · {told}" if told else "") + f"  \n{score} {activity[d]:.2f}")
             with img:
-                show_tiled(images[r], ncols=steps, width=cell * steps)
+                loaded.recent(("generate: traversal row", *view, r, cell),
+                              lambda r=r: Picture(tiled_image(images[r], ncols=steps, width=cell * steps))).show()
     st.caption("Columns: value of the swept dimension, " + ", ".join(f"{v:+.1f}" for v in values)
                + ". A dimension with average KL near 0 is unused: q(z|x) equals the prior there, and its row does "
                "not change.")
@@ -333,14 +355,17 @@ def traversal_tab(loaded: LoadedModel) -> None:
         st.caption("Beside each dimension's name: the factor of the images it tells most of, and the share of that "
                    "factor it tells (I(z_j; v_k) / H(v_k) over the stored test images, as the Trade-offs page's "
                    "Disentanglement view measures it: 1 would be all of it).")
-    full = tiled_image(images.reshape(-1, *cfg.image_shape), ncols=steps, width=cell * steps)
-    gif = to_gif(grid_frames(list(images), ncols=min(len(dims), 8), cell=160), fps=6)
+    full = images.reshape(-1, *cfg.image_shape)  # tiled and encoded when its button is pressed
+    gif = loaded.recent(("generate: traversal gif", *view),
+                        lambda: to_gif(grid_frames(list(images), ncols=min(len(dims), 8), cell=160), fps=6))
     d1, d2 = st.columns(2)
     with d1:
-        download_png(full, "Download the grid (PNG)", f"{ckpt.name}-traversal.png", state.PAGE + "trav_png")
+        st.download_button("Download the grid (PNG)", lambda: to_png(tiled_image(full, ncols=steps, width=cell * steps)),
+                           file_name=f"{ckpt.name}-traversal.png", mime="image/png", key=state.PAGE + "trav_png",
+                           icon=":material/download:")
     with d2:
-        st.download_button("Download the sweep (GIF)", gif, file_name=f"{ckpt.name}-traversal.gif", mime="image/gif",
-                           key=state.PAGE + "trav_gif", icon=":material/download:")
+        st.download_button("Download the sweep (GIF)", lambda: gif, file_name=f"{ckpt.name}-traversal.gif",
+                           mime="image/gif", key=state.PAGE + "trav_gif", icon=":material/download:")
     with st.expander("The sweep as an animation: all dimensions move together, one frame per value"):
         st.image(gif)
 

@@ -15,6 +15,7 @@ import hashlib
 import math
 import sys
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -57,6 +58,9 @@ def _read_only(*arrays: np.ndarray):
     return arrays if len(arrays) > 1 else arrays[0]
 
 
+RECENT_VIEWS = 256  # values of views kept per loaded model (LoadedModel.recent): figures, tables, small images
+
+
 class LoadedModel:
     """A checkpoint and what the app shows of it: encodings, the activity of each latent dimension, the
     default axes, the sliders' units, projections, the browser's decoder program and the hover thumbnails."""
@@ -66,6 +70,7 @@ class LoadedModel:
         self.checkpoint: Checkpoint = load_checkpoint(path, "cpu", lazy=True)
         self._lock = threading.RLock()
         self._values: dict = {}
+        self._views: OrderedDict = OrderedDict()  # recent(): key -> value, least recently used first
         self.decoded_png_uri = functools.lru_cache(maxsize=32)(self._decoded_png_uri)
 
     def _once(self, key, compute: Callable):
@@ -73,6 +78,22 @@ class LoadedModel:
             if key not in self._values:
                 self._values[key] = compute()
             return self._values[key]
+
+    def recent(self, key: tuple, compute: Callable):
+        """A value for one view of this model (an image, a seed, a choice of the page's widgets: ``key`` names the
+        value and everything it depends on besides the model), computed on first use and kept among the
+        RECENT_VIEWS most recently used. A page run that shows the same view again, as every page switch and
+        every click elsewhere on the page does, reuses it instead of building it again. Sessions share the
+        values: they are never changed after they are made (figures, tables, read-only arrays)."""
+        with self._lock:
+            if key in self._views:
+                self._views.move_to_end(key)
+                return self._views[key]
+            value = compute()
+            self._views[key] = value
+            while len(self._views) > RECENT_VIEWS:
+                self._views.popitem(last=False)
+            return value
 
     @property
     def config(self):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from vae_core.model.variants import Variant
 
 from .common import end_page, friendly_errors
 from .identity import expiry_note
-from .images import show_grid
+from .images import Picture, grid_image
 from .latent_words import a_kind, code_grid, codebook_size, latent_size, levels, scored_by_elbo
 from .loaded_model import LoadedModel, loaded_model
 from .model_choices import ModelChoice, model_choices, stamp
@@ -97,16 +99,6 @@ def model_rows(choices: list[ModelChoice]) -> list[dict]:
     """One row per checkpoint for the table, read from its JSON files only (no weights are loaded)."""
     return [{"model": c.label.removesuffix(f" ({c.origin})"), "origin": c.origin, **_row(c.path, stamp(c.path))}
             for c in choices]
-
-
-@st.cache_data(max_entries=8, show_spinner="Packing the checkpoint...")
-def _zip(path: str, folder_stamp: str) -> bytes:
-    return export_zip(path)
-
-
-def zip_bytes(path: str) -> bytes:
-    """The checkpoint folder as a .zip that the sidebar's uploader (import_zip) accepts."""
-    return _zip(path, stamp(path))
 
 
 def image_shape(ckpt: Checkpoint) -> tuple[int, int, int]:
@@ -221,11 +213,36 @@ class Catalogue:
         return a, next((p for p in self.paths if p != a and self.data(p)[0] == self.data(a)[0]), None)
 
 
+_TABLES: OrderedDict[tuple, object] = OrderedDict()  # the models' table by what it lists (their stamps included)
+_TABLES_KEPT = 16
+_TABLES_LOCK = threading.Lock()
+
+
+def models_table(choices: list[ModelChoice]):
+    """model_rows(choices) as the Arrow table Streamlit would make of them (a DataFrame of the rows, then
+    pyarrow.Table.from_pandas), made once per list of models as they are on disk (each one's stamp is part of
+    the key) and shared by the sessions: a page run only writes it out."""
+    key = tuple((c.path, c.label, c.origin, stamp(c.path)) for c in choices)
+    with _TABLES_LOCK:
+        if key in _TABLES:
+            _TABLES.move_to_end(key)
+            return _TABLES[key]
+    import pandas as pd
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(pd.DataFrame(model_rows(choices)))
+    with _TABLES_LOCK:
+        _TABLES[key] = table
+        while len(_TABLES) > _TABLES_KEPT:
+            _TABLES.popitem(last=False)
+    return table
+
+
 def table_ui(cat: Catalogue) -> None:
     """Every model with its scores; more columns on demand."""
     st.subheader("All models")
     more = st.toggle("Every column (architecture, image size, p(x|z), origin, date)", key=state.ALL_COLUMNS)
-    st.dataframe(model_rows(cat.choices), hide_index=True, width="stretch",
+    st.dataframe(models_table(cat.choices), hide_index=True, width="stretch",
                  column_order=MAIN_COLUMNS + (MORE_COLUMNS if more else []), column_config=COLUMN_CONFIG)
 
 
@@ -235,8 +252,10 @@ def download_ui(cat: Catalogue) -> None:
         down = st.selectbox("Download a model", cat.paths, key=state.DOWNLOAD, format_func=cat.labels.get)
     with c2:
         name = cat.name(down)
-        st.download_button(f"Download {name}.zip", zip_bytes(down), file_name=f"{name}.zip", mime="application/zip",
-                           icon=":material/download:", key="models_zip")
+        # the folder as a .zip the sidebar's uploader accepts (import_zip), packed when the button is pressed: the
+        # page's runs no longer copy and hash a megabyte each
+        st.download_button(f"Download {name}.zip", lambda: export_zip(down), file_name=f"{name}.zip",
+                           mime="application/zip", icon=":material/download:", key="models_zip")
     st.caption("The .zip holds the weights (safetensors), the config and metrics (JSON) and the stored test images. "
                "To add a model, use **Upload a checkpoint** in the sidebar: only your browser sees it.")
     st.caption(expiry_note())
@@ -299,17 +318,46 @@ def _scores_ui(res_a: OnImages, res_b: OnImages, model_a: Checkpoint, model_b: C
                "smaller KL (a posterior closer to the prior) with a worse reconstruction.")
 
 
-def _prior_samples_ui(model_a: Checkpoint, model_b: Checkpoint) -> None:
+def _prior_picture(m: Checkpoint) -> Picture | None:
+    """The model's 16 prior samples as shown (None for a model without a prior)."""
+    samples = prior_samples(m)
+    return None if samples is None else Picture(grid_image(samples, ncols=8, cell=90))
+
+
+def _prior_samples_ui(loaded_a: LoadedModel, loaded_b: LoadedModel) -> None:
     st.markdown("**Samples from the prior**: decode z ~ N(0, I)")
-    for col, m in zip(st.columns(2), (model_a, model_b)):
-        with col:
-            samples = prior_samples(m)
-            if samples is None:
+    for col, loaded in zip(st.columns(2), (loaded_a, loaded_b)):
+        m = loaded.checkpoint
+        with col:  # the model's own: decoded once (LoadedModel.recent)
+            picture = loaded.recent(("models: prior samples", N_PRIOR, PRIOR_SEED), lambda m=m: _prior_picture(m))
+            if picture is None:
                 st.info(f"{m.name} is {a_kind(m.config.variant)}: it has no prior to sample from, and decoding "
                         "random z gives images it was never trained to make.")
             else:
-                show_grid(samples, ncols=8, cell=90, caption=f"{m.name}: 16 samples"
-                          + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""))
+                picture.show(f"{m.name}: 16 samples"
+                             + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The same images through models A and B, as the page shows them."""
+
+    n: int  # images
+    images: Picture
+    res_a: OnImages
+    res_b: OnImages
+    recon_a: Picture
+    recon_b: Picture
+
+
+def _compare(model_a: Checkpoint, model_b: Checkpoint, source: Checkpoint, n_images: int, seed: int) -> Comparison:
+    x, y = pick_images(source, n_images, seed)
+    res_a, res_b = on_images(model_a, x, y), on_images(model_b, x, y)
+    ncols = min(len(x), 16)
+    cell = 150 if len(x) <= 8 else 100 if len(x) <= 16 else 90
+    def picture(images) -> Picture:
+        return Picture(grid_image(images, ncols=ncols, cell=cell))
+    return Comparison(len(x), picture(x.numpy()), res_a, res_b, picture(res_a.recon), picture(res_b.recon))
 
 
 def comparison_ui(model_a: Checkpoint, model_b: Checkpoint, n_images: int) -> None:
@@ -321,18 +369,19 @@ def comparison_ui(model_a: Checkpoint, model_b: Checkpoint, n_images: int) -> No
     if model_a.meta.get("dataset") != model_b.meta.get("dataset"):
         st.caption(f"The two models were trained on different data ({model_a.meta.get('dataset')} and "
                    f"{model_b.meta.get('dataset')}); the images come from {source.name}'s test sample.")
-    x, y = pick_images(source, n_images, state.seed())
+    seed = state.seed()
+    loaded_a, loaded_b = loaded_model(model_a.path), loaded_model(model_b.path)
     with friendly_errors("Encoding the images"):
-        res_a, res_b = on_images(model_a, x, y), on_images(model_b, x, y)
-        ncols = min(len(x), 16)
-        cell = 150 if len(x) <= 8 else 100 if len(x) <= 16 else 90
+        # computed once per pair of models, images and draw (LoadedModel.recent: B's stamp in the key, A's object
+        # is its own stamp's)
+        view = ("models: comparison", loaded_b.path, loaded_b.stamp, source is model_a, n_images, seed)
+        comp = loaded_a.recent(view, lambda: _compare(model_a, model_b, source, n_images, seed))
         st.button("Other images", icon=":material/shuffle:", key="models_shuffle", on_click=state.other_images)
-        show_grid(x.numpy(), ncols=ncols, caption=f"{len(x)} test images x from {source.name}'s stored sample",
-                  cell=cell)
-        show_grid(res_a.recon, ncols=ncols, caption=f"A, {model_a.name}: reconstructions decode(mu(x))", cell=cell)
-        show_grid(res_b.recon, ncols=ncols, caption=f"B, {model_b.name}: reconstructions decode(mu(x))", cell=cell)
-        _scores_ui(res_a, res_b, model_a, model_b, len(x))
-        _prior_samples_ui(model_a, model_b)
+        comp.images.show(f"{comp.n} test images x from {source.name}'s stored sample")
+        comp.recon_a.show(f"A, {model_a.name}: reconstructions decode(mu(x))")
+        comp.recon_b.show(f"B, {model_b.name}: reconstructions decode(mu(x))")
+        _scores_ui(comp.res_a, comp.res_b, model_a, model_b, comp.n)
+        _prior_samples_ui(loaded_a, loaded_b)
 
 
 def start(loaded: LoadedModel) -> Catalogue:

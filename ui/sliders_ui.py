@@ -189,6 +189,20 @@ def _live_position_map(view: View, hall: bool) -> dict | None:
                              alt=_map_alt(view, dims))
 
 
+# ---------------------------------------------------------------- the page's body
+
+
+# A fragment: the Live toggle and the toolbar's buttons rerun the toolbar and the sliders, not the app's sidebar and
+# the rest of the page (nothing outside depends on them). The server's sliders are a fragment of their own inside it.
+@st.fragment
+def sliders_ui(view: View) -> None:
+    """The toolbar, then the live sliders (decoded in the browser) or the server's."""
+    if toolbar_ui(view):
+        live_ui(view)
+    else:
+        server_sliders_ui(view)
+
+
 # ---------------------------------------------------------------- live: decoded in the browser
 
 def live_ui(view: View) -> None:
@@ -241,7 +255,7 @@ def _slider_column(view: View) -> None:
         split = (len(space.slider_dims) + 1) // 2
         groups = [(halves[0], space.slider_dims[:split], None), (halves[1], space.slider_dims[split:], None)]
     else:
-        groups = [(st.container(), space.slider_dims, None)]
+        groups = [(st, space.slider_dims, None)]  # straight into the column: a container would be one more element per release
     for box, dims, level in groups:
         if level is not None:
             box.markdown(f"**Level {level}**" + (" (top)" if level == view.levels[-1][0] else ""))

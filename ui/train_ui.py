@@ -15,6 +15,7 @@ from vae_core.model.variants import VARIANTS, variant
 from vae_core.store.checkpoints import max_upload_bytes, megabytes
 from vae_core.store.paths import UnsafeNameError, safe_name, share_trained, uploads_dir
 
+from .frozen_figure import kept
 from .images import show_grid
 from .latent_words import scored_by_elbo
 from .inputs import number_in_range
@@ -233,7 +234,9 @@ def curves_ui(s: JobSnapshot) -> None:
         st.info("The curves appear when the first epoch ends.")
         return
     weighted = s.spec.beta != 1 or s.spec.warmup_epochs > 0
-    st.plotly_chart(loss_figure(s.history, s.spec.epochs, weighted), key=f"train_curves_{s.id}")
+    # built again only when an epoch has ended (the panel redraws every second)
+    st.plotly_chart(kept(("train curves", s.id, len(s.history), s.spec.epochs, weighted),
+                         lambda: loss_figure(s.history, s.spec.epochs, weighted)), key=f"train_curves_{s.id}")
     st.caption("Nats per image (mean over images). Solid: training set, dashed: test set. The test "
                "negative ELBO is the model's score: lower is better." +
                (" Dotted: the loss actually minimised, recon + beta_t * KL with this run's beta and warm-up."
@@ -246,7 +249,8 @@ def forming_map_ui(s: JobSnapshot) -> None:
     if s.latent is None:
         st.info("The latent map appears with the training's first snapshot.")
         return
-    st.plotly_chart(forming_map_figure(s.latent, variant(s.spec.kind).has_prior), key=f"train_map_{s.id}")
+    st.plotly_chart(kept(("train map", s.id, s.latent.index),  # built again with each new snapshot
+                         lambda: forming_map_figure(s.latent, variant(s.spec.kind).has_prior)), key=f"train_map_{s.id}")
     n, d = s.latent.mu.shape
     st.caption(f"The latent map forming: mu(x) of {n:,} test images at snapshot {s.latent.index + 1}"
                + (f", on the two dimensions of {d} that spread most now" if d > 2 else "")

@@ -14,6 +14,7 @@ from services.room.codes import display_code
 from services.room.held import held_room
 from vae_core.render.images import tile, to_uint8, upscale
 
+from ..frozen_figure import kept
 from ..identity import browser_key
 from ..images import png_bytes
 from ..state import classroom as state
@@ -123,8 +124,10 @@ def _activity_panel(keys, f, act, where: str) -> None:
     if act.kind == "poll":
         st.markdown(f"**{act.spec['question']}**")
         answer = act.answer.get("choice") if act.answer else None
-        st.plotly_chart(poll_figure(act.spec["choices"], f.votes() or (), answer,
-                                    font=20 if where == "projector" else 14),
+        choices, votes, font = tuple(act.spec["choices"]), tuple(f.votes() or ()), 20 if where == "projector" else 14
+        # redrawn every half second: built again only when a vote or the answer changed it
+        st.plotly_chart(kept(("class poll", choices, votes, answer, font),
+                             lambda: poll_figure(list(choices), votes, answer, font=font)),
                         key=f"class_poll_{where}", config={"displayModeBar": False, "staticPlot": True})
         if act.answer and act.answer.get("note"):
             st.success(f"Answer: {act.spec['choices'][answer]}. {act.answer['note']}")

@@ -26,10 +26,18 @@ def _store(where: str, home: str) -> RoomStore:
     return open_store(where)
 
 
+_OPEN: dict[tuple[str, str], RoomStore] = {}  # what _store gave, by place: a phone asks at every run
+
+
 def room_store() -> RoomStore:
     """This process's room store ($VAE_CLASS_STORE, else the SQLite file of the data home): one per process and
-    place, shared by its sessions' threads."""
-    return _store(os.environ.get(STORE_ENV, ""), str(app_home()))
+    place, shared by its sessions' threads. Looked up by place first (Streamlit's cache hashes its arguments at
+    every call); the store Streamlit's cache made is the one used."""
+    where = (os.environ.get(STORE_ENV, ""), str(app_home()))
+    store = _OPEN.get(where)
+    if store is None:
+        store = _OPEN[where] = _store(*where)
+    return store
 
 
 def model_by_name(name: str | None) -> LoadedModel | None:

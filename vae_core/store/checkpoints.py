@@ -30,8 +30,6 @@ import shutil
 import threading
 import uuid
 import zipfile
-import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,7 +40,7 @@ from safetensors.numpy import load_file as load_arrays
 from vae_core.model.config import ConfigError, ModelConfig
 from vae_core.model import numpy_model
 from vae_core.model.architecture import state_shapes
-from .files import (ARCHIVE_FILES, CONFIG_FILE, FORMAT, HASHED_FILES, HISTORY_FILE, MAPS_FILE, META_FILE,
+from .files import (ARCHIVE_FILES, CONFIG_FILE, FORMAT, HASHED_FILES, HISTORY_FILE, META_FILE,
                     OPTIMIZER_FILE, SAMPLE_FILE, WEIGHTS_FILE, CheckpointError, Sample, read_sample)
 from .history import History, load_history
 from .locks import locked_folder
