@@ -1267,11 +1267,11 @@ def main(argv: list[str] | None = None) -> dict:
                          "browser reruns only the slider's fragment)")
     ap.add_argument("--app-dir", type=Path, default=REPO, help="the checkout whose app.py is served")
     args, rest = ap.parse_known_args(argv)
-    if args.profile == "class-live":
-        import class_live
-
+    if args.profile == "class-live":  # its own script (which takes this file's clients): run it, not import it
         extra = ["--duration", str(args.duration)] if "--duration" in (argv or sys.argv) else []
-        return {"runs": class_live.main(rest + extra + (["--json", args.json] if args.json else []))}
+        cmd = [sys.executable, str(Path(__file__).with_name("class_live.py")), *rest, *extra,
+               *(["--json", args.json] if args.json else [])]
+        raise SystemExit(subprocess.run(cmd).returncode)
     if rest:
         ap.error(f"unrecognized arguments: {' '.join(rest)}")
     global SHOTS, FRAGMENT_RERUNS
