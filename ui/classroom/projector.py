@@ -9,17 +9,14 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from services.room import RoomError
 from services.room.codes import display_code
-from services.room.held import held_room
 from vae_core.render.images import tile, to_uint8, upscale
 
 from ..frozen_figure import kept
-from ..identity import browser_key
 from ..images import png_bytes
 from ..state import classroom as state
 from .lecturer import KIND_WORDS, decoded_grid, remove
-from .room import model_by_name, room_store
+from .room import held_follower, model_by_name
 
 EVERY = 0.5  # seconds between two reads of the room's events
 # On the projector the class's line, the poll's bars, the grid of points and a picked drawing float over the
@@ -100,16 +97,10 @@ def _activity_line(f) -> str:
 @st.fragment(run_every=EVERY)
 def class_strip(where: str = "projector") -> None:
     """The class under the scene bar (nothing when this browser holds no open room)."""
-    keys = held_room(browser_key())
-    if keys is None:
+    held = held_follower()
+    if held is None:
         return
-    f = state.follower(keys.code)
-    try:
-        f.poll(room_store())
-    except RoomError:
-        return
-    if f.state is None or not f.state.open:
-        return
+    keys, f = held
     act = f.activity
     with st.container(key=f"class_strip_{where}"):  # the style rides with the line (no element of its own)
         st.markdown((PANEL_CSS if where == "projector" else "")

@@ -16,6 +16,7 @@ from vae_core.store.paths import app_home
 from ..identity import browser_key
 from ..loaded_model import LoadedModel, loaded_model
 from ..model_choices import model_choices
+from ..state import classroom as state
 from ..url_state import model_url_name
 
 SYNCED = "class_synced_scene"  # (room code, deck title, scene index) the room was last moved to
@@ -67,6 +68,20 @@ def lecturer_room(create: bool = False, deck: str = "", scene: int = 0) -> RoomK
     keys = store.create_room(deck=deck, scene=scene)
     hold_room(key, keys)
     return keys
+
+
+def held_follower():
+    """This browser's open room: its keys and its follower, read from the store just now (None: no room held, the
+    store could not be read, or the room is closed)."""
+    keys = held_room(browser_key())
+    if keys is None:
+        return None
+    f = state.follower(keys.code)
+    try:
+        f.poll(room_store())
+    except RoomError:
+        return None
+    return (keys, f) if f.state is not None and f.state.open else None
 
 
 def close_lecturer_room() -> None:
