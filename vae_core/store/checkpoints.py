@@ -23,7 +23,6 @@ app can show a model's encodings and its decoder's browser program before torch 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -41,7 +40,7 @@ from vae_core.model.config import ConfigError, ModelConfig
 from vae_core.model import numpy_model
 from vae_core.model.architecture import state_shapes
 from .files import (ARCHIVE_FILES, CONFIG_FILE, FORMAT, HASHED_FILES, HISTORY_FILE, META_FILE,
-                    OPTIMIZER_FILE, SAMPLE_FILE, WEIGHTS_FILE, CheckpointError, Sample, read_sample)
+                    OPTIMIZER_FILE, SAMPLE_FILE, WEIGHTS_FILE, CheckpointError, Sample, file_sha256, read_sample)
 from .history import History, load_history
 from .locks import locked_folder
 from vae_core.model.priors import Prior
@@ -112,14 +111,6 @@ class Checkpoint:
         return self._history
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
 
@@ -177,7 +168,7 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, meta: dict, *, sample: 
             tensors, groups = _flatten_optimizer(optimizer.state_dict())
             save_file(tensors, str(tmp / OPTIMIZER_FILE))
             meta["optimizer_param_groups"] = groups
-        meta["sha256"] = {n: _sha256(tmp / n) for n in HASHED_FILES if (tmp / n).exists()}
+        meta["sha256"] = {n: file_sha256(tmp / n) for n in HASHED_FILES if (tmp / n).exists()}
         _write_json(tmp / META_FILE, meta)
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
@@ -264,7 +255,7 @@ def _check_hashes(folder: Path, meta: dict) -> None:
             if name in (OPTIMIZER_FILE, HISTORY_FILE):  # needed to resume training or replay it, not to view the model
                 continue
             raise CheckpointError(f"{folder} is not a complete checkpoint: {name} is missing")
-        if _sha256(f) != expected:
+        if file_sha256(f) != expected:
             raise CheckpointError(
                 f"{f} does not match the SHA-256 recorded in {META_FILE}: the file was truncated or changed. "
                 "Re-download or retrain this checkpoint")

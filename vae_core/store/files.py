@@ -4,6 +4,7 @@ whole folder) and vae_core.store.test_splits (a test split shared by several fol
 """
 from __future__ import annotations
 
+import hashlib
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -83,3 +84,12 @@ def read_sample(f: Path) -> Sample:
         raise CheckpointError(f"{f}: factor_names without factors; write the sample again")
     return Sample(images=images, labels=labels, class_names=names,
                   factors=None if factors is None else factors.astype(np.int64), factor_names=factor_names)
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file, read 1 MiB at a time (meta.json pins its files and shared test splits by it)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import META_FILE, SAMPLE_FILE, CheckpointError, Sample, read_sample
+from .files import META_FILE, SAMPLE_FILE, CheckpointError, Sample, file_sha256, read_sample
 
 META_KEY = "shared_sample"
 FOLDER = "test-splits"
@@ -46,14 +46,6 @@ def reference(meta: dict) -> dict | None:
         raise CheckpointError(f"{META_FILE}: {META_KEY} must be {{'name': a plain file name, 'sha256': 64 hex "
                               f"digits}}, got {ref!r}; the checkpoint is damaged")
     return ref
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def candidates(folder: Path, name: str) -> list[Path]:
