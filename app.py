@@ -15,13 +15,17 @@ from ui.access import APP_NAME, page_title
 from ui.classroom.join import STUDENT_PAGE
 from ui.classroom.projector import class_strip
 from ui.common import PageEnd, choose_model
+from ui.images import data_url
 from ui.loaded_model import warm_up
 from ui.presenter import presenter_mode
 from ui.scatter_map import send_hover_images
 from ui.scenes import SPEAKER_PAGE, deck_from_url, scene_bar
 from ui.sidebar import begin_run, draw_sidebar
 
-st.set_page_config(page_title=APP_NAME, page_icon=str(Path(__file__).parent / "ui" / "icon.png"), layout="wide")
+# The icon and the logo as data: URLs, read once per process: given as files, Streamlit reads them, and stores the
+# icon for the session, at every run, and the browser fetches it again (docs/benchmarks.md, "Every click").
+ICON, LOGO = (data_url(Path(__file__).parent / "ui" / name) for name in ("icon.png", "logo.svg"))
+st.set_page_config(page_title=APP_NAME, page_icon=ICON, layout="wide")
 
 PAGES = [
     st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:", default=True),
@@ -50,8 +54,7 @@ if nav.url_path in (SPEAKER_PAGE, STUDENT_PAGE):  # the lecturer's window, a stu
     nav.run()
 else:
     # the app's name beside its mark in the sidebar; the mark alone when the sidebar is collapsed
-    st.logo(str(Path(__file__).parent / "ui" / "logo.svg"), size="large",
-            icon_image=str(Path(__file__).parent / "ui" / "icon.png"))
+    st.logo(LOGO, size="large", icon_image=ICON)
     url_state.forget_absent()  # a parameter gone from the URL counts as new when it comes back
     # The state the page needs is settled first; the sidebar's widgets are drawn after the page's first image
     # (ui/sidebar.py says why), so pages end early with ui.common.end_page(), never st.stop().

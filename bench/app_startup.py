@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_util import ARGS, CHROMIUM, idle, start_streamlit, stop  # noqa: E402
+from browser_util import (ARGS, CHROMIUM, FIRST_DECODED, IMAGES_READY, MAP_DRAWN, idle,  # noqa: E402
+                          start_streamlit, stop)
 
 REPO = Path(__file__).resolve().parent.parent
 PAGES = ["Latent sliders", "Generate", "How it works", "Train", "Models", "Latent map"]
@@ -70,22 +71,6 @@ def cold_start(browser, script: str, cwd: Path, home: str, *events: str) -> tupl
     return times, proc, port, page
 
 
-FIRST_DECODED = """() => {
-  const still = document.querySelector('.vae-pointer-still img');
-  if (still && still.complete && still.naturalWidth > 0 && still.checkVisibility()) return true;
-  const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot && e.shadowRoot.querySelector('.vae-pointer canvas'));
-  const c = host && host.shadowRoot.querySelector('.vae-pointer canvas');
-  return !!(c && c.width > 1);
-}"""
-# the latent map's points drawn on its canvas (ui/js/map_gl.js counts the frames it has drawn with them)
-MAP_DRAWN = """() => { const m = window.__vaeMaps && window.__vaeMaps.latent_map_chart;
-  return !!(m && m.gl && m.gl.n > 0 && m.gl.renders > 0 && m.gl.drawCount > 0); }"""
-# the hover images of the map's key decoded in the window (window.__vaeMapImages: key -> Promise of the pixels)
-IMAGES_READY = """() => { const m = window.__vaeMaps && window.__vaeMaps.latent_map_chart;
-  const p = m && m.imageKey && window.__vaeMapImages && window.__vaeMapImages.get(m.imageKey);
-  if (!p) return false;
-  if (!p.__watched) { p.__watched = true; p.then((px) => { p.__done = px && px.length > 0; }); }
-  return !!p.__done; }"""
 FIRST_IMAGE = "() => { const i = document.querySelector('[data-testid=stImage] img'); return i && i.complete && i.naturalWidth > 0; }"
 
 

@@ -125,3 +125,24 @@ class ScriptRuns:
         """(page runs, fragment runs) so far; a page run cut short by another counts."""
         fragment = sum(s == self._msg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY for s in self.finished)
         return len(self.finished) - fragment, fragment
+
+
+# ---------------------------------------------------------------- probes of the app's first screen
+
+# the latent map's "under the pointer" image: the server's plain image or the browser decoder's canvas
+FIRST_DECODED = """() => {
+  const still = document.querySelector('.vae-pointer-still img');
+  if (still && still.complete && still.naturalWidth > 0 && still.checkVisibility()) return true;
+  const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot && e.shadowRoot.querySelector('.vae-pointer canvas'));
+  const c = host && host.shadowRoot.querySelector('.vae-pointer canvas');
+  return !!(c && c.width > 1);
+}"""
+# the latent map's points drawn on its canvas (ui/js/map_gl.js counts the frames it has drawn with them)
+MAP_DRAWN = """() => { const m = window.__vaeMaps && window.__vaeMaps.latent_map_chart;
+  return !!(m && m.gl && m.gl.n > 0 && m.gl.renders > 0 && m.gl.drawCount > 0); }"""
+# the hover images of the map's key decoded in the window (window.__vaeMapImages: key -> Promise of the pixels)
+IMAGES_READY = """() => { const m = window.__vaeMaps && window.__vaeMaps.latent_map_chart;
+  const p = m && m.imageKey && window.__vaeMapImages && window.__vaeMapImages.get(m.imageKey);
+  if (!p) return false;
+  if (!p.__watched) { p.__watched = true; p.then((px) => { p.__done = px && px.length > 0; }); }
+  return !!p.__done; }"""

@@ -40,7 +40,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from streamlit.util import calc_hash  # noqa: E402
 
-from load_test import CHROMIUM, CHROMIUM_ARGS, ProxiedServer, WsClient, percentile, widget_state  # noqa: E402
+from load_test import (CHROMIUM, CHROMIUM_ARGS, ProxiedServer, WsClient, client_cpu, percentile,  # noqa: E402
+                       widget_state)
 
 PHONE = dict(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=3)
 RECEIVED = re.compile(r"Received: your (drawing|vote)")
@@ -55,6 +56,7 @@ class Student:
     refused: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     ack_ms: list[float] = field(default_factory=list)
+    acked_at: dict[int, float] = field(default_factory=dict)  # submission id -> when its acknowledgement arrived
 
 
 def seven_url(rng: random.Random) -> str:
@@ -140,6 +142,7 @@ async def ws_student(base: str, code: str, s: Student, phase: dict, until: float
                 if m and kind == "draw":
                     sid = int(ID.search(text[m.start():]).group(1))
                     s.sent.append((sid, t0, kind))
+                    s.acked_at[sid] = time.time()
                 elif m:
                     s.sent.append((-1, t0, kind))
                 elif view.errors:
@@ -210,6 +213,63 @@ async def presenter_clicks(page, until: float, out: list[float]) -> None:
             pass
 
 
+class LayerFrames:
+    """When the presenter's page received each submission id in its class layer's data (the component message
+    the layer's fragment sends; read off the page's websocket, same clock as the students'): the time between a
+    student's send and this is the server's (the store, the layer's 0.5 s period, the fragment's run and the
+    queue before it), the time from this to drawn is the presenter's browser's."""
+
+    def __init__(self, page):
+        self.first_seen: dict[int, float] = {}
+        self.messages: list[float] = []  # when each of the layer's messages arrived
+        self.fragment = ""  # the layer's fragment
+        self._asks: dict[str, list[float]] = {}  # fragment id -> when the page asked for its runs
+        page.on("websocket", lambda ws: (ws.on("framereceived", self._frame), ws.on("framesent", self._sent)))
+
+    def _sent(self, payload) -> None:
+        if not isinstance(payload, (bytes, bytearray)):
+            return
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        msg = BackMsg.FromString(bytes(payload))
+        if msg.WhichOneof("type") == "rerun_script" and msg.rerun_script.fragment_id:
+            self._asks.setdefault(msg.rerun_script.fragment_id, []).append(time.time())
+
+    def ask_intervals(self) -> list[float]:
+        """Seconds between two asks of the page for its layer's runs (its 0.5 s timer, and how late it fired)."""
+        asks = self._asks.get(self.fragment, [])
+        return [b - a for a, b in zip(asks, asks[1:])]
+
+    def answer_times(self) -> list[float]:
+        """Seconds from each ask for a layer run to the next layer message: the run's way through the server (its
+        queue behind the session's other runs and the process's other sessions, and the run itself)."""
+        out = []
+        for a in self._asks.get(self.fragment, []):
+            later = [m for m in self.messages if m >= a]
+            if later:
+                out.append(later[0] - a)
+        return out
+
+    def _frame(self, payload) -> None:
+        if not isinstance(payload, (bytes, bytearray)) or b"vae_class_layer" not in payload:
+            return
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        from ui.component_data import unpack
+
+        now = time.time()
+        fm = ForwardMsg.FromString(bytes(payload))
+        el = fm.delta.new_element if fm.WhichOneof("type") == "delta" else None
+        if el is None or el.WhichOneof("type") != "bidi_component" or not el.bidi_component.component_name.endswith(
+                "vae_class_layer"):
+            return
+        comp = el.bidi_component
+        data = unpack(comp.bytes)[0] if comp.bytes else json.loads(comp.json or "{}")
+        self.fragment, self.messages = fm.delta.fragment_id, self.messages + [now]
+        for point in data.get("points", []):
+            self.first_seen.setdefault(int(point["id"]), now)
+
+
 def cpu_seconds(pids: list[int]) -> float:
     total = 0.0
     for pid in pids:
@@ -233,6 +293,7 @@ async def run(base: str, home: Path, pids: list[int], students: int, duration: f
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         ctx = await browser.new_context(viewport={"width": 1440, "height": 1000})
         presenter = await ctx.new_page()
+        layer_frames = LayerFrames(presenter)
         await presenter.goto(base + "/?deck=intro-lecture&scene=14&presenter=1", wait_until="domcontentloaded")
         strip = presenter.locator(".st-key-class_strip_projector")
         await strip.wait_for(timeout=240_000)
@@ -246,7 +307,7 @@ async def run(base: str, home: Path, pids: list[int], students: int, duration: f
         clicks: list[float] = []
         start = time.time()
         until = start + duration
-        cpu0 = cpu_seconds(pids)
+        cpu0, clients0, load0 = cpu_seconds(pids), client_cpu(set(pids)), os.getloadavg()[0]
 
         async def switch_to_poll():
             await asyncio.sleep(duration * 2 / 3)
@@ -266,13 +327,24 @@ async def run(base: str, home: Path, pids: list[int], students: int, duration: f
 
         await asyncio.gather(*tasks, switch_to_poll(), presenter_clicks(presenter, start + duration * 2 / 3, clicks),
                              watch_drawn())
-        cpu = cpu_seconds(pids) - cpu0
+        cpu, elapsed = cpu_seconds(pids) - cpu0, time.time() - start
+        clients = {k: (v - clients0[k]) / elapsed for k, v in client_cpu(set(pids)).items()}
         events, _ = store.events_since(keys.code, 0, 10_000)
         stored = {e.data["id"] for e in events if e.kind == SUBMITTED}
         await browser.close()
     sent = [x for s in pupils for x in s.sent]
     draws = sorted({sid: t0 for sid, t0, kind in sent if kind == "draw"}.items())  # one per submission id
     latency = [(drawn_draw[str(sid)] / 1000 - t0) * 1000 for sid, t0 in draws if str(sid) in drawn_draw]
+    seen = layer_frames.first_seen
+    acked = {sid: t for s in pupils for sid, t in s.acked_at.items()}
+    to_message = [(seen[sid] - t0) * 1000 for sid, t0 in draws if sid in seen]
+    # the server's part, split: acknowledged -> in the presenter's layer message (the layer's next run after it:
+    # its 0.5 s period, and that run's way through the server), and that way alone, for every layer run
+    ack_to_ask = [(seen[sid] - acked[sid]) * 1000 for sid, _ in draws if sid in seen and sid in acked]
+    ask_to_message = [1000 * t for t in layer_frames.answer_times()]
+    gaps = [1000 * t for t in layer_frames.ask_intervals()]
+    message_to_drawn = [(drawn_draw[str(sid)] / 1000 - seen[sid]) * 1000 for sid, _ in draws
+                        if sid in seen and str(sid) in drawn_draw]
     acks = [ms for s in pupils for ms in s.ack_ms]
     return {
         "students": students, "phones": phones, "duration_s": duration,
@@ -281,8 +353,19 @@ async def run(base: str, home: Path, pids: list[int], students: int, duration: f
         "drawings_on_map": len(latency),
         "send_to_drawn_ms": {"p50": percentile(latency, 0.5), "p95": percentile(latency, 0.95), "max": max(latency, default=0)},
         "send_to_ack_ms": {"p50": percentile(acks, 0.5), "p95": percentile(acks, 0.95)},
+        "send_to_presenter_message_ms": {"n": len(to_message), "p50": percentile(to_message, 0.5),
+                                         "p95": percentile(to_message, 0.95)},
+        "presenter_message_to_drawn_ms": {"n": len(message_to_drawn), "p50": percentile(message_to_drawn, 0.5),
+                                          "p95": percentile(message_to_drawn, 0.95)},
+        "ack_to_presenter_message_ms": {"n": len(ack_to_ask), "p50": percentile(ack_to_ask, 0.5),
+                                    "p95": percentile(ack_to_ask, 0.95)},
+        "presenter_ask_to_message_ms": {"n": len(ask_to_message), "p50": percentile(ask_to_message, 0.5),
+                                        "p95": percentile(ask_to_message, 0.95)},
+        "presenter_ask_interval_ms": {"n": len(gaps), "p50": percentile(gaps, 0.5), "p95": percentile(gaps, 0.95)},
         "presenter_pick_ms": {"n": len(clicks), "p50": percentile(clicks, 0.5), "p95": percentile(clicks, 0.95)},
         "server_cpu_s": round(cpu, 1), "cpu_ms_per_submission": round(1000 * cpu / max(1, len(sent)), 1),
+        "server_cores": round(cpu / elapsed, 2), "client_cores": {k: round(v, 2) for k, v in clients.items()},
+        "load_average": [round(load0, 1), round(os.getloadavg()[0], 1)],
         "refused": sum(len(s.refused) for s in pupils), "refusals": sorted({r for s in pupils for r in s.refused})[:5],
         "failures": [f for s in pupils for f in s.failures][:10], "failed": sum(len(s.failures) for s in pupils),
     }
@@ -299,7 +382,7 @@ def run_store(store: str, args) -> dict:
             os.environ["VAE_CLASS_STORE"] = stack.enter_context(redis_server(tmp))
         else:
             os.environ.pop("VAE_CLASS_STORE", None)
-        server = ProxiedServer(tmp / "home", args.processes)
+        server = ProxiedServer(tmp / "home", args.processes, app_dir=args.app_dir.resolve())
         try:
             report = asyncio.run(run(server.url, tmp / "home", server.pids(), args.students, args.duration, args.phones))
         finally:
@@ -316,7 +399,17 @@ def print_report(r: dict) -> None:
           f"{r['drawings_in_store']}/{r['drawings']}, on the map {r['drawings_on_map']}/{r['drawings']}")
     print(f"  send -> drawn on the projector: p50 {d['p50']:.0f} ms, p95 {d['p95']:.0f} ms, max {d['max']:.0f} ms; "
           f"send -> acknowledged: p50 {a['p50']:.0f} ms, p95 {a['p95']:.0f} ms")
+    m, b = r["send_to_presenter_message_ms"], r["presenter_message_to_drawn_ms"]
+    print(f"  of which: send -> in the presenter's layer message (server) p50 {m['p50']:.0f} ms, p95 {m['p95']:.0f} ms; "
+          f"message -> drawn (the presenter's browser) p50 {b['p50']:.0f} ms, p95 {b['p95']:.0f} ms")
+    k, q, g = r["ack_to_presenter_message_ms"], r["presenter_ask_to_message_ms"], r["presenter_ask_interval_ms"]
+    print(f"  the server's part: acknowledged -> in the presenter's layer message p50 {k['p50']:.0f} ms, p95 "
+          f"{k['p95']:.0f} ms; the presenter's browser asked for a layer run every {g['p50']:.0f} ms (p95 "
+          f"{g['p95']:.0f}), and a run's message came {q['p50']:.0f} ms (p95 {q['p95']:.0f}) after its ask")
     print(f"  presenter click on a star -> its drawing shown: n={p['n']}, p50 {p['p50']:.0f} ms, p95 {p['p95']:.0f} ms")
+    print(f"  cores used: the server {r['server_cores']}, the clients " + ", ".join(
+        f"{k} {v}" for k, v in r["client_cores"].items()) + f"; load average {r['load_average'][0]} -> "
+        f"{r['load_average'][1]}")
     print(f"  server CPU {r['server_cpu_s']} s: {r['cpu_ms_per_submission']} ms per acknowledged submission "
           f"(the followers' reads included); refused {r['refused']} {r['refusals']}; failures {r['failed']} "
           f"{r['failures'][:3]}")
@@ -330,6 +423,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--processes", type=int, default=2)
     ap.add_argument("--stores", default="sqlite,redis")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--app-dir", type=Path, default=REPO, help="the checkout whose app is served (e.g. an earlier one)")
     args = ap.parse_args(argv)
     reports = []
     for store in args.stores.split(","):

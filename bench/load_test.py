@@ -31,6 +31,12 @@ divided by the interactions (slider, page, toggle) done then: CPU per interactio
 --profile class: each websocket student acts every 2-5 s (a slider move, or another page), and a
 third of them train a small model on the Train page (again later when the cap refuses), load it,
 and ask for its t-SNE map on the latent map page, looking until it is drawn.
+
+Every failure is printed with its cause (bench/load_causes.py): what the session was doing, its HTTP errors
+and websocket closes, whether the proxy's cookie moved it to another process, what its page showed when it
+gave up, and HAProxy's failed health checks. The report also gives the time /_stcore/health took on each
+process, and the cores the clients themselves used (this process with its websocket clients; Chromium and
+Playwright), which share the machine with the server.
 """
 from __future__ import annotations
 
@@ -56,6 +62,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from browser_util import ALL_OPTIONS_JS  # noqa: E402
+from load_causes import BrowserLog, cause, page_state, proxy_stats, proxy_summary  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -77,7 +84,7 @@ IMAGE = "[data-testid=stMain] [data-testid=stImage] img"
 IDLE = ("!document.querySelector('[data-testid=stStatusWidget]') "
         "&& document.querySelectorAll('[data-stale=\"true\"]').length === 0")
 # A probe: armed before an action, t0 = the user's event (key press or click), t1 = first moment the
-# expected result is in the page. Polled on every animation frame.
+# expected result is in the page (checked as the page changes: JS_WATCH).
 JS_ARM = """(kind) => {
   const img = document.querySelector('%s');
   window.__probe = {src: img ? img.src : null, t0: null, t1: null};
@@ -137,13 +144,50 @@ def proc_stats(pid: int) -> tuple[int, float]:
     return rss, (int(fields[11]) + int(fields[12])) / ticks
 
 
+def _proc_table() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command name, CPU seconds) of every process on the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    table = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw.rsplit(")", 1)[1].split()
+        table[int(entry)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / ticks)
+    return table
+
+
+def client_cpu(server_pids: set[int]) -> dict[str, float]:
+    """CPU seconds used so far by the harness itself: this process (its websocket clients, Playwright's Python
+    side) and the processes it started that are not the server's (Playwright's driver, Chromium)."""
+    table = _proc_table()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in table.items():
+        children.setdefault(ppid, []).append(pid)
+    out = {"harness (Python, websocket clients)": table.get(os.getpid(), (0, "", 0.0))[2],
+           "Chromium and Playwright": 0.0}
+    todo = list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        if pid in server_pids or table[pid][1] in ("haproxy", "redis-server"):
+            continue  # the server's processes, and what they started
+        out["Chromium and Playwright"] += table[pid][2]
+        todo += children.get(pid, [])
+    return out
+
+
 class Server:
     """``streamlit run app.py`` on 127.0.0.1 with its own data folder; samples its memory and CPU."""
 
     processes = 1
     proxied = False
 
-    def __init__(self, home: Path, max_trainings: int = 1, app_dir: Path = REPO):
+    def __init__(self, home: Path, max_trainings: int = 1, app_dir: Path = REPO, script: str = "app.py"):
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -151,7 +195,7 @@ class Server:
         env.pop("VAE_SHARE_TRAINED", None)
         self.log = open(home / "streamlit.log", "w+")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port),
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=app_dir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -168,6 +212,7 @@ class Server:
 
     def _start_sampling(self) -> None:
         self.samples: list[tuple[float, int, float]] = []  # (time, rss, cpu seconds), summed over the processes
+        self.client_samples: list[tuple[float, dict[str, float]]] = []  # (time, client_cpu())
         self._stop = threading.Event()
         self._sampler = threading.Thread(target=self._sample, daemon=True)
         self._sampler.start()
@@ -179,6 +224,7 @@ class Server:
             except (OSError, IndexError, ValueError):
                 return
             self.samples.append((time.time(), sum(r for r, _ in stats), sum(c for _, c in stats)))
+            self.client_samples.append((time.time(), client_cpu(set(self.pids()))))
             self._stop.wait(0.5)
 
     def alive(self) -> bool:
@@ -222,6 +268,27 @@ class ProxiedServer(Server):
     def alive(self) -> bool:
         return all(c.running() for c in self.cluster.apps) and healthy(self.url)
 
+    def proxy_stats(self) -> dict[str, dict]:
+        """HAProxy's view of each process: its failed health checks and the times it was marked down."""
+        return proxy_stats(self.cluster.stats_port)
+
+    def _start_sampling(self) -> None:
+        super()._start_sampling()
+        self.health: dict[str, list[float]] = {}  # process -> seconds each of its health checks took
+        for i, child in enumerate(self.cluster.apps):
+            threading.Thread(target=self._probe_health, args=(f"p{i}", child.url), daemon=True).start()
+
+    def _probe_health(self, name: str, url: str) -> None:
+        """What HAProxy's check sees, from outside: the time /_stcore/health takes, every 2 s."""
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=30).read()
+            except OSError:
+                pass
+            self.health.setdefault(name, []).append(time.monotonic() - t0)
+            self._stop.wait(2.0)
+
     def stop(self) -> None:
         self._stop.set()
         self.cluster.stop()
@@ -247,6 +314,8 @@ class Session:
     heavy_step: str = ""  # where the student got to: train, training, projection or done
     refused: int = 0  # trainings refused by the server's cap
     picker_after_reload: list[str] | None = None  # browser sessions: the model list after F5
+    log: BrowserLog | None = None  # browser sessions: HTTP errors, websocket closes, the stage it was at
+    stuck: dict | None = None  # where a session that failed stopped: stage, what its page showed, its process now
 
     @property
     def name(self) -> str:
@@ -257,12 +326,28 @@ class Session:
             self.latencies.setdefault(kind, []).append((time.time(), ms))
 
 
+# The probe's check runs when the page changes (a mutation anywhere, an image loading) and, as a safety net,
+# ten times a second: polling it on every animation frame kept Chromium busy on the cores the server shares.
+JS_WATCH = """() => {
+  const check = window.__probeCheck;
+  let done = false;
+  const run = () => { if (!done && check()) { done = true; obs.disconnect(); clearInterval(timer);
+                                               document.removeEventListener('load', run, true); } };
+  const obs = new MutationObserver(run);
+  obs.observe(document.documentElement, {subtree: true, childList: true, attributes: true, characterData: true});
+  document.addEventListener('load', run, true);
+  const timer = setInterval(run, 100);
+}"""
+
+
 async def measured(page, kind: str, event: str, action, wait_js: str, s: Session) -> None:
     """Arm a probe for ``event``, run ``action``, wait until ``wait_js`` holds; record t1 - t0."""
     await page.evaluate(JS_ARM, event)
+    await page.evaluate(f"window.__probeCheck = {wait_js}")
+    await page.evaluate(JS_WATCH)
     try:
         await action()
-        await page.wait_for_function(wait_js, timeout=TIMEOUT_MS, polling="raf")
+        await page.wait_for_function("() => window.__probe.t1 !== null", timeout=TIMEOUT_MS, polling=100)
         probe = await page.evaluate("window.__probe")
         s.record(kind, probe["t1"] - probe["t0"])
     except Exception as e:  # noqa: BLE001 - a timeout or a vanished element is a failed interaction
@@ -458,8 +543,11 @@ async def run_session(browser, url: str, s: Session, zip_path: Path, start_delay
     page = await context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     page.on("pageerror", lambda e: s.failures.append(f"page error: {str(e)[:160]}"))
+    s.log = BrowserLog()
+    s.log.watch(page)
     arrived = False
     try:
+        s.log.stage = "arriving (the first page)"
         t0 = time.perf_counter()
         # a link the lecturer shared: the default page with the small digits model
         await page.goto(f"{url}/?model={UPLOADED_MODEL.name}", wait_until="domcontentloaded",
@@ -468,11 +556,14 @@ async def run_session(browser, url: str, s: Session, zip_path: Path, start_delay
         await wait_idle(page, ARRIVAL_TIMEOUT_MS)
         s.record("first load", (time.perf_counter() - t0) * 1000)
         s.process = next((c["value"] for c in await context.cookies() if c["name"] == PROCESS_COOKIE), "")
+        s.log.stage = "uploading its checkpoint"
         await upload(page, zip_path, s)
         phases.arrived()
         arrived = True
+        s.log.stage = "waiting for the others to arrive"
         await phases.all_in.wait()
         load_until = phases.load_until
+        s.log.stage = "training (session 0)" if s.index == 0 else "switching pages and moving sliders"
         if s.index == 0:
             try:
                 await trainer(page, s, phases)
@@ -486,14 +577,22 @@ async def run_session(browser, url: str, s: Session, zip_path: Path, start_delay
                 link = rng.choice(list(OTHER_PAGES))
                 await go_to(page, link, OTHER_PAGES[link], s)
                 await page.wait_for_timeout(rng.uniform(300, 1000))
+        s.log.stage = "reading its model list"
         await wait_idle(page)
         s.picker = await read_picker(page)
+        s.log.stage = "reloading the page (F5)"
         await page.reload()  # F5: the browser's own models must come back (its identity in local storage)
         await page.locator("[data-testid=stMain] h1").first.wait_for(timeout=ARRIVAL_TIMEOUT_MS)
         await wait_idle(page, ARRIVAL_TIMEOUT_MS)
+        s.log.stage = "reading its model list after the reload"
         s.picker_after_reload = await read_picker(page)
     except Exception as e:  # noqa: BLE001 - reported, and the isolation check then fails for this session
         s.failures.append(f"session: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+        try:
+            now = next((c["value"] for c in await context.cookies() if c["name"] == PROCESS_COOKIE), "")
+        except Exception:  # noqa: BLE001 - a closed context has no cookies to read
+            now = ""
+        s.stuck = {"stage": s.log.stage, "state": await page_state(page), "process_now": now}
         if SHOTS is not None:
             try:
                 await page.screenshot(path=str(SHOTS / f"failed-{s.name}.png"), timeout=60_000)
@@ -563,7 +662,7 @@ class WsClient:
         self.ws = await websockets.connect(self.base.replace("http", "ws", 1) + "/_stcore/stream",
                                            subprotocols=["streamlit", self.xsrf or "x"],
                                            additional_headers=self.cookie_header(), max_size=None,
-                                           open_timeout=120)
+                                           open_timeout=120, ping_interval=None)  # as a browser: the server pings
 
     def _first_request(self) -> None:
         """What a browser's first request brings back: Streamlit's XSRF cookie and, behind the proxy, the
@@ -737,9 +836,10 @@ async def ws_sliders_round(c: WsClient, s: Session, rng: random.Random, presses:
     view = await ws_timed(s, "page", c.rerun(page="sliders"))
     if view is None:
         return
-    if "sliders_live" in view.widgets and view.widgets["sliders_live"].default:
-        view = await ws_timed(s, "toggle", c.rerun(widgets=[widget_state(view.widgets["sliders_live"],
-                                                                          bool_value=False)]))
+    if "sliders_live" in view.widgets and view.widgets["sliders_live"].default:  # in a fragment: as a browser does,
+        view = await ws_timed(s, "toggle", c.rerun(  # only that fragment is asked to rerun
+            widgets=[widget_state(view.widgets["sliders_live"], bool_value=False)],
+            fragment=view.fragments.get("sliders_live", "") if FRAGMENT_RERUNS else ""))
         if view is None:
             return
     keys = sorted(k for k in view.widgets if k.startswith("sliders_z"))
@@ -786,6 +886,8 @@ async def run_ws_session(url: str, s: Session, zip_path: Path, start_delay: floa
         s.picker = list(next(w for k, w in view.widgets.items() if k.startswith("model_picker")).options)
     except Exception as e:  # noqa: BLE001 - reported; the isolation check then fails for this session
         s.failures.append(f"session: {type(e).__name__}: {str(e)[:200]}")
+        s.stuck = {"stage": "its websocket session" + ("" if arrived else " (arriving)"), "state": None,
+                   "process_now": c.process}
         if not arrived:
             phases.arrived()
     finally:
@@ -892,6 +994,8 @@ async def run_class_session(url: str, s: Session, zip_path: Path, start_delay: f
         s.heavy_step = state["step"]
     except Exception as e:  # noqa: BLE001 - reported; the isolation check then fails for this session
         s.failures.append(f"session: {type(e).__name__}: {str(e)[:200]}")
+        s.stuck = {"stage": "its websocket session" + ("" if arrived else " (arriving)"), "state": None,
+                   "process_now": c.process}
         if not arrived:
             phases.arrived()
     finally:
@@ -975,6 +1079,21 @@ async def run_load(url: str, n: int, duration: float, ramp: float, presses: int,
     return sessions, phases
 
 
+def failure_lines(sessions: list[Session], proxy: dict | None) -> list[str]:
+    """Every failure, each with its cause: what the session was doing, what its page and network saw, and what
+    the proxy saw of its process."""
+    lines = []
+    for s in sessions:
+        for f in s.failures:
+            if f.startswith("session:") and s.stuck is not None:
+                why = cause(s.stuck["stage"], s.stuck["state"], s.log, s.process, s.stuck["process_now"], proxy)
+            else:
+                why = cause("an interaction", None, s.log, s.process, "", proxy)
+            where = f" ({s.kind}, {s.process})" if s.process else f" ({s.kind})"
+            lines.append(f"{s.name}{where} {f} -- {why}")
+    return lines
+
+
 def summarize(sessions: list[Session], server: Server, started: float, load_from: float, load_until: float,
               rss_idle: int, n: int, duration: float) -> dict:
     kinds: dict[str, list[float]] = {}
@@ -989,6 +1108,13 @@ def summarize(sessions: list[Session], server: Server, started: float, load_from
     cpu_share = (cpu[-1][1] - cpu[0][1]) / (cpu[-1][0] - cpu[0][0]) if len(cpu) > 1 else float("nan")
     cpu_seconds = cpu[-1][1] - cpu[0][1] if len(cpu) > 1 else float("nan")
     in_load = sum(len(v) for k, v in steady.items() if k.split(" (")[0] in INTERACTIONS)
+    clients = [(t, c) for t, c in server.client_samples if load_from <= t <= load_until]
+    client_cores = ({k: (clients[-1][1][k] - clients[0][1][k]) / (clients[-1][0] - clients[0][0])
+                     for k in clients[0][1]} if len(clients) > 1 else {})
+    try:
+        proxy = server.proxy_stats() if server.proxied else None
+    except OSError as e:
+        proxy = {"unreadable": {"status": f"{type(e).__name__}"}}
     per_process: dict[str, int] = {}
     for s in sessions:
         per_process[s.process or "-"] = per_process.get(s.process or "-", 0) + 1
@@ -1004,13 +1130,18 @@ def summarize(sessions: list[Session], server: Server, started: float, load_from
         "server_rss_mb": {"idle_before": rss_idle / 2**20, "peak": max(rss) / 2**20 if rss else None,
                           "end": rss[-1] / 2**20 if rss else None},
         "server_cpu_cores_used_during_load": cpu_share,
+        "client_cpu_cores_used_during_load": client_cores,
         "server_cpu_ms_per_interaction": cpu_seconds * 1000 / in_load if in_load else float("nan"),
         "interactions_during_load": in_load,
         "processes": server.processes,
         "through_proxy": server.proxied,
         "sessions_per_process": dict(sorted(per_process.items())),
         "failed_interactions": sum(len(s.failures) for s in sessions),
-        "failures": [f"{s.name} {f}" for s in sessions for f in s.failures][:40],
+        "failures": failure_lines(sessions, proxy),
+        "proxy": proxy,
+        "health_check_seconds": {name: {"n": len(v), "p50": percentile(v, 0.5), "max": max(v),
+                                        "over_2s": sum(t > 2 for t in v)}
+                                 for name, v in sorted(getattr(server, "health", {}).items()) if v},
         "exceptions_shown": sum(s.exceptions_seen for s in sessions),
         "uploads_done": sum(s.uploaded for s in sessions),
         "reloads_checked": sum(s.picker_after_reload is not None for s in sessions),
@@ -1042,10 +1173,18 @@ def print_report(r: dict) -> None:
     print(f"server RSS: {m['idle_before']:.0f} MB idle before, {m['peak']:.0f} MB peak, {m['end']:.0f} MB at the end; "
           f"server CPU during load: {r['server_cpu_cores_used_during_load']:.2f} cores, "
           f"{r['server_cpu_ms_per_interaction']:.0f} ms per interaction ({r['interactions_during_load']} interactions)")
-    print(f"failed interactions: {r['failed_interactions']}; exception boxes seen: {r['exceptions_shown']}; "
-          f"uploads: {r['uploads_done']}/{r['sessions']}")
-    for f in r["failures"][:10]:
+    if r.get("client_cpu_cores_used_during_load"):
+        print("the clients on the same cores during load: " + ", ".join(
+            f"{k} {v:.2f} cores" for k, v in r["client_cpu_cores_used_during_load"].items()))
+    print(f"failed interactions: {r['failed_interactions']}"
+          + (f" ({'; '.join(f.split(' -- ')[0] for f in r['failures'])})" if r["failures"] else "")
+          + f"; exception boxes seen: {r['exceptions_shown']}; uploads: {r['uploads_done']}/{r['sessions']}")
+    for f in r["failures"]:  # each with its cause
         print("  ", f)
+    if r.get("proxy"):
+        print(f"HAProxy: {proxy_summary(r['proxy'])}; /_stcore/health answered in " + "; ".join(
+            f"{name}: p50 {h['p50'] * 1000:.0f} ms, max {h['max'] * 1000:.0f} ms, {h['over_2s']} of {h['n']} over 2 s"
+            for name, h in r.get("health_check_seconds", {}).items()))
     print(f"isolation: {'OK' if not r['isolation_problems'] else r['isolation_problems']}")
     print(f"training cap message: {r['cap_message']!r}; trained model published: {r['trained_model_published']}; "
           f"model lists checked after a reload: {r['reloads_checked']}")
@@ -1128,11 +1267,11 @@ def main(argv: list[str] | None = None) -> dict:
                          "browser reruns only the slider's fragment)")
     ap.add_argument("--app-dir", type=Path, default=REPO, help="the checkout whose app.py is served")
     args, rest = ap.parse_known_args(argv)
-    if args.profile == "class-live":
-        import class_live
-
+    if args.profile == "class-live":  # its own script (which takes this file's clients): run it, not import it
         extra = ["--duration", str(args.duration)] if "--duration" in (argv or sys.argv) else []
-        return {"runs": class_live.main(rest + extra + (["--json", args.json] if args.json else []))}
+        cmd = [sys.executable, str(Path(__file__).with_name("class_live.py")), *rest, *extra,
+               *(["--json", args.json] if args.json else [])]
+        raise SystemExit(subprocess.run(cmd).returncode)
     if rest:
         ap.error(f"unrecognized arguments: {' '.join(rest)}")
     global SHOTS, FRAGMENT_RERUNS

@@ -25,27 +25,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browser_util import ARGS, CHROMIUM, ScriptRuns, idle, start_streamlit, stop  # noqa: E402
+from browser_util import (ARGS, CHROMIUM, FIRST_DECODED, IMAGES_READY, MAP_DRAWN, ScriptRuns, idle,  # noqa: E402
+                          start_streamlit, stop)
 
 REPO = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
-
-FIRST_DECODED = """() => {
-  const still = document.querySelector('.vae-pointer-still img');
-  if (still && still.complete && still.naturalWidth > 0 && still.checkVisibility()) return true;
-  const host = [...document.querySelectorAll('*')].find((e) => e.shadowRoot && e.shadowRoot.querySelector('.vae-pointer canvas'));
-  const c = host && host.shadowRoot.querySelector('.vae-pointer canvas');
-  return !!(c && c.width > 1);
-}"""
-MAP_DRAWN = """() => { const m = window.__vaeMaps && window.__vaeMaps.latent_map_chart;
-  return !!(m && m.gl && m.gl.n > 0 && m.gl.renders > 0 && m.gl.drawCount > 0); }"""
-# the hover images of the map's key decoded in this window (window.__vaeMapImages: key -> Promise of the pixels)
-IMAGES_READY = """() => { const m = window.__vaeMaps && window.__vaeMaps.latent_map_chart;
-  const p = m && m.imageKey && window.__vaeMapImages && window.__vaeMapImages.get(m.imageKey);
-  if (!p) return false;
-  if (!p.__watched) { p.__watched = true; p.then((px) => { p.__done = px && px.length > 0; }); }
-  return !!p.__done; }"""
-
 
 CONTROLS = """() => [...document.querySelectorAll('[data-testid=stMain] label')]
   .some((l) => l.innerText.includes('Density contours'))"""

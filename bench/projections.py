@@ -308,7 +308,8 @@ def second_start() -> dict:
 
     import torch
 
-    from vae_core.store.checkpoints import MAPS_FILE, load_checkpoint
+    from vae_core.store.checkpoints import load_checkpoint
+    from vae_core.store.files import MAPS_FILE
     from vae_core.analysis.evaluate import encode_dataset
 
     ckpt = load_checkpoint(MODEL, "cpu")

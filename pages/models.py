@@ -8,7 +8,8 @@ page_header(
     "Models",
     "Every model this app can load: the bundled ones, the ones trained on the Train page, and the ones "
     "you uploaded. The score is the test negative ELBO = reconstruction + KL, in nats per image: "
-    "lower is better, but only models of the same dataset can be compared by it.",
+    "lower is better, but only models of the same dataset can be compared by it. A model without a prior (an "
+    "autoencoder, a VQ-VAE) has no ELBO: its score is its reconstruction.",
 )
 catalogue = start(page_model(needs_sample=False))
 table_ui(catalogue)

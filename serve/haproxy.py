@@ -37,8 +37,15 @@ def config(address: str, port: int, backends: list[int], cookie: str = COOKIE, s
 
     - ``cookie ... insert indirect nocache``: the first response to a browser sets ``cookie`` to the
       process's name; later requests carrying it go to that process (HAProxy strips it before
-      forwarding). A process that is down is skipped (``option redispatch``): the browser reconnects
-      and Streamlit opens a new session on another process.
+      forwarding). A process that refuses connections (it died) is skipped (``option redispatch``): the
+      browser reconnects and Streamlit opens a new session on another process.
+    - A process that is alive but slow to answer its health check (busy with a class: trainings, maps,
+      thirty sessions) keeps its browsers: ``option persist`` sends a browser's requests to its process
+      even while the checks count it down, and ``timeout check`` gives an answer 10 s. Without them a
+      process marked down for a few seconds lost its browsers' next requests to another process, and the
+      cookie that came back moved the browser there while its session (and its websocket) stayed behind:
+      its upload then went to a process that did not know its session, and the page waited for ever
+      (tests/test_serve.py; docs/serving.md).
     - Websockets: HAProxy passes the Upgrade through; ``timeout tunnel`` bounds an idle socket
       (Streamlit pings every few seconds, so an open tab stays connected).
     """
@@ -49,12 +56,14 @@ def config(address: str, port: int, backends: list[int], cookie: str = COOKIE, s
         "defaults",
         "    mode http",
         "    option redispatch",
+        "    option persist",
         "    retries 3",
         "    timeout connect 5s",
         "    timeout client 120s",
         "    timeout server 300s",
         "    timeout tunnel 1h",
         "    timeout http-request 60s",
+        "    timeout check 10s",
         "",
         "frontend app",
         f"    bind {address}:{port}",

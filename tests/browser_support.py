@@ -164,10 +164,15 @@ def picker_options(page, label: str) -> list[str]:
     return list(options or [])
 
 
+PHONE = dict(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=3)
+
+
 @contextlib.contextmanager
-def app_page(browser, url: str, permissions: list[str] | None = None, viewport: tuple[int, int] = (1440, 1000)):
-    """A fresh browser context open on ``url``, settled; ``page.errors`` collects console and page errors."""
-    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+def app_page(browser, url: str, permissions: list[str] | None = None, viewport: tuple[int, int] = (1440, 1000),
+             phone: bool = False):
+    """A fresh browser context open on ``url``, settled; ``page.errors`` collects console and page errors.
+    ``phone``: a 390x844 touch screen at 3 device pixels per CSS pixel instead of ``viewport``."""
+    context = browser.new_context(**(PHONE if phone else {"viewport": {"width": viewport[0], "height": viewport[1]}}))
     if permissions:
         parts = urlsplit(url)
         context.grant_permissions(permissions, origin=f"{parts.scheme}://{parts.netloc}")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -164,18 +165,52 @@ def autoencoder_path(home, request) -> Path:
     return out
 
 
+class MediaStore(dict):
+    """Every file the app hands to Streamlit's media storage (images, downloads), by file id; and the downloads
+    made only when their button is pressed (a callable given as the data), by their deferred file id."""
+
+    def __init__(self):
+        super().__init__()
+        self.makers: dict[str, object] = {}
+
+    def made(self, deferred_file_id: str) -> bytes:
+        """What pressing the download button sends: its callable, run as the server's download request runs it."""
+        data = self.makers[deferred_file_id]()
+        return data.encode() if isinstance(data, str) else bytes(data)
+
+    def image(self, url: str) -> bytes:
+        """The file behind an st.image's URL: a media file's, or what a data: URL holds."""
+        if url.startswith("data:"):
+            import base64
+
+            return base64.b64decode(url.split(",", 1)[1])
+        return self[url.rsplit("/", 1)[-1].split(".")[0]]
+
+    def download(self, proto) -> bytes:
+        """The file of a download button's proto, whether its data was given or is made when pressed."""
+        if proto.deferred_file_id:
+            return self.made(proto.deferred_file_id)
+        return self[proto.url.rsplit("/", 1)[-1].split(".")[0]]
+
+
 @pytest.fixture
-def media(monkeypatch) -> dict[str, bytes]:
-    """Every file the app hands to Streamlit's media storage (images, downloads), by file id."""
-    store: dict[str, bytes] = {}
+def media(monkeypatch) -> MediaStore:
+    store = MediaStore()
     original = MemoryMediaFileStorage.load_and_get_id
+    original_deferred = MediaFileManager.add_deferred
 
     def recording(self, path_or_data, mimetype, kind, filename=None):
         file_id = original(self, path_or_data, mimetype, kind, filename)
         store[file_id] = path_or_data if isinstance(path_or_data, bytes) else Path(path_or_data).read_bytes()
         return file_id
 
+    def recording_deferred(self, data_callable, *args, **kwargs):
+        file_id = original_deferred(self, data_callable, *args, **kwargs)
+        store.makers[file_id] = data_callable
+        return file_id
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", recording_deferred)
     return store
 
 

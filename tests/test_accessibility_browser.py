@@ -1,12 +1,15 @@
 """WCAG 2.2 AA in headless Debian Chromium against the real app, as a university's accessibility office tries it:
 axe-core 4.14.1 (tests/vendor/axe.min.js, injected into the page, never served by the app) on every page, tab,
-presenter mode and the speaker view, at a laptop's 1440x900 and a phone's 390x844; the layout on the phone and
-on a 1024x768 tablet with the sidebar open and closed (tests/layout_checks.js, screenshots in
-test-artifacts/accessibility/); each page's own title; a focus ring of 3:1 wherever Tab goes, and focus kept after
-the presenter toggle; animations that pause and respect prefers-reduced-motion. One Streamlit server for the file."""
+presenter mode, the speaker view, the next lecture's pages and the class room's page, at a laptop's 1440x900 and a
+phone's 390x844; the layout on the phone and on a 1024x768 tablet with the sidebar open and closed
+(tests/layout_checks.js; screenshots in test-artifacts/accessibility/ when a check fails, every page's with
+VAE_A11Y_SHOTS=1); each page's own title; a focus ring of 3:1 wherever Tab goes, and focus kept after the presenter
+toggle; animations that pause and respect prefers-reduced-motion; the latent map by keyboard, by touch and as a
+table. One Streamlit server for the file."""
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from io import BytesIO
 from pathlib import Path
@@ -22,6 +25,7 @@ AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 LAYOUT_CHECKS = (Path(__file__).parent / "layout_checks.js").read_text()
 SHOTS = REPO / "test-artifacts" / "accessibility"
+ALL_SHOTS = os.environ.get("VAE_A11Y_SHOTS") == "1"  # every page's screenshots, not only a failing one's
 SCREENS = {
     "laptop": {"viewport": {"width": 1440, "height": 900}},
     "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2},
@@ -49,6 +53,15 @@ PAGES = [
     ("presenter mode", f"/?{DECK}&presenter=1", "Latent map"),
     ("presenter mode, sliders", "/sliders?presenter=1", "Latent sliders"),
     ("speaker view", f"/speaker?{DECK}", "Speaker view"),
+    # the next lecture's pages: a VQ-VAE's codes, a hierarchical VAE's levels, disentanglement with known factors
+    ("latent map, a VQ-VAE's codebook", "/?model=mnist5k-vq", "Latent map"),
+    ("latent sliders, a VQ-VAE's codes", "/sliders?model=mnist5k-vq", "Latent sliders"),
+    ("how it works, a VQ-VAE", "/how_it_works?model=mnist5k-vq", "How it works"),
+    ("generate, a hierarchical VAE's levels", "/generate?model=mnist5k-hvae", "Generate"),
+    ("trade-offs, disentanglement", "/tradeoffs?tab=factors&model=sprites-10d-beta8", "Trade-offs"),
+    ("generate, traversal with known factors", "/generate?tab=traversal&model=sprites-10d-beta8", "Generate"),
+    # a student's phone before joining (the joined room needs a lecturer's room: tests/test_class_browser.py)
+    ("class room, a student's page", "/class", "Class"),
 ]
 NO_MOTION = "*, *::before, *::after { transition: none !important; animation: none !important; caret-color: transparent !important; }"
 
@@ -194,7 +207,10 @@ def test_every_page_passes_axe_and_fits_phones_and_tablets(server, contexts, scr
             if how:
                 sidebar(page, state)
             problems = layout_problems(page)
-            shot = screenshot(page, f"{_slug(name)}-{screen}{'-' + _slug(how) if how else ''}")
+            # the page's sheet, for a person to look at: when a check fails, or for every page with
+            # VAE_A11Y_SHOTS=1 (docs/accessibility.md; three windowfuls a page cost about a second each)
+            shot = screenshot(page, f"{_slug(name)}-{screen}{'-' + _slug(how) if how else ''}") \
+                if problems or ALL_SHOTS else "VAE_A11Y_SHOTS=1 keeps a screenshot"
             assert not problems, f"{name} at {screen} {how} ({shot}):\n" + "\n".join(problems[:30])
         assert page.errors == []
 

@@ -24,7 +24,7 @@ from vae_core.store.checkpoints import (
     WEIGHTS_FILE,
     CheckpointError,
     Sample,
-    _sha256,
+    file_sha256,
     is_checkpoint,
     list_checkpoints,
     load_checkpoint,
@@ -47,7 +47,7 @@ def _drop_hashes(folder):
 
 def _rehash(folder, name):
     """Record the current SHA-256 of ``name`` in meta.json, so only the loader's own checks stand in the way."""
-    _edit_json(folder / META_FILE, lambda m: m["sha256"].__setitem__(name, _sha256(folder / name)))
+    _edit_json(folder / META_FILE, lambda m: m["sha256"].__setitem__(name, file_sha256(folder / name)))
 
 
 # ---------------------------------------------------------------- round trips

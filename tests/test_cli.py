@@ -19,6 +19,8 @@ from vae_core.store.checkpoints import WEIGHTS_FILE, is_checkpoint, load_checkpo
 
 from conftest import REPO_ROOT
 
+SPRITES_MODEL = REPO_ROOT / "checkpoints" / "sprites-10d-beta8"
+
 
 def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT))
@@ -67,6 +69,10 @@ def cli(tmp_path_factory) -> CLIRuns:
         "info_json": ("info", str(ck), "--json"),
         "sample": ("sample", str(ck), "--out", str(png), "-n", "16", "--scale", "2"),
         "damaged": ("info", str(damaged)),
+        # a bundled model of a dataset with known factors: evaluate adds MIG and DCI
+        "evaluate_sprites": ("evaluate", str(SPRITES_MODEL), "--json", "--iwae-k", "2", "--iwae-images", "50"),
+        "evaluate_sprites_text": ("evaluate", str(SPRITES_MODEL), "--on-sample", "--iwae-k", "2",
+                                  "--iwae-images", "50"),
     }
     results: dict[str, subprocess.CompletedProcess] = {}
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -120,6 +126,40 @@ def test_evaluate_json(cli):
     assert sum(r["kl_per_dim"]) == pytest.approx(r["kl"], abs=1e-3)
     # evaluated on the same test split the trainer used: the same negative ELBO, same seed
     assert r["neg_elbo"] == pytest.approx(load_checkpoint(cli.ckpt).meta["metrics"]["test_neg_elbo"], rel=1e-5)
+    assert "disentanglement" not in r  # the digits have no known factors
+
+
+def test_evaluate_scores_disentanglement_when_the_factors_are_known(cli):
+    import torch
+
+    from vae_core.analysis.disentanglement import mig
+    from vae_core.analysis.evaluate import encode_dataset
+    from vae_core.data.datasets import load_dataset
+
+    proc = cli["evaluate_sprites"]
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    d = r["disentanglement"]
+    assert d["factor_names"] == ["shape", "scale", "orientation", "x position", "y position"]
+    assert d["n_images"] == r["n_images"] == 8000
+    for key in ("mig", "dci_disentanglement", "dci_completeness", "dci_informativeness"):
+        assert 0.0 <= d[key] <= 1.0, key
+    assert len(d["dimension_factor"]) == 10 and np.array(d["mutual_information"]).shape == (10, 5)
+    assert sum(e["active"] for e in d["dimension_factor"]) == r["active_units"]
+    # the test split the model was trained with, encoded here: the same MIG
+    torch.set_num_threads(1)
+    test = load_dataset("sprites").test
+    mu, _ = encode_dataset(load_checkpoint(SPRITES_MODEL).model, test.images)
+    assert d["mig"] == pytest.approx(mig(mu, test.factors).score, abs=1e-6)
+    assert "DCI: done" in proc.stderr  # its progress bar
+    text = cli["evaluate_sprites_text"]
+    assert text.returncode == 0, text.stderr
+    line = lambda start: next(x for x in text.stdout.splitlines() if x.startswith(start))  # noqa: E731
+    assert f"{d['mig']:.3f}" in line("MIG ")  # the stored test split is the same 8,000 images, factors and all
+    assert f"disentanglement {d['dci_disentanglement']:.3f}" in line("DCI ")
+    used = [e for e in d["dimension_factor"] if e["active"]]
+    assert line("active dimensions").count(", ") == len(used) - 1
+    assert f"z{used[0]['dim'] + 1} {used[0]['factor']}" in line("active dimensions")
 
 
 def test_evaluate_on_the_stored_sample(cli):

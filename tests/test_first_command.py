@@ -10,7 +10,6 @@ import re
 import select
 import shutil
 import socket
-import subprocess
 import sys
 import time
 import urllib.request

@@ -2,7 +2,6 @@
 projected window and leads it, and the notes stay off the projected page."""
 from __future__ import annotations
 
-import contextlib
 
 import pytest
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -178,3 +179,15 @@ def test_the_picture_gets_its_own_elbo_and_log_px_ranked_among_the_test_images()
     page.draw(data_url(noise))
     assert any(w.value.startswith("Beyond what the model saw") and "99th percentile" in w.value
                for w in page.at.warning)
+
+
+def test_a_figure_of_a_few_samples_says_its_standard_error_where_it_is_over_a_tenth_of_a_nat():
+    """A sharp Gaussian likelihood (sigma 0.1): the picture's -ELBO of 100 samples moves by more than 0.1 nats
+    from draw to draw, and the page says by how much: the spread standard_errors measures for that picture."""
+    page = Page("digits-2d-sigma0.1")
+    ck = load_checkpoint(CK / "digits-2d-sigma0.1")
+    page.draw(data_url(np.kron(ck.sample.images[0] / 255.0, np.ones((35, 35)))))
+    notes = [c.value for c in page.at.caption if c.value.startswith("Higher than for")]
+    said = re.search(r"standard error (\d+\.\d+) nats", notes[0])
+    assert said is not None, notes
+    assert float(said.group(1)) > 0.1

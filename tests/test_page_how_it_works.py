@@ -86,7 +86,7 @@ def shown_images(at: AppTest, media: dict[str, bytes]) -> list[tuple[str, np.nda
     out = []
     for el in at.image:
         for url, cap in zip(el.value, el.captions):
-            data = media[url.rsplit("/", 1)[-1].split(".")[0]]
+            data = media.image(url)
             out.append((cap, np.asarray(Image.open(io.BytesIO(data)))))
     return out
 

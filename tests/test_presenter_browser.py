@@ -73,10 +73,10 @@ def test_presenter_mode_hides_the_sidebar_and_keys_step_through_scenes(open_page
     page = open_page("/?deck=intro-lecture&presenter=1")
     wait_for_url(page, "scene=1")
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
-    assert "Scene 1 of 17" in scene_text(page)
+    assert "Scene 1 of 20" in scene_text(page)
     press(page, "n")
     wait_for_url(page, "scene=2")
-    assert "Scene 2 of 17" in scene_text(page) and "point=12" in page.url
+    assert "Scene 2 of 20" in scene_text(page) and "point=12" in page.url
     press(page, "PageDown")
     wait_for_url(page, "scene=3")
     press(page, "ArrowRight")

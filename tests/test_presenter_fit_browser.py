@@ -28,6 +28,11 @@ READ = {
     "generate": [("widget label", '[data-testid="stWidgetLabel"] p'), ("caption", '[data-testid="stImageCaption"]')],
     "draw": [("hint", ".vae-draw .hint")],
     "tradeoffs": [("chart tick", ".st-key-main_figure .xtick text")],
+    # a model whose latent is a grid of codes: the Latent sliders page shows the grid, no sliders
+    ("sliders", "mnist5k-vq"): [("code index", ".vae-codes .cell"), ("caption", '[data-testid="stCaptionContainer"]')],
+    # a traversal, each row named by the factor it tells most of
+    ("generate", "sprites-10d-beta8"): [("widget label", '[data-testid="stWidgetLabel"] p'),
+                                        ("row label", ".st-key-main_figure [data-testid='stMarkdownContainer'] p")],
 }
 
 
@@ -84,7 +89,8 @@ def test_every_scene_fits_the_projector(hall, server, number):
     assert not page.locator('[data-testid="stSidebar"]').is_visible()
     if height == 1080:
         sizes = {"scene bar": font_px(page, ".st-key-scene_bar p:not(button p)")}
-        sizes.update({what: font_px(page, sel) for what, sel in READ.get(scene.page, [])})
+        sizes.update({what: font_px(page, sel) for what, sel in READ.get((scene.page, scene.model),
+                                                                          READ.get(scene.page, []))})
         small = {what: px for what, px in sizes.items() if px < 20}
         assert not small, f"text under 20 px at 1080p on {scene.page}: {small}"
     page.screenshot(path=str(ARTIFACTS / f"presenter-{width}x{height}-scene{number}.png"))

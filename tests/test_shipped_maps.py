@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from vae_core.model import numpy_model
-from vae_core.store.checkpoints import MAPS_FILE, list_checkpoints, load_checkpoint
+from vae_core.store.checkpoints import list_checkpoints, load_checkpoint
+from vae_core.store.files import MAPS_FILE
 from vae_core.projection import make_projection, projection_method
 from vae_core.projection.cache import map_params
 from vae_core.projection.shipped import SHIPPED_METHODS, load, shipped

@@ -8,7 +8,8 @@ import torch
 
 from vae_core.store.checkpoints import load_checkpoint
 from vae_core.model.losses import kl_divergence, reconstruction_nll
-from vae_core.analysis.typicality import percentile, scores
+from vae_core.analysis.evaluate import importance_log_weights
+from vae_core.analysis.typicality import percentile, scores, standard_errors
 
 
 def test_the_elbo_estimate_matches_reconstruction_plus_the_analytic_kl(trained):
@@ -41,3 +42,22 @@ def test_percentile():
     assert percentile(ref, 2.0) == 37.5  # ties count half
     with pytest.raises(ValueError, match="no reference"):
         percentile(np.array([]), 1.0)
+
+
+def test_the_standard_errors_are_the_spread_over_draws():
+    """The -ELBO's spread over draws is what its k samples predict (sd / sqrt(k)); with a sharp Gaussian
+    likelihood both figures move by more than 0.1 nats (what the page then says), with a Bernoulli one less."""
+    sharp = load_checkpoint("checkpoints/digits-2d-sigma0.1")
+    x = sharp.sample.as_tensor()[:4]
+    got = standard_errors(sharp.model, x, k=100, repeats=20)
+    with torch.inference_mode():
+        lw = importance_log_weights(sharp.model, x, None, 100)
+    predicted = lw.double().std(0).numpy() / 10
+    ratio = got.neg_elbo / predicted
+    assert np.all((ratio > 0.55) & (ratio < 1.6)), (got.neg_elbo, predicted)
+    assert np.all(got.neg_elbo > 0.1) and np.mean(got.neg_log_px > 0.1) >= 0.5
+    plain = load_checkpoint("checkpoints/digits-2d")
+    calm = standard_errors(plain.model, plain.sample.as_tensor()[:4], k=100, repeats=5)
+    assert np.all(calm.neg_log_px < got.neg_log_px.max())
+    with pytest.raises(ValueError, match="at least 2"):
+        standard_errors(plain.model, x, repeats=1)

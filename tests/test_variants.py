@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from vae_core.model import numpy_model
-from vae_core.store.checkpoints import list_checkpoints, load_checkpoint, save_checkpoint
+from vae_core.store.checkpoints import load_checkpoint, save_checkpoint
 from vae_core.model.config import ConfigError, ModelConfig
 from vae_core.model.decoder_program import UnsupportedDecoder, program_from_arrays, run_program
 from vae_core.store.paths import BUNDLED_DIR

@@ -11,6 +11,8 @@ from vae_core.analysis.amortization import Gaps, gaps
 
 from .common import explanation
 from .generate_ui import image_tensor, pick_image_ui, take_image
+from .amortization_levels import levels_gap_ui
+from .latent_words import has_levels
 from .loaded_model import LoadedModel
 from .map_plot import hall_style
 
@@ -43,6 +45,8 @@ def amortization_tab(loaded: LoadedModel | None) -> None:
     if ckpt.sample is None or len(ckpt.sample.labels) == 0:
         st.info(f"{ckpt.name} stores no test images.")
         return
+    if has_levels(ckpt.config):  # a top-down q: the factorised Gaussian optimised below is another family
+        return levels_gap_ui(loaded)
     explanation("The ELBO of an image depends on the posterior it is computed with. The encoder computes every "
                 "image's q(z|x) with one network (**amortized**); the best Gaussian for one image alone is found by "
                 "gradient ascent on its ELBO (**optimised**). log p(x) lies above both. The **amortization gap** is "

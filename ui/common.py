@@ -14,6 +14,7 @@ import streamlit as st
 from vae_core.store.checkpoints import Checkpoint, CheckpointError, import_zip, max_upload_bytes, megabytes
 from vae_core.store.paths import reserve_child, uploads_dir
 
+from .latent_words import latent_summary, score_line
 from .loaded_model import LoadedModel, loaded_model
 from .model_choices import DEFAULT_MODEL, ModelChoice, model_choices, session_id
 from . import url_state
@@ -165,10 +166,11 @@ def model_sidebar(choice: ModelChoice | None) -> None:
 def _model_summary(ckpt: Checkpoint) -> None:
     cfg = ckpt.config
     m = ckpt.meta.get("metrics") or {}
-    lines = [f"**{cfg.variant.title}**, {cfg.arch.upper()}, latent dim **{cfg.latent_dim}**",
+    lines = [f"**{cfg.variant.title}**, {cfg.arch.upper()}, {latent_summary(cfg)}",
              f"{ckpt.meta.get('dataset', '?')}, {cfg.image_shape[1]}x{cfg.image_shape[2]} px, {cfg.likelihood}"]
-    if "test_neg_elbo" in m:
-        lines.append(f"test -ELBO {m['test_neg_elbo']:.1f} nats")
+    score = score_line(cfg.variant, m)  # the -ELBO, or the reconstruction of a model without a prior
+    if score:
+        lines.append(score)
     st.sidebar.caption("  \n".join(lines))
 
 
@@ -182,6 +184,15 @@ def current_model() -> LoadedModel | None:
         return loaded_model(path)
     except CheckpointError as e:
         st.error(f"The selected checkpoint cannot be used: {e}. Pick another model in the sidebar.")
+        return None
+
+
+def current_model_quietly() -> LoadedModel | None:
+    """This session's model, or None without a word (the page says why when it asks page_model)."""
+    path = st.session_state.get("model_path")
+    try:
+        return loaded_model(path) if path else None
+    except CheckpointError:
         return None
 
 

@@ -22,6 +22,8 @@ from .common import end_page
 from .draw_component import draw_canvas
 from .export import PLOTLY_CONFIG, map_png_button, point_json_button
 from .images import decoded_alt, show_grid, show_image
+from .latent_words import dim_labels
+from .levels_ui import native_axes
 from .loaded_model import LoadedModel
 from .map_plot import latent_map_figure
 from .model_choices import model_choices
@@ -182,9 +184,24 @@ def picture_ui(loaded: LoadedModel) -> Picture:
     return Picture(loaded, x, y, source, enc)
 
 
+def _kl_of(pic: Picture) -> dict | None:
+    """The picture's KL and its named terms, computed as How it works does (vae_core.analysis.explain), with the
+    noise at 0 (z at q's means): for a model whose KL does not split by dimension (its prior couples them, or
+    it has levels). None for a model without a KL term."""
+    from vae_core.analysis.explain import explain_image
+
+    kind = pic.ckpt.config.variant
+    if not (kind.has_prior and kind.kl_terms):
+        return None
+    ex = explain_image(pic.ckpt.model, pic.x, pic.y, eps=np.zeros(len(pic.enc.mu), np.float32))
+    return {"kl": ex["kl"], "terms": {k: ex["terms"][k] for k in kind.kl_terms if k in ex["terms"]}}
+
+
 def encoder_ui(pic: Picture) -> None:
     """q(z|x) of the picture per dimension, its size and KL, and the nearest stored test images."""
     ckpt, enc, kind = pic.ckpt, pic.enc, pic.ckpt.config.variant
+    if kind.discrete_latent:
+        return draw_codes_ui(pic)
     st.subheader("The encoder's answer" + (": q(z|x) = N(mu, sigma^2)" if kind.gaussian_posterior else ": the code z"))
     table = {"mu" if kind.gaussian_posterior else "z": enc.mu}
     kl_dims = kind.kl_per_dim(enc.mu[None], enc.logvar[None]) if kind.has_prior else None  # None: it does not split
@@ -192,8 +209,7 @@ def encoder_ui(pic: Picture) -> None:
         table["sigma"] = enc.sigma
     if kl_dims is not None:
         table["KL (nats)"] = kl_dims[0]
-    st.dataframe(pd.DataFrame(table, index=[f"z{d + 1}" for d in range(len(enc.mu))]).T.style.format("{:.3f}"),
-                 width="stretch")
+    st.dataframe(pd.DataFrame(table, index=dim_labels(ckpt.config)).T.style.format("{:.3f}"), width="stretch")
     m1, m2, m3 = st.columns(3)
     m1.metric("||mu||", f"{np.linalg.norm(enc.mu):.2f}")
     if not kind.gaussian_posterior:
@@ -201,16 +217,55 @@ def encoder_ui(pic: Picture) -> None:
     else:
         if kl_dims is not None:
             m2.metric(f"KL(q(z|x) || {ckpt.prior.name})", f"{float(kl_dims.sum()):.2f} nats")
+        elif (kl := _kl_of(pic)) is not None:
+            parts = " + ".join(f"{name} {value:.2f}" for name, value in kl["terms"].items())
+            m2.metric(f"KL(q(z|x) || {ckpt.prior.name})", f"{kl['kl']:.2f} nats",
+                      help=f"{parts}, with z at q's means (the KL of this prior does not split by dimension)"
+                      if len(kl["terms"]) > 1 else "with z at q's means (this prior's KL does not split by dimension)")
+            if len(kl["terms"]) > 1:
+                m2.caption(f"{parts} (nats, with z at q's means)")
         m3.metric("mean sigma", f"{float(enc.sigma.mean()):.3f}")
+    _nearest_ui(pic, pic.loaded.encodings()[0] if len(pic.loaded.encodings()[0]) else None, enc.mu,
+                "whose mu is nearest")
+
+
+def _nearest_ui(pic: Picture, reference, point, how: str, near=None) -> None:
+    """The N_NEAREST stored test images nearest to the picture (by ``near``, else Euclidean in latent space)."""
+    ckpt = pic.ckpt
     sample = ckpt.sample
-    if sample is not None and len(sample.labels):
-        names = _class_names(ckpt)
-        near = nearest_images(pic.loaded.encodings()[0], enc.mu, N_NEAREST)
-        shown = [names[int(c)] if int(c) < len(names) else str(int(c)) for c in sample.labels[near]]
-        st.markdown(f"**The {N_NEAREST} test images whose mu is nearest** (classes: {', '.join(shown)})")
-        show_grid(sample.images[near], ncols=N_NEAREST, cell=96,
-                  alt=f"the {N_NEAREST} stored test images whose mu is nearest yours, nearest first, of the classes "
-                      + ", ".join(shown))
+    if sample is None or len(sample.labels) == 0 or reference is None:
+        return
+    names = _class_names(ckpt)
+    near = nearest_images(reference, point, N_NEAREST) if near is None else near
+    shown = [names[int(c)] if int(c) < len(names) else str(int(c)) for c in sample.labels[near]]
+    st.markdown(f"**The {N_NEAREST} test images {how}** (classes: {', '.join(shown)})")
+    show_grid(sample.images[near], ncols=N_NEAREST, cell=96,
+              alt=f"the {N_NEAREST} stored test images {how}, nearest first, of the classes " + ", ".join(shown))
+
+
+def draw_codes_ui(pic: Picture) -> None:
+    """A model whose latent is discrete: the picture's grid of code indices, and the stored images whose grids
+    share the most codes with it."""
+    from .code_grid import code_grid
+
+    ckpt, kind = pic.ckpt, pic.ckpt.config.variant
+    codes = np.asarray(kind.codes_of(ckpt.config, ckpt.arrays, pic.enc.mu[None]))[0]
+    h, w = codes.shape
+    st.subheader(f"The encoder's answer: a {h}x{w} grid of codes")
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        code_grid("draw_codes_grid", pic.x, codes, size=300, still=True,
+                  alt=f"your picture with its {h}x{w} grid of code indices")
+    with right:
+        st.markdown(f"At each of the {h}x{w} positions the encoder's vector z_e is replaced by the nearest codebook "
+                    "vector; the number is that code. The reconstruction above is these codes, decoded. There is no "
+                    "sigma and no KL: the answer is one grid, the same every time.")
+        st.metric("Different codes in your picture", f"{len(np.unique(codes))} of {h * w} positions")
+    if ckpt.sample is not None and len(ckpt.sample.labels):
+        same = (pic.loaded.codes().reshape(len(ckpt.sample.labels), -1) == codes.ravel()).sum(1)
+        near = np.argsort(-same, kind="stable")[:N_NEAREST]
+        _nearest_ui(pic, pic.loaded.codes(), codes, f"whose grids share the most codes with yours "
+                    f"({int(same[near[0]])} to {int(same[near[-1]])} of {h * w} positions)", near=near)
 
 
 def actions_ui(pic: Picture) -> None:
@@ -237,17 +292,19 @@ def _map_side_ui(pic: Picture, proj: Projection, dims: tuple[int, int], ellipse,
     ckpt, kind = pic.ckpt, pic.ckpt.config.variant
     map_kind = projection_method(proj.name)
     native = map_kind.is_native and len(pic.enc.mu) >= 2
+    names = dim_labels(ckpt.config)
     st.markdown(f"**{map_kind.label}**")
     st.caption(proj.placement_note)
     if native and kind.gaussian_posterior:
         st.caption("The black ellipse is your picture's posterior: centre mu, half-axes sigma "
-                   f"(z{dims[0] + 1}: {ellipse[0]:.2f}, z{dims[1] + 1}: {ellipse[1]:.2f}). "
+                   f"({names[dims[0]]}: {ellipse[0]:.2f}, {names[dims[1]]}: {ellipse[1]:.2f}). "
                    + ckpt.prior.contours_caption)
     elif not native:
         st.caption("The 1-sigma ellipse is drawn on the native latent plane only: the other maps bend distances.")
     if map_kind.needs_axes(len(pic.enc.mu)):
-        st.caption(f"Shown: z{dims[0] + 1} and z{dims[1] + 1}, the two most active dimensions (largest "
-                   f"{kind.activity_label}).")
+        st.caption(f"Shown: {names[dims[0]]} and {names[dims[1]]}" + (
+            f", the two most active dimensions (largest {kind.activity_label})." if dims == pic.loaded.default_axes()
+            else ", the top level of this model's latent."))
     st.caption(f"{len(shown):,} of {len(ckpt.sample.labels):,} test images shown.")
     map_png_button(emb, ckpt.sample.labels[shown], _class_names(ckpt), file_name=f"{ckpt.name}-drawing-{proj.name}.png",
                    key="draw_map_png", extent=extent, axis_titles=axis_titles,
@@ -263,6 +320,10 @@ def map_ui(pic: Picture) -> None:
     if ckpt.sample is None or len(ckpt.sample.labels) == 0:
         st.info("This checkpoint stores no test images, so there is no map to place the point on.")
         end_page()
+    if kind.discrete_latent:  # no plane of z: the grid above is where the picture lands
+        st.info("A grid of codes has no latent plane to place it on: where your picture lands is its grid of codes "
+                "above. The Latent map page maps this model's codebook.")
+        end_page()
     st.subheader("Where it lands on the latent map")
     method = st.segmented_control("Map", list(METHODS), format_func=label_of, required=True, key=state.PROJECTION,
                                   default=None if state.PROJECTION in st.session_state else DEFAULT_METHOD)
@@ -274,7 +335,7 @@ def map_ui(pic: Picture) -> None:
         st.code(availability.install, language="bash")
         end_page()
     D = len(enc.mu)
-    dims = pic.loaded.default_axes() if map_kind.needs_axes(D) else (0, 1)
+    dims = native_axes(pic.loaded) if map_kind.needs_axes(D) else (0, 1)
     try:
         proj = projection(pic.loaded, method, dims, background=False)
         where = place(proj, enc.mu, (str(ckpt.path), method, dims, enc.mu.tobytes()))
@@ -288,6 +349,8 @@ def map_ui(pic: Picture) -> None:
     extent = map_layout.map_extent(np.vstack([emb, where[None]]), square=native,
                                    include=ckpt.prior.view_box(dims) if prior is not None else None)
     axis_titles = map_kind.axis_titles(dims, D)
+    if map_kind.is_native:  # by their own names (a model with levels: "z2[1]")
+        axis_titles = tuple(dim_labels(ckpt.config)[d] if t else "" for d, t in zip(dims, axis_titles))
     fig = latent_map_figure(emb, ckpt.sample.labels[shown], shown, _class_names(ckpt), axis_titles=axis_titles,
                             extent=extent, equal_axes=native, prior=prior, prior_name=ckpt.prior.name, height=620)
     ellipse = None

@@ -10,29 +10,62 @@ import streamlit as st
 
 from vae_core.render.images import tile, to_png, to_uint8, upscale
 
-_PNG_CACHE: OrderedDict[bytes, bytes] = OrderedDict()  # content hash -> PNG, shared by the server's sessions
+_PNG_CACHE: OrderedDict[bytes, tuple] = OrderedDict()  # content hash -> (PNG, source), shared by the sessions
 _PNG_CACHE_ENTRIES = 1024
 _PNG_LOCK = threading.Lock()
 
 
-def png_bytes(arr: np.ndarray) -> bytes:
-    """The PNG of a uint8 image, encoded once per server: a page rerun shows the same test images, grids
-    and samples again, and hashing them costs a fraction of encoding them."""
+def _encoded(arr: np.ndarray) -> tuple[bytes, object]:
+    """(PNG, the image's st.image source) of a uint8 image, made once per server: a page rerun shows the same test
+    images, grids and samples again, and hashing them costs a fraction of encoding them."""
     arr = np.ascontiguousarray(arr)
     h = hashlib.blake2b(str(arr.shape).encode(), digest_size=16)
     h.update(arr.data)
     key = h.digest()
     with _PNG_LOCK:
-        png = _PNG_CACHE.get(key)
-        if png is not None:
+        found = _PNG_CACHE.get(key)
+        if found is not None:
             _PNG_CACHE.move_to_end(key)
-            return png
+            return found
     png = to_png(arr)
+    found = (png, image_source(png, arr.shape[1]))
     with _PNG_LOCK:
-        _PNG_CACHE[key] = png
+        _PNG_CACHE[key] = found
         while len(_PNG_CACHE) > _PNG_CACHE_ENTRIES:
             _PNG_CACHE.popitem(last=False)
-    return png
+    return found
+
+
+def png_bytes(arr: np.ndarray) -> bytes:
+    """The PNG of a uint8 image, encoded once per server (see _encoded)."""
+    return _encoded(arr)[0]
+
+
+# Streamlit scales an image wider than this down on the server (image_utils.MAXIMUM_CONTENT_WIDTH); a narrower one
+# it sends unchanged, as an inline image is.
+INLINE_MAX_WIDTH = 1460
+
+
+def image_source(png: bytes, width: int):
+    """What st.image is given for a PNG ``width`` pixels wide: a data: URL, which travels inside the page's
+    message, so that the browser makes no request for it and Streamlit neither opens it again nor stores it for
+    the session at every run (a media file costs the server a request per image and page view); the PNG itself
+    when it is wider than Streamlit sends unscaled, so that it is scaled down as before."""
+    if width > INLINE_MAX_WIDTH:
+        return png
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def data_url(path) -> str:
+    """A small file (the app's icon and logo) as a data: URL, its type from its suffix (.png or .svg)."""
+    import base64
+    from pathlib import Path
+
+    path = Path(path)
+    kind = {".png": "image/png", ".svg": "image/svg+xml"}[path.suffix]
+    return f"data:{kind};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 def scale_for(height: int, target: int) -> int:
@@ -73,18 +106,38 @@ def show_image(image, caption: str | None = None, target: int = 320, inline: boo
         st.image("data:image/png;base64," + base64.b64encode(to_png(arr)).decode("ascii"), caption=caption,
                  width=arr.shape[1] * scale, output_format="PNG", alt=alt)
         return
-    st.image(png_bytes(upscale(arr, scale)), caption=caption, output_format="PNG", alt=alt)
+    st.image(_encoded(upscale(arr, scale))[1], caption=caption, output_format="PNG", alt=alt)
+
+
+def grid_image(images, ncols: int, cell: int = 96) -> np.ndarray:
+    """(N, C, H, W) floats (or uint8 (N, H, W[, C])) tiled into one uint8 picture, each cell about ``cell`` px."""
+    arr = np.asarray(images)
+    if arr.dtype != np.uint8:
+        arr = to_uint8(arr)
+    return upscale(tile(arr, ncols, pad=1), scale_for(arr.shape[1] + 1, cell))
 
 
 def show_grid(images, ncols: int, caption: str | None = None, cell: int = 96, *, alt: str) -> np.ndarray:
     """Tile (N, C, H, W) floats (or uint8 (N, H, W[, C])) into a grid image, show it with the text alternative
     ``alt``, and return it."""
-    arr = np.asarray(images)
-    if arr.dtype != np.uint8:
-        arr = to_uint8(arr)
-    grid = upscale(tile(arr, ncols, pad=1), scale_for(arr.shape[1] + 1, cell))
-    st.image(png_bytes(grid), caption=caption, output_format="PNG", alt=alt)
+    grid = grid_image(images, ncols, cell)
+    st.image(_encoded(grid)[1], caption=caption, output_format="PNG", alt=alt)
     return grid
+
+
+class Picture:
+    """A picture made once and shown again as it is: its pixels and their PNG (exact pixels), both read-only."""
+
+    def __init__(self, pixels: np.ndarray):
+        self.pixels = np.ascontiguousarray(pixels)
+        self.pixels.setflags(write=False)
+        self.png = to_png(self.pixels)
+        self.source = image_source(self.png, self.pixels.shape[1])
+
+    def show(self, caption: str | None = None, *, alt: str) -> None:
+        """The picture, with the text alternative ``alt`` that says what it shows (the caption is not read in
+        its place)."""
+        st.image(self.source, caption=caption, output_format="PNG", alt=alt)
 
 
 def map_with_marks(canvas, ring: tuple[float, float] | None, stars=(), alt: str = "latent map",

@@ -21,10 +21,13 @@ from vae_core.projection.shipped import shipped
 from vae_core.render import map_layout
 from vae_core.store.history import sample_positions
 
-from . import presenter
+from . import presenter, url_state
 from .common import end_page, friendly_errors
 from .export import map_png_button
 from .images import decoded_alt, show_image
+from .latent_words import dim_label, dim_labels, top_level
+from .levels_ui import native_axes as default_axes
+from .factor_colours import CLASS, colour_options, colouring
 from .live_decoder import pointer_decoder
 from .loaded_model import LoadedModel
 from .map_choice import N_POSTERIOR, ChosenImages, location_latent
@@ -42,6 +45,20 @@ INTRO = ("Each dot is a test image x at the mean mu(x) of its posterior q(z|x) =
 KEYS = ("Without a mouse: Tab to the map, then the arrow keys move a cursor (Shift: further), Enter picks the "
         "nearest image, Shift+Enter decodes the place, + and - zoom, 0 shows it all, L names the classes. On a touch "
         "screen one finger decodes under it, a tap picks, two fingers pan and pinch to zoom.")
+
+
+def intro(loaded: LoadedModel | None) -> str:
+    """The page's paragraph; a model with levels hears which plane its native map starts on, one with a discrete
+    latent what its codebook's map shows."""
+    if loaded is not None and loaded.variant.discrete_latent:
+        from .codebook_map_ui import INTRO as CODES_INTRO
+
+        return CODES_INTRO
+    level = top_level(loaded.config) if loaded is not None else None
+    if level is None or level[2] - level[1] != 2:
+        return INTRO
+    return INTRO + (f" This model's z has levels; its native map starts on the top level {level[0]}, whose prior is "
+                    "N(0, I).")
 
 
 @dataclass
@@ -112,7 +129,7 @@ def start_ui(loaded: LoadedModel) -> MapView:
     view = MapView(loaded, point_set, points.images, points.labels, points.mu, points.logvar, method, (0, 1),
                    watch_asked)
     if view.map_kind.needs_axes(view.latent_dim):
-        view.dims = state.axes(loaded.default_axes())
+        view.dims = state.axes(default_axes(loaded))
     view.col_map, view.col_img = st.columns([2, 1], gap="medium")
     _pointer_ui(view)
     view.controls = view.col_img.container()
@@ -128,14 +145,16 @@ def _pointer_ui(view: MapView) -> None:
     """The decoder under the pointer (native plane, a model the browser can decode)."""
     if not (view.map_kind.is_native and view.loaded.browser_program() is not None):
         return
-    default = view.loaded.default_axes()
+    default = default_axes(view.loaded)
     axes = (state.axes(default)[0], state.axes(default)[1] if view.latent_dim > 1 else None)
     hall = presenter.is_on()
     with view.col_img:
         st.markdown("### Under the pointer")
         pointer_decoder(view.loaded, state.CHART, np.zeros(view.latent_dim, np.float32), axes,
                         size=200 if not hall else 180, key="latent_map_pointer", presenter=hall,
-                        label=state.decode_class() if view.kind.conditional else 0)
+                        label=state.decode_class() if view.kind.conditional else 0,
+                        names=(dim_label(view.ckpt.config, axes[0]),
+                               dim_label(view.ckpt.config, axes[1]) if axes[1] is not None else ""))
         st.caption("Decoded in your browser wherever you point on the map (mouse, finger or arrow keys)"
                    + (", every other dimension at 0." if view.latent_dim > 2 else "."))
 
@@ -154,8 +173,9 @@ def controls_ui(view: MapView) -> None:
                  "t-SNE and UMAP: non-linear maps that keep neighbours together but bend distances.")
         if map_kind.needs_axes(latent_dim):
             scores, _ = view.loaded.activity()
-            default = view.loaded.default_axes()
-            fmt = lambda d: f"z{d + 1}  ({kind.activity_name} {scores[d]:.2f})"  # noqa: E731
+            default = default_axes(view.loaded)
+            cfg = view.ckpt.config
+            fmt = lambda d: f"{dim_label(cfg, d)}  ({kind.activity_name} {scores[d]:.2f})"  # noqa: E731
             a1, a2 = st.columns(2)
             why = f"Defaults: the two most active dimensions (largest {kind.activity_label} over the stored images)."
             a1.selectbox("Horizontal axis", range(latent_dim), index=default[0], format_func=fmt, key=state.DIM_X,
@@ -166,6 +186,11 @@ def controls_ui(view: MapView) -> None:
             st.caption("This model has one latent dimension: the map shows z1 on the horizontal axis.")
         if view.method in _ships(view):
             st.caption(f"The {map_kind.label} map of these {len(view.mu):,} images ships with the model.")
+        options = _colour_options(view)
+        if len(options) > 1:
+            st.selectbox("Colour by", options, key=state.COLOUR, format_func=lambda o: o.capitalize(),
+                         help="The images' class, or one of the factors that made them (a factor of many values "
+                              "in ranges of its values, lowest first).")
         sets = points_available(ckpt)
         if len(sets) > 1:
             st.segmented_control("Points", list(sets), format_func=sets.get, key=state.POINTS, default=view.point_set,
@@ -192,6 +217,16 @@ def _layer_toggles(view: MapView) -> None:
                        "curve; play it or drag the scrubber under the map.")
     st.toggle("Density contours", value=False, key=state.DENSITY,
               help="Where the points are dense: contours of a kernel density estimate.")
+
+
+def _colour_options(view: MapView) -> list[str]:
+    """Class, and the factors of the stored images when they carry them (not for every image of the dataset, nor
+    for the training's replay, whose points are others)."""
+    return colour_options(view.ckpt.sample) if view.point_set == "stored" and not view.watch else [CLASS]
+
+
+def colour_of(view: MapView) -> str:
+    return state.colour(_colour_options(view))
 
 
 def _ships(view: MapView) -> tuple:
@@ -266,8 +301,15 @@ def map_ui(view: MapView) -> tuple[MapChoice | None, MapLayers]:
     chosen = state.target(view_key, n_images, watch)
     state.write_url(method, watch, chosen)
     layers, extent = _layers(view, emb)
-    axis_titles = map_kind.axis_titles(view.dims, view.latent_dim)
     names, labels = view.class_names, view.labels
+    colour = colour_of(view)
+    url_state.write("colour", None if colour == CLASS else colour)
+    if colour != CLASS:  # a factor of the stored images, its values as labels
+        labels, names = colouring(ckpt.sample, colour, labels, names)
+        view_id += f"|{colour}"
+    axis_titles = map_kind.axis_titles(view.dims, view.latent_dim)
+    if map_kind.is_native:  # the dimensions by their own names (a model with levels: "z2[1]")
+        axis_titles = tuple(dim_label(ckpt.config, d) if t else "" for d, t in zip(view.dims, axis_titles))
     colours = class_colours(max(len(names), int(labels.max()) + 1 if n_images else 1))
     with view.col_map:
         latent_scatter(key=state.CHART, view_id=view_id, xy=emb, labels=labels, class_names=names, colours=colours,
@@ -277,7 +319,8 @@ def map_ui(view: MapView) -> tuple[MapChoice | None, MapLayers]:
                        select=state.selection_to_send(),
                        on_change=functools.partial(state.on_change, view_key, n_images),
                        file_stem=f"{ckpt.name}-{method}")
-        st.caption(_map_note(view, n_images) + " " + KEYS)
+        st.caption(_map_note(view, n_images) + " " + KEYS + ("" if colour == CLASS else f" Coloured by {colour}: the values of "
+                   "that factor of each image (in ranges of its values, lowest first, when it has many)."))
         chosen_xy = None if chosen is None or chosen.kind == "points" else (
             tuple(map(float, emb[chosen.index])) if chosen.kind == "point" else chosen.location)
         map_png_button(emb, labels, names, file_name=f"{ckpt.name}-{method}-map.png", key="latent_map_png",
@@ -302,7 +345,7 @@ def chosen_ui(view: MapView, chosen: MapChoice | None, layers: MapLayers) -> Non
     """Beside the map, the chosen image's reconstruction (or their mean's, or the clicked place decoded); below
     it, q(z|x) of the image or the selection's classes and images."""
     ckpt, kind, mu, logvar, labels = view.ckpt, view.kind, view.mu, view.logvar, view.labels
-    details = ChosenImages(view.images, labels, view.class_names, mu, logvar, kind)
+    details = ChosenImages(view.images, labels, view.class_names, mu, logvar, kind, dim_labels(ckpt.config))
     size = 320 if not presenter.is_on() else 240
     recon = samples = None
     with view.col_img:

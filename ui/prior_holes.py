@@ -16,6 +16,8 @@ from vae_core.render.images import to_uint8
 from . import presenter, url_state
 from .common import explanation
 from .images import show_grid
+from .latent_words import dim_label
+from .levels_ui import native_axes
 from .loaded_model import LoadedModel, loaded_model
 from .map_plot import hall_style
 from .model_choices import model_choices
@@ -37,18 +39,25 @@ def _panel(loaded: LoadedModel, key: str, chart_col, detail_col) -> None:
     """One model's plane in ``chart_col`` (the view's figure, drawn in a row with the other model's), and what
     its prior samples decode to, with the KL, in ``detail_col`` below."""
     ckpt = loaded.checkpoint
+    if loaded.variant.discrete_latent:
+        chart_col.info(f"{ckpt.name} is a {loaded.variant.title}: its z is a grid of codes, each one of the codebook's "
+                       "vectors, so q(z) is a set of points and has no density to set against a prior, and its stand-in "
+                       "prior (uniform codes) is not learned. The Latent map page shows its codebook and how often each "
+                       "code is used; pick a VAE here to see holes.")
+        return
     mu, logvar = loaded.encodings()
-    d = loaded.config.latent_dim
+    d = loaded.latent_size
+    name = lambda v: dim_label(loaded.config, v)  # noqa: E731
     if d < 2 or len(mu) == 0:
         chart_col.info(f"{ckpt.name} has {'one latent dimension' if d < 2 else 'no stored images'}: no plane to draw.")
         return
-    dims = loaded.default_axes()
+    dims = native_axes(loaded)
     if d > 2:
         a, b = chart_col.columns(2)
-        i = a.selectbox("Horizontal axis", range(d), index=dims[0], key=f"{key}_x", format_func=lambda v: f"z{v + 1}")
+        i = a.selectbox("Horizontal axis", range(d), index=dims[0], key=f"{key}_x", format_func=name)
         j = b.selectbox("Vertical axis", [v for v in range(d) if v != i], key=f"{key}_y",
                         index=max(0, [v for v in range(d) if v != i].index(dims[1]) if dims[1] != i else 0),
-                        format_func=lambda v: f"z{v + 1}")
+                        format_func=name)
         dims = (int(i), int(j))
     has_prior = loaded.variant.has_prior
     spread = logvar if has_prior else agg.kernel_logvar(mu)
@@ -73,11 +82,11 @@ def _panel(loaded: LoadedModel, key: str, chart_col, detail_col) -> None:
                     colorbar=dict(title="log q(z)", thickness=12)),
         hovertemplate="sample %{text}: log q(z) %{marker.color:.1f}<extra></extra>"))
     fig.update_layout(height=360 if presenter.is_on() else 430, margin=dict(l=10, r=10, t=10, b=10), font=dict(size=13), showlegend=False,
-                      xaxis=dict(title=f"z{dims[0] + 1}", range=extent[:2], constrain="domain"),
-                      yaxis=dict(title=f"z{dims[1] + 1}", range=extent[2:], scaleanchor="x", constrain="domain"))
+                      xaxis=dict(title=name(dims[0]), range=extent[:2], constrain="domain"),
+                      yaxis=dict(title=name(dims[1]), range=extent[2:], scaleanchor="x", constrain="domain"))
     chart_col.plotly_chart(hall_style(fig), key=f"{key}_chart", config={"displayModeBar": False})
     kl_plane = agg.kl_to_prior_on_plane(mu, spread, dims, plane_prior.log_density)
-    line = f"KL(q(z) || p(z)) on (z{dims[0] + 1}, z{dims[1] + 1}): **{kl_plane:.2f} nats**"
+    line = f"KL(q(z) || p(z)) on ({name(dims[0])}, {name(dims[1])}): **{kl_plane:.2f} nats**"
     if has_prior and d > 2:
         with st.spinner("Measuring KL(q(z) || p(z))..."):
             kl, se = loaded.aggregate_kl(KL_IMAGES)

@@ -121,6 +121,23 @@ def speaker_url(deck: Deck) -> str:
     return "./speaker?" + urlencode(query)
 
 
+_PARSED: dict[tuple, Deck] = {}  # (file, its mtime and size) -> the deck parsed from it
+
+
+def _parsed_deck(path) -> Deck:
+    """load_deck(path), parsed once per version of the file: a phone's page names the scene at every run, and
+    parsing the deck's TOML was most of that run."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    deck = _PARSED.get(key)
+    if deck is None:
+        deck = load_deck(path, page_names())
+        if len(_PARSED) > 64:
+            _PARSED.clear()
+        _PARSED[key] = deck
+    return deck
+
+
 def deck_for_speaker(talk: str | None, name: str | None) -> Deck | None:
     """The deck a speaker view's link names: a registered talk, else a deck from scenes/ by name."""
     deck = _talks().get(str(talk or "")[:40])
@@ -129,8 +146,8 @@ def deck_for_speaker(talk: str | None, name: str | None) -> Deck | None:
     decks = list_decks(SCENES_DIR)
     if name is not None and name in decks:  # compared with the folder's listing, never joined into a path
         try:
-            return load_deck(decks[name], page_names())
-        except SceneError:
+            return _parsed_deck(decks[name])
+        except (SceneError, OSError):
             return None
     return None
 

@@ -14,6 +14,7 @@ from vae_core.model.activity import INACTIVE_KL
 from . import presenter, url_state
 from .export import point_json
 from .images import decoded_alt, map_with_marks, position_map_data, show_image
+from .latent_words import dim_labels, levels
 from .live_decoder import live_sliders
 from .state import sliders as state
 from .state.sliders import Sliders, clean, slider_key
@@ -31,6 +32,8 @@ class View:
         self.ckpt = self.loaded.checkpoint
         self.kind, self.prior, self.space, self.dims = sliders.kind, sliders.prior, sliders.space, sliders.dims
         cfg = self.ckpt.config
+        self.names = dim_labels(cfg)  # "z3", or by level ("z1[3]") for a model with several
+        self.levels = levels(cfg)
         self.class_names = self.ckpt.class_names or [str(c) for c in range(cfg.num_classes)]
         self.mu = self.loaded.encodings()[0]
         self.activity = self.loaded.activity()[0] if len(self.mu) else None
@@ -38,26 +41,33 @@ class View:
         sample = self.ckpt.sample
         self.sample = sample if sample is not None and len(sample.labels) else None
 
+    def ordered(self, dims: list[int]) -> list[int]:
+        """The sliders' order: the top level first for a model with several (p(z) is drawn from the top down)."""
+        rank = {d: -i for i, (_, first, last) in enumerate(self.levels) for d in range(first, last)}
+        return sorted(dims, key=lambda d: (rank.get(d, 0), dims.index(d)))
+
     def inactive(self, d: int) -> bool:
         return bool(self.activity is not None and self.by_kl and self.activity[d] < INACTIVE_KL)
 
     def slider_label(self, d: int) -> str:
         """Streamlit's slider label (markdown: an inactive dimension in grey)."""
+        name = self.names[d]
         if self.activity is None:
-            return f"z{d + 1}"
+            return name
         if not self.by_kl:
-            return f"z{d + 1} · Var {self.activity[d]:.2f}"
+            return f"{name} · Var {self.activity[d]:.2f}"
         if self.activity[d] < INACTIVE_KL:
-            return f":gray[z{d + 1} · KL {self.activity[d]:.3f} · inactive]"
-        return f"z{d + 1} · KL {self.activity[d]:.2f}"
+            return f":gray[{name} · KL {self.activity[d]:.3f} · inactive]"
+        return f"{name} · KL {self.activity[d]:.2f}"
 
     def plain_label(self, d: int) -> str:
         """The live sliders' label (plain text)."""
+        name = self.names[d]
         if self.activity is None:
-            return f"z{d + 1}"
+            return name
         if not self.by_kl:
-            return f"z{d + 1} · Var {self.activity[d]:.2f}"
-        return f"z{d + 1} · KL {self.activity[d]:.2f}" + (" (inactive)" if self.activity[d] < INACTIVE_KL else "")
+            return f"{name} · Var {self.activity[d]:.2f}"
+        return f"{name} · KL {self.activity[d]:.2f}" + (" (inactive)" if self.activity[d] < INACTIVE_KL else "")
 
     def class_ui(self) -> int | None:
         """y for a conditional decoder, else None."""
@@ -153,13 +163,13 @@ def _saved_stars(view: View, dims: tuple[int, int]) -> list[tuple[float, float]]
     return [(p[dims[0]], p[dims[1]]) for p in view.sliders.saved()]
 
 
-def _map_caption(dims: tuple[int, int], moves: str) -> str:
-    return (f"The ring is z among the encoded test images' means (z{dims[0] + 1}, z{dims[1] + 1}), the stars your "
-            f"saved points; it {moves}. The Latent map page has the interactive map.")
+def _map_caption(view: View, dims: tuple[int, int], moves: str) -> str:
+    return (f"The ring is z among the encoded test images' means ({view.names[dims[0]]}, {view.names[dims[1]]}), the "
+            f"stars your saved points; it {moves}. The Latent map page has the interactive map.")
 
 
-def _map_alt(dims: tuple[int, int]) -> str:
-    return f"the encoded test images' means on z{dims[0] + 1} and z{dims[1] + 1}"
+def _map_alt(view: View, dims: tuple[int, int]) -> str:
+    return f"the encoded test images' means on {view.names[dims[0]]} and {view.names[dims[1]]}"
 
 
 def _position_map(view: View, z: np.ndarray) -> None:
@@ -168,8 +178,8 @@ def _position_map(view: View, z: np.ndarray) -> None:
     if dims is None:
         return
     canvas = view.loaded.position_canvas(dims, tuple(view.class_names))
-    map_with_marks(canvas, (float(z[dims[0]]), float(z[dims[1]])), _saved_stars(view, dims), alt=_map_alt(dims),
-                   caption=_map_caption(dims, "moves when a slider is released"))
+    map_with_marks(canvas, (float(z[dims[0]]), float(z[dims[1]])), _saved_stars(view, dims), alt=_map_alt(view, dims),
+                   caption=_map_caption(view, dims, "moves when a slider is released"))
 
 
 def _live_position_map(view: View, hall: bool) -> dict | None:
@@ -178,8 +188,22 @@ def _live_position_map(view: View, hall: bool) -> dict | None:
     if dims is None:
         return None
     canvas = view.loaded.position_canvas(dims, tuple(view.class_names), font_px=HALL_MAP_FONT_PX if hall else None)
-    return position_map_data(canvas, dims, _saved_stars(view, dims), caption=_map_caption(dims, "follows the sliders"),
-                             alt=_map_alt(dims))
+    return position_map_data(canvas, dims, _saved_stars(view, dims), caption=_map_caption(view, dims, "follows the sliders"),
+                             alt=_map_alt(view, dims))
+
+
+# ---------------------------------------------------------------- the page's body
+
+
+# A fragment: the Live toggle and the toolbar's buttons rerun the toolbar and the sliders, not the app's sidebar and
+# the rest of the page (nothing outside depends on them). The server's sliders are a fragment of their own inside it.
+@st.fragment
+def sliders_ui(view: View) -> None:
+    """The toolbar, then the live sliders (decoded in the browser) or the server's."""
+    if toolbar_ui(view):
+        live_ui(view)
+    else:
+        server_sliders_ui(view)
 
 
 # ---------------------------------------------------------------- live: decoded in the browser
@@ -193,9 +217,10 @@ def live_ui(view: View) -> None:
     current[space.slider_dims] = [clean(st.session_state[slider_key(d)]) for d in space.slider_dims]
     hall = presenter.is_on()
     with st.container(key="main_figure"):
-        got = live_sliders(view.loaded, current, space.slider_dims, [view.plain_label(d) for d in space.slider_dims],
+        shown = view.ordered(space.slider_dims)
+        got = live_sliders(view.loaded, current, shown, [view.plain_label(d) for d in shown],
                            offset=space.offset, scale=space.scale, label=int(y),
-                           inactive=[view.inactive(d) for d in space.slider_dims], version=sliders.version(),
+                           inactive=[view.inactive(d) for d in shown], version=sliders.version(),
                            size=420, prior=view.prior if view.kind.has_prior else None,
                            position_map=_live_position_map(view, hall), hall=hall, key="sliders_live_decoder")
     if got is not None and len(got) == view.dims:  # z released in the browser (for the values it was given)
@@ -224,18 +249,24 @@ def _numbers(view: View, z: np.ndarray) -> str:
 
 def _slider_column(view: View) -> None:
     space, activity = view.space, view.activity
-    if len(space.slider_dims) > 8:
+    if len(view.levels) > 1:  # one column per level, the top level first (p(z) is drawn from the top down)
+        boxes = st.columns(len(view.levels))
+        groups = [(box, [d for d in space.slider_dims if first <= d < last], name)
+                  for box, (name, first, last) in zip(boxes, reversed(view.levels))]
+    elif len(space.slider_dims) > 8:
         halves = st.columns(2)
         split = (len(space.slider_dims) + 1) // 2
-        groups = [(halves[0], space.slider_dims[:split]), (halves[1], space.slider_dims[split:])]
+        groups = [(halves[0], space.slider_dims[:split], None), (halves[1], space.slider_dims[split:], None)]
     else:
-        groups = [(st.container(), space.slider_dims)]
-    for box, dims in groups:
+        groups = [(st, space.slider_dims, None)]  # straight into the column: a container would be one more element per release
+    for box, dims, level in groups:
+        if level is not None:
+            box.markdown(f"**Level {level}**" + (" (top)" if level == view.levels[-1][0] else ""))
         for d in dims:
             box.slider(view.slider_label(d), -SLIDER_LIMIT, SLIDER_LIMIT, step=STEP, format="%.2f", key=slider_key(d),
                        bind="query-params",  # a link to the page keeps the point
                        help=None if activity is None or not view.by_kl else
-                       f"Average KL(q(z{d + 1}|x) || N(0, 1)) over the stored test images: {activity[d]:.3f} nats. "
+                       f"Average KL(q({view.names[d]}|x) || N(0, 1)) over the stored test images: {activity[d]:.3f} nats. "
                        "Near 0 means the encoder does not use this dimension.")
     if space.other_dims:
         others_kl = activity[space.other_dims] if activity is not None else np.zeros(len(space.other_dims))

@@ -3,18 +3,21 @@ curves, the latent map forming, its images, and the result of a finished run."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 
 import streamlit as st
 
 from services.jobs import JobSnapshot, JobSpec
 from vae_core.data.datasets import DATASETS, IDX_CLASS_NAMES, DatasetError, cache_dir, extract_image_archive, find_idx_files
-from vae_core.model.config import DEFAULT_HIDDEN, MAX_LATENT_DIM, ConfigError, parse_hidden
+from vae_core.model.config import DEFAULT_HIDDEN, MAX_LATENT_DIM, ConfigError, ModelConfig, parse_hidden
 from vae_core.model.variants import VARIANTS, variant
 from vae_core.store.checkpoints import max_upload_bytes, megabytes
 from vae_core.store.paths import UnsafeNameError, safe_name, share_trained, uploads_dir
 
+from .frozen_figure import kept
 from .images import show_grid
+from .latent_words import scored_by_elbo
 from .inputs import number_in_range
 from .model_choices import session_id
 from .state import train as state
@@ -27,6 +30,32 @@ LIKELIHOODS = {"bernoulli": "Bernoulli (binary cross-entropy)", "gaussian-fixed"
 SCHEDULES = {"cosine": "cosine (2% warm-up)", "constant": "constant"}
 LRS = [1e-4, 3e-4, 1e-3, 3e-3, 5e-3, 1e-2]
 BATCHES = [32, 64, 128, 256, 512]
+
+ARCHITECTURES = {"mlp": "MLP (fully connected)", "conv": "Convolutional"}
+
+
+@functools.lru_cache(maxsize=None)
+def architectures_for(kind: str) -> list[str]:
+    """The architectures a kind of model can be built with: its config asked with each (at its defaults), so a
+    kind that needs one (a map of codes needs the convolutional encoder's last map) gets only that one."""
+    allowed = []
+    for arch in ARCHITECTURES:
+        try:
+            ModelConfig(image_shape=(1, 28, 28), latent_dim=16, arch=arch, hidden=DEFAULT_HIDDEN[arch], kind=kind)
+        except ConfigError:
+            continue
+        allowed.append(arch)
+    return allowed or list(ARCHITECTURES)
+
+
+def architecture_note(kind: str, allowed: list[str]) -> str:
+    """Why the Architecture choice is narrowed, in the page's words."""
+    variant = VARIANTS[kind]
+    names = " or ".join(ARCHITECTURES[a] for a in allowed)
+    why = (" its z is a map of codes, one per position of the convolutional encoder's last map" if variant.latent_map
+           else "")
+    return f"A {variant.title} is built with the {names} architecture only{':' if why else '.'}{why}{'.' if why else ''}"
+
 
 def dataset_status(name: str) -> str:
     """Whether the MNIST-style files are already on disk (those datasets only)."""
@@ -101,13 +130,18 @@ def settings_ui(disabled: bool) -> JobSpec | None:
         st.markdown("#### Model")
         kind = st.radio("Kind", list(VARIANTS), format_func=lambda k: VARIANTS[k].title, key="train_kind",
                         horizontal=True, help=KIND_HELP)
-        arch = st.radio("Architecture", ["mlp", "conv"], key="train_arch", horizontal=True,
-                        format_func=lambda a: {"mlp": "MLP (fully connected)", "conv": "Convolutional"}[a])
+        allowed = architectures_for(kind)
+        if st.session_state.get("train_arch") not in allowed:  # this kind cannot be built with the one chosen
+            st.session_state["train_arch"] = allowed[0]
+        arch = st.radio("Architecture", allowed, key="train_arch", horizontal=True, format_func=ARCHITECTURES.get)
+        if len(allowed) < len(ARCHITECTURES):
+            st.caption(architecture_note(kind, allowed))
         hidden_text = st.text_input("Hidden sizes", key="train_hidden",
                                     placeholder=",".join(map(str, DEFAULT_HIDDEN[arch])) + " (default)",
                                     help="MLP: widths of the hidden layers, e.g. 400 or 512,256. "
                                          "Conv: channels of each stride-2 block, e.g. 32,64.")
-        latent_dim = st.slider("Latent dimension (size of z)", 1, MAX_LATENT_DIM, 2, key="train_latent")
+        latent_dim = st.slider("Size of each code vector (z is a map of them)" if VARIANTS[kind].latent_map else
+                               "Latent dimension (size of z)", 1, MAX_LATENT_DIM, 2, key="train_latent")
         likelihood = st.selectbox("Likelihood p(x|z)", list(LIKELIHOODS), format_func=LIKELIHOODS.get,
                                   key="train_likelihood")
         sigma = st.number_input("Gaussian sigma", 0.001, 10.0, JobSpec.gaussian_sigma, 0.01, format="%.3f",
@@ -181,11 +215,17 @@ def progress_ui(s: JobSnapshot) -> None:
     last = s.history[-1] if s.history else None
     m = st.columns(5)
     m[0].metric("Epoch", f"{s.epoch} / {s.spec.epochs}")
-    m[1].metric("Test -ELBO", f"{last.test_neg_elbo:.2f}" if last else "-",
+    kind = VARIANTS.get(s.spec.kind, variant("vae"))
+    elbo = scored_by_elbo(kind)  # else no prior: the score is the reconstruction, and the kind's own terms
+    m[1].metric("Test -ELBO" if elbo else "Test loss", f"{last.test_neg_elbo:.2f}" if last else "-",
                 delta=f"{last.test_neg_elbo - s.history[-2].test_neg_elbo:.2f}" if len(s.history) > 1 else None,
-                delta_color="inverse")
+                delta_color="inverse", help=None if elbo else "the reconstruction (no prior: no KL term, no ELBO)")
     m[2].metric("Reconstruction", f"{last.test_recon:.2f}" if last else "-")
-    m[3].metric("KL", f"{last.test_kl:.2f}" if last else "-")
+    if elbo or not kind.aux_terms:
+        m[3].metric("KL", f"{last.test_kl:.2f}" if last else "-")
+    else:
+        name = kind.aux_terms[0]
+        m[3].metric(name.capitalize(), f"{(last.test_terms or {}).get(name, float('nan')):.2f}" if last else "-")
     m[4].metric("Time", f"{s.elapsed:.0f} s")
 
 
@@ -194,7 +234,9 @@ def curves_ui(s: JobSnapshot) -> None:
         st.info("The curves appear when the first epoch ends.")
         return
     weighted = s.spec.beta != 1 or s.spec.warmup_epochs > 0
-    st.plotly_chart(loss_figure(s.history, s.spec.epochs, weighted), key=f"train_curves_{s.id}")
+    # built again only when an epoch has ended (the panel redraws every second)
+    st.plotly_chart(kept(("train curves", s.id, len(s.history), s.spec.epochs, weighted),
+                         lambda: loss_figure(s.history, s.spec.epochs, weighted)), key=f"train_curves_{s.id}")
     st.caption("Nats per image (mean over images). Solid: training set, dashed: test set. The test "
                "negative ELBO is the model's score: lower is better." +
                (" Dotted: the loss actually minimised, recon + beta_t * KL with this run's beta and warm-up."
@@ -207,7 +249,8 @@ def forming_map_ui(s: JobSnapshot) -> None:
     if s.latent is None:
         st.info("The latent map appears with the training's first snapshot.")
         return
-    st.plotly_chart(forming_map_figure(s.latent, variant(s.spec.kind).has_prior), key=f"train_map_{s.id}")
+    st.plotly_chart(kept(("train map", s.id, s.latent.index),  # built again with each new snapshot
+                         lambda: forming_map_figure(s.latent, variant(s.spec.kind).has_prior)), key=f"train_map_{s.id}")
     n, d = s.latent.mu.shape
     st.caption(f"The latent map forming: mu(x) of {n:,} test images at snapshot {s.latent.index + 1}"
                + (f", on the two dimensions of {d} that spread most now" if d > 2 else "")

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from vae_core.analysis.typicality import UNUSUAL_PERCENTILE, percentile, scores
+from vae_core.analysis.typicality import UNUSUAL_PERCENTILE, percentile, scores, standard_errors
 
 from . import presenter
 from .loaded_model import LoadedModel
@@ -27,6 +27,8 @@ def typicality_section(loaded: LoadedModel, x: np.ndarray, y: int | None) -> Non
     yt = torch.tensor([int(y)]) if y is not None else None  # a model that takes no label ignores it
     mine = scores(ckpt.model, torch.from_numpy(np.asarray(x, np.float32)[None]), yt, k=K)
     elbo, log_px = float(mine.neg_elbo[0]), float(mine.neg_log_px[0])
+    se = standard_errors(ckpt.model, torch.from_numpy(np.asarray(x, np.float32)[None]), yt, k=K)
+    elbo_se, log_px_se = float(se.neg_elbo[0]), float(se.neg_log_px[0])
     p_elbo, p_px = percentile(ref.neg_elbo, elbo), percentile(ref.neg_log_px, log_px)
     n = len(ref.neg_log_px)
     st.subheader("How typical is your picture for this model?")
@@ -38,11 +40,11 @@ def typicality_section(loaded: LoadedModel, x: np.ndarray, y: int | None) -> Non
     else:
         c1.metric("-ELBO", f"{elbo:.1f} nats", help=f"The negative ELBO, reconstruction + KL, averaged over {K} "
                   "draws z ~ q(z|x): a bound on -log p(x) from above.")
-        c1.caption(f"Higher than for {p_elbo:.0f}% of {n:,} stored test images.")
+        c1.caption(f"Higher than for {p_elbo:.0f}% of {n:,} stored test images." + _error_note(elbo_se))
         c2.metric("-log p(x)", f"{log_px:.1f} nats", help=f"The importance-weighted estimate (IWAE) with {K} "
                   "samples of q(z|x): tighter than the ELBO (Burda et al., 2015).")
         c2.caption(f"Higher than for {p_px:.0f}% of them: the model finds your picture less likely than "
-                   f"{p_px:.0f}% of its test images.")
+                   f"{p_px:.0f}% of its test images." + _error_note(log_px_se))
     with c3:
         _histogram(ref.neg_log_px, log_px, "reconstruction error (nats)" if ae else "-log p(x), nats (IWAE)")
     limit = float(np.percentile(ref.neg_log_px, UNUSUAL_PERCENTILE))
@@ -66,3 +68,8 @@ def _histogram(reference: np.ndarray, value: float, title: str) -> None:
     fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10), showlegend=False, font=dict(size=font),
                       xaxis_title=title, yaxis_title="test images", bargap=0.05)
     st.plotly_chart(fig, key="draw_typicality_chart", config={"displayModeBar": False})
+
+
+def _error_note(se: float) -> str:
+    """How much a figure of K samples moves from one draw to the next (its standard error), where over 0.1 nats."""
+    return f" From {K} samples of q(z|x): standard error {se:.2f} nats (its spread over 10 draws)." if se > 0.1 else ""

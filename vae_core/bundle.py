@@ -44,7 +44,8 @@ def load_test_split(meta: dict, data_dir: str | None = None) -> tuple[str, Sampl
     except DatasetError as e:
         raise BundleError(f"the test split of {name!r} is not here: {e}") from e
     test = split.test
-    return str(name), make_sample(test.images, test.labels, test.class_names, len(test.images))
+    return str(name), make_sample(test.images, test.labels, test.class_names, len(test.images),
+                                  factors=test.factors, factor_names=test.factor_names)
 
 
 def check_stored(stored: Sample | None, split: Sample, seed: int) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from services.room import RoomError
 from services.room.held import held_room
 
 from ..component_data import component, component_data
@@ -18,7 +17,7 @@ from ..identity import browser_key
 from ..presenter import is_on as presenter_on
 from ..state import classroom as state
 from ..state.latent_map import CHART
-from .room import model_by_name, room_store
+from .room import held_follower, model_by_name
 
 EVERY = 0.5  # seconds
 PLACED = "class_layer_placed"  # (map id, submission id) -> (x, y): a projection's transform is done once
@@ -59,16 +58,10 @@ def _picked(key: str) -> None:
 
 @st.fragment(run_every=EVERY)
 def _layer(map_key: str, model_path: str, proj, dims: tuple[int, int], native: bool, map_id: str) -> None:
-    keys = held_room(browser_key())
-    if keys is None:
-        return
-    f = state.follower(keys.code)
-    try:
-        f.poll(room_store())
-    except RoomError:
-        return
-    act = f.activity
-    if f.state is None or not f.state.open or act is None or act.kind not in ("draw", "place"):
+    held = held_follower()
+    f = None if held is None else held[1]
+    act = None if f is None else f.activity
+    if act is None or act.kind not in ("draw", "place"):
         return
     loaded = model_by_name(act.spec.get("model"))
     if loaded is None or loaded.path != model_path:

@@ -9,16 +9,14 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from services.room import RoomError
 from services.room.codes import display_code
-from services.room.held import held_room
 from vae_core.render.images import tile, to_uint8, upscale
 
-from ..identity import browser_key
+from ..frozen_figure import kept
 from ..images import png_bytes
 from ..state import classroom as state
 from .lecturer import KIND_WORDS, decoded_grid, remove
-from .room import model_by_name, room_store
+from .room import held_follower, model_by_name
 
 EVERY = 0.5  # seconds between two reads of the room's events
 # On the projector the class's line, the poll's bars, the grid of points and a picked drawing float over the
@@ -72,10 +70,12 @@ def _picked(keys, f) -> None:
     if sub is None or sub.kind != "draw":
         return
     c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="center")
-    c1.image(png_bytes(upscale(sub.image_array(), 4)), caption=f"#{sub.id} by {sub.alias}")
+    c1.image(png_bytes(upscale(sub.image_array(), 4)), caption=f"#{sub.id} by {sub.alias}",
+             alt=f"drawing #{sub.id} by {sub.alias}")
     rec = sub.reconstruction_array()
     if rec is not None:
-        c2.image(png_bytes(upscale(rec, 4)), caption="decode(mu)")
+        c2.image(png_bytes(upscale(rec, 4)), caption="decode(mu)",
+                 alt=f"drawing #{sub.id} as the model reconstructs it, decode(mu)")
     sigma = np.exp(0.5 * np.asarray(sub.logvar))
     c3.markdown("mu = (" + ", ".join(f"{v:.2f}" for v in sub.mu[:4]) + (", ..." if len(sub.mu) > 4 else "") + ")  \n"
                 "sigma = (" + ", ".join(f"{v:.2f}" for v in sigma[:4]) + (", ..." if len(sigma) > 4 else "") + ")")
@@ -99,16 +99,10 @@ def _activity_line(f) -> str:
 @st.fragment(run_every=EVERY)
 def class_strip(where: str = "projector") -> None:
     """The class under the scene bar (nothing when this browser holds no open room)."""
-    keys = held_room(browser_key())
-    if keys is None:
+    held = held_follower()
+    if held is None:
         return
-    f = state.follower(keys.code)
-    try:
-        f.poll(room_store())
-    except RoomError:
-        return
-    if f.state is None or not f.state.open:
-        return
+    keys, f = held
     act = f.activity
     with st.container(key=f"class_strip_{where}"):  # the style rides with the line (no element of its own)
         st.markdown((PANEL_CSS if where == "projector" else "")
@@ -123,8 +117,10 @@ def _activity_panel(keys, f, act, where: str) -> None:
     if act.kind == "poll":
         st.markdown(f"**{act.spec['question']}**")
         answer = act.answer.get("choice") if act.answer else None
-        st.plotly_chart(poll_figure(act.spec["choices"], f.votes() or (), answer,
-                                    font=20 if where == "projector" else 14),
+        choices, votes, font = tuple(act.spec["choices"]), tuple(f.votes() or ()), 20 if where == "projector" else 14
+        # redrawn every half second: built again only when a vote or the answer changed it
+        st.plotly_chart(kept(("class poll", choices, votes, answer, font),
+                             lambda: poll_figure(list(choices), votes, answer, font=font)),
                         key=f"class_poll_{where}", config={"displayModeBar": False, "staticPlot": True})
         if act.answer and act.answer.get("note"):
             st.success(f"Answer: {act.spec['choices'][answer]}. {act.answer['note']}")

@@ -16,6 +16,7 @@ from vae_core.store.paths import app_home
 from ..identity import browser_key
 from ..loaded_model import LoadedModel, loaded_model
 from ..model_choices import model_choices
+from ..state import classroom as state
 from ..url_state import model_url_name
 
 SYNCED = "class_synced_scene"  # (room code, deck title, scene index) the room was last moved to
@@ -26,10 +27,18 @@ def _store(where: str, home: str) -> RoomStore:
     return open_store(where)
 
 
+_OPEN: dict[tuple[str, str], RoomStore] = {}  # what _store gave, by place: a phone asks at every run
+
+
 def room_store() -> RoomStore:
     """This process's room store ($VAE_CLASS_STORE, else the SQLite file of the data home): one per process and
-    place, shared by its sessions' threads."""
-    return _store(os.environ.get(STORE_ENV, ""), str(app_home()))
+    place, shared by its sessions' threads. Looked up by place first (Streamlit's cache hashes its arguments at
+    every call); the store Streamlit's cache made is the one used."""
+    where = (os.environ.get(STORE_ENV, ""), str(app_home()))
+    store = _OPEN.get(where)
+    if store is None:
+        store = _OPEN[where] = _store(*where)
+    return store
 
 
 def model_by_name(name: str | None) -> LoadedModel | None:
@@ -59,6 +68,20 @@ def lecturer_room(create: bool = False, deck: str = "", scene: int = 0) -> RoomK
     keys = store.create_room(deck=deck, scene=scene)
     hold_room(key, keys)
     return keys
+
+
+def held_follower():
+    """This browser's open room: its keys and its follower, read from the store just now (None: no room held, the
+    store could not be read, or the room is closed)."""
+    keys = held_room(browser_key())
+    if keys is None:
+        return None
+    f = state.follower(keys.code)
+    try:
+        f.poll(room_store())
+    except RoomError:
+        return None
+    return (keys, f) if f.state is not None and f.state.open else None
 
 
 def close_lecturer_room() -> None:

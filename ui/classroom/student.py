@@ -15,16 +15,15 @@ from services.room import Joined, RoomError
 from services.room.held import held_membership, hold_membership
 from services.room.codes import display_code
 from vae_core.data.preprocess import PreprocessError, decode_data_url, prepare, read_picture
-from vae_core.render.images import to_uint8, upscale
+from vae_core.render.images import to_uint8
 
 from ..draw_component import draw_canvas
 from ..draw_ui import dataset_style, encode_one
 from ..identity import browser_key
-from ..images import png_bytes, position_map_data
+from ..images import image_source, position_map_data
 from ..live_decoder import live_sliders
 from ..scenes import deck_for_speaker
 from ..state import classroom as state
-from .lecturer import KIND_WORDS
 from .room import model_by_name, room_store
 
 EVERY = 1.5  # seconds between two reads of the room's events on a phone
@@ -245,12 +244,16 @@ def _landing(loaded, sent: dict) -> None:
     names = tuple(ckpt.class_names or [str(c) for c in range(ckpt.config.num_classes)])
     canvas = loaded.position_canvas(tuple(dims), names)
     mu, sigma = np.asarray(sent["mu"]), np.exp(0.5 * np.asarray(sent["logvar"]))
-    png = canvas.png(highlight=(float(mu[dims[0]]), float(mu[dims[1]])),
-                     ellipse=(float(sigma[dims[0]]), float(sigma[dims[1]])))
-    st.image(png, caption=f"Where your drawing landed: the ring is mu, its ellipse 1 sigma, among the test images "
-                          f"(z{dims[0] + 1}, z{dims[1] + 1}).", width="stretch",
+    ring = (float(mu[dims[0]]), float(mu[dims[1]]), float(sigma[dims[0]]), float(sigma[dims[1]]))
+
+    def picture():  # drawn and encoded once per drawing (10 ms), not at every run of the phone's page
+        png = canvas.png(highlight=ring[:2], ellipse=ring[2:])
+        return image_source(png, canvas.base.width)
+    st.image(loaded.recent(("class landing", tuple(dims), names, ring), picture),
+             caption=f"Where your drawing landed: the ring is mu, its ellipse 1 sigma, among the test images "
+                     f"(z{dims[0] + 1}, z{dims[1] + 1}).", width="stretch",
              alt=f"the test images' means on z{dims[0] + 1} and z{dims[1] + 1}, coloured by class, with a ring at your "
-                 f"drawing's mu = ({mu[dims[0]]:.2f}, {mu[dims[1]]:.2f})")
+                 f"drawing's mu = ({ring[0]:.2f}, {ring[1]:.2f})")
 
 
 def draw_activity(joined: Joined, f, act) -> None:

@@ -20,7 +20,8 @@ export default function (component) {
     const t0 = performance.now();
     draw(canvas, model.spec, decode(model, z, data.label | 0));
     STATS.push(performance.now() - t0);
-    readout.textContent = `z${dx + 1} = ${x.toFixed(2)}` + (dy !== null && dy !== undefined ? `, z${dy + 1} = ${y.toFixed(2)}` : "");
+    const [nx, ny] = data.names || [`z${dx + 1}`, `z${dy + 1}`];  // by level for a model with several
+    readout.textContent = `${nx} = ${x.toFixed(2)}` + (dy !== null && dy !== undefined ? `, ${ny} = ${y.toFixed(2)}` : "");
     canvas.setAttribute("aria-label", `the image decoded at ${readout.textContent}`);
   };
   render(z[dx], dy !== null && dy !== undefined ? z[dy] : 0);

@@ -15,10 +15,11 @@ MODEL = "generate_m_"  # settings that belong to the loaded model (image numbers
 TAB = PAGE + "tab"
 TABS = {"prior": "Prior samples", "manifold": "Latent manifold", "interpolation": "Interpolation",
         "traversal": "Traversal"}  # the link's tab= name -> the tab
-LINK_PARAMS = {"prior": ("T", "n", "seed"), "manifold": ("grid", "x", "y"),
+LINK_PARAMS = {"prior": ("T", "n", "seed", "hold"), "manifold": ("grid", "x", "y"),
                "interpolation": ("a", "b", "steps", "fps"),
-               "traversal": ("start", "start_seed", "start_image", "sweep")}
+               "traversal": ("start", "start_seed", "start_image", "sweep", "row", "col", "used")}
 MAX_SEED = 2**31 - 1
+HOLD = PAGE + "hold"  # a model with latent levels: "free" draws, or one level held per row ("top", "bottom")
 _LINKED = "_generate_linked"  # this run's values for the address bar
 
 

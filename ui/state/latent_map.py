@@ -23,6 +23,7 @@ METHOD, DIM_X, DIM_Y = "latent_map_method", "latent_map_dim_x", "latent_map_dim_
 CLASS, POINTS = "latent_map_class", "latent_map_points"
 PRIOR, ELLIPSES, DENSITY = "latent_map_prior", "latent_map_ellipses", "latent_map_density"
 WATCH, WATCH_DRAWN, DRAWN_VIEW = "latent_map_watch", "latent_map_watch_drawn", "latent_map_drawn_view"
+COLOUR = "latent_map_colour"  # what the points are coloured by: "class", or a factor of the stored images
 
 
 def start(path: str) -> None:
@@ -31,7 +32,7 @@ def start(path: str) -> None:
     if ss.get(MODEL) != path:
         ss[MODEL] = path
         ss[TARGET] = None
-        for k in (DIM_X, DIM_Y, CLASS, POINTS):
+        for k in (DIM_X, DIM_Y, CLASS, POINTS, COLOUR):
             ss.pop(k, None)
     ss.setdefault(TARGET, None)
 
@@ -47,6 +48,15 @@ def point_set(available: dict) -> str:
 
 def axes(default: tuple[int, int]) -> tuple[int, int]:
     return (int(st.session_state.get(DIM_X, default[0])), int(st.session_state.get(DIM_Y, default[1])))
+
+
+def colour(options: list[str]) -> str:
+    """What the points are coloured by (a link's ?colour= first), one of ``options``."""
+    url = url_state.link_choice("colour", options, "the map stays coloured by class")
+    if url is not None:
+        st.session_state[COLOUR] = url
+    chosen = st.session_state.get(COLOUR, options[0])
+    return chosen if chosen in options else options[0]
 
 
 def decode_class() -> int:

@@ -15,6 +15,7 @@ from vae_core.analysis.latent import SLIDER_LIMIT, sanitize_z
 from vae_core.analysis.sliders import clean_slider_value
 
 from .. import url_state
+from ..latent_words import levels
 from ..loaded_model import LoadedModel
 
 OTHERS = "sliders_others"  # the shared value of the dimensions without a slider of their own
@@ -25,6 +26,7 @@ MODEL = "sliders_model"  # the model the values belong to
 CLASS = "sliders_class"  # y of a conditional decoder
 LIVE = "sliders_live"
 PICK_CLASS, PICK_INDEX = "sliders_pick_class", "sliders_pick_index"
+HOLD_SEED = "sliders_hold_seed"  # the draws of "hold one level" (a model with latent levels), counted
 
 
 def slider_key(d: int) -> str:
@@ -75,6 +77,25 @@ class Sliders:
         if self.kind.conditional:
             st.session_state[CLASS] = int(self.loaded.checkpoint.sample.labels[i])
         self.bump()
+
+    def set_z(self, z) -> None:
+        """Every slider to show the latent point z (clipped to the sliders' range)."""
+        self.set_values(self.space.to_sliders(z, SLIDER_LIMIT))
+        self.bump()
+
+    def hold_level(self, keep_top: bool) -> int:
+        """Draw the other level of a two-level prior again while this z's top level (``keep_top``) or its lower
+        level is held: p(z1|z2) below the held z2, or z2 ~ N(0, I) over the held z1. Returns the draw's seed."""
+        seed = int(st.session_state.get(HOLD_SEED, 0)) + 1
+        st.session_state[HOLD_SEED] = seed
+        z = self.z_from_state()
+        bottom = levels(self.loaded.config)[0][2]  # z = (z1, z2): the lower level's numbers come first
+        if keep_top:
+            new = self.prior.sample_top_fixed(1, z2=z[bottom:], seed=seed)[0]
+        else:
+            new = self.prior.sample_bottom_fixed(1, z1=z[:bottom], seed=seed)[0]
+        self.set_z(new)
+        return seed
 
     def save_point(self) -> None:
         st.session_state.setdefault(SAVED, []).append([round(float(v), 4) for v in self.z_from_state()])

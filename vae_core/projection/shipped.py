@@ -24,7 +24,7 @@ from typing import Callable
 
 import numpy as np
 
-from vae_core.store.checkpoints import MAPS_FILE
+from vae_core.store.files import MAPS_FILE
 from .base import Projection
 from .cache import map_params, model_fingerprint
 from .registry import METHODS, make_projection, projection_method

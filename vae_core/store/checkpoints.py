@@ -6,7 +6,8 @@ Layout of a checkpoint folder::
     model.safetensors      the model's state_dict (tensors only)
     meta.json              dataset, epochs, metrics, history, seed, date, command, data source,
                            and the SHA-256 of every other file
-    sample.npz             optional: a few test images (uint8) with labels and class names; a bundled
+    sample.npz             optional: a few test images (uint8) with labels and class names (and each image's
+                           factors when the dataset has known ones, e.g. the sprites); a bundled
                            model names a dataset's test split shared by its models instead
                            (meta.json's "shared_sample", vae_core.store.test_splits)
     maps.npz               optional: the model's PCA, t-SNE and UMAP maps (vae_core.projection.shipped)
@@ -22,15 +23,12 @@ app can show a model's encodings and its decoder's browser program before torch 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import threading
 import uuid
 import zipfile
-import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,8 +39,8 @@ from safetensors.numpy import load_file as load_arrays
 from vae_core.model.config import ConfigError, ModelConfig
 from vae_core.model import numpy_model
 from vae_core.model.architecture import state_shapes
-from .files import (ARCHIVE_FILES, CONFIG_FILE, FORMAT, HASHED_FILES, HISTORY_FILE, MAPS_FILE, META_FILE,
-                    OPTIMIZER_FILE, SAMPLE_FILE, WEIGHTS_FILE, CheckpointError, Sample, read_sample)
+from .files import (ARCHIVE_FILES, CONFIG_FILE, FORMAT, HASHED_FILES, HISTORY_FILE, META_FILE,
+                    OPTIMIZER_FILE, SAMPLE_FILE, WEIGHTS_FILE, CheckpointError, Sample, file_sha256, read_sample)
 from .history import History, load_history
 from .locks import locked_folder
 from vae_core.model.priors import Prior
@@ -113,14 +111,6 @@ class Checkpoint:
         return self._history
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n")
 
@@ -171,15 +161,14 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, meta: dict, *, sample: 
         save_file(state, str(tmp / WEIGHTS_FILE))
         meta = dict(meta)
         if sample is not None:
-            np.savez_compressed(tmp / SAMPLE_FILE, images=sample.images, labels=sample.labels,
-                                class_names=np.array(sample.class_names, dtype=str))
+            np.savez_compressed(tmp / SAMPLE_FILE, **sample.arrays())
         if history is not None:
             history.save(tmp)
         if optimizer is not None:
             tensors, groups = _flatten_optimizer(optimizer.state_dict())
             save_file(tensors, str(tmp / OPTIMIZER_FILE))
             meta["optimizer_param_groups"] = groups
-        meta["sha256"] = {n: _sha256(tmp / n) for n in HASHED_FILES if (tmp / n).exists()}
+        meta["sha256"] = {n: file_sha256(tmp / n) for n in HASHED_FILES if (tmp / n).exists()}
         _write_json(tmp / META_FILE, meta)
         for f in tmp.iterdir():
             with open(f, "rb") as fh:
@@ -266,7 +255,7 @@ def _check_hashes(folder: Path, meta: dict) -> None:
             if name in (OPTIMIZER_FILE, HISTORY_FILE):  # needed to resume training or replay it, not to view the model
                 continue
             raise CheckpointError(f"{folder} is not a complete checkpoint: {name} is missing")
-        if _sha256(f) != expected:
+        if file_sha256(f) != expected:
             raise CheckpointError(
                 f"{f} does not match the SHA-256 recorded in {META_FILE}: the file was truncated or changed. "
                 "Re-download or retrain this checkpoint")

