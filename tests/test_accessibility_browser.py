@@ -30,6 +30,8 @@ SCREENS = {
     "laptop": {"viewport": {"width": 1440, "height": 900}},
     "phone": {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2},
     "tablet": {"viewport": {"width": 1024, "height": 768}, "has_touch": True},  # an iPad in landscape
+    # reflow (WCAG 1.4.10): 1280 CSS px at 400 % zoom is 320 px wide
+    "reflow": {"viewport": {"width": 320, "height": 640}, "has_touch": True, "is_mobile": True, "device_scale_factor": 2},
 }
 LAPTOP = SCREENS["laptop"]
 DECK = "deck=intro-lecture&scene=1"
@@ -212,6 +214,23 @@ def test_every_page_passes_axe_and_fits_phones_and_tablets(server, contexts, scr
             shot = screenshot(page, f"{_slug(name)}-{screen}{'-' + _slug(how) if how else ''}") \
                 if problems or ALL_SHOTS else "VAE_A11Y_SHOTS=1 keeps a screenshot"
             assert not problems, f"{name} at {screen} {how} ({shot}):\n" + "\n".join(problems[:30])
+        assert page.errors == []
+
+
+# the pages that hold a figure as wide as they can: a map, an image, a grid, a formula
+REFLOW = ["latent map", "latent sliders", "generate", "how it works", "latent map, a VQ-VAE's codebook"]
+
+
+@pytest.mark.parametrize("name, address, title", [p for p in PAGES if p[0] in REFLOW],
+                         ids=[p[0] for p in PAGES if p[0] in REFLOW])
+def test_the_figure_pages_reflow_at_320_css_px(server, contexts, name, address, title):
+    """At 320 CSS px (a 1280 px screen at 400 % zoom) nothing needs scrolling sideways, is cut off, spilled or
+    truncated, and targets stay 24 px (tests/layout_checks.js)."""
+    with opened(contexts, "reflow", server, address) as page:
+        problems = layout_problems(page)
+        shot = screenshot(page, f"{_slug(name)}-reflow-320") if problems or ALL_SHOTS else "VAE_A11Y_SHOTS=1"
+        assert not problems, f"{name} at 320 px ({shot}):\n" + "\n".join(problems[:30])
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 320
         assert page.errors == []
 
 

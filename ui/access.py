@@ -48,6 +48,8 @@ label:has(input:is([type=checkbox], [type=radio]):focus-visible),
   overflow-wrap: break-word; }}
 [data-testid="stMetricLabel"] > div, [data-testid="stWidgetLabel"] > div {{ overflow: visible !important; }}
 [data-testid="stTabsScrollLeft"], [data-testid="stTabsScrollRight"] {{ min-width: 24px !important; }}
+/* A segmented control's options go onto a second row when its column is too narrow for them ("Chose…" was cut). */
+[data-testid="stButtonGroup"] div:has(> button) {{ flex-wrap: wrap; }}
 /* A tablet, or a laptop's window beside the sidebar: a column narrower than 13rem goes under its neighbours
    (Streamlit stacks columns only below 640 px of window, whatever room they have). */
 @media (max-width: 1100px) {{

@@ -16,6 +16,7 @@ function fitFormula(box) {
   katex.style.fontSize = scale < 1 ? `${(1.21 * scale).toFixed(3)}em` : "";
   const scrolls = box.scrollWidth > box.clientWidth + 1;
   box.style.overflowX = scrolls ? "auto" : "";
+  box.style.minHeight = scrolls ? "28px" : "";  // a region that takes focus is a target: 24 px at least (2.5.8)
   if (scrolls) {
     box.setAttribute("tabindex", "0");
     box.setAttribute("role", "region");
