@@ -448,7 +448,8 @@ def test_the_map_is_used_from_the_keyboard(server, contexts):
         page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stMain] h3')]"
                                ".some(h => h.innerText === 'Decoded at the clicked spot')")
         wait_until_idle(page)
-        page.locator(".vae-map .plot").focus()
+        page.locator(".vae-map .plot").focus()  # the page ran again: the decoded image comes back to the cursor
+        wait_until(lambda: np.allclose(pointer_readout(page), cursor(page), atol=0.006), "the image at the cursor")
         page.keyboard.press("l")
         names = page.locator(".vae-map svg.overlay text.class-name")
         assert names.count() == len(np.unique(labels))
@@ -503,6 +504,7 @@ def test_the_map_under_fingers_decodes_taps_pans_and_pinches(server, contexts):
         wait_until(lambda: np.allclose(pointer_readout(page), at, atol=0.006), "the image under the finger")
         touch(cdp, "touchEnd", [])
         assert page.evaluate(f"() => {{ const v = {MAP}.gl.view; return [v.cx, v.cy, v.s]; }}") == view  # no pan
+        assert page.locator(".vae-map svg.overlay g.cursor").count() == 0  # the keyboard's cursor stays away
         i = 7
         x, y = page.evaluate(f"(i) => {{ const m = {MAP}; const b = m.plotBox(); const p = m.screenPosition(i);"
                              " return [b.x + p[0], b.y + p[1]]; }", i)

@@ -24,7 +24,11 @@ Object.assign(LatentMap.prototype, {
     this.said.setAttribute("aria-live", "polite");
     p.addEventListener("keydown", (ev) => this.onMapKey(ev));
     p.addEventListener("focus", () => {
-      if (!this.cursor && this.xScale) this.placeCursor(this.viewCentre(), true);
+      // from the keyboard only (a finger or a mouse that focuses the plot has a place of its own): the cursor
+      // appears at the view's centre, or where it was, and the decoded image goes back to it (a rerun of the
+      // page drew the decoder anew at z = 0)
+      if (!p.matches(":focus-visible") || !this.xScale) return;
+      this.placeCursor(this.cursor || this.viewCentre(), !this.cursor);
       this.root.classList.add("keyboard");
     });
     p.addEventListener("blur", () => this.root.classList.remove("keyboard"));
