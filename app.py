@@ -11,6 +11,7 @@ import streamlit.delta_generator
 streamlit.delta_generator._use_warning_has_been_displayed = True
 
 from ui import url_state
+from ui.access import APP_NAME, page_title
 from ui.classroom.join import STUDENT_PAGE
 from ui.classroom.projector import class_strip
 from ui.common import PageEnd, choose_model
@@ -24,7 +25,7 @@ from ui.sidebar import begin_run, draw_sidebar
 # The icon and the logo as data: URLs, read once per process: given as files, Streamlit reads them, and stores the
 # icon for the session, at every run, and the browser fetches it again (docs/benchmarks.md, "Every click").
 ICON, LOGO = (data_url(Path(__file__).parent / "ui" / name) for name in ("icon.png", "logo.svg"))
-st.set_page_config(page_title="VAE Latent Explorer", page_icon=ICON, layout="wide")
+st.set_page_config(page_title=APP_NAME, page_icon=ICON, layout="wide")
 
 PAGES = [
     st.Page("pages/latent_map.py", title="Latent map", icon=":material/scatter_plot:", default=True),
@@ -45,6 +46,7 @@ PAGES = [
 
 requested = url_state.requested_page()
 nav = st.navigation(PAGES)
+page_title(nav.title)
 url_state.unknown_page_notice(requested, {p.url_path: p.title for p in PAGES
                                           if p.url_path not in (SPEAKER_PAGE, STUDENT_PAGE)},
                               f"the {nav.title} page", unlisted=(SPEAKER_PAGE, STUDENT_PAGE))

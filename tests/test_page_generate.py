@@ -94,6 +94,16 @@ def shown_grid_small(grid: np.ndarray, ncols: int, w: int) -> np.ndarray:
     return grid[::f, ::f]
 
 
+def animation_frames(at: AppTest, key: str) -> list[np.ndarray]:
+    """The frames an animation (ui/animation.py) shows, as the browser gets them (a PNG per part)."""
+    from ui.component_data import unpack
+
+    comp = next(e for e in at._tree.get("bidi_component")
+                if e.proto.component_name == "vae_animation" and e.proto.id.endswith("-" + key))
+    header, parts = unpack(comp.proto.bytes)
+    return [pixels(parts[f"frame{k}"].tobytes()) for k in range(header["frames"])]
+
+
 def gif_frames(data: bytes) -> list[np.ndarray]:
     return [np.asarray(fr.convert("L")) for fr in ImageSequence.Iterator(Image.open(io.BytesIO(data)))]
 
@@ -240,10 +250,12 @@ def test_interpolation_strips_and_gifs_run_between_the_two_encodings(name, media
         for k in (0, steps // 2, steps - 1):
             f = frames[k].shape[0] // h
             np.testing.assert_array_equal(frames[k][::f, ::f], want[k])
-    # the GIFs are shown too (two strips, two small originals, two animations)
-    assert len(image_urls(at)) == 6
-    shown = [url_bytes(media, u) for u in image_urls(at)]
-    assert download(at, media, "generate_lerp_gif") in shown
+    # two strips and two small originals are images; the GIFs' frames are shown as animations that can be paused
+    assert len(image_urls(at)) == 4
+    for method in ("lerp", "slerp"):
+        shown = animation_frames(at, f"generate_{method}_anim")
+        gif = gif_frames(download(at, media, f"generate_{method}_gif"))
+        assert len(shown) == steps and all(np.array_equal(a, b) for a, b in zip(shown, gif))
 
     before = download(at, media, "generate_lerp_gif")
     at.slider(key="generate_steps").set_value(5)

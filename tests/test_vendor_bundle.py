@@ -37,3 +37,18 @@ def test_the_map_code_fetches_nothing_from_elsewhere():
 
     assert not re.search(r"""(import\s*\(|fetch\(|src=|href=)\s*["'`]https?://""", JS)
     assert not re.search(r"""["'`]https?://[^"'`]*\.(js|css|wasm)["'`]""", JS)
+
+
+def test_axe_for_the_accessibility_tests_is_pinned_copied_unchanged_and_licensed():
+    """tests/vendor/axe.min.js: axe-core as npm ships it (tests/vendor/build/build.sh), injected into the page by
+    tests/test_accessibility_browser.py; nothing under ui/ (what the app serves) refers to it."""
+    build = REPO / "tests" / "vendor" / "build"
+    package = json.loads((build / "package.json").read_text())
+    lock = json.loads((build / "package-lock.json").read_text())
+    version = package["devDependencies"]["axe-core"]
+    assert version == "4.14.1" and lock["packages"]["node_modules/axe-core"]["version"] == version
+    axe = (REPO / "tests" / "vendor" / "axe.min.js").read_text()
+    assert axe.startswith(f"/*! axe v{version}") and "Mozilla Public" in axe[:600]
+    licences = (REPO / "tests" / "vendor" / "axe.LICENSES.txt").read_text()
+    assert f"axe-core {version} (MPL-2.0)" in licences and "Mozilla Public License, version 2.0" in licences
+    assert not any(re.search(r"\baxe\b|axe\.min", p.read_text()) for p in (REPO / "ui").rglob("*.py"))

@@ -70,7 +70,9 @@ def _controls_ui(loaded: LoadedModel, grid: CodeGrid) -> None:
     with picture:
         if start is not None:
             show_image(ckpt.sample.images[start], target=112,
-                       caption=f"#{start}, class {class_name(ckpt, int(ckpt.sample.labels[start]))}: the start")
+                       caption=f"#{start}, class {class_name(ckpt, int(ckpt.sample.labels[start]))}: the start",
+                       alt=f"stored test image #{start}, class {class_name(ckpt, int(ckpt.sample.labels[start]))}, "
+                           "where the grid of codes started")
         else:
             st.caption("Started from uniform random codes: the stand-in prior of a model whose prior over codes is "
                        "not learned. They decode to noise-like images.")
@@ -106,7 +108,7 @@ def _code_preview(loaded: LoadedModel, k: int) -> None:
         if codes.size else ""
     picture, words = st.columns([1, 2], vertical_alignment="center")
     with picture:
-        show_image(image, target=84)
+        show_image(image, target=84, alt=f"the image {loaded.checkpoint.name} decodes from code {k} at every position")
     words.caption(f"Code {k} at every position, decoded{share}.")
 
 

@@ -18,6 +18,7 @@ from .latent_words import latent_summary, score_line
 from .loaded_model import LoadedModel, loaded_model
 from .model_choices import DEFAULT_MODEL, ModelChoice, model_choices, session_id
 from . import url_state
+from .access import ACCESS_CSS
 from .presenter import KEY as PRESENTER_KEY
 from .scenes import ABOUT_SLOT
 
@@ -29,6 +30,7 @@ h1 { font-size: 2.3rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.0rem; }
 [data-testid="stMetricValue"] * { font-size: inherit !important; }
 [data-testid="stImage"] img { image-rendering: pixelated; }
+""" + ACCESS_CSS + """
 </style>
 """
 
@@ -42,7 +44,7 @@ def end_page() -> NoReturn:
     raise PageEnd
 
 
-def _leave_pages_folder_mode() -> None:
+def through_router() -> None:
     """Run the page through app.py's router even on a server's very first request.
 
     Streamlit treats a ``pages/`` folder beside the entry script as its older multipage mode
@@ -60,7 +62,7 @@ def _leave_pages_folder_mode() -> None:
 def page_header(title: str, intro: str | None = None) -> None:
     """The page's title and its explanatory paragraph. In presenter mode the scene bar carries the title and
     the paragraph folds into the bar's "About" button, so the figure has the screen."""
-    _leave_pages_folder_mode()
+    through_router()
     st.markdown(HALL_CSS, unsafe_allow_html=True)
     slot = st.session_state.pop(ABOUT_SLOT, None)
     if st.session_state.get(PRESENTER_KEY) and slot is not None:

@@ -20,9 +20,10 @@ from vae_core.render import map_layout
 from . import presenter
 from .common import end_page
 from .export import PLOTLY_CONFIG, map_png_button
-from .images import show_grid, show_image
+from .images import describe_z, show_grid, show_image
 from .loaded_model import LoadedModel, loaded_model
-from .map_plot import class_colours, class_legend, hall_style, hover_previews, latent_map_figure
+from .map_plot import class_legend, hall_style, hover_previews, latent_map_figure
+from .palette import class_colours
 from .state import compare as state
 
 TRIO = ("digits-2d-autoencoder", "digits-2d", "digits-2d-beta2")  # same data, same 2-D latent, same test images
@@ -188,8 +189,8 @@ def maps_ui(trio: Trio) -> None:
             with col:
                 _one_map(trio, m, hall)
         hover_previews(CHARTS, thumbnails(trio.reference))
-    st.caption("Colours are the digit classes 0-9 (hover a dot to see its image); dashed circles: the prior "
-               "N(0, I) at 1, 2 and 3 sigma. The autoencoder's axes have their own scale: nothing ties its codes "
+    st.caption("Colours are the digit classes 0-9 (point at a dot with the mouse to see its image); dashed circles: "
+               "the prior N(0, I) at 1, 2 and 3 sigma. The autoencoder's axes have their own scale: nothing ties its codes "
                "to N(0, I).")
 
 
@@ -208,11 +209,14 @@ def follow_ui(trio: Trio) -> None:
     st.subheader(f"Image #{selected} (class {trio.label(selected)}) through each model")
     cols = st.columns(len(trio.members) + 1)
     with cols[0]:
-        show_image(trio.sample.images[selected], caption="the test image x", target=200)
+        show_image(trio.sample.images[selected], caption="the test image x", target=200,
+                   alt=f"test image #{selected}, class {trio.label(selected)}")
     for col, m in zip(cols[1:], trio.members):
         with col:
             mu = trio.codes[m.name][selected]
             show_image(reconstruct(m, trio.sample.images[selected]), target=200,
+                       alt=f"image #{selected} as the {m.title} ({m.name}) reconstructs it, decoded at its "
+                           f"{describe_z(mu)}",
                        caption=f"{m.title}: decode(mu), mu = ({mu[0]:.2f}, {mu[1]:.2f})")
 
 
@@ -224,4 +228,5 @@ def sampling_ui(trio: Trio) -> None:
                "the best one can do without one, and still lands in the gaps between clusters.")
     for col, m in zip(st.columns(len(trio.members), gap="medium"), trio.members):
         with col:
-            show_grid(decode_uint8(m, sampling_z(m, trio.codes[m.name])), ncols=4, cell=100, caption=m.title)
+            show_grid(decode_uint8(m, sampling_z(m, trio.codes[m.name])), ncols=4, cell=100, caption=m.title,
+                      alt=f"16 images the {m.title} ({m.name}) decodes from the same 16 random draws, in rows of 4")

@@ -17,7 +17,7 @@ _HTML = """
 """
 _CSS = """
 .vae-draw canvas { display: block; background: #000; border-radius: 8px; border: 2px solid #555;
-  touch-action: none; cursor: crosshair; }
+  touch-action: none; cursor: crosshair; max-width: 100%; height: auto !important; box-sizing: border-box; }
 .vae-draw .row { display: flex; align-items: center; gap: .8rem; margin-top: .5rem; }
 .vae-draw button { font-size: 1.05rem; padding: .35rem 1.1rem; border-radius: .5rem; border: 1px solid #bbb;
   background: #fff; cursor: pointer; }

@@ -21,7 +21,7 @@ from . import presenter, url_state
 from .common import end_page
 from .draw_component import draw_canvas
 from .export import PLOTLY_CONFIG, map_png_button, point_json_button
-from .images import show_grid, show_image
+from .images import decoded_alt, show_grid, show_image
 from .latent_words import dim_labels
 from .levels_ui import native_axes
 from .loaded_model import LoadedModel
@@ -125,7 +125,8 @@ def _input_ui(ckpt: Checkpoint) -> tuple[np.ndarray | None, int | None, str]:
             except PreprocessError as e:
                 st.error(f"That picture cannot be used: {e}")
             else:
-                show_image((grey * 255 + 0.5).astype(np.uint8), caption="the uploaded picture", target=200)
+                show_image((grey * 255 + 0.5).astype(np.uint8), caption="the uploaded picture", target=200,
+                           alt=f"the uploaded picture {up.name}, in grey")
     else:
         drawn = draw_canvas("draw_canvas", state.IMAGE, display=320, hall=presenter.is_on())
         if drawn:
@@ -168,14 +169,17 @@ def picture_ui(loaded: LoadedModel) -> Picture:
         end_page()
     enc = encode_one(ckpt, x, y)
     with col_x:
-        show_image(x, target=280, caption=f"{h}x{w} input x, values in [0, 1]")
+        show_image(x, target=280, caption=f"{h}x{w} input x, values in [0, 1]",
+                   alt=f"the model's input x: your {'picture' if source == 'upload' else 'drawing'}, framed as "
+                       f"{h}x{w} pixels")
         what = (f"box {style.box:.0%} of the frame, centre of mass at ({style.centre[1]:.1f}, {style.centre[0]:.1f}) "
                 "as measured on this model's test images" if measured else "MNIST's rule: a 20/28 box, centred")
         st.caption(f"Cropped to the ink, scaled so its longest side is {style.box_pixels()} px ({what}).")
         st.download_button("Download x (PNG)", to_png(to_uint8(x)[0]), file_name=f"{ckpt.name}-input.png",
                            mime="image/png", key="draw_x_png", icon=":material/download:", on_click="ignore")
     with col_rec:
-        show_image(enc.recon, target=280, caption="decode(mu): the mean of p(x|z) at z = mu")
+        show_image(enc.recon, target=280, caption="decode(mu): the mean of p(x|z) at z = mu",
+                   alt="its reconstruction: " + decoded_alt(ckpt.name, enc.mu))
         st.metric("Mean |x - decode(mu)| per pixel", f"{float(np.abs(enc.recon - x).mean()):.3f}")
     return Picture(loaded, x, y, source, enc)
 
@@ -235,7 +239,8 @@ def _nearest_ui(pic: Picture, reference, point, how: str, near=None) -> None:
     near = nearest_images(reference, point, N_NEAREST) if near is None else near
     shown = [names[int(c)] if int(c) < len(names) else str(int(c)) for c in sample.labels[near]]
     st.markdown(f"**The {N_NEAREST} test images {how}** (classes: {', '.join(shown)})")
-    show_grid(sample.images[near], ncols=N_NEAREST, cell=96)
+    show_grid(sample.images[near], ncols=N_NEAREST, cell=96,
+              alt=f"the {N_NEAREST} stored test images {how}, nearest first, of the classes " + ", ".join(shown))
 
 
 def draw_codes_ui(pic: Picture) -> None:

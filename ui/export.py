@@ -9,7 +9,7 @@ import streamlit as st
 
 from vae_core.render.map_image import map_png
 
-from .map_plot import class_colours
+from .palette import class_colours
 
 
 def map_png_button(emb: np.ndarray, labels: np.ndarray, class_names: list[str], *, file_name: str, key: str,

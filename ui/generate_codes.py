@@ -45,11 +45,15 @@ def prior_tab(loaded: LoadedModel) -> None:
     state.link({"seed": seed or None})
     with c2, st.container(key="main_figure"):
         show_grid(decode_batch(ckpt.model, prior.sample(16, seed=seed)), ncols=8, cell=96,
-                  caption=f"16 grids of uniformly random codes, decoded (seed {seed})")
+                  caption=f"16 grids of uniformly random codes, decoded (seed {seed})",
+                  alt=f"16 images {ckpt.name} decodes from grids of codes drawn uniformly at random (seed {seed}), "
+                      "in rows of 8")
         if ckpt.sample is not None and len(ckpt.sample.labels):
             every = np.linspace(0, len(ckpt.sample.labels) - 1, 16).round().astype(int)  # across the classes
             show_grid(decode_grid(loaded, loaded.codes()[every]), ncols=8, cell=96,
-                      caption="For comparison: the grids of codes of 16 stored test images, decoded")
+                      caption="For comparison: the grids of codes of 16 stored test images, decoded",
+                      alt=f"16 stored test images, across the classes, as {ckpt.name} decodes their grids of codes, "
+                          "in rows of 8")
     st.caption("New images from a VQ-VAE need a prior over grids of codes that knows which codes go together "
                "(the paper fits a PixelCNN over them, after training). The Latent sliders page edits an image's "
                "grid by hand; the Traversal tab sweeps one position through every code.")
@@ -66,7 +70,9 @@ def codebook_tab(loaded: LoadedModel) -> None:
     grids = np.repeat(np.arange(k)[:, None, None], h, 1).repeat(w, 2)
     with st.spinner("Decoding the codebook..."), st.container(key="main_figure"):
         show_tiled(decode_grid(loaded, grids), ncols=min(k, 16), width=900,
-                   caption=f"Codes 0 to {k - 1}, each at every position, decoded")
+                   caption=f"Codes 0 to {k - 1}, each at every position, decoded",
+                   alt=f"the codebook of {ckpt.name}: {k} images, each decoded from one code at every position, "
+                       f"codes 0 to {k - 1} left to right in rows of {min(k, 16)}")
     if ckpt.sample is not None and len(ckpt.sample.labels):
         counts = np.bincount(loaded.codes().ravel(), minlength=k)
         dead = np.flatnonzero(counts == 0)
@@ -109,4 +115,6 @@ def sweep_tab(loaded: LoadedModel) -> None:
         wide = 16 if presenter.is_on() else 8  # on a projector: wider than tall, under the scene bar
         show_tiled(decode_grid(loaded, grids), ncols=min(k, wide), width=640 if wide == 8 else 800,
                    caption=f"Code 0 to {k - 1} at row {row}, column {col} (left to right, top to bottom); the "
-                           "other positions keep the image's codes")
+                           "other positions keep the image's codes",
+                   alt=f"{k} images {ckpt.name} decodes from stored image #{index}'s codes with code 0 to {k - 1} "
+                       f"at row {row}, column {col}, left to right in rows of {min(k, wide)}")

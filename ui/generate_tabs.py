@@ -12,6 +12,7 @@ from vae_core.model.activity import INACTIVE_KL, rank_dims
 from vae_core.render.images import to_gif, to_png
 
 from . import presenter, url_state
+from .animation import animation
 from .common import require_sample
 from . import generate_codes
 from .disentanglement_ui import dimension_factors, dimension_label
@@ -109,7 +110,8 @@ def prior_tab(loaded: LoadedModel) -> None:
     with st.spinner("Decoding..."), shown, st.container(key="main_figure"):
         grid = loaded.recent(("generate: " + view[0], *view[1:]),
                              lambda: Picture(grid_image(decode_batch(model, z, y), ncols, cell=110)))
-        grid.show(caption)
+        grid.show(caption, alt=f"{len(z)} images {ckpt.name} decodes from z drawn from its prior, in rows of {ncols}: "
+                               + caption)
     download_png(grid, "Download PNG", f"{ckpt.name}-prior-T{temp:.1f}-seed{seed}.png", state.PAGE + "prior_png")
     if hold not in (None, "free"):
         st.caption("Each row shares one draw of the held level; what changes along a row is what the other level "
@@ -190,7 +192,9 @@ def manifold_tab(loaded: LoadedModel) -> None:
     lo, hi = float(normal_ppf(np.array([0.05, 0.95]))[0]), float(normal_ppf(np.array([0.05, 0.95]))[1])
     grid = loaded.recent(("generate: manifold picture", n, None if D == 1 else (i, j), None if y is None else int(y)),
                          lambda: Picture(tiled_image(images, ncols=ncols, width=850)))
-    grid.show(caption=f"{axes}, from {lo:.2f} to {hi:.2f}.")
+    grid.show(caption=f"{axes}, from {lo:.2f} to {hi:.2f}.",
+              alt=f"the learned manifold of {ckpt.name}: {len(z)} images it decodes on a grid of z, "
+                  f"{len(z) // ncols} rows of {ncols}; {axes}, from {lo:.2f} to {hi:.2f}")
     st.caption("Why the inverse Gaussian CDF: the grid points are z = Φ⁻¹(p) for p evenly spaced from 0.05 to "
                "0.95, "
                "not evenly spaced z. Each cell then holds the same probability mass under the prior N(0, 1), so the "
@@ -226,7 +230,7 @@ def interpolation_tab(loaded: LoadedModel) -> None:
     mu, _ = loaded.encodings()
     za, zb = mu[ia], mu[ib]
     cell = min(110, 980 // steps)
-    gifs = {}
+    animated = {}
     y_key = None if y is None else int(y)
     with st.spinner("Decoding the paths..."):
         for method, title in (("lerp", "Linear (lerp)"), ("slerp", "Spherical (slerp)")):
@@ -237,9 +241,11 @@ def interpolation_tab(loaded: LoadedModel) -> None:
             st.markdown(f"**{title}**")
             loaded.recent(("generate: interpolation picture", *view, cell),
                           lambda: Picture(tiled_image(images, ncols=steps, width=cell * steps))).show(
-                caption=f"|z| along the path: {norms[0]:.2f} → {norms[steps // 2]:.2f} (middle) → {norms[-1]:.2f}")
-            gifs[method] = loaded.recent(("generate: interpolation gif", *view, fps),
-                                         lambda: to_gif(frames(images, 280), fps=fps))
+                caption=f"|z| along the path: {norms[0]:.2f} → {norms[steps // 2]:.2f} (middle) → {norms[-1]:.2f}",
+                alt=f"{steps} images {ckpt.name} decodes along the {title.lower()} path from the mu of "
+                    f"image #{ia} to that of image #{ib}, left to right")
+            animated[method] = loaded.recent(("generate: interpolation frames", *view),
+                                             lambda: frames(images, 280))
     st.caption("The first and last images are reconstructions (decoded mu), not the originals shown above.")
     if kind.discrete_latent:
         st.caption("This model's latent is discrete: the path runs between the two images' encoder maps z_e, and "
@@ -249,8 +255,11 @@ def interpolation_tab(loaded: LoadedModel) -> None:
     cols = st.columns(2)
     for col, (method, title) in zip(cols, (("lerp", "Linear (lerp)"), ("slerp", "Spherical (slerp)"))):
         with col:
-            st.image(gifs[method], caption=f"{title}, animated")
-            st.download_button(f"Download {method} GIF", lambda gif=gifs[method]: gif,
+            animation(animated[method], fps=fps, key=state.PAGE + f"{method}_anim", caption=f"{title}, animated",
+                      name=f"the {title.split()[0].lower()} path",
+                      alt=f"{ckpt.name}'s images along the {title.lower()} path from image #{ia} to image #{ib}, "
+                          "one frame per step, forward then back")
+            st.download_button(f"Download {method} GIF", lambda a=animated[method]: to_gif(a, fps=fps),
                                file_name=f"{ckpt.name}-{method}-{ia}-{ib}.gif", mime="image/gif",
                                key=state.PAGE + f"{method}_gif", icon=":material/download:")
 
@@ -347,7 +356,9 @@ def traversal_tab(loaded: LoadedModel) -> None:
             lab.markdown(f"**{dim_label(cfg, d)}**" + (f" · {told}" if told else "") + f"  \n{score} {activity[d]:.2f}")
             with img:
                 loaded.recent(("generate: traversal row", *view, r, cell),
-                              lambda r=r: Picture(tiled_image(images[r], ncols=steps, width=cell * steps))).show()
+                              lambda r=r: Picture(tiled_image(images[r], ncols=steps, width=cell * steps))).show(
+                    alt=f"{steps} images {ckpt.name} decodes as {dim_label(cfg, d)} goes from {values[0]:+.1f} to "
+                        f"{values[-1]:+.1f}, the other dimensions held")
     st.caption("Columns: value of the swept dimension, " + ", ".join(f"{v:+.1f}" for v in values)
                + ". A dimension with average KL near 0 is unused: q(z|x) equals the prior there, and its row does "
                "not change.")
@@ -356,18 +367,21 @@ def traversal_tab(loaded: LoadedModel) -> None:
                    "factor it tells (I(z_j; v_k) / H(v_k) over the stored test images, as the Trade-offs page's "
                    "Disentanglement view measures it: 1 would be all of it).")
     full = images.reshape(-1, *cfg.image_shape)  # tiled and encoded when its button is pressed
-    gif = loaded.recent(("generate: traversal gif", *view),
-                        lambda: to_gif(grid_frames(list(images), ncols=min(len(dims), 8), cell=160), fps=6))
+    sweep = loaded.recent(("generate: traversal frames", *view),
+                          lambda: grid_frames(list(images), ncols=min(len(dims), 8), cell=160))
+    gif = lambda: to_gif(sweep, fps=6)  # noqa: E731 - encoded when its button is pressed
     d1, d2 = st.columns(2)
     with d1:
         st.download_button("Download the grid (PNG)", lambda: to_png(tiled_image(full, ncols=steps, width=cell * steps)),
                            file_name=f"{ckpt.name}-traversal.png", mime="image/png", key=state.PAGE + "trav_png",
                            icon=":material/download:")
     with d2:
-        st.download_button("Download the sweep (GIF)", lambda: gif, file_name=f"{ckpt.name}-traversal.gif",
+        st.download_button("Download the sweep (GIF)", gif, file_name=f"{ckpt.name}-traversal.gif",
                            mime="image/gif", key=state.PAGE + "trav_gif", icon=":material/download:")
     with st.expander("The sweep as an animation: all dimensions move together, one frame per value"):
-        st.image(gif)
+        animation(sweep, fps=6, key=state.PAGE + "trav_anim", name="the sweep",
+                  alt=f"{ckpt.name}'s images as every swept dimension goes from {values[0]:+.1f} to {values[-1]:+.1f} "
+                      "together, one image per dimension, forward then back")
 
 
 TABS = (prior_tab, manifold_tab, interpolation_tab, traversal_tab)

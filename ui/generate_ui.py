@@ -65,8 +65,9 @@ def pick_image_ui(ckpt: Checkpoint, key: str, label: str = "Image", default_clas
     index = int(members[int(k)])
     if show:  # the caption names the image by its number among all stored images (what links and scenes use)
         where = "" if c == ANY_CLASS else f", number {int(k)} in its class"
-        show_image(ckpt.sample.images[index], caption=f"{label}: stored test image #{index}, "
-                   f"class {class_name(ckpt, int(ckpt.sample.labels[index]))}{where}", target=size)
+        name = class_name(ckpt, int(ckpt.sample.labels[index]))
+        show_image(ckpt.sample.images[index], caption=f"{label}: stored test image #{index}, class {name}{where}",
+                   target=size, alt=f"{label}: stored test image #{index} of {ckpt.name}, class {name}")
     return index
 
 
@@ -100,10 +101,11 @@ def tiled_image(images: np.ndarray, ncols: int, width: int = 800, gap: int = 2, 
     return tile(np.stack([upscale(a, factor) for a in arr]), ncols, pad=gap)
 
 
-def show_tiled(images: np.ndarray, ncols: int, width: int = 800, caption: str | None = None) -> np.ndarray:
-    """Show tiled_image(images) with exact pixels and return it."""
+def show_tiled(images: np.ndarray, ncols: int, width: int = 800, caption: str | None = None, *,
+               alt: str) -> np.ndarray:
+    """Show tiled_image(images) with exact pixels and the text alternative ``alt``, and return it."""
     grid = tiled_image(images, ncols, width)
-    st.image(grid, caption=caption, output_format="PNG")
+    st.image(grid, caption=caption, output_format="PNG", alt=alt)
     return grid
 
 

@@ -98,10 +98,11 @@ def decoder_ui(lesson) -> None:
                 "show its mean.")
     cols = st.columns(2)
     with cols[0]:
-        show_image(lesson.x.numpy(), caption="x, the input", target=300)
+        show_image(lesson.x.numpy(), caption="x, the input", target=300,
+                   alt=f"the input x: stored test image #{lesson.index} of {lesson.ckpt.name}")
     with cols[1]:
         show_image(ex["decoded_z"], caption=f"decoded z_q, the image's codes; -log p(x|z_q) = {ex['recon']:.2f}",
-                   target=300)
+                   target=300, alt=f"the image {lesson.ckpt.name} decodes from the input's grid of codes z_q")
 
 
 def loss_ui(lesson, likelihood_ui) -> None:
@@ -139,7 +140,8 @@ def prior_ui(lesson) -> None:
     st.latex(lesson.kind.prior_formula)
     z = prior.sample(PRIOR_ROW, 1.0, seed=state.prior_seed())
     show_grid(decode_batch(ckpt.model, z), ncols=PRIOR_ROW, cell=110,
-              caption=f"{PRIOR_ROW} grids of uniformly random codes, decoded")
+              caption=f"{PRIOR_ROW} grids of uniformly random codes, decoded",
+              alt=f"{PRIOR_ROW} images {ckpt.name} decodes from grids of codes drawn uniformly at random, in a row")
     st.button("New random codes", on_click=state.new_prior_samples, key=state.PAGE + "new_prior",
               icon=":material/casino:")
     st.caption("Codes drawn uniformly and independently at every position look like noise: the images' codes are "

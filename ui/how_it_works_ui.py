@@ -18,7 +18,7 @@ from .common import end_page, friendly_errors
 from .frozen_figure import FrozenFigure
 from .generate_ui import class_name, image_tensor, pick_image_ui, pick_random_image
 from . import how_codes_ui as codes_ui
-from .images import Picture, scale_for, show_grid
+from .images import Picture, decoded_alt, scale_for, show_grid
 from .latent_words import dim_label, has_levels, levels
 from .loaded_model import LoadedModel
 from .state import how_it_works as state
@@ -280,16 +280,20 @@ def decoder_ui(lesson: Lesson) -> None:
                 "the images show its mean.")
     cols = st.columns(2 if lesson.ae else 3)
     x, z, at_mu = lesson.loaded.recent(lesson.view("decoder pictures"), lambda: _decoder_pictures(lesson))
+    name = lesson.ckpt.name
     with cols[0]:
-        x.show("x, the input")
+        x.show("x, the input", alt=f"the input x: stored test image #{lesson.index} of {name}")
     if lesson.ae:
         with cols[1]:
-            at_mu.show(f"decoded z = mu(x); -log p(x|z) = {ex['recon_at_mu']:.2f}")
+            at_mu.show(f"decoded z = mu(x); -log p(x|z) = {ex['recon_at_mu']:.2f}",
+                       alt=decoded_alt(name, ex["mu"]) + " (z = mu(x))")
         return
     with cols[1]:
-        z.show(f"mean of p(x|z) for this z; -log p(x|z) = {ex['recon']:.2f}")
+        z.show(f"mean of p(x|z) for this z; -log p(x|z) = {ex['recon']:.2f}",
+               alt=decoded_alt(name, ex["z"]) + " (a draw from q(z|x))")
     with cols[2]:
-        at_mu.show(f"mean of p(x|z = mu); -log p(x|mu) = {ex['recon_at_mu']:.2f}")
+        at_mu.show(f"mean of p(x|z = mu); -log p(x|mu) = {ex['recon_at_mu']:.2f}",
+                   alt=decoded_alt(name, ex["mu"]) + " (z = mu(x))")
     st.caption(_decoded_at_mu_note(lesson.ckpt.config))
 
 
@@ -399,8 +403,8 @@ def loss_ui(lesson: Lesson) -> None:
     else:
         m2.metric("KL(q(z|x) ‖ p(z))", f"{ex['kl']:.2f}", help=kind.kl_help)
         m3.metric("Negative ELBO", f"{ex['neg_elbo']:.2f}", help="reconstruction + KL, nats")
-        st.latex(r"\mathrm{ELBO}(x) = \mathbb{E}_{q(z|x)}\!\left[\log p(x \mid z)\right] - "
-                 r"\mathrm{KL}\!\left(q(z \mid x)\,\|\,p(z)\right) \;\le\; \log p(x)")
+        st.latex(r"\begin{aligned}\mathrm{ELBO}(x) &= \mathbb{E}_{q(z|x)}\!\left[\log p(x \mid z)\right] - "
+                 r"\mathrm{KL}\!\left(q(z \mid x)\,\|\,p(z)\right) \\ &\le \log p(x)\end{aligned}")
         st.latex(kind.kl_formula)
         st.caption(kind.kl_caption)
         _kl_per_level_ui(lesson)
@@ -453,6 +457,7 @@ def prior_ui(lesson: Lesson) -> None:
         images.setflags(write=False)
         return images
     show_grid(lesson.loaded.recent(("how: prior samples", seed, lesson.y), decoded), ncols=PRIOR_ROW, cell=110,
+              alt=f"{PRIOR_ROW} images {ckpt.name} decodes from z drawn from its prior {prior.name}, in a row",
               caption=f"{PRIOR_ROW} draws z ~ {prior.name}, decoded"
               + (f" with class {class_name(ckpt, lesson.y)}, the chosen image's" if lesson.y is not None else ""))
     st.button("New prior samples", on_click=state.new_prior_samples, key=state.PAGE + "new_prior",

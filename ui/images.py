@@ -73,8 +73,23 @@ def scale_for(height: int, target: int) -> int:
     return max(1, round(target / max(height, 1)))
 
 
-def show_image(image, caption: str | None = None, target: int = 320, inline: bool = False) -> None:
-    """One image, (C, H, W) float in [0, 1] or (H, W[, C]) uint8, shown about target px tall.
+def describe_z(z, limit: int = 6) -> str:
+    """z for an image's text alternative: "z = (1.50, -0.50)"; past ``limit`` dimensions the first ones and
+    how many there are."""
+    values = [float(v) for v in np.asarray(z, dtype=np.float64).reshape(-1)]
+    shown = ", ".join(f"{v:.2f}" for v in values[:limit])
+    return f"z = ({shown}{f', ... {len(values)} dimensions' if len(values) > limit else ''})"
+
+
+def decoded_alt(model: str, z, class_name: str | None = None) -> str:
+    """The text alternative of an image a model decoded from z."""
+    return f"the image {model} decodes at {describe_z(z)}" + (f", class {class_name}" if class_name else "")
+
+
+def show_image(image, caption: str | None = None, target: int = 320, inline: bool = False, *, alt: str) -> None:
+    """One image, (C, H, W) float in [0, 1] or (H, W[, C]) uint8, shown about target px tall. ``alt`` says what it
+    shows, for a screen reader (a decoded image: its z and the model); the caption, shown to all, is not read
+    in its place.
 
     ``inline``: the PNG travels inside the page's message as a data: URL instead of being fetched
     from the server's media store afterwards: one round trip less, for images redrawn on every
@@ -89,9 +104,9 @@ def show_image(image, caption: str | None = None, target: int = 320, inline: boo
         import base64
 
         st.image("data:image/png;base64," + base64.b64encode(to_png(arr)).decode("ascii"), caption=caption,
-                 width=arr.shape[1] * scale, output_format="PNG")
+                 width=arr.shape[1] * scale, output_format="PNG", alt=alt)
         return
-    st.image(_encoded(upscale(arr, scale))[1], caption=caption, output_format="PNG")
+    st.image(_encoded(upscale(arr, scale))[1], caption=caption, output_format="PNG", alt=alt)
 
 
 def grid_image(images, ncols: int, cell: int = 96) -> np.ndarray:
@@ -102,10 +117,11 @@ def grid_image(images, ncols: int, cell: int = 96) -> np.ndarray:
     return upscale(tile(arr, ncols, pad=1), scale_for(arr.shape[1] + 1, cell))
 
 
-def show_grid(images, ncols: int, caption: str | None = None, cell: int = 96) -> np.ndarray:
-    """Tile (N, C, H, W) floats (or uint8 (N, H, W[, C])) into a grid image, show it, and return it."""
+def show_grid(images, ncols: int, caption: str | None = None, cell: int = 96, *, alt: str) -> np.ndarray:
+    """Tile (N, C, H, W) floats (or uint8 (N, H, W[, C])) into a grid image, show it with the text alternative
+    ``alt``, and return it."""
     grid = grid_image(images, ncols, cell)
-    st.image(_encoded(grid)[1], caption=caption, output_format="PNG")
+    st.image(_encoded(grid)[1], caption=caption, output_format="PNG", alt=alt)
     return grid
 
 
@@ -118,8 +134,10 @@ class Picture:
         self.png = to_png(self.pixels)
         self.source = image_source(self.png, self.pixels.shape[1])
 
-    def show(self, caption: str | None = None) -> None:
-        st.image(self.source, caption=caption, output_format="PNG")
+    def show(self, caption: str | None = None, *, alt: str) -> None:
+        """The picture, with the text alternative ``alt`` that says what it shows (the caption is not read in
+        its place)."""
+        st.image(self.source, caption=caption, output_format="PNG", alt=alt)
 
 
 def map_with_marks(canvas, ring: tuple[float, float] | None, stars=(), alt: str = "latent map",
@@ -142,7 +160,7 @@ def map_with_marks(canvas, ring: tuple[float, float] | None, stars=(), alt: str 
             + "".join(marks) + "</div>" + (f"<figcaption>{html.escape(caption)}</figcaption>" if caption else "")
             + "</figure>"
             "<style>.vae-posmap-fig{margin:0}.vae-posmap{position:relative}.vae-posmap img{display:block;width:100%;"
-            "height:auto}.vae-posmap-fig figcaption{font-size:.875rem;color:rgba(49,51,63,.6);margin-top:.25rem}"
+            "height:auto}.vae-posmap-fig figcaption{font-size:.875rem;color:#5c5c5c;margin-top:.25rem}"
             ".vae-posmap span{position:absolute;transform:translate(-50%,-50%);pointer-events:none}"
             ".vae-posmap .vae-ring{width:26px;height:26px;border:4px solid #000;border-radius:50%;"
             "box-shadow:0 0 0 2px #fff}.vae-posmap .vae-star{font-size:20px;line-height:1;color:#000;"

@@ -24,15 +24,15 @@ from vae_core.store.history import sample_positions
 from . import presenter, url_state
 from .common import end_page, friendly_errors
 from .export import map_png_button
-from .images import show_image
+from .images import decoded_alt, show_image
 from .latent_words import dim_label, dim_labels, top_level
 from .levels_ui import native_axes as default_axes
 from .factor_colours import CLASS, colour_options, colouring
 from .live_decoder import pointer_decoder
 from .loaded_model import LoadedModel
 from .map_choice import N_POSTERIOR, ChosenImages, location_latent
-from .map_plot import class_colours
 from .map_points import POINT_SETS, map_points, points_available
+from .palette import class_colours
 from .projection_jobs import projection
 from .projection_ui import chosen_method, label_of
 from .scatter_map import ELLIPSE_LIMIT, MapChoice, MapLayers, Timeline, latent_scatter
@@ -40,8 +40,11 @@ from .state import latent_map as state
 
 ELLIPSE_SAMPLE = 300  # with "ellipses" on and nothing chosen, ellipses of this many points
 INTRO = ("Each dot is a test image x at the mean mu(x) of its posterior q(z|x) = N(mu, sigma^2), coloured by a "
-         "class the VAE never saw. Hover a dot to see it, click it for q(z|x), drag a box or a lasso to select many, "
-         "click empty space to decode that spot with p(x|z).")
+         "class the VAE never saw. Point at a dot (mouse, finger or arrow keys) to see it, click or tap it for "
+         "q(z|x), select many with a box or a lasso, and decode empty space with p(x|z).")
+KEYS = ("Without a mouse: Tab to the map, then the arrow keys move a cursor (Shift: further), Enter picks the "
+        "nearest image, Shift+Enter decodes the place, + and - zoom, 0 shows it all, L names the classes. On a touch "
+        "screen one finger decodes under it, a tap picks, two fingers pan and pinch to zoom.")
 
 
 def intro(loaded: LoadedModel | None) -> str:
@@ -152,7 +155,7 @@ def _pointer_ui(view: MapView) -> None:
                         label=state.decode_class() if view.kind.conditional else 0,
                         names=(dim_label(view.ckpt.config, axes[0]),
                                dim_label(view.ckpt.config, axes[1]) if axes[1] is not None else ""))
-        st.caption("Decoded in your browser while the mouse moves over the map"
+        st.caption("Decoded in your browser wherever you point on the map (mouse, finger or arrow keys)"
                    + (", every other dimension at 0." if view.latent_dim > 2 else "."))
 
 
@@ -316,7 +319,7 @@ def map_ui(view: MapView) -> tuple[MapChoice | None, MapLayers]:
                        select=state.selection_to_send(),
                        on_change=functools.partial(state.on_change, view_key, n_images),
                        file_stem=f"{ckpt.name}-{method}")
-        st.caption(_map_note(view, n_images) + ("" if colour == CLASS else f" Coloured by {colour}: the values of "
+        st.caption(_map_note(view, n_images) + " " + KEYS + ("" if colour == CLASS else f" Coloured by {colour}: the values of "
                    "that factor of each image (in ranges of its values, lowest first, when it has many)."))
         chosen_xy = None if chosen is None or chosen.kind == "points" else (
             tuple(map(float, emb[chosen.index])) if chosen.kind == "point" else chosen.location)
@@ -355,7 +358,9 @@ def chosen_ui(view: MapView, chosen: MapChoice | None, layers: MapLayers) -> Non
             recon, samples = posterior.decode_posterior(ckpt.model, mu[i], logvar[i], N_POSTERIOR, seed=i,
                                                         y=int(labels[i]))
             st.markdown(f"### decode(mu) of image #{i}")
-            show_image(recon, target=size, caption=f"class {details.label_of(i)}; mu = ("
+            show_image(recon, target=size, alt=f"image #{i}, class {details.label_of(i)}, as {ckpt.name} "
+                       "reconstructs it: " + decoded_alt(ckpt.name, mu[i]),
+                       caption=f"class {details.label_of(i)}; mu = ("
                        f"{', '.join(f'{v:.2f}' for v in mu[i][:4])}{', ...' if view.latent_dim > 4 else ''})")
         elif chosen.kind == "points":
             _selection_mean_ui(view, chosen, size)
@@ -378,6 +383,7 @@ def _selection_mean_ui(view: MapView, chosen: MapChoice, size: int) -> None:
     y = np.array([int(np.bincount(view.labels[picked]).argmax())])  # ignored by a model that takes no label
     st.markdown(f"### decode of their mean mu ({len(picked):,} images)")
     show_image(decode_batch(view.ckpt.model, centre[None], y)[0], target=size,
+               alt=f"the mean of the {len(picked):,} selected images' mu, " + decoded_alt(view.ckpt.name, centre),
                caption="the average of the selected images' means, decoded")
 
 
@@ -395,4 +401,5 @@ def _place_ui(view: MapView, chosen: MapChoice) -> None:
         names = view.class_names
         y = st.selectbox("Decode as class", range(len(names)), format_func=lambda c: names[c], key=state.CLASS,
                          help="A conditional VAE's decoder p(x|z, y) also needs y.")
-    show_image(decode_batch(view.ckpt.model, z_loc[None], y)[0], target=320, caption=note)
+    show_image(decode_batch(view.ckpt.model, z_loc[None], y)[0], target=320, caption=note,
+               alt=decoded_alt(view.ckpt.name, z_loc, None if y is None else view.class_names[y]))

@@ -22,13 +22,13 @@ _JS = Path(__file__).parent / "js"
 _CORE = (_JS / "decoder_core.js").read_text()
 _SLIDERS_HTML = """
 <div class="vae-live">
-  <canvas width="1" height="1" aria-label="decoded image"></canvas>
+  <canvas width="1" height="1" role="img" aria-label="decoded image"></canvas>
   <div class="panel">
     <div class="buttons">
       <button class="reset" type="button">Reset to 0</button>
       <button class="randomize" type="button">Randomize</button>
       <select class="play-dim" aria-label="dimension to animate"></select>
-      <button class="play" type="button">▶ Play</button>
+      <button class="play" type="button" aria-pressed="false"><span aria-hidden="true">▶</span> Play</button>
     </div>
     <div class="sliders"></div>
     <div class="readout"><span class="numbers"></span><code class="vector"></code></div>
@@ -39,14 +39,14 @@ _SLIDERS_HTML = """
 """
 _POINTER_HTML = """
 <div class="vae-pointer">
-  <canvas width="1" height="1" aria-label="image decoded under the pointer"></canvas>
+  <canvas width="1" height="1" role="img" aria-label="image decoded under the pointer"></canvas>
   <div class="readout"></div>
 </div>
 """
 _POINTER_CSS = """
 .vae-pointer canvas[width="1"] { display: none; }
 .vae-pointer canvas { image-rendering: pixelated; image-rendering: crisp-edges; border-radius: 6px;
-  border: 1px solid #ccc; background: #000; }
+  border: 1px solid #ccc; background: #000; max-width: 100%; height: auto !important; }
 .vae-pointer .readout { font-size: 1.05rem; font-variant-numeric: tabular-nums; color: #444; margin-top: .3rem; }
 .vae-pointer.presenter .readout { font-size: 22px; color: #222; }
 """
@@ -118,6 +118,7 @@ def live_sliders(loaded: LoadedModel, values: np.ndarray, dims: list[int], names
         "scale": None if scale is None else [float(v) for v in scale],
         "inactive": inactive or [False] * len(dims), "label": int(label), "version": version, "size": size,
         "range": 3.0, "step": 0.01, "prior": _prior_data(prior), "posmap": position_map, "hall": bool(hall),
+        "model_name": loaded.checkpoint.name,
     })
     result = _sliders_component(key=key, data=component_data(data, parts), on_z_change=lambda: None,
                                 on_loaded_change=lambda: None)

@@ -258,7 +258,7 @@ class LoadedModel:
         projector): pages add a ring and stars."""
         def compute():
             from .latent_words import dim_label  # by level for a model with several ("z1[3]")
-            from .map_plot import class_colours
+            from .palette import class_colours
 
             mu, _ = self.encodings()
             labels = self.checkpoint.sample.labels

@@ -11,7 +11,7 @@ from vae_core.analysis import posterior
 from vae_core.model.variants.base import Variant
 from vae_core.projection import Projection
 
-from .images import show_grid, show_image
+from .images import describe_z, show_grid, show_image
 
 N_POSTERIOR = 8  # images decoded from samples of q(z|x) for a clicked point
 N_SHOWN = 48  # selected images shown below the map
@@ -52,14 +52,17 @@ class ChosenImages:
         st.subheader(f"Image #{i} · class {self.label_of(i)}")
         c1, c2, c3 = st.columns([1, 1, 2])
         with c1:
-            show_image(self.images[i], caption="the test image x", target=200)
+            show_image(self.images[i], caption="the test image x", target=200,
+                       alt=f"test image #{i}, class {self.label_of(i)}")
         with c2:
-            show_image(recon, caption="reconstruction: decode(mu)", target=200)
+            show_image(recon, caption="reconstruction: decode(mu)", target=200,
+                       alt=f"its reconstruction, decoded at its mean {describe_z(mu[i])}")
         with c3:
             if not kind.gaussian_posterior:
                 st.info("An autoencoder has no q(z|x) to sample from: its code is the single point z = mu.")
             else:
                 show_grid(samples, ncols=4, cell=96,
+                          alt=f"{N_POSTERIOR} images decoded from draws of z from q(z|x) around {describe_z(mu[i])}",
                           caption=f"{N_POSTERIOR} samples z = mu + sigma * eps, eps ~ N(0, I), each decoded")
         table = {"mu": mu[i], "sigma": posterior.sigma_from_logvar(logvar[i])}
         kl_dims = kind.kl_per_dim(mu[i:i + 1], logvar[i:i + 1]) if kind.has_prior else None
@@ -80,5 +83,7 @@ class ChosenImages:
         shown = idx[:N_SHOWN]
         which = f"The first {len(shown)} of them" if len(idx) > N_SHOWN else "All of them"
         show_grid(self.images[shown], ncols=12, cell=64,
+                  alt=f"{len(shown)} of the selected test images, of the classes "
+                      + ", ".join(self.label_of(int(i)) for i in shown),
                   caption=f"{which}: images #{', #'.join(str(int(i)) for i in shown[:6])}"
                           f"{', ...' if len(shown) > 6 else ''}")

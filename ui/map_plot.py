@@ -15,19 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 
 from .component_data import component, component_data
+from .palette import class_colours
 
 GRID_INDEX = -1  # customdata[0] of the invisible grid points; sample points carry their image index
 SAMPLE_META = "sample"
 GRID_META = "grid"
 FONT_SIZE = 16
-
-
-def class_colours(n: int) -> list[str]:
-    palette = qualitative.D3 if n <= 10 else qualitative.Dark24 + qualitative.Light24
-    return [palette[i % len(palette)] for i in range(n)]
 
 
 @dataclass(frozen=True)

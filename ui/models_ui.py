@@ -105,6 +105,11 @@ def image_shape(ckpt: Checkpoint) -> tuple[int, int, int]:
     return tuple(ckpt.config.image_shape)
 
 
+def _class_name(ckpt: Checkpoint, c: int) -> str:
+    names = ckpt.class_names or ()
+    return names[c] if c < len(names) else str(c)
+
+
 def pick_images(ckpt: Checkpoint, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """n of the checkpoint's stored test images (N, C, H, W) in [0, 1] and their labels, chosen with a seed."""
     total = len(ckpt.sample.labels)
@@ -335,7 +340,8 @@ def _prior_samples_ui(loaded_a: LoadedModel, loaded_b: LoadedModel) -> None:
                         "random z gives images it was never trained to make.")
             else:
                 picture.show(f"{m.name}: 16 samples"
-                             + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""))
+                             + (" (labels 0, 1, 2, ... given to the decoder)" if m.config.variant.conditional else ""),
+                             alt=f"{N_PRIOR} images {m.name} decodes from z drawn from its prior, in rows of 8")
 
 
 @dataclass(frozen=True)
@@ -343,6 +349,7 @@ class Comparison:
     """The same images through models A and B, as the page shows them."""
 
     n: int  # images
+    classes: str  # the images' classes in order, for the text alternatives
     images: Picture
     res_a: OnImages
     res_b: OnImages
@@ -357,7 +364,8 @@ def _compare(model_a: Checkpoint, model_b: Checkpoint, source: Checkpoint, n_ima
     cell = 150 if len(x) <= 8 else 100 if len(x) <= 16 else 90
     def picture(images) -> Picture:
         return Picture(grid_image(images, ncols=ncols, cell=cell))
-    return Comparison(len(x), picture(x.numpy()), res_a, res_b, picture(res_a.recon), picture(res_b.recon))
+    classes = ", ".join(_class_name(source, int(c)) for c in y)
+    return Comparison(len(x), classes, picture(x.numpy()), res_a, res_b, picture(res_a.recon), picture(res_b.recon))
 
 
 def comparison_ui(model_a: Checkpoint, model_b: Checkpoint, n_images: int) -> None:
@@ -377,9 +385,11 @@ def comparison_ui(model_a: Checkpoint, model_b: Checkpoint, n_images: int) -> No
         view = ("models: comparison", loaded_b.path, loaded_b.stamp, source is model_a, n_images, seed)
         comp = loaded_a.recent(view, lambda: _compare(model_a, model_b, source, n_images, seed))
         st.button("Other images", icon=":material/shuffle:", key="models_shuffle", on_click=state.other_images)
-        comp.images.show(f"{comp.n} test images x from {source.name}'s stored sample")
-        comp.recon_a.show(f"A, {model_a.name}: reconstructions decode(mu(x))")
-        comp.recon_b.show(f"B, {model_b.name}: reconstructions decode(mu(x))")
+        comp.images.show(f"{comp.n} test images x from {source.name}'s stored sample",
+                         alt=f"{comp.n} test images from {source.name}'s stored sample, of the classes {comp.classes}")
+        for tag, m, recon in (("A", model_a, comp.recon_a), ("B", model_b, comp.recon_b)):
+            recon.show(f"{tag}, {m.name}: reconstructions decode(mu(x))",
+                       alt=f"the same {comp.n} test images as {m.name} reconstructs them, decode(mu(x)), in order")
         _scores_ui(comp.res_a, comp.res_b, model_a, model_b, comp.n)
         _prior_samples_ui(loaded_a, loaded_b)
 

@@ -49,7 +49,7 @@ def odd_inputs_tab() -> None:
                                       (digits, "handwritten digits (MNIST), never seen", "#dc2626")):
             fig.add_trace(go.Histogram(x=values, name=label, opacity=0.6, nbinsx=50, marker_color=colour))
         fig.update_layout(barmode="overlay", height=420, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=14),
-                          xaxis_title="log p(x), nats (IWAE, higher = more likely)", yaxis_title="images",
+                          xaxis_title="log p(x), nats<br>(IWAE, higher = more likely)", yaxis_title="images",
                           legend=dict(orientation="h", y=1.1))
         st.plotly_chart(hall_style(fig), key="tradeoffs_ood_chart", config={"displayModeBar": False})
     with right:
@@ -70,7 +70,9 @@ def odd_inputs_tab() -> None:
     a, b = st.columns(2, gap="large")
     with a:
         order = np.argsort(-own)[:8]
-        show_grid(ckpt.sample.images[order], ncols=8, cell=64, caption="Its own test images with the highest log p(x)")
+        show_grid(ckpt.sample.images[order], ncols=8, cell=64, caption="Its own test images with the highest log p(x)",
+                  alt=f"the 8 of {ckpt.name}'s own test images to which it gives the highest log p(x)")
     with b:
         order = np.argsort(-digits)[:8]
-        show_grid(digits_images[order], ncols=8, cell=64, caption="Digits with the highest log p(x) under it")
+        show_grid(digits_images[order], ncols=8, cell=64, caption="Digits with the highest log p(x) under it",
+                  alt=f"the 8 handwritten digits to which {ckpt.name} gives the highest log p(x)")

@@ -38,6 +38,7 @@ html {{ font-size: max(12px, {ROOT_VH}vh) !important; }}
   object-fit: contain; }}
 .st-key-scene_bar {{ border-bottom: 2px solid #c7c9d1; padding-bottom: 0.35rem; }}
 .st-key-scene_bar p {{ margin: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+@media (max-width: 1100px) {{ .st-key-scene_bar p {{ white-space: normal; }} }}  /* a tablet, a phone: it wraps */
 </style>
 """
 LINK_CSS = """

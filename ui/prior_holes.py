@@ -94,7 +94,10 @@ def _panel(loaded: LoadedModel, key: str, chart_col, detail_col) -> None:
     detail_col.markdown(line)
     images = to_uint8(decode_batch(ckpt.model, z[order]))
     with detail_col:
-        show_grid(images, ncols=8, cell=64, caption=f"The {N_SAMPLES} draws ({how}), decoded, numbered as on the map "
+        show_grid(images, ncols=8, cell=64,
+                  alt=f"the {N_SAMPLES} draws from the prior, decoded by {ckpt.name}, in rows of 8, from the lowest "
+                      "density of q(z) where they land to the highest",
+                  caption=f"The {N_SAMPLES} draws ({how}), decoded, numbered as on the map "
                                                 "from the lowest density of q(z) where they land to the highest.")
     if not has_prior:
         detail_col.caption("An autoencoder's q(z|x) is a point: its density is drawn as a kernel estimate of its codes, and "

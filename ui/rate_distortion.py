@@ -61,14 +61,16 @@ def _on_click() -> None:
             return
 
 
-def _label_sides(rates: np.ndarray, dist: np.ndarray, span: float) -> list[str]:
+def _label_sides(rates: np.ndarray, dist: np.ndarray, span: float, x_range: tuple[float, float]) -> list[str]:
     """Where each point's label goes: above right, or below right when an earlier point is close (two collapsed
-    models at rate ~0 would write their labels over each other)."""
+    models at rate ~0 would write their labels over each other); on the left for a point in the plot's right
+    quarter, whose label would be cut off at the plot's edge on a phone."""
     sides = []
     for i in range(len(rates)):
         near = any(abs(rates[i] - rates[j]) < 0.08 * span and abs(dist[i] - dist[j]) < 0.08 * span and
-                   sides[j] == "top right" for j in range(i))
-        sides.append("bottom right" if near else "top right")
+                   sides[j].startswith("top") for j in range(i))
+        right = rates[i] < x_range[0] + 0.75 * (x_range[1] - x_range[0])
+        sides.append(("bottom " if near else "top ") + ("right" if right else "left"))
     return sides
 
 
@@ -84,8 +86,8 @@ def _elbo_levels(low: float, high: float, count: int = 4) -> list[float]:
 def _label_spot(c: float, box: tuple[float, float, float, float], rates: np.ndarray,
                 dist: np.ndarray) -> tuple[float, float] | None:
     """Where on the line rate + distortion = c its label goes: of the places on the line inside the plot (away
-    from its edges), the one furthest from every point and from the label to the right of each point (in the
-    plot's own units, 0..1 on both axes). None when the line does not cross the plot."""
+    from its edges), the one furthest from every point and from the label beside each point (_label_sides; in
+    the plot's own units, 0..1 on both axes). None when the line does not cross the plot."""
     r0, r1, d0, d1 = box
     t = np.linspace(0.0, 1.0, 41)
     xs = r0 + t * (r1 - r0)
@@ -98,7 +100,8 @@ def _label_spot(c: float, box: tuple[float, float, float, float], rates: np.ndar
     along = np.linspace(0, 1, 9)[:, None]  # the line joining the members, as points along it
     path = np.concatenate([np.stack([pu[i] + along[:, 0] * (pu[i + 1] - pu[i]), pv[i] + along[:, 0] * (pv[i + 1] - pv[i])], 1)
                            for i in range(len(pu) - 1)] or [np.zeros((0, 2))])
-    marks = np.concatenate([np.stack([pu, pv], 1), np.stack([pu + 0.1, pv], 1), path])  # points, labels, path
+    beside = np.where(pu < 0.75, pu + 0.1, pu - 0.1)  # where _label_sides puts each point's label
+    marks = np.concatenate([np.stack([pu, pv], 1), np.stack([beside, pv], 1), path])  # points, labels, path
     gaps = np.min(np.hypot(u[:, None] - marks[None, :, 0], (v[:, None] - marks[None, :, 1]) * 1.6), axis=1)
     best = int(np.argmax(np.where(inside, gaps, -1.0)))
     return float(xs[best]), float(ys[best])
@@ -139,13 +142,13 @@ def _plane(family: Family, chosen: Member | None) -> go.Figure:
     fig.add_trace(go.Scatter(
         x=rates, y=dist, mode="lines+markers+text", showlegend=False, customdata=[[str(m.path)] for m in family.members],
         text=[f"{'beta' if family.knob == 'beta' else 'sigma'} {m.knob}" for m in family.members],
-        textposition=_label_sides(rates, dist, span), line=dict(color="rgba(79,70,229,0.35)", width=2),
+        textposition=_label_sides(rates, dist, span, (r0, r1)), line=dict(color="rgba(79,70,229,0.35)", width=2),
         marker=dict(size=13, color=[COLOURS["selected"] if m == chosen else COLOURS["member"] for m in family.members],
                     line=dict(color="white", width=1.5)),
         hovertemplate="%{text}<br>rate (KL) %{x:.2f} nats<br>distortion %{y:.2f} nats<br>click to load<extra></extra>"))
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), font=dict(size=14), clickmode="event+select",
-                      dragmode="pan", xaxis=dict(title="rate: KL(q(z|x) || p(z)), nats per image", range=[r0, r1]),
-                      yaxis=dict(title="distortion: -log p(x|z), nats per image", range=[d0, d1]),
+                      dragmode="pan", xaxis=dict(title="rate: KL(q(z|x) || p(z)),<br>nats per image", range=[r0, r1]),
+                      yaxis=dict(title="distortion: -log p(x|z),<br>nats per image", range=[d0, d1]),
                       uirevision=family.name)
     return hall_style(fig)
 
@@ -246,11 +249,14 @@ def _what_it_makes(member: Member) -> None:
     res = on_images(ckpt, x, y)
     a, b = st.columns(2, gap="large")
     with a:
-        show_grid(np.concatenate([to_uint8(x.numpy()), res.recon]), ncols=8, cell=72, caption=f"{member.name}: 8 test images (top) and their reconstructions "
+        show_grid(np.concatenate([to_uint8(x.numpy()), res.recon]), ncols=8, cell=72,
+                  alt=f"8 test images in the top row and, below each, {member.name}'s reconstruction of it",
+                  caption=f"{member.name}: 8 test images (top) and their reconstructions "
                                             "decode(mu(x)) (bottom)")
     with b:
         samples = prior_samples(ckpt)
         if samples is None:
             st.info(f"{member.name} is an autoencoder: it has no prior to sample from.")
         else:
-            show_grid(samples, ncols=8, cell=72, caption=f"{member.name}: 16 samples from the prior, decoded")
+            show_grid(samples, ncols=8, cell=72, caption=f"{member.name}: 16 samples from the prior, decoded",
+                      alt=f"16 images {member.name} decodes from z drawn from its prior, in rows of 8")

@@ -40,7 +40,7 @@ PENDING_KEY = "_map_images_pending"  # (container, component key, HoverImages) o
 _JS = Path(__file__).parent / "js"
 # the figure's code, a file per concern: the class first, the methods of each concern, the entry last
 MAP_JS = ("base.js", "timeline.js", "view.js", "tools.js", "hover.js", "legend.js", "layout.js", "overlays.js",
-          "class_layer.js", "main.js")
+          "class_layer.js", "keyboard.js", "touch.js", "describe.js", "main.js")
 _MAP_CODE = "\n".join([(Path(__file__).parent / "vendor" / "map_libs.js").read_text(), (_JS / "map_gl.js").read_text(),
                        *((_JS / "map" / name).read_text() for name in MAP_JS)])
 JS = READER_JS + "\n" + _MAP_CODE  # what the browser runs

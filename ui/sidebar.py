@@ -11,6 +11,7 @@ import contextlib
 
 import streamlit as st
 
+from .access import access_helpers
 from .common import model_sidebar
 from .identity import identity_component
 from .model_choices import ModelChoice
@@ -39,6 +40,7 @@ def draw_sidebar() -> None:
         scenes_sidebar()
         share_sidebar()
         identity_component()
+        access_helpers()
 
 
 def _as_app_widgets():

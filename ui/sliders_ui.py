@@ -13,7 +13,7 @@ from vae_core.model.activity import INACTIVE_KL
 
 from . import presenter, url_state
 from .export import point_json
-from .images import map_with_marks, position_map_data, show_image
+from .images import decoded_alt, map_with_marks, position_map_data, show_image
 from .latent_words import dim_labels, levels
 from .live_decoder import live_sliders
 from .state import sliders as state
@@ -82,7 +82,7 @@ class View:
 def _image_picker(view: View) -> None:
     """Pick a stored test image; "Use its mu" sets the sliders to the mean of q(z|x) for it."""
     names, labels = view.class_names, view.sample.labels
-    with st.popover("From an image", icon=":material/image_search:", width="stretch",
+    with st.popover("From an image", icon=":material/image_search:",
                     help="Set the sliders to an image's encoding mu(x)."):
         present = sorted({int(c) for c in labels})
         p1, p2 = st.columns(2)
@@ -91,7 +91,8 @@ def _image_picker(view: View) -> None:
         members = np.flatnonzero(labels == pick_class)
         k = p2.number_input(f"Which one (1-{len(members)})", 1, len(members), 1, key=state.PICK_INDEX)
         i = int(members[int(k) - 1])
-        show_image(view.sample.images[i], target=96)
+        show_image(view.sample.images[i], target=96,
+                   alt=f"stored test image #{i}, class {names[pick_class] if pick_class < len(names) else pick_class}")
         st.button("Use its mu", on_click=view.sliders.from_image, args=(i,), key="sliders_use_image", type="primary",
                   help="Set the sliders to the mean of q(z|x) for this test image: the image then shows its "
                        "reconstruction" + (" (the other dimensions go to 0)." if view.space.other_dims else "."))
@@ -101,7 +102,7 @@ def _point_menu(view: View) -> None:
     """Save the current point (a star on the map) and download points as JSON. The point is read when the
     button is pressed, so the menu stays right while only the sliders' fragment reruns."""
     saved, name, dims = view.sliders.saved(), view.ckpt.name, view.dims
-    with st.popover(f"Points ({len(saved)})" if saved else "Save z", icon=":material/bookmark:", width="stretch"):
+    with st.popover(f"Points ({len(saved)})" if saved else "Save z", icon=":material/bookmark:"):
         st.button("Save this point", key="sliders_save", icon=":material/bookmark_add:",
                   on_click=view.sliders.save_point, width="stretch",
                   help="Keep this z (a star on the map) to download with the others.")
@@ -122,24 +123,26 @@ def toolbar_ui(view: View) -> bool:
     """The row above the image; returns whether the sliders decode live in the browser."""
     live_ok = view.loaded.browser_program() is not None
     kind, prior, sliders = view.kind, view.prior, view.sliders
-    tools = st.columns([2.6, 1.9, 1.2, 1.5, 1.5], vertical_alignment="center")
-    live = tools[0].toggle("Live: decode in the browser", value=live_ok, disabled=not live_ok, key=state.LIVE,
-                           help="The decoder's weights are sent to your browser once; every slider movement is "
-                           "decoded there, at once, while the thumb moves. Off: the server decodes when you "
-                           "release a slider.")
+    # one row that wraps where the window is narrow (a phone, a tablet beside the sidebar): columns of fixed
+    # shares had cut the labels short ("Live: dec...", "Save z" one letter a line)
+    tools = st.container(horizontal=True, vertical_alignment="center", gap="medium", key="sliders_toolbar")
+    live = tools.toggle("Live: decode in the browser", value=live_ok, disabled=not live_ok, key=state.LIVE,
+                        help="The decoder's weights are sent to your browser once; every slider movement is "
+                        "decoded there, at once, while the thumb moves. Off: the server decodes when you "
+                        "release a slider.")
     if view.sample is not None:
-        with tools[1]:
+        with tools:
             _image_picker(view)
     if not live:  # the live sliders have their own reset and randomize buttons
-        tools[2].button("Reset", on_click=sliders.reset, width="stretch", key="sliders_reset",
-                        icon=":material/restart_alt:", help="Every slider to 0: the prior's mean."
-                        if kind.has_prior else "Every slider to 0: the codes' mean.")
-        tools[3].button("Random z", on_click=sliders.randomize, width="stretch", key="sliders_random",
-                        icon=":material/casino:",
-                        help=(f"Draw the sliders' values from the prior {prior.name}" if kind.has_prior else
-                              "Draw the sliders' values from a standard normal (an autoencoder has no prior)")
-                        + (" (the other dimensions keep their shared value)." if view.space.other_dims else "."))
-    with tools[4]:
+        tools.button("Reset", on_click=sliders.reset, key="sliders_reset",
+                     icon=":material/restart_alt:", help="Every slider to 0: the prior's mean."
+                     if kind.has_prior else "Every slider to 0: the codes' mean.")
+        tools.button("Random z", on_click=sliders.randomize, key="sliders_random",
+                     icon=":material/casino:",
+                     help=(f"Draw the sliders' values from the prior {prior.name}" if kind.has_prior else
+                           "Draw the sliders' values from a standard normal (an autoencoder has no prior)")
+                     + (" (the other dimensions keep their shared value)." if view.space.other_dims else "."))
+    with tools:
         _point_menu(view)
     if not live_ok:
         st.info("This model's decoder has a layer the in-browser decoder does not implement, so the image is "
@@ -292,7 +295,8 @@ def server_sliders_ui(view: View) -> None:
         if not view.kind.has_prior:
             caption += (". An autoencoder has no prior: sliders are in units of the spread of the encoded test "
                         "images around their mean, and points far from the codes may decode to nonsense.")
-        show_image(decode_batch(view.ckpt.model, z[None], y)[0], target=400, caption=caption, inline=True)
+        show_image(decode_batch(view.ckpt.model, z[None], y)[0], target=400, caption=caption, inline=True,
+                   alt=decoded_alt(view.ckpt.name, z, None if y is None else view.class_names[y]))
     with col_sliders:
         _slider_column(view)
         view.sliders.z_now()["z"] = z  # what the Points menu's download reads when clicked

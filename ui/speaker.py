@@ -13,8 +13,10 @@ import streamlit as st
 from services.scenes import Deck, Scene, step
 
 from . import url_state
+from .access import ACCESS_CSS
 from .classroom.lecturer import controls as class_controls
 from .classroom.projector import class_strip
+from .common import through_router
 from .component_data import component, component_data
 from .presenter import presenter_link
 from .scenes import deck_for_speaker, talk_id
@@ -29,7 +31,8 @@ header[data-testid="stHeader"] { display: none !important; }
 [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 0.8rem 1.6rem 2rem !important; }
 .st-key-speaker_card_now [data-testid="stMarkdownContainer"] p,
 .st-key-speaker_card_now [data-testid="stMarkdownContainer"] li { font-size: 1.45rem; line-height: 1.45; }
-.st-key-speaker_card_next { opacity: 0.8; }
+.st-key-speaker_card_next [data-testid="stMarkdownContainer"] h4 { color: #444; }
+""" + ACCESS_CSS + """
 </style>
 """
 _clock = component(
@@ -68,6 +71,7 @@ def _go(index: int) -> None:
 
 
 def speaker_view() -> None:
+    through_router()  # a server's very first request may come straight here: app.py gives the page its title
     st.markdown(SPEAKER_CSS, unsafe_allow_html=True)
     deck: Deck | None = deck_for_speaker(st.query_params.get("talk"), st.query_params.get("deck"))
     if deck is None:

@@ -274,12 +274,17 @@ def images_ui(s: JobSnapshot, epoch: int | None = None) -> None:
     n = len(s.recons[i])
     cols = st.columns(3 if s.samples else 2)
     with cols[0]:
-        show_grid(s.originals, ncols=4, caption=f"{n} test images x")
+        show_grid(s.originals, ncols=4, caption=f"{n} test images x",
+                  alt=f"{n} test images from the training's data, in rows of 4")
     with cols[1]:
-        show_grid(s.recons[i], ncols=4, caption=f"Reconstructions: decode(mu(x)) after epoch {i + 1}")
+        show_grid(s.recons[i], ncols=4, caption=f"Reconstructions: decode(mu(x)) after epoch {i + 1}",
+                  alt=f"the same {n} test images as reconstructed by {s.spec.name} after epoch {i + 1}, in the same "
+                      "order")
     if s.samples:
         with cols[2]:
-            show_grid(s.samples[i], ncols=4, caption=f"Samples: the same z ~ N(0, I) decoded after epoch {i + 1}")
+            show_grid(s.samples[i], ncols=4, caption=f"Samples: the same z ~ N(0, I) decoded after epoch {i + 1}",
+                      alt=f"{len(s.samples[i])} images {s.spec.name} decodes from fixed draws of z from its prior, "
+                          f"after epoch {i + 1}")
     elif not variant(s.spec.kind).has_prior:
         st.caption("An autoencoder has no prior to sample from, so only reconstructions are shown.")
 

@@ -83,7 +83,7 @@ def forming_map_figure(frame, has_prior: bool) -> go.Figure:
     from vae_core.model.activity import rank_dims
     from vae_core.model.priors import StandardNormal
 
-    from .map_plot import class_colours
+    from .palette import class_colours
 
     mu, labels, names = frame.mu, frame.labels, list(frame.class_names)
     d = mu.shape[1]

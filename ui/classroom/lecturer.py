@@ -118,7 +118,7 @@ def submissions_list(keys: RoomKeys, f, where: str) -> None:
         for sub in f.submissions()[-60:]:
             c1, c2 = st.columns([1, 3], vertical_alignment="center")
             if sub.kind == "draw":
-                c1.image(png_bytes(sub.image_array()), width=48)
+                c1.image(png_bytes(sub.image_array()), width=48, alt=f"drawing #{sub.id} by {sub.alias}")
             else:
                 c1.caption(", ".join(f"{v:.2f}" for v in sub.z[:2]))
             c2.button(f"Remove #{sub.id} ({sub.alias})", key=f"class_rm_{where}_{sub.id}", width="stretch",

@@ -70,10 +70,12 @@ def _picked(keys, f) -> None:
     if sub is None or sub.kind != "draw":
         return
     c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="center")
-    c1.image(png_bytes(upscale(sub.image_array(), 4)), caption=f"#{sub.id} by {sub.alias}")
+    c1.image(png_bytes(upscale(sub.image_array(), 4)), caption=f"#{sub.id} by {sub.alias}",
+             alt=f"drawing #{sub.id} by {sub.alias}")
     rec = sub.reconstruction_array()
     if rec is not None:
-        c2.image(png_bytes(upscale(rec, 4)), caption="decode(mu)")
+        c2.image(png_bytes(upscale(rec, 4)), caption="decode(mu)",
+                 alt=f"drawing #{sub.id} as the model reconstructs it, decode(mu)")
     sigma = np.exp(0.5 * np.asarray(sub.logvar))
     c3.markdown("mu = (" + ", ".join(f"{v:.2f}" for v in sub.mu[:4]) + (", ..." if len(sub.mu) > 4 else "") + ")  \n"
                 "sigma = (" + ", ".join(f"{v:.2f}" for v in sigma[:4]) + (", ..." if len(sigma) > 4 else "") + ")")
@@ -125,6 +127,7 @@ def _activity_panel(keys, f, act, where: str) -> None:
     elif act.kind == "place" and f.live and f.state.layer_shown:
         png = _grid_png(act.spec.get("model", ""), tuple(tuple(s.z) for s in f.submissions()))
         if png is not None:
-            st.image(png, caption=f"The decoder's images of the class's {len(f.live)} points z")
+            st.image(png, caption=f"The decoder's images of the class's {len(f.live)} points z",
+                     alt=f"a grid of the {len(f.live)} images the decoder makes of the points the class placed")
     if act.kind == "draw":
         _picked(keys, f)

@@ -251,7 +251,9 @@ def _landing(loaded, sent: dict) -> None:
         return image_source(png, canvas.base.width)
     st.image(loaded.recent(("class landing", tuple(dims), names, ring), picture),
              caption=f"Where your drawing landed: the ring is mu, its ellipse 1 sigma, among the test images "
-                     f"(z{dims[0] + 1}, z{dims[1] + 1}).", width="stretch")
+                     f"(z{dims[0] + 1}, z{dims[1] + 1}).", width="stretch",
+             alt=f"the test images' means on z{dims[0] + 1} and z{dims[1] + 1}, coloured by class, with a ring at your "
+                 f"drawing's mu = ({ring[0]:.2f}, {ring[1]:.2f})")
 
 
 def draw_activity(joined: Joined, f, act) -> None:

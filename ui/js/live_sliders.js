@@ -110,6 +110,9 @@ export default function (component) {
     if (STATS.length > 5000) STATS.splice(0, STATS.length - 5000);
     numbers.textContent = readoutText(state.latent, data.prior);
     vector.textContent = "z = [" + Array.from(state.latent, (v) => v.toFixed(3)).join(", ") + "]";
+    const shown = Array.from(state.latent.slice(0, 6), (v) => v.toFixed(2)).join(", ");
+    canvas.setAttribute("aria-label", `the image ${data.model_name || "the model"} decodes at z = (${shown}`
+      + (state.latent.length > 6 ? `, ... ${state.latent.length} dimensions)` : ")"));
     if (data.posmap) {
       const [dx, dy] = data.posmap.dims;
       place(ring, fraction(data.posmap, state.latent[dx], state.latent[dy]));
@@ -168,17 +171,26 @@ export default function (component) {
       playDim.append(opt);
     });
   }
+  // Play sweeps one dimension back and forth until Stop; for a reader who asks for reduced motion
+  // (prefers-reduced-motion) in nine still steps, 0.8 s apart, instead of a smooth sweep at 30 frames a second.
+  const labelPlay = (playing) => {
+    play.innerHTML = playing ? '<span aria-hidden="true">■</span> Stop' : '<span aria-hidden="true">▶</span> Play';
+    play.setAttribute("aria-pressed", playing ? "true" : "false");
+  };
   play.onclick = () => {
-    if (state.timer) { clearInterval(state.timer); state.timer = null; play.textContent = "▶ Play"; send(); return; }
+    if (state.timer) { clearInterval(state.timer); state.timer = null; labelPlay(false); send(); return; }
     const d = Number(playDim.value);
+    const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     let t = 0;
-    play.textContent = "■ Stop";
+    labelPlay(true);
     state.timer = setInterval(() => {
-      t += 0.04;
+      t += still ? Math.PI / 8 : 0.04;
       state.z[d] = range * Math.sin(t);
       syncInputs(); redraw();
-    }, 33);
+    }, still ? 800 : 33);
+    root.dataset.playStep = still ? "still" : "smooth";
   };
+  if (!state.timer) labelPlay(false);
   if (!fresh) syncInputs();
   redraw();
 }

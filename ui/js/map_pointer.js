@@ -22,6 +22,7 @@ export default function (component) {
     STATS.push(performance.now() - t0);
     const [nx, ny] = data.names || [`z${dx + 1}`, `z${dy + 1}`];  // by level for a model with several
     readout.textContent = `${nx} = ${x.toFixed(2)}` + (dy !== null && dy !== undefined ? `, ${ny} = ${y.toFixed(2)}` : "");
+    canvas.setAttribute("aria-label", `the image decoded at ${readout.textContent}`);
   };
   render(z[dx], dy !== null && dy !== undefined ? z[dy] : 0);
   hideStill();

@@ -58,7 +58,8 @@ class LatentMap {
     this.plot = createEl("div", "plot", this.figure);
     this.grid = createEl("svg", "grid", this.plot, true);
     this.canvas = createEl("canvas", "points", this.plot);
-    this.canvas.setAttribute("aria-label", "the latent map: every encoded test image as a point");
+    this.canvas.setAttribute("aria-hidden", "true");  // the plot (keyboard.js) speaks for it
+    this.canvas.dataset.overscan = "";  // larger than the plot on purpose (map_gl.js): the plot clips it
     this.canvas.style.touchAction = "none";
     this.overlay = createEl("svg", "overlay", this.plot, true);
     this.xTicks = createEl("div", "ticks x", this.figure);
@@ -87,6 +88,9 @@ class LatentMap {
       b.addEventListener("click", () => this.tool(name));
       this.buttons[name] = b;
     }
+    for (const m of ["pan", "box", "lasso"]) this.buttons[m].setAttribute("aria-pressed", String(m === this.mode));
+    this.buildDescription();  // describe.js: the names button, the map as a table
+    this.buildKeyboard();  // keyboard.js: focus, the cursor, the live region
   }
 
   tool(name) {
@@ -96,7 +100,10 @@ class LatentMap {
     if (name === "save") { this.savePng(); return; }
     this.mode = name;
     this.canvas.style.cursor = name === "pan" ? "" : "crosshair";
-    for (const m of ["pan", "box", "lasso"]) this.buttons[m].classList.toggle("active", m === name);
+    for (const m of ["pan", "box", "lasso"]) {
+      this.buttons[m].classList.toggle("active", m === name);
+      this.buttons[m].setAttribute("aria-pressed", String(m === name));
+    }
   }
 
   send(kind, points, location) {
@@ -141,6 +148,8 @@ class LatentMap {
     this.xTitle.textContent = json.axis_titles[0];
     this.yTitle.textContent = json.axis_titles[1];
     this.drawLegend();
+    this.labelPlot();
+    this.describe();
     this.applySelection(json.select);
     this.drawLines();
     this.builtView = null;  // draw the axes and marks anew
@@ -179,12 +188,17 @@ class LatentMap {
     c.addEventListener("pointerdown", (ev) => this.onDown(ev));
     c.addEventListener("pointermove", (ev) => this.onMove(ev));
     c.addEventListener("pointerup", (ev) => this.onUp(ev));
-    c.addEventListener("pointercancel", () => { this.drag = null; this.lasso = null; this.drawLasso(); });
+    c.addEventListener("pointercancel", (ev) => {
+      if (ev.pointerType === "touch") this.onTouchUp(ev);
+      this.drag = null; this.lasso = null; this.drawLasso();
+    });
     c.addEventListener("pointerleave", () => { if (!this.drag) this.hover(-1); });
     c.addEventListener("wheel", (ev) => this.onWheel(ev), { passive: false });
     c.addEventListener("dblclick", (ev) => { if (this.pickAt(ev) < 0) this.clearSelection(); });
     window.addEventListener("keydown", this.onKey = (ev) => {
-      if (ev.key === "Escape" && this.pointerInside && this.root.isConnected) this.clearSelection();
+      if (ev.key === "Escape" && this.pointerInside && this.root.isConnected && !this.plot.matches(":focus")) {
+        this.clearSelection();
+      }
     });
     return true;
   }

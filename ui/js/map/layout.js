@@ -28,10 +28,31 @@ Object.assign(LatentMap.prototype, {
     // the training's timeline (its play row, curve of 3.5 fonts and the curve's legend): beside the map under
     // the legend when the side column has the height for it (the larger map of the two), else under the map
     const timelineH = d.timeline ? Math.round(font * 7 + 18) : 0;
-    const rowH = font * 1.45, toolH = font * 2.0 * 2;
+    const rowH = Math.max(font * 1.45, 26), toolH = font * 2.0 * 2;  // a legend entry: 26 px at least (a finger's)
     const minSide = 170;
     const items = this.legendItems();
-    const legendCols = (height) => Math.max(1, Math.ceil(items / Math.max(1, Math.floor((height - toolH) / rowH))));
+    // the height of the toolbar and the legend in c columns beside the map (their entries wrap), measured once per
+    // column count, font and legend
+    if (!this.sideHeights || this.sideSig !== this.legendSig) { this.sideHeights = new Map(); this.sideSig = this.legendSig; }
+    const sideAt = (c) => {
+      const w = Math.max(minSide, Math.round(c * font * 8)), k = `${c}|${font}`;
+      if (this.sideHeights.has(k)) return this.sideHeights.get(k);
+      const was = [this.side.style.width, this.legend.style.columnCount], below = this.root.classList.contains("legend-below");
+      this.root.classList.remove("legend-below");  // measured as it would stand beside the map
+      this.side.style.width = `${w}px`;
+      this.legend.style.columnCount = String(c);
+      // nothing to measure while the map is not on the page or its legend not drawn yet: an estimate, not kept
+      const drawn = this.legend.childElementCount > 0 && this.toolbar.offsetHeight > 0;
+      const need = drawn ? this.toolbar.offsetHeight + 10 + this.legend.offsetHeight : toolH + Math.ceil(items / c) * rowH;
+      [this.side.style.width, this.legend.style.columnCount] = was;
+      this.root.classList.toggle("legend-below", below);
+      if (drawn) this.sideHeights.set(k, need);
+      return need;
+    };
+    const legendCols = (height) => {  // the fewest columns of legend that fit beside a map this tall
+      for (let c = 1; c < 6; c++) if (sideAt(c) <= height) return c;
+      return 6;
+    };
     let side = Math.min(width - left - gap - minSide, room - bottom - timelineH);
     let cols = legendCols(side + bottom);
     let sideWidth = Math.max(minSide, Math.round(cols * font * 8));
@@ -57,9 +78,15 @@ Object.assign(LatentMap.prototype, {
         }
       }
     }
-    side = Math.max(260, Math.floor(side));
+    const least = Math.min(260, width - left - 8);  // a phone: never wider than its column
+    side = Math.max(least, Math.floor(side));
     if (!below && !timelineBeside) cols = legendCols(side + bottom);
     sideWidth = Math.max(timelineBeside ? Math.round(font * 15) : minSide, Math.round(cols * font * 8));
+    if (!below && left + side + gap + sideWidth > width) {  // no room beside the map at its least: under it
+      below = true;
+      timelineBeside = false;
+      side = Math.max(least, Math.floor(Math.min(width - left - 8, room - bottom - timelineH - belowHeight())));
+    }
     this.timelineBeside = timelineBeside;
     if (this.timelineEl) {
       if (timelineBeside && this.timelineEl.parentNode !== this.side) this.side.appendChild(this.timelineEl);

@@ -35,6 +35,8 @@ Object.assign(LatentMap.prototype, {
       c.setAttribute("cy", hy);
       c.setAttribute("r", this.gl.pointSize() / 2 + 3);
     }
+    this.drawNames(o);  // the classes' names at their centres, on demand (describe.js)
+    this.drawCursor(o);  // the keyboard's cursor (keyboard.js)
     this.drawClass();  // the class's layer (class_layer.js), on top
   },
 

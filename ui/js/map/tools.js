@@ -13,6 +13,7 @@ Object.assign(LatentMap.prototype, {
   },
 
   onDown(ev) {
+    if (ev.pointerType === "touch" && this.onTouchDown(ev)) return;  // touch.js
     if (ev.button !== 0) return;
     try {
       this.canvas.setPointerCapture(ev.pointerId);  // the drag goes on outside the map
@@ -28,6 +29,7 @@ Object.assign(LatentMap.prototype, {
   },
 
   onMove(ev) {
+    if (ev.pointerType === "touch" && this.onTouchMove(ev)) return;
     this.pointerInside = true;
     this.lastMouse = { clientX: ev.clientX, clientY: ev.clientY };
     const [px, py] = this.local(ev);
@@ -57,6 +59,7 @@ Object.assign(LatentMap.prototype, {
   },
 
   onUp(ev) {
+    if (ev.pointerType === "touch" && this.onTouchUp(ev)) return;
     const [px, py] = this.local(ev);
     if (this.lasso) {
       const { kind } = this.lasso;
