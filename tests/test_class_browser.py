@@ -65,8 +65,8 @@ def test_a_class_joins_draws_is_moderated_and_votes(server, browser):
 
             lecturer.goto(server + "/?deck=intro-lecture&scene=16&presenter=1", wait_until="domcontentloaded")
             lecturer.locator(".st-key-class_strip_projector").get_by_text("Which digit").wait_for()
-            phone.get_by_role("button", name="7").wait_for()  # the phone followed the scene by itself
-            phone.get_by_role("button", name="7").click()
+            phone.get_by_role("button", name="7", exact=True).wait_for()  # the phone followed the scene by itself
+            phone.get_by_role("button", name="7", exact=True).click()
             phone.get_by_text("your vote is").wait_for()
             wait_until_idle(lecturer)
             lecturer.get_by_role("button", name="Class").click()
