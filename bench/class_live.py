@@ -177,7 +177,12 @@ async def phone_student(browser, base: str, code: str, s: Student, phase: dict, 
                 await asyncio.sleep(0.5)
                 before = await page.locator("text=/Received: your drawing is #\\d+/").all_inner_texts()
                 t0 = time.time()
-                await page.get_by_role("button", name="Send my drawing").click()
+                try:
+                    await page.get_by_role("button", name="Send my drawing").click(timeout=30_000)
+                except Exception:  # noqa: BLE001
+                    if phase["kind"] != "draw":  # the poll opened while this phone drew: nothing to send to
+                        continue
+                    raise
                 try:
                     await page.wait_for_function(
                         "(b) => { const m = document.body.innerText.match(/Received: your drawing is #(\\d+)/); "

@@ -480,6 +480,14 @@ def test_the_map_as_a_table_gives_each_class_its_count_centre_and_spread(server,
             np.testing.assert_allclose([float(sx), float(sy)], mine.std(0), atol=0.006)
         headers = page.eval_on_selector_all(".vae-map .as-table thead th", "hs => hs.map(h => h.scope)")
         assert headers == ["col"] * 6
+        assert "images of the map by class" in page.locator(".vae-map .as-table caption").inner_text()
+    with opened(contexts, "laptop", server, "/?model=sprites-10d-beta8&colour=scale") as page:  # a factor's colours
+        page.wait_for_function("() => { const m = (window.__vaeMaps || {}).latent_map_chart; "
+                               "return !!(m && m.d && m.d.grouped_by === 'scale'); }")
+        page.locator(".vae-map .as-table summary").click()
+        assert "images of the map by scale" in page.locator(".vae-map .as-table caption").inner_text()
+        first = page.eval_on_selector_all(".vae-map .as-table thead th", "hs => hs.map(h => h.textContent)")[0]
+        assert first == "scale"
 
 
 def touch(cdp, kind: str, points: list[tuple[float, float]]) -> None:

@@ -318,7 +318,7 @@ def map_ui(view: MapView) -> tuple[MapChoice | None, MapLayers]:
                        axis_titles=axis_titles, extent=extent, layers=layers, presenter=presenter.is_on(),
                        select=state.selection_to_send(),
                        on_change=functools.partial(state.on_change, view_key, n_images),
-                       file_stem=f"{ckpt.name}-{method}")
+                       file_stem=f"{ckpt.name}-{method}", grouped_by=colour)
         st.caption(_map_note(view, n_images) + " " + KEYS + ("" if colour == CLASS else f" Coloured by {colour}: the values of "
                    "that factor of each image (in ranges of its values, lowest first, when it has many)."))
         chosen_xy = None if chosen is None or chosen.kind == "points" else (

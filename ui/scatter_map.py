@@ -137,7 +137,8 @@ class Timeline:
 def latent_scatter(*, key: str, view_id: str, xy: np.ndarray, labels: np.ndarray, class_names: list[str],
                    colours: list[str], images: HoverImages | None, axis_titles: tuple[str, str],
                    extent: tuple[float, float, float, float], layers: MapLayers, presenter: bool,
-                   select: dict | None, on_change: Callable[[], None], file_stem: str = "latent-map"):
+                   select: dict | None, on_change: Callable[[], None], file_stem: str = "latent-map",
+                   grouped_by: str = "class"):
     """Draw the map; returns the component's result (its ``selection`` state, see parse_state). Its hover
     ``images`` go out under it at the end of the run (send_hover_images).
 
@@ -156,6 +157,7 @@ def latent_scatter(*, key: str, view_id: str, xy: np.ndarray, labels: np.ndarray
         "images": images.info() if images is not None else None, "select": select,
         "point_size": point_size * (1.35 if presenter else 1.0), "font_px": FONT_PX,
         "font_px_presenter": FONT_PX_PRESENTER, "file_stem": file_stem,
+        "grouped_by": grouped_by,  # what the colours stand for: "class", or a factor of the images ("scale")
     })
     box = st.container(gap=None)  # the images' component goes under the map, with no gap: it shows nothing
     with box:

@@ -54,12 +54,13 @@ Object.assign(LatentMap.prototype, {
     this.stats = stats;
     const f = (v) => v.toFixed(2);
     const when = d.timeline ? ` (at snapshot ${this.frameIndex + 1} of ${d.timeline.step.length})` : "";
+    const by = d.grouped_by || "class";  // or a factor of the images the map is coloured by
     this.table.innerHTML = "";
     createEl("caption", "", this.table).textContent =
-      `The ${d.n.toLocaleString("en")} images of the map by class${when}: how many, where their centre is `
+      `The ${d.n.toLocaleString("en")} images of the map by ${by}${when}: how many, where their centre is `
       + "(the mean) and how far they spread (the standard deviation).";
     const head = createEl("tr", "", createEl("thead", "", this.table));
-    for (const h of ["class", "images", `centre ${xt}`, `centre ${yt}`, `spread ${xt}`, `spread ${yt}`]) {
+    for (const h of [by, "images", `centre ${xt}`, `centre ${yt}`, `spread ${xt}`, `spread ${yt}`]) {
       const th = createEl("th", "", head);
       th.scope = "col";
       th.textContent = h;
