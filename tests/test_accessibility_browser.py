@@ -436,8 +436,9 @@ def test_the_map_is_used_from_the_keyboard(server, contexts):
         page.keyboard.press("Enter")
         page.wait_for_function("(i) => [...document.querySelectorAll('[data-testid=stMain] h3')]"
                                ".some(h => h.innerText === `decode(mu) of image #${i}`)", arg=nearest)
-        wait_until_idle(page)
-        page.locator(".vae-map .plot").focus()
+        wait_until_idle(page)  # the page ran again and drew the map anew: focus and the cursor come back to it
+        wait_until(lambda: page.evaluate(DEEP_FOCUS) == "plot", "focus back on the map, not on the page's heading")
+        np.testing.assert_allclose(cursor(page), at, atol=1e-4)
         zoom = lambda: page.evaluate(f"() => {MAP}.gl.view.s")  # noqa: E731
         before = zoom()
         page.keyboard.press("+")

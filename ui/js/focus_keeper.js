@@ -19,10 +19,17 @@ function visible(el) {
 const FOCUSABLE = 'input:not([type=hidden]):not([disabled]), button:not([disabled]), select, textarea, a[href], '
   + '[tabindex]:not([tabindex="-1"])';
 
+// what matches inside root, the components' shadow roots included (the latent map's focusable square is in one)
+function deepAll(root, selector) {
+  const found = [...root.querySelectorAll(selector)];
+  for (const el of root.querySelectorAll("*")) if (el.shadowRoot) found.push(...deepAll(el.shadowRoot, selector));
+  return found;
+}
+
 function focusableIn(key) {
   if (!key) return null;
   for (const box of document.querySelectorAll(`.st-key-${CSS.escape(key)}`)) {
-    for (const el of [box, ...box.querySelectorAll(FOCUSABLE)]) if (el.matches && el.matches(FOCUSABLE) && visible(el)) return el;
+    for (const el of [box, ...deepAll(box, FOCUSABLE)]) if (el.matches && el.matches(FOCUSABLE) && visible(el)) return el;
   }
   return null;
 }

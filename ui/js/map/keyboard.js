@@ -5,6 +5,9 @@
 // cursor that leaves it. A live region (also shown, under the toolbar) says where the cursor is and which image
 // is nearest: its number, class and distance.
 
+// the cursor's last place per map view (its view_id: model, projection, axes, points), kept by the window so that
+// the cursor stays where Enter left it when the page's rerun draws the map anew
+const KEPT_CURSORS = window.__vaeMapCursors || (window.__vaeMapCursors = new Map());
 const CURSOR_STEPS = 20;  // an arrow key moves the cursor 1/20 of the visible width
 
 Object.assign(LatentMap.prototype, {
@@ -28,7 +31,8 @@ Object.assign(LatentMap.prototype, {
       // appears at the view's centre, or where it was, and the decoded image goes back to it (a rerun of the
       // page drew the decoder anew at z = 0)
       if (!p.matches(":focus-visible") || !this.xScale) return;
-      this.placeCursor(this.cursor || this.viewCentre(), !this.cursor);
+      const kept = this.cursor || KEPT_CURSORS.get(this.d.view_id);  // a rerun draws the map anew: where it was
+      this.placeCursor(kept || this.viewCentre(), !kept);
       this.root.classList.add("keyboard");
     });
     p.addEventListener("blur", () => this.root.classList.remove("keyboard"));
@@ -83,6 +87,7 @@ Object.assign(LatentMap.prototype, {
   // the cursor at data coordinates [x, y]; the view moves to keep it inside; the decoder follows it
   placeCursor(at, announce) {
     this.cursor = at;
+    KEPT_CURSORS.set(this.d.view_id, at);
     const [x0, x1] = this.xScale.domain(), [y0, y1] = this.yScale.domain();
     const mx = 0.05 * (x1 - x0), my = 0.05 * (y1 - y0);
     if (at[0] < x0 + mx || at[0] > x1 - mx || at[1] < y0 + my || at[1] > y1 - my) {
