@@ -24,7 +24,10 @@ Object.assign(LatentMap.prototype, {
     const scroller = scrollParent(this.root);
     const top = host.getBoundingClientRect().top + (scroller ? scroller.scrollTop : window.scrollY)
       - (scroller ? scroller.getBoundingClientRect().top : 0);
-    const room = window.innerHeight - Math.max(top, 0) - 14;  // height from the figure's top to the window's bottom
+    // "The map as a table" stands under the figure, closed: its summary line is part of what must fit
+    const summary = this.tableBox && this.tableBox.querySelector("summary");
+    const tableH = !summary ? 0 : Math.max(summary.offsetHeight, Math.round(font * 1.3) + 6) + 2;
+    const room = window.innerHeight - Math.max(top, 0) - 14 - tableH;  // from the figure's top to the window's bottom
     // the training's timeline (its play row, curve of 3.5 fonts and the curve's legend): beside the map under
     // the legend when the side column has the height for it (the larger map of the two), else under the map
     const timelineH = d.timeline ? Math.round(font * 7 + 18) : 0;
@@ -60,7 +63,7 @@ Object.assign(LatentMap.prototype, {
     let below = false;
     const belowHeight = () => {
       const perRow = Math.max(1, Math.floor((width - 8) / (font * 7.5)));
-      return Math.ceil(items / perRow) * rowH + toolH / 2 + 8;
+      return Math.ceil(items / perRow) * rowH + toolH + 8;  // the toolbar: two rows on a projector's font
     };
     const sideBelow = Math.min(width - left - 8, room - bottom - timelineH - belowHeight());
     if (sideBelow > side + 40) {  // the legend beside the map would shrink it: below is better
