@@ -36,6 +36,9 @@ export default function (component) {
     render(ev.detail.x, ev.detail.y);
   };
   window.addEventListener("vae-map-pointer", state.listener);
+  // a rerun draws this panel anew (at its z): when the map has the keyboard's focus, its cursor is what it shows
+  const map = (window.__vaeMaps || {})[data.chart_key];
+  if (map && map.cursor && map.root && map.root.classList.contains("keyboard")) render(map.cursor[0], map.cursor[1]);
   return () => {};
 }
 

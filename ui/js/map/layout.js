@@ -63,7 +63,7 @@ Object.assign(LatentMap.prototype, {
     let below = false;
     const belowHeight = () => {
       const perRow = Math.max(1, Math.floor((width - 8) / (font * 7.5)));
-      return Math.ceil(items / perRow) * rowH + toolH + 8;  // the toolbar: two rows on a projector's font
+      return Math.ceil(items / perRow) * rowH + (d.presenter ? toolH : toolH / 2) + 8;  // a projector's font: two rows of tools
     };
     const sideBelow = Math.min(width - left - 8, room - bottom - timelineH - belowHeight());
     if (sideBelow > side + 40) {  // the legend beside the map would shrink it: below is better
