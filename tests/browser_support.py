@@ -187,3 +187,14 @@ def app_page(browser, url: str, permissions: list[str] | None = None, viewport: 
         yield page
     finally:
         context.close()
+
+
+def load_bench_module(name: str = "load_test"):
+    """bench/<name>.py as a module (bench/ is not a package); the load test's clients drive the tests' servers."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module

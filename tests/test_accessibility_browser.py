@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from io import BytesIO
 from pathlib import Path
 
@@ -332,14 +331,23 @@ def _frame(page, key: str) -> str:
     return page.locator(f".st-key-{key} .vae-anim").get_attribute("data-frame")
 
 
+@contextlib.contextmanager
+def motion_page(browser, url: str, reduced: bool):  # noqa: F811 - browser is the fixture's value
+    """A laptop's page on ``url``, settled, for a reader who asks for reduced motion or not."""
+    ctx = browser.new_context(reduced_motion="reduce" if reduced else "no-preference", **LAPTOP)
+    ctx.set_default_timeout(WAIT_MS)
+    page = ctx.new_page()
+    try:
+        page.goto(url, wait_until="domcontentloaded")
+        settle(page)
+        yield page
+    finally:
+        ctx.close()
+
+
 def test_the_interpolation_animations_pause_and_wait_for_play_under_reduced_motion(server, browser):  # noqa: F811
     for reduced in (False, True):
-        ctx = browser.new_context(reduced_motion="reduce" if reduced else "no-preference", **LAPTOP)
-        ctx.set_default_timeout(WAIT_MS)
-        page = ctx.new_page()
-        try:
-            page.goto(server + "/generate?tab=interpolation&fps=20", wait_until="domcontentloaded")
-            settle(page)
+        with motion_page(browser, server + "/generate?tab=interpolation&fps=20", reduced) as page:
             anim = page.locator(".st-key-generate_lerp_anim .vae-anim")
             anim.wait_for()
             button = anim.locator("button.toggle")
@@ -356,17 +364,10 @@ def test_the_interpolation_animations_pause_and_wait_for_play_under_reduced_moti
                 page.wait_for_timeout(120)
                 assert _frame(page, "generate_lerp_anim") == held
             assert "path from image #" in anim.locator("img").get_attribute("alt")
-        finally:
-            ctx.close()
 
 
 def test_the_live_sliders_play_steps_still_under_reduced_motion_and_stops(server, browser):  # noqa: F811
-    ctx = browser.new_context(reduced_motion="reduce", **LAPTOP)
-    ctx.set_default_timeout(WAIT_MS)
-    page = ctx.new_page()
-    try:
-        page.goto(server + "/sliders", wait_until="domcontentloaded")
-        settle(page)
+    with motion_page(browser, server + "/sliders", True) as page:
         play = page.locator(".vae-live button.play")
         play.click()
         live = page.locator(".vae-live")
@@ -382,8 +383,6 @@ def test_the_live_sliders_play_steps_still_under_reduced_motion_and_stops(server
         assert value.inner_text() == held
         label = page.locator(".vae-live canvas").get_attribute("aria-label")
         assert label.startswith("the image mnist5k-2d decodes at z = (")
-    finally:
-        ctx.close()
 
 
 # -- the latent map without a mouse -------------------------------------------------------------------------------

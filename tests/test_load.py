@@ -6,27 +6,19 @@ training cap refuses a second training with a clear message, no page shows an ex
 interactions complete, and the server is still up at the end."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+
+from browser_support import load_bench_module
 
 REPO = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.browser
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("load_test", REPO / "bench" / "load_test.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_five_sessions_stay_isolated_and_the_server_survives(tmp_path):
-    bench = load_bench()
+    bench = load_bench_module()
     if not Path(bench.CHROMIUM).exists():
         pytest.fail(f"{bench.CHROMIUM} is missing: apt-get install chromium (CI's .ci/run does)")
     r = bench.main(["--sessions", "5", "--duration", "20", "--ramp", "2", "--presses", "3",
@@ -47,7 +39,7 @@ def test_five_sessions_through_the_proxy_with_two_processes(tmp_path):
     """The same load through HAProxy (python -m serve's configuration) in front of two app processes sharing
     one home: both processes serve sessions, isolation holds across them, the training cap counts across
     them, and after a reload (F5) each browser still lists its own upload and session 0 its trained model."""
-    bench = load_bench()
+    bench = load_bench_module()
     r = bench.main(["--sessions", "5", "--duration", "20", "--ramp", "2", "--presses", "3", "--processes", "2",
                     "--json", str(tmp_path / "load.json"), "--shots", str(REPO / "test-artifacts")])
     assert r["through_proxy"] and r["processes"] == 2

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from browser_support import load_bench_module
 from serve import haproxy
 from serve.cluster import free_port
 
@@ -112,16 +113,6 @@ def _pids_listening(run_dir: Path) -> list[int]:
     return found
 
 
-def _load_test_client():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("load_test", REPO / "bench" / "load_test.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
 def _proxy_status(cluster, server: str) -> str:
     with urllib.request.urlopen(f"http://127.0.0.1:{cluster.stats_port}/;csv", timeout=10) as r:
         rows = r.read().decode().splitlines()
@@ -143,7 +134,7 @@ def test_a_process_too_busy_for_its_health_checks_keeps_its_browsers(tmp_path):
 
     if not Path("/usr/sbin/haproxy").exists():
         pytest.fail("haproxy is missing: apt-get install -y haproxy (CI's .ci/run does)")
-    bench = _load_test_client()
+    bench = load_bench_module()
     upload = tmp_path / "upload-busy.zip"
     upload.write_bytes(export_zip(REPO / "checkpoints" / "digits-2d"))
 
