@@ -24,10 +24,11 @@ def typicality_section(loaded: LoadedModel, x: np.ndarray, y: int | None) -> Non
     ae = not ckpt.config.variant.has_prior
     with st.spinner("Scoring the stored test images (-ELBO and -log p(x))..."):
         ref = loaded.typicality_scores(K, REFERENCE_IMAGES)
-    yt = torch.tensor([int(y)]) if y is not None else None  # a model that takes no label ignores it
-    mine = scores(ckpt.model, torch.from_numpy(np.asarray(x, np.float32)[None]), yt, k=K)
+    picture = np.ascontiguousarray(x, np.float32)
+    # the picture's scores and their spread over 10 draws (11 x K samples): once per picture, not per page run
+    mine, se = loaded.recent(("typicality of a picture", picture.tobytes(), picture.shape, y),
+                             lambda: _picture_scores(ckpt.model, picture, y))
     elbo, log_px = float(mine.neg_elbo[0]), float(mine.neg_log_px[0])
-    se = standard_errors(ckpt.model, torch.from_numpy(np.asarray(x, np.float32)[None]), yt, k=K)
     elbo_se, log_px_se = float(se.neg_elbo[0]), float(se.neg_log_px[0])
     p_elbo, p_px = percentile(ref.neg_elbo, elbo), percentile(ref.neg_log_px, log_px)
     n = len(ref.neg_log_px)
@@ -68,6 +69,12 @@ def _histogram(reference: np.ndarray, value: float, title: str) -> None:
     fig.update_layout(height=240, margin=dict(l=10, r=10, t=30, b=10), showlegend=False, font=dict(size=font),
                       xaxis_title=title, yaxis_title="test images", bargap=0.05)
     st.plotly_chart(fig, key="draw_typicality_chart", config={"displayModeBar": False})
+
+
+def _picture_scores(model, picture: np.ndarray, y: int | None):
+    x = torch.from_numpy(picture[None])
+    yt = torch.tensor([int(y)]) if y is not None else None  # a model that takes no label ignores it
+    return scores(model, x, yt, k=K), standard_errors(model, x, yt, k=K)
 
 
 def _error_note(se: float) -> str:
